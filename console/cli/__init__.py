@@ -1,0 +1,17 @@
+"""The `upmetr` command line: server administration and commands for scripts."""
+
+from __future__ import annotations
+
+import click
+
+from console.cli.server_commands import serve, users
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="upmetr")
+def main() -> None:
+    """Upmetr: uptime, incidents and cloud costs for on-call engineers."""
+
+
+main.add_command(serve)
+main.add_command(users)

@@ -1,0 +1,83 @@
+"""Commands that run on the server machine: `serve` and the `users` bootstrap."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import click
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8080).")
+def serve(host: str | None, port: int | None) -> None:
+    """Start the API server (creates and migrates the database on first start)."""
+    from aiohttp import web
+
+    from server.app import build_app
+    from server.config import Settings
+    from server.db.migrate import upgrade
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log = logging.getLogger("upmetr.server")
+    log.info("data directory: %s", settings.data_dir)
+    upgrade(settings.resolved_database_url)
+    log.info("database ready: %s", _safe_url(settings.resolved_database_url))
+    app = build_app(settings)
+    # run_app stops cleanly on SIGINT and SIGTERM, running cleanup_ctx in reverse order.
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=lambda _msg: log.info("listening on http://%s:%d", settings.host, settings.port),
+        access_log=None,
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group()
+def users() -> None:
+    """Manage accounts directly on the database (bootstrap of the first admin)."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="At least 12 characters: upper, lower, digit, special.")
+@click.option("--full-name", default=None, help="Defaults to the part of the email before @.")
+@click.option("--platform-admin", is_flag=True, help="Also make the account a platform admin.")
+@click.option("--org", "org_name", default=None, help="Organization to create (default: from the email).")
+def create_user(
+    email: str, password: str, full_name: str | None, platform_admin: bool, org_name: str | None
+) -> None:
+    """Create an account and its organization, with the account as superadmin."""
+    from server.auth.bootstrap import create_account
+    from server.config import Settings
+    from server.db.migrate import upgrade
+    from server.http.errors import ApiError
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    try:
+        user_id, org_id = asyncio.run(
+            create_account(
+                settings,
+                email=email,
+                password=password,
+                full_name=full_name,
+                org_name=org_name,
+                platform_admin=platform_admin,
+            )
+        )
+    except ApiError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"created user {email} (id {user_id}) as superadmin of organization {org_id}")

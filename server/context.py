@@ -1,0 +1,25 @@
+"""Typed keys of what the composition root puts on the application."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.config import Settings
+from server.db.engine import SessionMaker
+from server.keys import Keys
+
+if TYPE_CHECKING:
+    from server.http.ratelimit import RateLimiter
+    from server.providers.email import Mailer
+    from server.tasks import BackgroundTasks
+
+SETTINGS = web.AppKey("settings", Settings)
+KEYS = web.AppKey("keys", Keys)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", SessionMaker)
+MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
+RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
+TASKS: web.AppKey[BackgroundTasks] = web.AppKey("tasks")

@@ -1,0 +1,22 @@
+"""Who is calling: the result of authenticating a request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.api.common import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    email: str
+    org_id: int
+    role: Role
+    is_platform_admin: bool
+    session_id: int | None = None  # set for access tokens (the refresh-token family)
+    api_key_id: int | None = None  # set for API keys
+
+    @property
+    def rate_limit_key(self) -> str:
+        return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"

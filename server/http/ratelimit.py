@@ -1,0 +1,46 @@
+"""Moving-window rate limits on the `limits` library (memory storage; Redis when scaled out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: int  # epoch seconds when a request is free again
+
+
+@lru_cache(maxsize=64)
+def _item(limit: str) -> RateLimitItem:
+    return parse(limit)
+
+
+class RateLimiter:
+    def __init__(self, storage: Storage | None = None):
+        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+
+    async def hit(self, limit: str, key: str) -> Decision:
+        item = _item(limit)
+        allowed = await self._limiter.hit(item, key)
+        stats = await self._limiter.get_window_stats(item, key)
+        return Decision(
+            allowed=allowed,
+            limit=item.amount,
+            remaining=max(0, stats.remaining),
+            reset_at=int(stats.reset_time),
+        )
+
+    async def test(self, limit: str, key: str) -> bool:
+        """Whether a hit would be allowed, without counting one."""
+        return await self._limiter.test(_item(limit), key)
+
+    async def clear(self, limit: str, key: str) -> None:
+        await self._limiter.clear(_item(limit), key)

@@ -1,0 +1,257 @@
+"""Route declarations and the adapter that turns one into an aiohttp handler.
+
+A route says what it takes (path, query and body models), what it returns, who may call it
+and which plan module it needs. The adapter parses and validates input, authenticates,
+checks the role and module, opens one database transaction around the handler and
+serializes the result, so handlers hold only their domain call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.config import Settings
+from server.context import KEYS, MAILER, SESSIONS, SETTINGS, TASKS
+from server.http.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    validation_error,
+)
+from server.http.principal import Principal
+from server.keys import Keys
+from server.providers.email import Email
+from server.tasks import BackgroundTasks
+from shared.api.common import Role
+
+Handler = Callable[["Call"], Awaitable[Any]]
+Authenticator = Callable[[web.Request, AsyncSession, str], Awaitable[Principal]]
+ModuleCheck = Callable[["Call", str], Awaitable[None]]
+AuditWriter = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
+
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)  # type: ignore[type-abstract]
+MODULE_CHECK = web.AppKey("module_check", ModuleCheck)  # type: ignore[type-abstract]
+AUDIT_WRITER = web.AppKey("audit_writer", AuditWriter)  # type: ignore[type-abstract]
+
+_PARAM = re.compile(r"\{(\w+)\}")
+
+
+class Access(Enum):
+    public = "public"  # no token
+    user = "user"  # access token or API key
+    platform_admin = "platform_admin"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    access: Access = Access.user
+    role: Role = Role.viewer
+    module: str | None = None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None  # a model or type; None with status 204 means no content
+    status: int = 200
+    content_type: str | None = None  # for non-JSON responses (files, CSV, HTML)
+    multipart: bool = False
+    description: str = ""
+    errors: tuple[int, ...] = ()
+
+    @cached_property
+    def path_params(self) -> list[str]:
+        return _PARAM.findall(self.path)
+
+    @cached_property
+    def response_adapter(self) -> TypeAdapter[Any] | None:
+        return TypeAdapter(self.response) if self.response is not None else None
+
+
+@dataclass
+class Call:
+    """Everything a handler gets: the request, its parsed input, the caller and the database."""
+
+    request: web.Request
+    db: AsyncSession
+    path: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    query: Any = None
+    principal: Principal | None = None
+    # Audit entries of a failed request, written after its transaction rolled back.
+    failed_audits: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def auth(self) -> Principal:
+        if self.principal is None:  # pragma: no cover - guarded by Route.access
+            raise RuntimeError("route declared public but reads the principal")
+        return self.principal
+
+    @property
+    def settings(self) -> Settings:
+        return self.request.app[SETTINGS]
+
+    @property
+    def keys(self) -> Keys:
+        return self.request.app[KEYS]
+
+    @property
+    def tasks(self) -> BackgroundTasks:
+        return self.request.app[TASKS]
+
+    def send_email(self, email: Email) -> None:
+        """Sends after the response, off the request path; failures are logged, not raised."""
+        self.tasks.spawn(self.request.app[MAILER].send(email), name=f"email to {email.to}")
+
+    @property
+    def ip(self) -> str | None:
+        return self.request.remote
+
+    @property
+    def user_agent(self) -> str | None:
+        agent = self.request.headers.get("User-Agent")
+        return agent[:500] if agent else None
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+PRINCIPAL_KEY = "principal"
+AUTH_ERROR_KEY = "auth_error"
+
+
+def authenticated(request: web.Request) -> Principal:
+    """The principal the auth middleware found, or the reason it found none."""
+    principal: Principal | None = request.get(PRINCIPAL_KEY)
+    if principal is None:
+        raise request.get(AUTH_ERROR_KEY) or Unauthorized()
+    return principal
+
+
+def _parse_path(route: Route, request: web.Request) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in route.path_params:
+        raw = request.match_info[name]
+        if name == "id" or name.endswith("_id"):
+            if not raw.isdigit() or len(raw) > 18:
+                raise NotFound()
+            values[name] = int(raw)
+        else:
+            values[name] = raw
+    return values
+
+
+def _parse_query(route: Route, request: web.Request) -> Any:
+    assert route.query is not None
+    raw: dict[str, Any] = {}
+    for key in request.query:
+        values = request.query.getall(key)
+        raw[key] = values if len(values) > 1 else values[0]
+    try:
+        return route.query.model_validate(raw)
+    except ValidationError as exc:
+        raise _Invalid(validation_error(exc, "query")) from exc
+
+
+async def _parse_body(route: Route, request: web.Request, limit: int) -> Any:
+    assert route.body is not None
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"Request body too large (limit {limit} bytes)")
+    raw = await request.read()
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"Request body too large (limit {limit} bytes)")
+    if not raw:
+        raise BadRequest("Request body is required (JSON object)")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("Request body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("Request body must be a JSON object")
+    try:
+        return route.body.model_validate(data)
+    except ValidationError as exc:
+        raise _Invalid(validation_error(exc, "body")) from exc
+
+
+class _Invalid(Exception):
+    def __init__(self, response: web.Response):
+        self.response = response
+
+
+def _serialize(route: Route, result: Any) -> web.StreamResponse:
+    if isinstance(result, web.StreamResponse):
+        return result
+    if route.response is None or result is None:
+        return web.Response(status=route.status if route.status == 204 else 204)
+    assert route.response_adapter is not None
+    body = route.response_adapter.dump_json(result, by_alias=True)
+    return web.Response(
+        body=body, status=route.status, content_type="application/json", charset="utf-8"
+    )
+
+
+def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        app = request.app
+        try:
+            path = _parse_path(route, request)
+            query = _parse_query(route, request) if route.query else None
+            limit = app[SETTINGS].max_body_bytes
+            body = await _parse_body(route, request, limit) if route.body else None
+        except _Invalid as invalid:
+            return invalid.response
+        async with app[SESSIONS]() as db:
+            call = Call(request=request, db=db, path=path, body=body, query=query)
+            try:
+                async with db.begin():
+                    await _admit(route, call)
+                    result = await route.handler(call)
+                    response = _serialize(route, result)
+                    await app[AUDIT_WRITER](db, call.failed_audits)
+            except Exception:
+                if call.failed_audits:
+                    async with db.begin():
+                        await app[AUDIT_WRITER](db, call.failed_audits)
+                raise
+            return response
+
+    handle.__name__ = route.handler.__name__
+    return handle
+
+
+async def _admit(route: Route, call: Call) -> None:
+    if route.access is Access.public:
+        return
+    app = call.request.app
+    call.principal = authenticated(call.request)
+    if route.access is Access.platform_admin and not call.principal.is_platform_admin:
+        raise Forbidden("This endpoint is for platform admins")
+    if not call.principal.role.at_least(route.role):
+        raise Forbidden(f"This action requires the {route.role.value} role")
+    if route.module:
+        await app[MODULE_CHECK](call, route.module)
+
+
+def add_routes(app: web.Application, routes: list[Route], prefix: str) -> None:
+    for route in routes:
+        app.router.add_route(route.method, prefix + route.path, adapt(route))

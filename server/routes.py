@@ -1,0 +1,145 @@
+"""The single readable table of every route under /api/v1."""
+
+from __future__ import annotations
+
+from server.audit import handlers as audit
+from server.auth import handlers as auth
+from server.billing import handlers as billing
+from server.http.routing import Access, Route
+from server.orgs import handlers as orgs
+from server.users import handlers as users
+from shared.api import audit as audit_api
+from shared.api import auth as auth_api
+from shared.api import billing as billing_api
+from shared.api import orgs as orgs_api
+from shared.api import users as users_api
+from shared.api.common import Message, Page, Role
+
+API_PREFIX = "/api/v1"
+
+PUBLIC = Access.public
+ADMIN = Role.admin
+SUPERADMIN = Role.superadmin
+IMAGE = "image/*"
+
+ROUTES: list[Route] = [
+    # Auth
+    Route("POST", "/auth/register", auth.register, "Create an account (and an organization)", "auth",
+          access=PUBLIC, body=auth_api.RegisterRequest, response=auth_api.RegisterResponse,
+          status=201, errors=(409,)),
+    Route("POST", "/auth/login", auth.login, "Sign in with email and password", "auth",
+          access=PUBLIC, body=auth_api.LoginRequest,
+          response=auth_api.TokenPair | auth_api.MfaChallenge, errors=(401,)),
+    Route("POST", "/auth/mfa/verify", auth.mfa_verify, "Finish a sign-in with a TOTP or backup code",
+          "auth", access=PUBLIC, body=auth_api.MfaVerifyRequest, response=auth_api.TokenPair,
+          errors=(401,)),
+    Route("POST", "/auth/refresh", auth.refresh, "Rotate a refresh token for a new token pair",
+          "auth", access=PUBLIC, body=auth_api.RefreshRequest, response=auth_api.TokenPair,
+          errors=(401,)),
+    Route("POST", "/auth/logout", auth.logout, "Sign out this session", "auth",
+          access=PUBLIC, body=auth_api.LogoutRequest, status=204),
+    Route("POST", "/auth/select-org", auth.select_org, "Switch to another organization", "auth",
+          body=auth_api.SelectOrgRequest, response=auth_api.TokenPair),
+    Route("GET", "/auth/me", auth.me, "The caller: user, organization, role and plan", "auth",
+          response=auth_api.MeResponse),
+    Route("GET", "/auth/organizations", auth.organizations, "Organizations the caller belongs to",
+          "auth", response=list[auth_api.OrganizationSummary]),
+    Route("POST", "/auth/password/change", auth.password_change, "Change the password", "auth",
+          body=auth_api.PasswordChangeRequest, status=204),
+    Route("POST", "/auth/password/forgot", auth.password_forgot, "Email a password reset link",
+          "auth", access=PUBLIC, body=auth_api.EmailRequest, response=Message,
+          status=202),
+    Route("POST", "/auth/password/reset", auth.password_reset, "Set a new password with a reset token",
+          "auth", access=PUBLIC, body=auth_api.PasswordResetRequest, status=204),
+    Route("POST", "/auth/magic-link", auth.magic_link, "Email a one-time sign-in link", "auth",
+          access=PUBLIC, body=auth_api.EmailRequest, response=Message, status=202),
+    Route("POST", "/auth/magic-link/verify", auth.magic_link_verify, "Sign in with a magic link token",
+          "auth", access=PUBLIC, body=auth_api.TokenRequest,
+          response=auth_api.TokenPair | auth_api.MfaChallenge, errors=(401,)),
+    Route("POST", "/auth/mfa/setup", auth.mfa_setup, "Start TOTP enrolment", "auth",
+          response=auth_api.MfaSetupResponse, errors=(409,)),
+    Route("POST", "/auth/mfa/enable", auth.mfa_enable, "Confirm TOTP enrolment", "auth",
+          body=auth_api.MfaCodeRequest, response=auth_api.BackupCodesResponse, errors=(409,)),
+    Route("POST", "/auth/mfa/disable", auth.mfa_disable, "Turn MFA off", "auth",
+          body=auth_api.MfaCodeRequest, status=204, errors=(409,)),
+    Route("POST", "/auth/mfa/backup-codes", auth.mfa_backup_codes, "Replace the backup codes", "auth",
+          body=auth_api.MfaCodeRequest, response=auth_api.BackupCodesResponse, errors=(409,)),
+    Route("GET", "/auth/sessions", auth.list_sessions, "Signed-in sessions", "auth",
+          response=list[auth_api.SessionRead]),
+    Route("DELETE", "/auth/sessions/{id}", auth.revoke_session, "Sign a session out", "auth",
+          status=204),
+    Route("GET", "/auth/api-keys", auth.list_api_keys, "API keys of this organization", "auth",
+          response=list[auth_api.ApiKeyRead]),
+    Route("POST", "/auth/api-keys", auth.create_api_key, "Create an API key (shown once)", "auth",
+          body=auth_api.ApiKeyCreate, response=auth_api.ApiKeyCreated, status=201),
+    Route("DELETE", "/auth/api-keys/{id}", auth.revoke_api_key, "Revoke an API key", "auth",
+          status=204),
+    # Users and invitations (fixed paths before /users/{id})
+    Route("GET", "/users", users.list_members, "Members of the organization", "users",
+          query=users_api.MemberQuery, response=Page[users_api.MemberRead]),
+    Route("POST", "/users", users.create_member, "Create a member directly", "users",
+          role=SUPERADMIN, body=users_api.MemberCreate, response=users_api.MemberRead,
+          status=201, errors=(409,)),
+    Route("GET", "/users/me", users.get_profile, "Own profile", "users",
+          response=users_api.ProfileRead),
+    Route("PATCH", "/users/me", users.update_profile, "Update own profile", "users",
+          body=users_api.ProfileUpdate, response=users_api.ProfileRead, errors=(409,)),
+    Route("PUT", "/users/me/avatar", users.put_avatar, "Upload an avatar (PNG/JPEG/WebP, 2 MB)",
+          "users", multipart=True, response=users_api.ProfileRead, errors=(413,)),
+    Route("DELETE", "/users/me/avatar", users.delete_avatar, "Remove the avatar", "users",
+          status=204),
+    Route("GET", "/users/invitations", users.list_invitations, "Invitations", "users",
+          role=SUPERADMIN, response=list[users_api.InvitationRead]),
+    Route("POST", "/users/invitations", users.create_invitation, "Invite someone by email", "users",
+          role=SUPERADMIN, body=users_api.InvitationCreate, response=users_api.InvitationRead,
+          status=201, errors=(409,)),
+    Route("POST", "/users/invitations/accept", users.accept_invitation,
+          "Accept an invitation as the signed-in user", "users",
+          body=users_api.InvitationAccept, response=auth_api.OrganizationSummary, errors=(409,)),
+    Route("DELETE", "/users/invitations/{id}", users.revoke_invitation, "Revoke an invitation",
+          "users", role=SUPERADMIN, status=204, errors=(409,)),
+    Route("POST", "/users/invitations/{id}/resend", users.resend_invitation,
+          "Send the invitation email again", "users", role=SUPERADMIN,
+          response=users_api.InvitationRead, errors=(409,)),
+    Route("GET", "/users/{id}", users.get_member, "One member", "users",
+          response=users_api.MemberRead),
+    Route("PATCH", "/users/{id}", users.update_member, "Change a member's role or name", "users",
+          role=SUPERADMIN, body=users_api.MemberUpdate, response=users_api.MemberRead,
+          errors=(409,)),
+    Route("DELETE", "/users/{id}", users.remove_member, "Remove a member from the organization",
+          "users", role=SUPERADMIN, status=204, errors=(409,)),
+    Route("GET", "/users/{id}/avatar", users.get_avatar, "A member's avatar image", "users",
+          response=bytes, content_type=IMAGE),
+    # Organization and settings
+    Route("GET", "/organization", orgs.get_organization, "The organization", "organization",
+          response=orgs_api.OrganizationRead),
+    Route("PATCH", "/organization", orgs.update_organization, "Rename or rebrand the organization",
+          "organization", role=SUPERADMIN, body=orgs_api.OrganizationUpdate,
+          response=orgs_api.OrganizationRead, errors=(409,)),
+    Route("GET", "/organization/logo", orgs.get_logo, "The organization's logo", "organization",
+          response=bytes, content_type=IMAGE),
+    Route("PUT", "/organization/logo", orgs.put_logo, "Upload a logo (PNG/JPEG/SVG/WebP, 2 MB)",
+          "organization", role=SUPERADMIN, multipart=True, response=orgs_api.OrganizationRead,
+          errors=(413,)),
+    Route("DELETE", "/organization/logo", orgs.delete_logo, "Remove the logo", "organization",
+          role=SUPERADMIN, status=204),
+    Route("GET", "/settings", orgs.get_settings, "Organization settings", "organization",
+          response=orgs_api.SettingsRead),
+    Route("PATCH", "/settings", orgs.update_settings, "Change organization settings",
+          "organization", role=SUPERADMIN, body=orgs_api.SettingsUpdate,
+          response=orgs_api.SettingsRead),
+    # Plans
+    Route("GET", "/billing/plans", billing.list_plans, "Plans with prices, limits and modules",
+          "billing", response=list[billing_api.PlanRead]),
+    # Audit logs (fixed paths before /audit-logs/{id})
+    Route("GET", "/audit-logs", audit.list_logs, "Audit log entries", "audit",
+          role=SUPERADMIN, module="audit_logs", query=audit_api.AuditQuery,
+          response=Page[audit_api.AuditLogRead]),
+    Route("GET", "/audit-logs/summary", audit.summary, "Audit log counts", "audit",
+          role=SUPERADMIN, module="audit_logs", response=audit_api.AuditSummary),
+    Route("GET", "/audit-logs/export", audit.export, "Export entries as CSV or JSON (streamed)",
+          "audit", role=SUPERADMIN, module="audit_logs", query=audit_api.AuditExportQuery,
+          response=str, content_type="text/csv"),
+    Route("GET", "/audit-logs/{id}", audit.get_log, "One audit log entry", "audit",
+          role=SUPERADMIN, module="audit_logs", response=audit_api.AuditLogRead),
+]  # fmt: skip

@@ -1,0 +1,1 @@
+"""API models shared by the server (validation, OpenAPI) and the client (parsing)."""

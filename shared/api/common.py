@@ -1,0 +1,82 @@
+"""Shapes every resource family uses: pages, errors, roles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+T = TypeVar("T")
+
+
+def _iso_z(value: datetime) -> str:
+    """ISO 8601 UTC with a trailing `Z`, as the contract fixes for every time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+UtcDatetime = Annotated[datetime, PlainSerializer(_iso_z, return_type=str, when_used="json")]
+
+
+class ApiModel(BaseModel):
+    """Base of every request and response model: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True, str_strip_whitespace=True)
+
+
+class ReadModel(BaseModel):
+    """Base of response models: the client tolerates fields a newer server adds."""
+
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+
+class Role(StrEnum):
+    viewer = "viewer"
+    admin = "admin"
+    superadmin = "superadmin"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_RANK[self]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+_ROLE_RANK = {Role.viewer: 0, Role.admin: 1, Role.superadmin: 2}
+
+
+class Page(ReadModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+
+class PageQuery(ApiModel):
+    page: int = Field(1, ge=1, le=1_000_000)
+    per_page: int = Field(50, ge=1, le=200)
+
+
+class ErrorItem(ReadModel):
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorResponse(ReadModel):
+    detail: str
+    errors: list[ErrorItem] | None = None
+
+
+class Message(ReadModel):
+    detail: str
+
+
+# Bounded text types: every string the API accepts has a ceiling, so huge inputs are a 400.
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+ShortText = Annotated[str, Field(max_length=500)]
+Secret = Annotated[str, Field(min_length=1, max_length=1024)]
+Token = Annotated[str, Field(min_length=1, max_length=4096)]

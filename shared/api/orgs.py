@@ -1,0 +1,54 @@
+"""The organization, its branding and its settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shared.api.common import ApiModel, Name, ReadModel, UtcDatetime
+
+HexColour = str
+
+
+class OrganizationRead(ReadModel):
+    id: int
+    name: str
+    slug: str
+    plan: str
+    status: str
+    brand_name: str | None
+    brand_primary_color: str | None
+    brand_accent_color: str | None
+    has_logo: bool
+    created_at: UtcDatetime
+
+
+_COLOUR = r"^#[0-9a-fA-F]{6}$"
+
+
+class OrganizationUpdate(ApiModel):
+    name: Name | None = None
+    slug: str | None = Field(None, min_length=2, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    brand_name: Name | None = None
+    brand_primary_color: str | None = Field(None, pattern=_COLOUR)
+    brand_accent_color: str | None = Field(None, pattern=_COLOUR)
+
+
+DiscoveryInterval = Literal["1h", "6h", "12h", "24h"]
+
+
+class SettingsRead(ReadModel):
+    discovery_auto: bool = True
+    discovery_interval: DiscoveryInterval = "24h"
+    default_check_interval_seconds: int = 60
+    cloudwatch_polling: bool = False
+    cloudwatch_interval_seconds: int = 300
+
+
+class SettingsUpdate(ApiModel):
+    discovery_auto: bool | None = None
+    discovery_interval: DiscoveryInterval | None = None
+    default_check_interval_seconds: int | None = Field(None, ge=10, le=86_400)
+    cloudwatch_polling: bool | None = None
+    cloudwatch_interval_seconds: int | None = Field(None, ge=60, le=86_400)

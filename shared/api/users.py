@@ -1,0 +1,68 @@
+"""Organization members and invitations."""
+
+from __future__ import annotations
+
+from pydantic import EmailStr, Field
+
+from shared.api.common import ApiModel, Name, PageQuery, ReadModel, Role, Secret, UtcDatetime
+
+
+class MemberRead(ReadModel):
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    mfa_enabled: bool
+    has_avatar: bool
+    joined_at: UtcDatetime
+
+
+class MemberCreate(ApiModel):
+    email: EmailStr = Field(max_length=254)
+    full_name: Name
+    password: Secret
+    role: Role = Role.viewer
+
+
+class MemberUpdate(ApiModel):
+    role: Role | None = None
+    full_name: Name | None = None
+
+
+class MemberQuery(PageQuery):
+    role: Role | None = None
+    q: str | None = Field(None, max_length=200)
+
+
+class ProfileRead(ReadModel):
+    id: int
+    email: str
+    full_name: str
+    mfa_enabled: bool
+    has_avatar: bool
+    created_at: UtcDatetime
+
+
+class ProfileUpdate(ApiModel):
+    full_name: Name | None = None
+    email: EmailStr | None = Field(None, max_length=254)
+
+
+class InvitationCreate(ApiModel):
+    email: EmailStr = Field(max_length=254)
+    role: Role = Role.viewer
+
+
+class InvitationRead(ReadModel):
+    id: int
+    email: str
+    role: Role
+    status: str = Field(description="pending, accepted, revoked or expired")
+    invited_by_email: str | None
+    created_at: UtcDatetime
+    expires_at: UtcDatetime
+    accepted_at: UtcDatetime | None
+
+
+class InvitationAccept(ApiModel):
+    token: str = Field(min_length=1, max_length=4096)

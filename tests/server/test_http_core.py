@@ -1,0 +1,50 @@
+"""The HTTP core: health, errors as {"detail"}, request ids, docs without internet."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp.test_utils import TestClient
+from openapi_spec_validator import validate
+
+
+async def test_health_reports_database_ok(client: TestClient) -> None:
+    response = await client.get("/health")
+    assert response.status == 200
+    assert (await response.json())["database"] == "ok"
+
+
+async def test_unknown_route_is_json_404(client: TestClient) -> None:
+    response = await client.get("/api/v1/no-such-thing")
+    assert response.status == 404
+    assert await response.json() == {"detail": "Not found"}
+
+
+async def test_wrong_method_is_json_405(client: TestClient) -> None:
+    response = await client.delete("/api/v1/auth/login")
+    assert response.status == 405
+    assert (await response.json())["detail"] == "Method not allowed"
+
+
+async def test_every_response_carries_a_request_id(client: TestClient) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": "trace-123"})
+    assert response.headers["X-Request-ID"] == "trace-123"
+    response = await client.get("/api/v1/nothing")
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+async def test_openapi_is_valid_3_1(client: TestClient) -> None:
+    response = await client.get("/openapi.json")
+    spec = await response.json()
+    assert spec["openapi"].startswith("3.1")
+    validate(spec)
+
+
+async def test_docs_pages_load_only_local_assets(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = await (await client.get(page)).text()
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} references {asset}"
+            assert (await client.get(asset)).status == 200, asset

@@ -8,6 +8,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from server.http.middleware import REQUEST_ID
+
 log = logging.getLogger("upmetr.http")
 
 
@@ -103,7 +105,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        request_id = request.get("request_id", "")
+        request_id = request.get(REQUEST_ID, "")
         return json_error(500, f"Internal server error (request id {request_id})")
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 access_log = logging.getLogger("upmetr.access")
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID = web.RequestKey("request_id", str)
 
 
 @web.middleware
@@ -18,7 +19,7 @@ async def request_id_and_access_log(request: web.Request, handler: Any) -> web.S
     # A caller-supplied id is kept (bounded) so a trace can follow one request across services.
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     started = time.perf_counter()
     status = 500
     try:
@@ -39,6 +40,6 @@ async def request_id_and_access_log(request: web.Request, handler: Any) -> web.S
 
 async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare signal: also reaches streamed responses and error pages."""
-    request_id = request.get("request_id")
+    request_id = request.get(REQUEST_ID)
     if request_id:
         response.headers[REQUEST_ID_HEADER] = request_id

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.config import Settings
 from server.context import KEYS, MAILER, SESSIONS, SETTINGS, TASKS
 from server.http.errors import (
+    ApiError,
     BadRequest,
     Forbidden,
     NotFound,
@@ -135,13 +136,13 @@ def bearer_token(request: web.Request) -> str | None:
     return token.strip()
 
 
-PRINCIPAL_KEY = "principal"
-AUTH_ERROR_KEY = "auth_error"
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+AUTH_ERROR_KEY = web.RequestKey("auth_error", ApiError)
 
 
 def authenticated(request: web.Request) -> Principal:
     """The principal the auth middleware found, or the reason it found none."""
-    principal: Principal | None = request.get(PRINCIPAL_KEY)
+    principal = request.get(PRINCIPAL_KEY)
     if principal is None:
         raise request.get(AUTH_ERROR_KEY) or Unauthorized()
     return principal

@@ -102,9 +102,7 @@ async def world(client: TestClient, password_hash: str) -> World:  # type: ignor
         ):
             user = await create_user(session, f"{name}@example.com", password_hash=password_hash)
             await add_member(session, user, org, role)
-            people[name] = Person(
-                email=user.email, user_id=user.id, org_id=org.id, role=role
-            )
+            people[name] = Person(email=user.email, user_id=user.id, org_id=org.id, role=role)
         org_ids = (org_a.id, org_b.id)
     for person in people.values():
         await sign_in(client, person)

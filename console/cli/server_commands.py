@@ -19,7 +19,9 @@ def serve(host: str | None, port: int | None) -> None:
     from server.config import Settings
     from server.db.migrate import upgrade
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -51,15 +53,20 @@ def users() -> None:
 
 @users.command("create")
 @click.option("--email", required=True)
-@click.option("--password", required=True, help="At least 12 characters: upper, lower, digit, special.")
+@click.option(
+    "--password", required=True, help="At least 12 characters: upper, lower, digit, special."
+)
 @click.option("--full-name", default=None, help="Defaults to the part of the email before @.")
 @click.option("--platform-admin", is_flag=True, help="Also make the account a platform admin.")
-@click.option("--org", "org_name", default=None, help="Organization to create (default: from the email).")
+@click.option(
+    "--org", "org_name", default=None, help="Organization to create (default: from the email)."
+)
 def create_user(
     email: str, password: str, full_name: str | None, platform_admin: bool, org_name: str | None
 ) -> None:
     """Create an account and its organization, with the account as superadmin."""
     from server.auth.bootstrap import create_account
+
     from server.config import Settings
     from server.db.migrate import upgrade
     from server.http.errors import ApiError

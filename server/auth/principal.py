@@ -29,7 +29,11 @@ async def authenticate(request: web.Request, db: AsyncSession, token: str) -> Pr
 
 
 async def _from_access_token(db: AsyncSession, claims: dict[str, object]) -> Principal:
-    user_id, org_id, session_id = _int(claims.get("sub")), _int(claims.get("org")), _int(claims.get("sid"))
+    user_id, org_id, session_id = (
+        _int(claims.get("sub")),
+        _int(claims.get("org")),
+        _int(claims.get("sid")),
+    )
     row = (
         await db.execute(
             select(
@@ -42,9 +46,7 @@ async def _from_access_token(db: AsyncSession, claims: dict[str, object]) -> Pri
             )
             .select_from(User)
             .join(AuthSession, (AuthSession.user_id == User.id) & (AuthSession.id == session_id))
-            .outerjoin(
-                Membership, (Membership.user_id == User.id) & (Membership.org_id == org_id)
-            )
+            .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.org_id == org_id))
             .outerjoin(Organization, Organization.id == org_id)
             .where(User.id == user_id)
         )

@@ -18,7 +18,9 @@ REQUEST_ID = web.RequestKey("request_id", str)
 async def request_id_and_access_log(request: web.Request, handler: Any) -> web.StreamResponse:
     # A caller-supplied id is kept (bounded) so a trace can follow one request across services.
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+    request_id = (
+        incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+    )
     request[REQUEST_ID] = request_id
     started = time.perf_counter()
     status = 500

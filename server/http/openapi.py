@@ -6,7 +6,7 @@ from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from server.http.routing import Access, Route
 from shared.api.common import ErrorResponse
@@ -29,7 +29,8 @@ _STATUS_TEXT = {
 
 def build_openapi(routes: list[Route], *, prefix: str, version: str) -> dict[str, Any]:
     models = _collect_models(routes)
-    keyed = [(model, mode) for model in models for mode in ("validation", "serialization")]
+    modes: tuple[JsonSchemaMode, ...] = ("validation", "serialization")
+    keyed = [(model, mode) for model in models for mode in modes]
     refs, defs = models_json_schema(keyed, ref_template=_REF)
     schemas = defs.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
@@ -103,7 +104,9 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer"} if name == "id" or name.endswith("_id") else {"type": "string"},
+            "schema": {"type": "integer"}
+            if name == "id" or name.endswith("_id")
+            else {"type": "string"},
         }
         for name in route.path_params
     ]
@@ -114,7 +117,9 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
     if route.body is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _schema_ref(route.body, refs, "validation")}},
+            "content": {
+                "application/json": {"schema": _schema_ref(route.body, refs, "validation")}
+            },
         }
     elif route.multipart:
         operation["requestBody"] = {
@@ -163,7 +168,9 @@ def _responses(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
     else:
         responses[str(route.status)] = {
             "description": _STATUS_TEXT.get(route.status, "OK"),
-            "content": {"application/json": {"schema": _schema_ref(route.response, refs, "serialization")}},
+            "content": {
+                "application/json": {"schema": _schema_ref(route.response, refs, "serialization")}
+            },
         }
     error_codes = {400, 429, *route.errors}
     if route.access is not Access.public:

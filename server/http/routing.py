@@ -42,9 +42,9 @@ Authenticator = Callable[[web.Request, AsyncSession, str], Awaitable[Principal]]
 ModuleCheck = Callable[["Call", str], Awaitable[None]]
 AuditWriter = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 
-AUTHENTICATOR = web.AppKey("authenticator", Authenticator)  # type: ignore[type-abstract]
-MODULE_CHECK = web.AppKey("module_check", ModuleCheck)  # type: ignore[type-abstract]
-AUDIT_WRITER = web.AppKey("audit_writer", AuditWriter)  # type: ignore[type-abstract]
+AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
+MODULE_CHECK: web.AppKey[ModuleCheck] = web.AppKey("module_check")
+AUDIT_WRITER: web.AppKey[AuditWriter] = web.AppKey("audit_writer")
 
 _PARAM = re.compile(r"\{(\w+)\}")
 

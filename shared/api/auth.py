@@ -131,9 +131,7 @@ class SessionRead(ReadModel):
 
 class ApiKeyCreate(ApiModel):
     name: Name
-    role: Role | None = Field(
-        None, description="Defaults to the creator's role; never above it."
-    )
+    role: Role | None = Field(None, description="Defaults to the creator's role; never above it.")
     expires_at: UtcDatetime | None = None
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from server.db.base import UtcDateTime
@@ -15,7 +16,7 @@ from server.db.models import Base
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # UtcDateTime is a plain DATETIME in the database; migrations need not import our code.
     if type_ == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime()"

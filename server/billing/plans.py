@@ -1,8 +1,9 @@
-"""The seeded plans and the one helper every feature uses to enforce a limit or a module."""
+"""The one helper every feature uses to enforce a plan limit or module.
+
+Plans live in the `plan` table (seeded by migration 0002, edited by platform admins).
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,60 +12,6 @@ from server.billing.models import Plan
 from server.http.errors import Forbidden
 from server.orgs.models import Organization
 from shared.api.billing import Limit, Module
-
-UNLIMITED = None
-
-# Seeded by the initial migration; platform admins may edit them later (/admin/plans).
-DEFAULT_PLANS: list[dict[str, Any]] = [
-    {
-        "code": "free",
-        "name": "Free",
-        "price_month_cents": 0,
-        "price_year_cents": 0,
-        "limits": {
-            Limit.users: 3,
-            Limit.monitors: 10,
-            Limit.cloud_accounts: 1,
-            Limit.agents: 3,
-            Limit.status_pages: 1,
-            Limit.min_check_interval_seconds: 300,
-            Limit.history_days: 30,
-        },
-        "modules": [],
-    },
-    {
-        "code": "pro",
-        "name": "Pro",
-        "price_month_cents": 4900,
-        "price_year_cents": 49000,
-        "limits": {
-            Limit.users: 10,
-            Limit.monitors: 100,
-            Limit.cloud_accounts: 10,
-            Limit.agents: 50,
-            Limit.status_pages: 10,
-            Limit.min_check_interval_seconds: 60,
-            Limit.history_days: 365,
-        },
-        "modules": [Module.status_pages, Module.audit_logs],
-    },
-    {
-        "code": "enterprise",
-        "name": "Enterprise",
-        "price_month_cents": 29900,
-        "price_year_cents": 299000,
-        "limits": {
-            Limit.users: UNLIMITED,
-            Limit.monitors: UNLIMITED,
-            Limit.cloud_accounts: UNLIMITED,
-            Limit.agents: UNLIMITED,
-            Limit.status_pages: UNLIMITED,
-            Limit.min_check_interval_seconds: 10,
-            Limit.history_days: UNLIMITED,
-        },
-        "modules": [Module.status_pages, Module.audit_logs, Module.whitelabel],
-    },
-]
 
 
 async def org_plan(db: AsyncSession, org_id: int) -> tuple[Organization, Plan]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from openapi_spec_validator import validate
+
+from server.app import build_app
+from server.config import Settings
 
 
 async def test_health_reports_database_ok(client: TestClient) -> None:
@@ -48,3 +52,18 @@ async def test_docs_pages_load_only_local_assets(client: TestClient) -> None:
         for asset in assets:
             assert asset.startswith("/"), f"{page} references {asset}"
             assert (await client.get(asset)).status == 200, asset
+
+
+async def test_unexpected_error_is_500_without_internals(settings: Settings) -> None:
+    app = build_app(settings)
+
+    async def boom(_request: web.Request) -> web.Response:
+        raise RuntimeError("secret internals: /etc/passwd")
+
+    app.router.add_get("/api/v1/boom", boom)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        response = await client.get("/api/v1/boom")
+        assert response.status == 500
+        body = await response.json()
+        assert body["detail"].startswith("Internal server error")
+        assert "secret" not in body["detail"] and "Traceback" not in await response.text()

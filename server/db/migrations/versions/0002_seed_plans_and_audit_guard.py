@@ -6,10 +6,10 @@ Revises: 0001
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
-
-from server.billing.plans import DEFAULT_PLANS
 
 revision = "0002"
 down_revision = "0001"
@@ -17,6 +17,58 @@ branch_labels = None
 depends_on = None
 
 _GUARDED = ("UPDATE", "DELETE")
+
+# The plans as first offered; later changes are data edits, not changes to this history.
+PLANS: list[dict[str, Any]] = [
+    {
+        "code": "free",
+        "name": "Free",
+        "price_month_cents": 0,
+        "price_year_cents": 0,
+        "limits": {
+            "users": 3,
+            "monitors": 10,
+            "cloud_accounts": 1,
+            "agents": 3,
+            "status_pages": 1,
+            "min_check_interval_seconds": 300,
+            "history_days": 30,
+        },
+        "modules": [],
+    },
+    {
+        "code": "pro",
+        "name": "Pro",
+        "price_month_cents": 4900,
+        "price_year_cents": 49000,
+        "limits": {
+            "users": 10,
+            "monitors": 100,
+            "cloud_accounts": 10,
+            "agents": 50,
+            "status_pages": 10,
+            "min_check_interval_seconds": 60,
+            "history_days": 365,
+        },
+        "modules": ["status_pages", "audit_logs"],
+    },
+    {
+        "code": "enterprise",
+        "name": "Enterprise",
+        "price_month_cents": 29900,
+        "price_year_cents": 299000,
+        "limits": {
+            "users": None,
+            "monitors": None,
+            "cloud_accounts": None,
+            "agents": None,
+            "status_pages": None,
+            "min_check_interval_seconds": 10,
+            "history_days": None,
+        },
+        "modules": ["status_pages", "audit_logs", "whitelabel"],
+    },
+]
 
 
 def upgrade() -> None:
@@ -30,16 +82,7 @@ def upgrade() -> None:
         sa.column("limits", sa.JSON),
         sa.column("modules", sa.JSON),
     )
-    rows = [
-        {
-            **{key: value for key, value in row.items() if key not in ("limits", "modules")},
-            "currency": "USD",
-            "limits": {str(k): v for k, v in row["limits"].items()},
-            "modules": [str(m) for m in row["modules"]],
-        }
-        for row in DEFAULT_PLANS
-    ]
-    op.bulk_insert(plan, rows)
+    op.bulk_insert(plan, [{**row, "currency": "USD"} for row in PLANS])
     dialect = op.get_bind().dialect.name
     for event in _GUARDED:
         if dialect == "sqlite":

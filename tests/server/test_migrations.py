@@ -1,0 +1,29 @@
+"""The migrations build exactly the schema the models describe, and seed the plans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from server.db.models import Base
+
+
+def test_migrations_match_the_models(template_db: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{template_db}")
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_plans_are_seeded_with_their_limits(template_db: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{template_db}")
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT code, limits FROM plan ORDER BY id")).all()
+    engine.dispose()
+    assert [code for code, _ in rows] == ["free", "pro", "enterprise"]
+    assert '"users": 3' in rows[0][1] and '"users": null' in rows[2][1]

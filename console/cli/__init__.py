@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from console.cli.account_commands import api_keys, login, logout, orgs, whoami
 from console.cli.server_commands import serve, users
 
 
@@ -15,3 +16,8 @@ def main() -> None:
 
 main.add_command(serve)
 main.add_command(users)
+main.add_command(login)
+main.add_command(logout)
+main.add_command(whoami)
+main.add_command(orgs)
+main.add_command(api_keys)

@@ -27,5 +27,3 @@ class AuditLog(Base):
     status: Mapped[str] = mapped_column(String(10), default="success")
     detail: Mapped[str | None] = mapped_column(String(2000), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-

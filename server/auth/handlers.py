@@ -1,117 +1,180 @@
-"""HTTP handlers: parse -> call service -> serialize. (being written)"""
+"""HTTP handlers of /auth: parse -> call service -> serialize."""
 
 from __future__ import annotations
 
-from typing import Any
+from aiohttp import web
 
+from server.audit import service as audit
+from server.auth import api_keys, mfa, recovery, service, sessions
+from server.http.errors import NotFound
 from server.http.routing import Call
+from shared.api.auth import (
+    ApiKeyCreated,
+    ApiKeyRead,
+    BackupCodesResponse,
+    MeResponse,
+    MfaChallenge,
+    MfaSetupResponse,
+    OrganizationSummary,
+    RegisterResponse,
+    SessionRead,
+    TokenPair,
+)
+from shared.api.common import Message
 
 
-async def register(call: Call) -> Any:
+async def register(call: Call) -> RegisterResponse:
     """POST /auth/register"""
-    raise NotImplementedError
+    return await service.register(call, call.body)
 
 
-async def login(call: Call) -> Any:
+async def login(call: Call) -> TokenPair | MfaChallenge:
     """POST /auth/login"""
-    raise NotImplementedError
+    return await service.login(call, call.body)
 
 
-async def mfa_verify(call: Call) -> Any:
+async def mfa_verify(call: Call) -> TokenPair:
     """POST /auth/mfa/verify"""
-    raise NotImplementedError
+    return await service.mfa_verify(call, mfa_token=call.body.mfa_token, code=call.body.code)
 
 
-async def refresh(call: Call) -> Any:
+async def refresh(call: Call) -> TokenPair | web.Response:
     """POST /auth/refresh"""
-    raise NotImplementedError
+    rotation = await sessions.rotate(call, call.body.refresh_token)
+    if rotation.reused:
+        assert rotation.session is not None
+        # Answered, not raised: the family's revocation must commit with this request.
+        audit.record_failure(
+            call,
+            action="auth.refresh_reuse",
+            resource_type="session",
+            resource_id=rotation.session.id,
+            org_id=rotation.session.org_id,
+            user_id=rotation.session.user_id,
+            detail="a spent refresh token was presented; the session was revoked",
+        )
+        return web.json_response(
+            {"detail": "Refresh token was already used; the session has been signed out"},
+            status=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    assert rotation.pair is not None
+    return rotation.pair
 
 
-async def logout(call: Call) -> Any:
+async def logout(call: Call) -> None:
     """POST /auth/logout"""
-    raise NotImplementedError
+    session = await sessions.session_of(call.db, call.body.refresh_token)
+    if session is not None and session.revoked_at is None:
+        await sessions.revoke(call.db, session, reason="signed out")
+        await audit.record(
+            call,
+            action="auth.logout",
+            resource_type="session",
+            resource_id=session.id,
+            org_id=session.org_id,
+            user_id=session.user_id,
+        )
 
 
-async def select_org(call: Call) -> Any:
+async def select_org(call: Call) -> TokenPair:
     """POST /auth/select-org"""
-    raise NotImplementedError
+    return await service.select_org(call, call.body.organization_id)
 
 
-async def me(call: Call) -> Any:
+async def me(call: Call) -> MeResponse:
     """GET /auth/me"""
-    raise NotImplementedError
+    return await service.me(call)
 
 
-async def organizations(call: Call) -> Any:
+async def organizations(call: Call) -> list[OrganizationSummary]:
     """GET /auth/organizations"""
-    raise NotImplementedError
+    return await service.organizations(call)
 
 
-async def password_change(call: Call) -> Any:
+async def password_change(call: Call) -> None:
     """POST /auth/password/change"""
-    raise NotImplementedError
+    await service.change_password(call, call.body)
 
 
-async def password_forgot(call: Call) -> Any:
+async def password_forgot(call: Call) -> Message:
     """POST /auth/password/forgot"""
-    raise NotImplementedError
+    return await recovery.request_password_reset(call, call.body.email)
 
 
-async def password_reset(call: Call) -> Any:
+async def password_reset(call: Call) -> None:
     """POST /auth/password/reset"""
-    raise NotImplementedError
+    await recovery.reset_password(call, token=call.body.token, new_password=call.body.new_password)
 
 
-async def magic_link(call: Call) -> Any:
+async def magic_link(call: Call) -> Message:
     """POST /auth/magic-link"""
-    raise NotImplementedError
+    return await recovery.request_magic_link(call, call.body.email)
 
 
-async def magic_link_verify(call: Call) -> Any:
+async def magic_link_verify(call: Call) -> TokenPair | MfaChallenge:
     """POST /auth/magic-link/verify"""
-    raise NotImplementedError
+    return await recovery.sign_in_with_magic_link(call, call.body.token)
 
 
-async def mfa_setup(call: Call) -> Any:
+async def mfa_setup(call: Call) -> MfaSetupResponse:
     """POST /auth/mfa/setup"""
-    raise NotImplementedError
+    return await mfa.setup(call)
 
 
-async def mfa_enable(call: Call) -> Any:
+async def mfa_enable(call: Call) -> BackupCodesResponse:
     """POST /auth/mfa/enable"""
-    raise NotImplementedError
+    return await mfa.enable(call, call.body.code)
 
 
-async def mfa_disable(call: Call) -> Any:
+async def mfa_disable(call: Call) -> None:
     """POST /auth/mfa/disable"""
-    raise NotImplementedError
+    await mfa.disable(call, call.body.code)
 
 
-async def mfa_backup_codes(call: Call) -> Any:
+async def mfa_backup_codes(call: Call) -> BackupCodesResponse:
     """POST /auth/mfa/backup-codes"""
-    raise NotImplementedError
+    return await mfa.regenerate_backup_codes(call, call.body.code)
 
 
-async def list_sessions(call: Call) -> Any:
+async def list_sessions(call: Call) -> list[SessionRead]:
     """GET /auth/sessions"""
-    raise NotImplementedError
+    current = call.auth.session_id
+    return [
+        SessionRead(
+            id=session.id,
+            user_agent=session.user_agent,
+            ip=session.ip,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            current=session.id == current,
+        )
+        for session in await sessions.active_sessions(call.db, call.auth.user_id)
+    ]
 
 
-async def revoke_session(call: Call) -> Any:
+async def revoke_session(call: Call) -> None:
     """DELETE /auth/sessions/{id}"""
-    raise NotImplementedError
+    session = await sessions.own_session(call.db, call.auth.user_id, call.path["id"])
+    if session is None:
+        raise NotFound("Session not found")
+    if session.revoked_at is None:
+        await sessions.revoke(call.db, session, reason="revoked by user")
+        await audit.record(
+            call, action="auth.session_revoked", resource_type="session", resource_id=session.id
+        )
 
 
-async def list_api_keys(call: Call) -> Any:
+async def list_api_keys(call: Call) -> list[ApiKeyRead]:
     """GET /auth/api-keys"""
-    raise NotImplementedError
+    return await api_keys.list_keys(call)
 
 
-async def create_api_key(call: Call) -> Any:
+async def create_api_key(call: Call) -> ApiKeyCreated:
     """POST /auth/api-keys"""
-    raise NotImplementedError
+    return await api_keys.create(call, call.body)
 
 
-async def revoke_api_key(call: Call) -> Any:
+async def revoke_api_key(call: Call) -> None:
     """DELETE /auth/api-keys/{id}"""
-    raise NotImplementedError
+    await api_keys.revoke(call, call.path["id"])

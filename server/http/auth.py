@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from server.context import RATE_LIMITER, SESSIONS, SETTINGS
-from server.http.errors import ApiError, TooManyRequests
+from server.http.errors import ApiError, TooManyRequests, json_error
 from server.http.routing import (
     AUDIT_WRITER,
     AUTH_ERROR_KEY,
@@ -25,6 +25,9 @@ from server.http.routing import (
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("upmetr.http")
+# The X-RateLimit-* headers of this request. The middleware adds them to the response it gets
+# back, but a streamed response has sent its headers by then, so it must copy them itself.
+RATE_LIMIT_HEADERS = web.RequestKey("rate_limit_headers", dict[str, str])
 
 
 @web.middleware
@@ -52,21 +55,22 @@ async def auth_and_rate_limit(request: web.Request, handler: Any) -> web.StreamR
         "X-RateLimit-Remaining": str(decision.remaining),
         "X-RateLimit-Reset": str(decision.reset_at),
     }
+    request[RATE_LIMIT_HEADERS] = headers
     if not decision.allowed:
         await _audit_rate_limited(request, key, principal)
         retry_after = max(1, decision.reset_at - int(time.time()))
-        raise _with_headers(
-            TooManyRequests(
-                f"Rate limit exceeded ({limit}); retry in {retry_after} s",
-                retry_after=retry_after,
-            ),
-            headers,
+        # This middleware sits outside error_middleware, so it answers itself; an ApiError
+        # raised from here would reach aiohttp as an unhandled exception (a bare 500).
+        limited = TooManyRequests(
+            f"Rate limit exceeded ({limit}); retry in {retry_after} s", retry_after=retry_after
         )
+        return _error_response(_with_headers(limited, headers))
     try:
         response = await handler(request)
     except ApiError as exc:
-        raise _with_headers(exc, headers) from None
-    response.headers.update(headers)
+        return _error_response(_with_headers(exc, headers))
+    if not response.prepared:
+        response.headers.update(headers)
     return response
 
 
@@ -75,15 +79,20 @@ def _with_headers(exc: ApiError, headers: dict[str, str]) -> ApiError:
     return exc
 
 
-_last_audited: dict[str, float] = {}
+def _error_response(exc: ApiError) -> web.Response:
+    response = json_error(exc.status, exc.detail)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _audit_rate_limited(request: web.Request, key: str, principal: Any) -> None:
-    """One audit entry per limited caller per minute, so a flood cannot flood the log."""
-    now = time.monotonic()
-    if now - _last_audited.get(key, -60.0) < 60.0:
+    """One audit entry per limited caller per minute, so a flood cannot flood the log.
+
+    The app's own limiter remembers who was audited: per application, and it forgets.
+    """
+    first = await request.app[RATE_LIMITER].hit("1/minute", f"audited:{key}")
+    if not first.allowed:
         return
-    _last_audited[key] = now
     entry = {
         "action": "rate_limit.exceeded",
         "status": "failed",

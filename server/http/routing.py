@@ -183,7 +183,9 @@ async def _parse_body(route: Route, request: web.Request, limit: int) -> Any:
     if not raw:
         raise BadRequest("Request body is required (JSON object)")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_int=_int64)
+    except _IntegerOutOfRange as exc:
+        raise BadRequest(str(exc)) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("Request body is not valid JSON") from exc
     if not isinstance(data, dict):
@@ -192,6 +194,22 @@ async def _parse_body(route: Route, request: web.Request, limit: int) -> Any:
         return route.body.model_validate(data)
     except ValidationError as exc:
         raise _Invalid(validation_error(exc, "body")) from exc
+
+
+class _IntegerOutOfRange(ValueError):
+    pass
+
+
+def _int64(text: str) -> int:
+    """JSON integers are bounded to 64 bits, what every id and count column holds.
+
+    A larger one would pass `int` validation and then fail in the database driver
+    (sqlite3 raises OverflowError binding it), a 500 instead of a 400.
+    """
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise _IntegerOutOfRange(f"Request body has an integer out of range: {text[:30]}")
+    return value
 
 
 class _Invalid(Exception):

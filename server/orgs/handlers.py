@@ -1,42 +1,49 @@
-"""HTTP handlers: parse -> call service -> serialize. (being written)"""
+"""HTTP handlers for /organization and /settings: parse -> call service -> serialize."""
 
 from __future__ import annotations
 
-from typing import Any
+from aiohttp import web
 
 from server.http.routing import Call
+from server.http.uploads import IMAGES_AND_SVG, image_response, read_upload
+from server.orgs import service as orgs
+from shared.api.orgs import OrganizationRead, SettingsRead
 
 
-async def get_organization(call: Call) -> Any:
+async def get_organization(call: Call) -> OrganizationRead:
     """GET /organization"""
-    raise NotImplementedError
+    return await orgs.get_organization(call.db, org_id=call.auth.org_id)
 
 
-async def update_organization(call: Call) -> Any:
+async def update_organization(call: Call) -> OrganizationRead:
     """PATCH /organization"""
-    raise NotImplementedError
+    return await orgs.update_organization(call, data=call.body)
 
 
-async def get_logo(call: Call) -> Any:
+async def get_logo(call: Call) -> web.Response:
     """GET /organization/logo"""
-    raise NotImplementedError
+    data, content_type = await orgs.logo_of(call.db, org_id=call.auth.org_id)
+    return image_response(data, content_type)
 
 
-async def put_logo(call: Call) -> Any:
+async def put_logo(call: Call) -> OrganizationRead:
     """PUT /organization/logo"""
-    raise NotImplementedError
+    upload = await read_upload(
+        call.request, limit=call.settings.max_upload_bytes, allowed=IMAGES_AND_SVG
+    )
+    return await orgs.set_logo(call, upload=upload)
 
 
-async def delete_logo(call: Call) -> Any:
+async def delete_logo(call: Call) -> None:
     """DELETE /organization/logo"""
-    raise NotImplementedError
+    await orgs.remove_logo(call)
 
 
-async def get_settings(call: Call) -> Any:
+async def get_settings(call: Call) -> SettingsRead:
     """GET /settings"""
-    raise NotImplementedError
+    return await orgs.get_settings(call.db, org_id=call.auth.org_id)
 
 
-async def update_settings(call: Call) -> Any:
+async def update_settings(call: Call) -> SettingsRead:
     """PATCH /settings"""
-    raise NotImplementedError
+    return await orgs.update_settings(call, data=call.body)

@@ -1,82 +1,100 @@
-"""HTTP handlers: parse -> call service -> serialize. (being written)"""
+"""HTTP handlers for /users: parse -> call service -> serialize."""
 
 from __future__ import annotations
 
-from typing import Any
+from aiohttp import web
 
 from server.http.routing import Call
+from server.http.uploads import RASTER_IMAGES, image_response, read_upload
+from server.orgs.models import Organization
+from server.users import invitations
+from server.users import service as users
+from shared.api.auth import OrganizationSummary
+from shared.api.common import Page, Role
+from shared.api.users import InvitationRead, MemberRead, ProfileRead
 
 
-async def list_members(call: Call) -> Any:
+async def list_members(call: Call) -> Page[MemberRead]:
     """GET /users"""
-    raise NotImplementedError
+    return await users.list_members(call.db, org_id=call.auth.org_id, query=call.query)
 
 
-async def create_member(call: Call) -> Any:
+async def create_member(call: Call) -> MemberRead:
     """POST /users"""
-    raise NotImplementedError
+    return await users.create_member(call, data=call.body)
 
 
-async def get_profile(call: Call) -> Any:
+async def get_profile(call: Call) -> ProfileRead:
     """GET /users/me"""
-    raise NotImplementedError
+    return await users.get_profile(call)
 
 
-async def update_profile(call: Call) -> Any:
+async def update_profile(call: Call) -> ProfileRead:
     """PATCH /users/me"""
-    raise NotImplementedError
+    return await users.update_profile(call, data=call.body)
 
 
-async def put_avatar(call: Call) -> Any:
+async def put_avatar(call: Call) -> ProfileRead:
     """PUT /users/me/avatar"""
-    raise NotImplementedError
+    upload = await read_upload(
+        call.request, limit=call.settings.max_upload_bytes, allowed=RASTER_IMAGES
+    )
+    return await users.set_avatar(call, upload=upload)
 
 
-async def delete_avatar(call: Call) -> Any:
+async def delete_avatar(call: Call) -> None:
     """DELETE /users/me/avatar"""
-    raise NotImplementedError
+    await users.remove_avatar(call)
 
 
-async def list_invitations(call: Call) -> Any:
+async def list_invitations(call: Call) -> list[InvitationRead]:
     """GET /users/invitations"""
-    raise NotImplementedError
+    return await invitations.list_invitations(call.db, org_id=call.auth.org_id)
 
 
-async def create_invitation(call: Call) -> Any:
+async def create_invitation(call: Call) -> InvitationRead:
     """POST /users/invitations"""
-    raise NotImplementedError
+    return await invitations.create_invitation(call, data=call.body)
 
 
-async def accept_invitation(call: Call) -> Any:
+async def accept_invitation(call: Call) -> OrganizationSummary:
     """POST /users/invitations/accept"""
-    raise NotImplementedError
+    membership = await users.join_by_invitation_token(
+        call, token=call.body.token, user_id=call.auth.user_id, email=call.auth.email
+    )
+    org = await call.db.get(Organization, membership.org_id)
+    assert org is not None
+    return OrganizationSummary(id=org.id, name=org.name, slug=org.slug, role=Role(membership.role))
 
 
-async def revoke_invitation(call: Call) -> Any:
+async def revoke_invitation(call: Call) -> None:
     """DELETE /users/invitations/{id}"""
-    raise NotImplementedError
+    await invitations.revoke_invitation(call, invitation_id=call.path["id"])
 
 
-async def resend_invitation(call: Call) -> Any:
+async def resend_invitation(call: Call) -> InvitationRead:
     """POST /users/invitations/{id}/resend"""
-    raise NotImplementedError
+    return await invitations.resend_invitation(call, invitation_id=call.path["id"])
 
 
-async def get_member(call: Call) -> Any:
+async def get_member(call: Call) -> MemberRead:
     """GET /users/{id}"""
-    raise NotImplementedError
+    return await users.get_member(call.db, org_id=call.auth.org_id, user_id=call.path["id"])
 
 
-async def update_member(call: Call) -> Any:
+async def update_member(call: Call) -> MemberRead:
     """PATCH /users/{id}"""
-    raise NotImplementedError
+    return await users.update_member(call, user_id=call.path["id"], data=call.body)
 
 
-async def remove_member(call: Call) -> Any:
+async def remove_member(call: Call) -> None:
     """DELETE /users/{id}"""
-    raise NotImplementedError
+    await users.remove_member(call, user_id=call.path["id"])
 
 
-async def get_avatar(call: Call) -> Any:
+async def get_avatar(call: Call) -> web.Response:
     """GET /users/{id}/avatar"""
-    raise NotImplementedError
+    data, content_type = await users.avatar_of(
+        call.db, org_id=call.auth.org_id, user_id=call.path["id"]
+    )
+    return image_response(data, content_type)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from shared.api.common import ApiModel, ReadModel, UtcDatetime
 
@@ -34,9 +34,14 @@ class AuditFilter(ApiModel):
     to: UtcDatetime | None = None
 
 
+def _int_if_digits(value: Any) -> Any:
+    """Query strings arrive as text, and pydantic matches an int Literal only to an int."""
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
 class AuditQuery(AuditFilter):
     page: int = Field(1, ge=1, le=1_000_000)
-    per_page: Literal[25, 50, 100] = 50
+    per_page: Annotated[Literal[25, 50, 100], BeforeValidator(_int_if_digits)] = 50
 
 
 class AuditExportQuery(AuditFilter):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import EmailStr, Field
 
 from shared.api.common import ApiModel, Name, PageQuery, ReadModel, Role, Secret, UtcDatetime
@@ -29,9 +31,15 @@ class MemberUpdate(ApiModel):
     full_name: Name | None = None
 
 
+MemberSort = Literal[
+    "email", "-email", "full_name", "-full_name", "role", "-role", "joined_at", "-joined_at"
+]
+
+
 class MemberQuery(PageQuery):
     role: Role | None = None
-    q: str | None = Field(None, max_length=200)
+    q: str | None = Field(None, max_length=200, description="matches email or full name")
+    sort: MemberSort = "joined_at"
 
 
 class ProfileRead(ReadModel):

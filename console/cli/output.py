@@ -1,0 +1,45 @@
+"""Plain output for scripts: aligned tables for people, `--json` for programs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import click
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def print_json(value: Any) -> None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    click.echo(json.dumps(to_jsonable_python(value), indent=2, sort_keys=False))
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    jsonable = to_jsonable_python(value)
+    return str(jsonable)
+
+
+def print_table(rows: Iterable[Any], columns: Sequence[tuple[str, Callable[[Any], Any]]]) -> None:
+    """Columns are (heading, getter); widths fit the longest cell, two spaces apart."""
+    table = [[heading.upper() for heading, _ in columns]]
+    table += [[cell(get(row)) for _, get in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    for line in table:
+        click.echo(
+            "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
+        )
+
+
+def print_fields(pairs: Sequence[tuple[str, Any]]) -> None:
+    width = max(len(label) for label, _ in pairs)
+    for label, value in pairs:
+        click.echo(f"{label.ljust(width)}  {cell(value)}")

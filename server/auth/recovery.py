@@ -1,0 +1,161 @@
+"""Emailed one-time tokens: password reset and magic sign-in links.
+
+Requests answer 202 with the same body whether or not the account exists, and both paths
+do the same work apart from the email itself, which is sent after the response (no account
+enumeration; OWASP Forgot Password Cheat Sheet). Only token hashes are stored; a token
+works once and expires.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from server.audit import service as audit
+from server.auth import service, sessions
+from server.auth.models import OneTimeToken
+from server.auth.passwords import check_policy
+from server.auth.tokens import hash_secret, new_secret
+from server.http.errors import BadRequest, Unauthorized
+from server.http.routing import Call
+from server.providers.email import Email
+from server.users.models import User
+from shared.api.auth import MfaChallenge, TokenPair
+from shared.api.common import Message
+
+PASSWORD_RESET = "password_reset"
+MAGIC_LINK = "magic_link"
+RESET_SENT = "If an account exists for this email, a password reset link has been sent to it."
+LINK_SENT = "If an account exists for this email, a sign-in link has been sent to it."
+INVALID_TOKEN = "invalid or expired token"
+
+
+async def _issue(call: Call, *, email: str, purpose: str, minutes: int, action: str) -> str | None:
+    """A new token for the account of `email`, or None when there is no such active account."""
+    user = await service.user_by_email(call.db, email)
+    token = new_secret()
+    if user is not None and user.is_active:
+        call.db.add(
+            OneTimeToken(
+                user_id=user.id,
+                purpose=purpose,
+                token_hash=hash_secret(token),
+                expires_at=datetime.now(UTC) + timedelta(minutes=minutes),
+            )
+        )
+        await call.db.flush()
+    found = user is not None and user.is_active
+    await audit.record(
+        call,
+        action=action,
+        user_id=user.id if user else None,
+        user_email=email.lower(),
+        detail=None if found else "no such active account; nothing sent",
+    )
+    return token if found else None
+
+
+async def request_password_reset(call: Call, email: str) -> Message:
+    minutes = call.settings.password_reset_minutes
+    token = await _issue(
+        call,
+        email=email,
+        purpose=PASSWORD_RESET,
+        minutes=minutes,
+        action="auth.password_reset_requested",
+    )
+    if token is not None:
+        link = f"{call.settings.resolved_public_url}/reset-password?token={token}"
+        call.send_email(
+            Email(
+                to=email.lower(),
+                subject="Reset your Upmetr password",
+                text=(
+                    f"Someone asked to reset the password of your Upmetr account.\n\n"
+                    f"Set a new password here (valid for {minutes} minutes, once):\n{link}\n\n"
+                    "If it was not you, ignore this email; your password stays the same.\n"
+                ),
+            )
+        )
+    return Message(detail=RESET_SENT)
+
+
+async def request_magic_link(call: Call, email: str) -> Message:
+    minutes = call.settings.magic_link_minutes
+    token = await _issue(
+        call, email=email, purpose=MAGIC_LINK, minutes=minutes, action="auth.magic_link_requested"
+    )
+    if token is not None:
+        link = f"{call.settings.resolved_public_url}/magic-link?token={token}"
+        call.send_email(
+            Email(
+                to=email.lower(),
+                subject="Your Upmetr sign-in link",
+                text=(
+                    f"Sign in to Upmetr with this link (valid for {minutes} minutes, once):\n"
+                    f"{link}\n\nIf you did not ask for it, ignore this email.\n"
+                ),
+            )
+        )
+    return Message(detail=LINK_SENT)
+
+
+async def _redeem(call: Call, token: str, purpose: str) -> User | None:
+    """The user of a valid unused token, which is spent (compare-and-set); else None."""
+    now = datetime.now(UTC)
+    row = (
+        await call.db.execute(
+            select(OneTimeToken, User)
+            .join(User, User.id == OneTimeToken.user_id)
+            .where(OneTimeToken.token_hash == hash_secret(token), OneTimeToken.purpose == purpose)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    record, user = row[0], row[1]
+    if record.used_at is not None or record.expires_at <= now or not user.is_active:
+        return None
+    spent = await call.db.execute(
+        update(OneTimeToken)
+        .where(OneTimeToken.id == record.id, OneTimeToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return user if spent.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+async def reset_password(call: Call, *, token: str, new_password: str) -> None:
+    user = await _redeem(call, token, PASSWORD_RESET)
+    if user is None:
+        audit.record_failure(call, action="auth.password_reset", detail=INVALID_TOKEN)
+        raise BadRequest(f"token: {INVALID_TOKEN}")
+    check_policy(new_password, field="new_password")
+    await service.set_password(call, user, new_password)
+    # Every other reset link dies with this one, and every session is signed out.
+    await call.db.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user.id,
+            OneTimeToken.purpose == PASSWORD_RESET,
+            OneTimeToken.used_at.is_(None),
+        )
+        .values(used_at=datetime.now(UTC))
+    )
+    await sessions.revoke_all(call.db, user.id, reason="password reset")
+    await audit.record(
+        call,
+        action="auth.password_reset",
+        resource_type="user",
+        resource_id=user.id,
+        user_id=user.id,
+        user_email=user.email,
+    )
+
+
+async def sign_in_with_magic_link(call: Call, token: str) -> TokenPair | MfaChallenge:
+    user = await _redeem(call, token, MAGIC_LINK)
+    if user is None:
+        audit.record_failure(call, action="auth.magic_link_used", detail=INVALID_TOKEN)
+        raise Unauthorized("Invalid or expired sign-in link")
+    await audit.record(call, action="auth.magic_link_used", user_id=user.id, user_email=user.email)
+    return await service.sign_in(call, user)

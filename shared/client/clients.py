@@ -1,0 +1,187 @@
+"""`Client` (sync) and `AsyncClient`: the same namespaces, run over httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Generic, Self
+
+import httpx
+
+from shared.client.core import (
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+    AsyncCore,
+    SyncCore,
+    TokenCallback,
+    normalize_base_url,
+)
+from shared.client.namespace import Async, M, Sync
+from shared.client.resources import (
+    ApiKeys,
+    AuditLogs,
+    Auth,
+    Organization,
+    Plans,
+    Settings,
+    Users,
+)
+
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_MAX_RETRY_WAIT = 60.0
+
+
+class _Namespaces(Generic[M]):
+    auth: Auth[M]
+    api_keys: ApiKeys[M]
+    users: Users[M]
+    organization: Organization[M]
+    settings: Settings[M]
+    audit_logs: AuditLogs[M]
+    plans: Plans[M]
+
+    def _attach(self, core: SyncCore | AsyncCore) -> None:
+        self._core = core
+        self.auth = Auth(core)
+        self.api_keys = ApiKeys(core)
+        self.users = Users(core)
+        self.organization = Organization(core)
+        self.settings = Settings(core)
+        self.audit_logs = AuditLogs(core)
+        self.plans = Plans(core)
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def access_token(self) -> str | None:
+        return self._core.access_token
+
+    @property
+    def refresh_token(self) -> str | None:
+        return self._core.refresh_token
+
+    @property
+    def on_tokens(self) -> TokenCallback | None:
+        """Called with every token pair the client adopts (sign-in, refresh, org switch)."""
+        return self._core.on_tokens
+
+    @on_tokens.setter
+    def on_tokens(self, callback: TokenCallback | None) -> None:
+        self._core.on_tokens = callback
+
+
+def _http_options(
+    url: str, timeout: float | httpx.Timeout | None, headers: dict[str, str] | None
+) -> dict[str, Any]:
+    return {
+        # The trailing slash makes relative paths append to /api/v1 (RFC 3986 resolution).
+        "base_url": normalize_base_url(url) + "/",
+        "timeout": DEFAULT_TIMEOUT if timeout is None else timeout,
+        "headers": {"User-Agent": USER_AGENT, **(headers or {})},
+    }
+
+
+class Client(_Namespaces[Sync]):
+    """Synchronous client: `Client("http://host:8080", api_key="upk_...").users.list()`.
+
+    Sign in with `api_key=`, with tokens (`access_token=`, `refresh_token=`) or by calling
+    `auth.login()`. With a refresh token, a 401 triggers one refresh and one retry; rotated
+    tokens are handed to `on_tokens` so a caller can persist them. A 429 is retried up to
+    `max_retries` times, waiting `Retry-After` seconds (at most `max_retry_wait`).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        on_tokens: TokenCallback | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        transport: httpx.BaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._http = httpx.Client(transport=transport, **_http_options(url, timeout, headers))
+        self._attach(
+            SyncCore(
+                self._http,
+                sleep=sleep,
+                base_url=url,
+                access_token=access_token,
+                refresh_token=refresh_token,
+                api_key=api_key,
+                on_tokens=on_tokens,
+                max_retries=max_retries,
+                max_retry_wait=max_retry_wait,
+            )
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(_Namespaces[Async]):
+    """Asynchronous twin of `Client`: the same namespaces and methods, awaited."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        on_tokens: TokenCallback | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._http = httpx.AsyncClient(transport=transport, **_http_options(url, timeout, headers))
+        self._attach(
+            AsyncCore(
+                self._http,
+                sleep=sleep,
+                base_url=url,
+                access_token=access_token,
+                refresh_token=refresh_token,
+                api_key=api_key,
+                on_tokens=on_tokens,
+                max_retries=max_retries,
+                max_retry_wait=max_retry_wait,
+            )
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,424 @@
+"""Bad input never causes a 500: every body route refuses garbage with a clean 4xx {"detail"}.
+
+The cases are generated from the route table and the body models, so a new route is covered
+as soon as it has an entry in VALID_BODIES (a test below insists on one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.orgs.models import Membership, Organization
+from server.routes import API_PREFIX, ROUTES
+from server.users.models import User
+from tests.builders import PASSWORD
+from tests.conftest import World
+
+# A body each route accepts as valid input (whatever the handler then decides).
+VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/auth/register"): {
+        "email": "new@example.com",
+        "password": PASSWORD,
+        "full_name": "New Person",
+        "organization_name": "New Org",
+    },
+    ("POST", "/auth/login"): {"email": "alice@example.com", "password": PASSWORD},
+    ("POST", "/auth/mfa/verify"): {"mfa_token": "token", "code": "123456"},
+    ("POST", "/auth/refresh"): {"refresh_token": "token"},
+    ("POST", "/auth/logout"): {"refresh_token": "token"},
+    ("POST", "/auth/select-org"): {"organization_id": 1},
+    ("POST", "/auth/password/change"): {
+        "current_password": PASSWORD,
+        "new_password": "Another-Horse-43!",
+    },
+    ("POST", "/auth/password/forgot"): {"email": "alice@example.com"},
+    ("POST", "/auth/password/reset"): {"token": "token", "new_password": "Another-Horse-43!"},
+    ("POST", "/auth/magic-link"): {"email": "alice@example.com"},
+    ("POST", "/auth/magic-link/verify"): {"token": "token"},
+    ("POST", "/auth/mfa/enable"): {"code": "123456"},
+    ("POST", "/auth/mfa/disable"): {"code": "123456"},
+    ("POST", "/auth/mfa/backup-codes"): {"code": "123456"},
+    ("POST", "/auth/api-keys"): {"name": "ci"},
+    ("POST", "/users"): {
+        "email": "dave@example.com",
+        "full_name": "Dave",
+        "password": PASSWORD,
+        "role": "viewer",
+    },
+    ("PATCH", "/users/me"): {"full_name": "Alice A"},
+    ("POST", "/users/invitations"): {"email": "erin@example.com", "role": "viewer"},
+    ("POST", "/users/invitations/accept"): {"token": "token"},
+    ("PATCH", "/users/{id}"): {"full_name": "Bob B"},
+    ("PATCH", "/organization"): {"name": "Org A2"},
+    ("PATCH", "/settings"): {"discovery_auto": False},
+}
+
+BODY_ROUTES = [route for route in ROUTES if route.body is not None]
+
+
+def route_id(route: Any) -> str:
+    return f"{route.method} {route.path}"
+
+
+def url(route: Any, id_value: object = 1) -> str:
+    return API_PREFIX + route.path.replace("{id}", str(id_value))
+
+
+def fields(route: Any) -> list[tuple[str, Any]]:
+    return list(route.body.model_fields.items())
+
+
+def field_cases(predicate: Any) -> list[Any]:
+    return [
+        pytest.param(route, name, id=f"{route_id(route)} {name}")
+        for route in BODY_ROUTES
+        for name, info in fields(route)
+        if predicate(route, name, info)
+    ]
+
+
+def max_length(route: Any, name: str) -> int | None:
+    schema = route.body.model_json_schema()["properties"][name]
+    for option in [schema, *schema.get("anyOf", [])]:
+        if option.get("type") == "string" and "maxLength" in option:
+            return int(option["maxLength"])
+    return None
+
+
+async def send(
+    client: TestClient, world: World, route: Any, body: Any = None, *, data: bytes | None = None
+) -> tuple[int, dict[str, Any]]:
+    """The status and JSON of a request as alice; a 500 or a non-JSON error fails at once."""
+    response = await client.request(
+        route.method,
+        url(route),
+        json=body if data is None else None,
+        data=data,
+        headers={**world.alice.headers, "Content-Type": "application/json"},
+    )
+    assert response.status < 500, await response.text()
+    payload = await response.json() if response.status != 204 else {}
+    if response.status >= 400:
+        assert isinstance(payload.get("detail"), str) and payload["detail"], payload
+    return response.status, payload
+
+
+def test_every_body_route_has_a_valid_body() -> None:
+    missing = [route_id(r) for r in BODY_ROUTES if (r.method, r.path) not in VALID_BODIES]
+    assert not missing, f"add these to VALID_BODIES: {missing}"
+    for route in BODY_ROUTES:
+        route.body.model_validate(VALID_BODIES[route.method, route.path])
+
+
+# Not an object
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        (b'{"email": ', "not valid JSON"),
+        (b"\xff\xfe{}", "not valid JSON"),
+        (b"NaN-ish garbage", "not valid JSON"),
+        (b"[]", "JSON object"),
+        (b'[{"name": "x"}]', "JSON object"),
+        (b'"just a string"', "JSON object"),
+        (b"null", "JSON object"),
+        (b"42", "JSON object"),
+        (b"", "required"),
+    ],
+    ids=[
+        "truncated",
+        "bad-utf8",
+        "garbage",
+        "empty-array",
+        "array",
+        "string",
+        "null",
+        "number",
+        "empty",
+    ],
+)
+async def test_a_body_that_is_not_a_json_object_is_400(
+    client: TestClient, world: World, route: Any, raw: bytes, detail: str
+) -> None:
+    status, payload = await send(client, world, route, data=raw)
+    assert status == 400
+    assert detail in payload["detail"]
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
+async def test_an_empty_object_names_a_missing_field_or_is_accepted(
+    client: TestClient, world: World, route: Any
+) -> None:
+    status, payload = await send(client, world, route, {})
+    required = [name for name, info in fields(route) if info.is_required()]
+    if required:
+        assert status == 400
+        assert any(f"'{name}'" in payload["detail"] for name in required)
+
+
+# Field by field
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
+async def test_an_unknown_field_is_400_naming_it(
+    client: TestClient, world: World, route: Any
+) -> None:
+    body = {**VALID_BODIES[route.method, route.path], "is_platform_admin": True}
+    status, payload = await send(client, world, route, body)
+    assert status == 400
+    assert "'is_platform_admin'" in payload["detail"]
+    assert payload["errors"][0]["loc"] == ["body", "is_platform_admin"]
+
+
+@pytest.mark.parametrize(("route", "name"), field_cases(lambda r, n, i: i.is_required()))
+async def test_a_missing_required_field_is_400_naming_it(
+    client: TestClient, world: World, route: Any, name: str
+) -> None:
+    body = dict(VALID_BODIES[route.method, route.path])
+    body.pop(name, None)
+    status, payload = await send(client, world, route, body)
+    assert status == 400
+    assert f"'{name}'" in payload["detail"]
+
+
+@pytest.mark.parametrize(("route", "name"), field_cases(lambda r, n, i: True))
+@pytest.mark.parametrize("wrong", [{"nested": "object"}], ids=["object"])
+async def test_a_field_of_the_wrong_type_is_400_naming_it(
+    client: TestClient, world: World, route: Any, name: str, wrong: Any
+) -> None:
+    body = {**VALID_BODIES[route.method, route.path], name: wrong}
+    status, payload = await send(client, world, route, body)
+    assert status == 400
+    assert f"'{name}" in payload["detail"]
+
+
+@pytest.mark.parametrize(
+    ("route", "name"), field_cases(lambda r, n, i: max_length(r, n) is not None)
+)
+async def test_a_string_over_its_maximum_is_400_naming_it(
+    client: TestClient, world: World, route: Any, name: str
+) -> None:
+    limit = max_length(route, name)
+    assert limit is not None
+    for length in (limit + 1, 900_000):  # the second is under max_body_bytes
+        body = {**VALID_BODIES[route.method, route.path], name: "a" * length}
+        status, payload = await send(client, world, route, body)
+        assert status == 400, length
+        assert f"'{name}'" in payload["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"organization_id": 0},
+        {"organization_id": -1},
+        {"organization_id": 99999999999999999999},
+        {"organization_id": 1.5},
+        {"organization_id": "one"},
+    ],
+    ids=["zero", "negative", "huge", "float", "string"],
+)
+async def test_bad_integers_in_a_body_are_a_clean_4xx(
+    client: TestClient, world: World, body: dict[str, Any]
+) -> None:
+    (route,) = [r for r in ROUTES if (r.method, r.path) == ("POST", "/auth/select-org")]
+    status, _ = await send(client, world, route, body)
+    assert 400 <= status < 500
+
+
+# Size
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
+async def test_a_body_over_the_limit_is_413(
+    client: TestClient, world: World, settings: Any, route: Any
+) -> None:
+    padding = "x" * (settings.max_body_bytes + 10)
+    status, payload = await send(client, world, route, {"padding": padding})
+    assert status == 413
+    assert "too large" in payload["detail"]
+
+
+async def test_a_chunked_body_over_the_limit_is_413(
+    client: TestClient, world: World, settings: Any
+) -> None:
+    async def chunks() -> Any:
+        yield b'{"email": "'
+        for _ in range(settings.max_body_bytes // 65536 + 2):
+            yield b"a" * 65536
+        yield b'"}'
+
+    response = await client.post(
+        API_PREFIX + "/auth/login", data=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 413
+    assert "detail" in await response.json()
+
+
+async def test_a_body_far_over_the_server_maximum_is_413(
+    client: TestClient, world: World, settings: Any
+) -> None:
+    huge = b"{" + b" " * (settings.max_upload_bytes + 200_000) + b"}"
+    response = await client.patch(
+        API_PREFIX + "/settings",
+        data=huge,
+        headers={**world.alice.headers, "Content-Type": "application/json"},
+    )
+    assert response.status == 413
+    assert "detail" in await response.json()
+
+
+# Strange but valid text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Zoë Ångström",
+        "🚀 Rocket 🚀",
+        "名前テスト",
+        "a\u0000b",
+        "\u202eevil",
+        "'; DROP TABLE user; --",
+    ],
+    ids=["accents", "emoji", "cjk", "nul", "rtl", "sql"],
+)
+async def test_unusual_text_is_stored_or_refused_never_a_500(
+    client: TestClient, world: World, name: str
+) -> None:
+    response = await client.patch(
+        API_PREFIX + "/users/me", json={"full_name": name}, headers=world.alice.headers
+    )
+    assert response.status < 500, await response.text()
+    if response.status == 200:
+        assert (await response.json())["full_name"] == name
+    else:
+        assert response.status == 400
+        assert "full_name" in (await response.json())["detail"]
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
+async def test_a_lone_surrogate_is_never_a_500(
+    client: TestClient, world: World, route: Any
+) -> None:
+    body = VALID_BODIES[route.method, route.path]
+    text_fields = [name for name, value in body.items() if isinstance(value, str)]
+    if not text_fields:
+        pytest.skip("no text field")
+    raw = str(body).replace("'", '"').replace("False", "false").replace("True", "true")
+    for name in text_fields:
+        raw = raw.replace(f'"{name}": "{body[name]}"', f'"{name}": "x\\ud800y"', 1)
+    await send(client, world, route, data=raw.encode())
+
+
+# Ids in paths
+
+
+ID_ROUTES = [route for route in ROUTES if "{id}" in route.path]
+
+
+@pytest.mark.parametrize("route", ID_ROUTES, ids=route_id)
+@pytest.mark.parametrize("bad_id", ["99999999999999999999", "-1", "0", "abc", "1.5", "1e3", "%20"])
+async def test_a_bad_or_unknown_id_is_404(
+    client: TestClient, world: World, route: Any, bad_id: str
+) -> None:
+    body = VALID_BODIES.get((route.method, route.path))
+    response = await client.request(
+        route.method, url(route, bad_id), json=body, headers=world.alice.headers
+    )
+    assert response.status == 404, await response.text()
+    assert "detail" in await response.json()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=0",
+        "page=-1",
+        "page=abc",
+        "per_page=0",
+        "per_page=201",
+        "per_page=99999999999999999999",
+        "role=owner",
+        "q=" + "a" * 201,
+    ],
+)
+async def test_bad_list_parameters_are_400_naming_them(
+    client: TestClient, world: World, query: str
+) -> None:
+    response = await client.get(f"{API_PREFIX}/users?{query}", headers=world.alice.headers)
+    assert response.status == 400
+    assert query.split("=")[0] in (await response.json())["detail"]
+
+
+# Nothing half-written
+
+
+async def counts(db: AsyncSession) -> tuple[int, int, int]:
+    async with db.begin():
+        return (
+            await db.scalar(select(func.count()).select_from(User)) or 0,
+            await db.scalar(select(func.count()).select_from(Membership)) or 0,
+            await db.scalar(select(func.count()).select_from(Organization)) or 0,
+        )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "bob@example.com", "full_name": "Bob Again", "password": PASSWORD},
+        {"email": "weak@example.com", "full_name": "Weak", "password": "123"},
+    ],
+    ids=["member-already", "weak-password"],
+)
+async def test_a_failed_member_creation_leaves_no_row(
+    client: TestClient, db: AsyncSession, world: World, body: dict[str, Any]
+) -> None:
+    before = await counts(db)
+    response = await client.post(f"{API_PREFIX}/users", json=body, headers=world.alice.headers)
+    assert 400 <= response.status < 500, await response.text()
+    assert "detail" in await response.json()
+    if body["email"] == "bob@example.com":
+        assert response.status == 409
+    assert await counts(db) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "email": "alice@example.com",
+            "password": PASSWORD,
+            "full_name": "Alice Again",
+            "organization_name": "Shadow Org",
+        },
+        {
+            "email": "fresh@example.com",
+            "password": "123",
+            "full_name": "Fresh",
+            "organization_name": "Weak Org",
+        },
+        {
+            "email": "fresh@example.com",
+            "password": PASSWORD,
+            "full_name": "Fresh",
+            "invitation_token": "no-such-invitation",
+        },
+    ],
+    ids=["duplicate-email", "weak-password", "bad-invitation"],
+)
+async def test_a_failed_registration_leaves_no_user_and_no_org(
+    client: TestClient, db: AsyncSession, world: World, body: dict[str, Any]
+) -> None:
+    before = await counts(db)
+    response = await client.post(f"{API_PREFIX}/auth/register", json=body)
+    assert 400 <= response.status < 500, await response.text()
+    assert "detail" in await response.json()
+    assert await counts(db) == before

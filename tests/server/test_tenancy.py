@@ -1,0 +1,187 @@
+"""Tenancy and roles over the whole route table.
+
+carol (superadmin of org B) gets a 404 for every org-A object id; bob (viewer in org A) gets
+a 403 on every route that needs a higher role. New routes are covered through ROUTES.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.models import AuditLog
+from server.auth.models import ApiKey, AuthSession
+from server.auth.tokens import hash_secret, new_secret
+from server.routes import API_PREFIX, ROUTES
+from server.users.models import Invitation, User
+from shared.api.common import Role
+from tests.conftest import World
+from tests.server.test_bad_input import VALID_BODIES
+
+ID_ROUTES = [route for route in ROUTES if "{id}" in route.path]
+# Which kind of org-A object each id route takes, by the start of its path.
+ID_KINDS = {
+    "/auth/sessions/": "session",
+    "/auth/api-keys/": "api_key",
+    "/users/invitations/": "invitation",
+    "/users/": "member",
+    "/audit-logs/": "audit_log",
+}
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def route_id(route: Any) -> str:
+    return f"{route.method} {route.path}"
+
+
+def kind_of(route: Any) -> str:
+    for prefix, kind in ID_KINDS.items():
+        if route.path.startswith(prefix):
+            return kind
+    raise AssertionError(f"add the id kind of {route.path} to ID_KINDS")
+
+
+@pytest.fixture
+async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
+    """One object of each kind in org A (bob is the member; he has an avatar)."""
+    async with db.begin():
+        session_id = await db.scalar(
+            select(AuthSession.id).where(AuthSession.user_id == world.alice.user_id).limit(1)
+        )
+        key = ApiKey(
+            org_id=world.org_a,
+            user_id=world.alice.user_id,
+            name="deploys",
+            role="viewer",
+            key_hash=hash_secret(new_secret("upk_")),
+            last_four="ab12",
+        )
+        invitation = Invitation(
+            org_id=world.org_a,
+            email="invitee@example.com",
+            role="viewer",
+            token_hash=hash_secret(new_secret()),
+            invited_by_id=world.alice.user_id,
+            expires_at=datetime.now(UTC) + timedelta(days=7),
+        )
+        db.add_all([key, invitation])
+        await db.execute(
+            update(User)
+            .where(User.id == world.bob.user_id)
+            .values(avatar=PNG, avatar_content_type="image/png")
+        )
+        entry = await db.scalar(
+            insert(AuditLog)
+            .values(org_id=world.org_a, action="secret.of_a", status="success")
+            .returning(AuditLog.id)
+        )
+        await db.flush()
+        assert session_id is not None and entry is not None
+        return {
+            "session": session_id,
+            "api_key": key.id,
+            "invitation": invitation.id,
+            "member": world.bob.user_id,
+            "audit_log": entry,
+        }
+
+
+def path_for(route: Any, ids: dict[str, int]) -> str:
+    return API_PREFIX + route.path.replace("{id}", str(ids[kind_of(route)]))
+
+
+def test_every_id_route_has_a_known_kind() -> None:
+    for route in ID_ROUTES:
+        kind_of(route)
+
+
+@pytest.mark.parametrize("route", ID_ROUTES, ids=route_id)
+async def test_carol_gets_404_for_every_org_a_object(
+    client: TestClient, world: World, org_a_ids: dict[str, int], route: Any
+) -> None:
+    response = await client.request(
+        route.method,
+        path_for(route, org_a_ids),
+        json=VALID_BODIES.get((route.method, route.path)),
+        headers=world.carol.headers,
+    )
+    assert response.status == 404, await response.text()
+    assert "detail" in await response.json()
+
+
+@pytest.mark.parametrize("route", [r for r in ID_ROUTES if r.method == "GET"], ids=route_id)
+async def test_alice_reads_the_same_org_a_objects(
+    client: TestClient, world: World, org_a_ids: dict[str, int], route: Any
+) -> None:
+    """The control: the ids carol was refused are real."""
+    response = await client.get(path_for(route, org_a_ids), headers=world.alice.headers)
+    assert response.status == 200, await response.text()
+
+
+async def test_org_a_objects_survive_carols_attempts(
+    client: TestClient, db: AsyncSession, world: World, org_a_ids: dict[str, int]
+) -> None:
+    for route in ID_ROUTES:
+        if route.method in ("DELETE", "PATCH", "POST", "PUT"):
+            await client.request(
+                route.method,
+                path_for(route, org_a_ids),
+                json=VALID_BODIES.get((route.method, route.path)),
+                headers=world.carol.headers,
+            )
+    response = await client.get(
+        f"{API_PREFIX}/users/{world.bob.user_id}", headers=world.alice.headers
+    )
+    assert response.status == 200
+    assert (await response.json())["full_name"] == "Bob"
+    async with db.begin():
+        key = await db.get(ApiKey, org_a_ids["api_key"])
+        invitation = await db.get(Invitation, org_a_ids["invitation"])
+        session = await db.get(AuthSession, org_a_ids["session"])
+    assert key is not None and key.revoked_at is None
+    assert invitation is not None and invitation.revoked_at is None
+    assert session is not None and session.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    ("path", "needle"),
+    [
+        ("/users?per_page=200", "alice@example.com"),
+        ("/users/invitations", "invitee@example.com"),
+        ("/auth/api-keys", "deploys"),
+        ("/audit-logs?per_page=100", "secret.of_a"),
+        ("/audit-logs/export?format=json", "secret.of_a"),
+        ("/organization", "Org A"),
+    ],
+)
+async def test_carols_lists_hold_nothing_of_org_a(
+    client: TestClient, world: World, org_a_ids: dict[str, int], path: str, needle: str
+) -> None:
+    response = await client.get(API_PREFIX + path, headers=world.carol.headers)
+    assert response.status == 200, await response.text()
+    assert needle not in await response.text()
+    own = await client.get(API_PREFIX + path, headers=world.alice.headers)
+    assert needle in await own.text()
+
+
+ABOVE_VIEWER = [route for route in ROUTES if route.role.at_least(Role.admin)]
+
+
+@pytest.mark.parametrize("route", ABOVE_VIEWER, ids=route_id)
+async def test_bob_the_viewer_gets_403_above_his_role(
+    client: TestClient, world: World, org_a_ids: dict[str, int], route: Any
+) -> None:
+    path = path_for(route, org_a_ids) if "{id}" in route.path else API_PREFIX + route.path
+    response = await client.request(
+        route.method,
+        path,
+        json=VALID_BODIES.get((route.method, route.path)),
+        headers=world.bob.headers,
+    )
+    assert response.status == 403, await response.text()
+    assert f"requires the {route.role.value} role" in (await response.json())["detail"]

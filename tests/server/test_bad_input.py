@@ -6,6 +6,7 @@ as soon as it has an entry in VALID_BODIES (a test below insists on one).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -304,17 +305,23 @@ async def test_unusual_text_is_stored_or_refused_never_a_500(
         assert "full_name" in (await response.json())["detail"]
 
 
-@pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
+TEXT_BODY_ROUTES = [
+    route
+    for route in BODY_ROUTES
+    if any(isinstance(value, str) for value in VALID_BODIES[route.method, route.path].values())
+]
+
+
+@pytest.mark.parametrize("route", TEXT_BODY_ROUTES, ids=route_id)
 async def test_a_lone_surrogate_is_never_a_500(
     client: TestClient, world: World, route: Any
 ) -> None:
     body = VALID_BODIES[route.method, route.path]
-    text_fields = [name for name, value in body.items() if isinstance(value, str)]
-    if not text_fields:
-        pytest.skip("no text field")
-    raw = str(body).replace("'", '"').replace("False", "false").replace("True", "true")
-    for name in text_fields:
-        raw = raw.replace(f'"{name}": "{body[name]}"', f'"{name}": "x\\ud800y"', 1)
+    # json.dumps cannot write a lone surrogate escape, so it is spliced into the text.
+    marked = {
+        name: "@@SURROGATE@@" if isinstance(value, str) else value for name, value in body.items()
+    }
+    raw = json.dumps(marked).replace("@@SURROGATE@@", "x\\ud800y")
     await send(client, world, route, data=raw.encode())
 
 

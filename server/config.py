@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     rate_limit_anon: str = "20/minute"
     # Failed logins per account, on top of the rate limit (OWASP authentication cheat sheet).
     login_failure_limit: str = "5/15minutes"
+    login_failure_limit_ip: str = "50/15minutes"
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 2 * 1024 * 1024
 

@@ -49,6 +49,7 @@ def settings(tmp_path: Path, template_db: Path) -> Settings:
         rate_limit_user="10000/minute",
         rate_limit_anon="10000/minute",
         login_failure_limit="1000/minute",
+        login_failure_limit_ip="1000/minute",
         **FAST_ARGON2,  # type: ignore[arg-type]
     )
 

@@ -7,25 +7,26 @@ neither (OWASP Authentication Cheat Sheet, "Protect against automated attacks").
 
 from __future__ import annotations
 
-from limits import parse
-
 from server.context import RATE_LIMITER
 from server.http.errors import TooManyRequests
 from server.http.routing import Call
 
 
-def _keys(call: Call, email: str) -> list[str]:
-    return [f"login-fail:email:{email.lower()}", f"login-fail:ip:{call.ip}"]
+def _buckets(call: Call, email: str) -> list[tuple[str, str]]:
+    """(limit, key) per counter. An IP is allowed more, since offices share one address."""
+    settings = call.settings
+    return [
+        (settings.login_failure_limit, f"login-fail:email:{email.lower()}"),
+        (settings.login_failure_limit_ip, f"login-fail:ip:{call.ip}"),
+    ]
 
 
 async def check(call: Call, email: str) -> None:
     """429 when this account or this IP has used up its failed attempts."""
-    limit = call.settings.login_failure_limit
     limiter = call.request.app[RATE_LIMITER]
-    for key in _keys(call, email):
+    for limit, key in _buckets(call, email):
         if not await limiter.test(limit, key):
-            # The moving window frees a slot at the latest one window from now.
-            retry_after = parse(limit).get_expiry()
+            retry_after = await limiter.seconds_until_free(limit, key)
             raise TooManyRequests(
                 f"Too many failed sign-in attempts; try again in {retry_after} s",
                 retry_after=retry_after,
@@ -33,14 +34,12 @@ async def check(call: Call, email: str) -> None:
 
 
 async def failed(call: Call, email: str) -> None:
-    limit = call.settings.login_failure_limit
     limiter = call.request.app[RATE_LIMITER]
-    for key in _keys(call, email):
+    for limit, key in _buckets(call, email):
         await limiter.hit(limit, key)
 
 
 async def succeeded(call: Call, email: str) -> None:
     """A correct sign-in forgives the account's earlier failures (not the IP's)."""
-    await call.request.app[RATE_LIMITER].clear(
-        call.settings.login_failure_limit, _keys(call, email)[0]
-    )
+    limit, key = _buckets(call, email)[0]
+    await call.request.app[RATE_LIMITER].clear(limit, key)

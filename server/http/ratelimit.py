@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -41,6 +43,11 @@ class RateLimiter:
     async def test(self, limit: str, key: str) -> bool:
         """Whether a hit would be allowed, without counting one."""
         return await self._limiter.test(_item(limit), key)
+
+    async def seconds_until_free(self, limit: str, key: str) -> int:
+        """When the moving window next frees a slot for this key."""
+        stats = await self._limiter.get_window_stats(_item(limit), key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
 
     async def clear(self, limit: str, key: str) -> None:
         await self._limiter.clear(_item(limit), key)

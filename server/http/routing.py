@@ -232,6 +232,9 @@ def _serialize(route: Route, result: Any) -> web.StreamResponse:
 def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         app = request.app
+        # Who calls and with what role is settled before input is read, so an anonymous
+        # or under-privileged caller learns nothing from validation messages.
+        principal = _admitted(route, request)
         try:
             path = _parse_path(route, request)
             query = _parse_query(route, request) if route.query else None
@@ -240,10 +243,13 @@ def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         except _Invalid as invalid:
             return invalid.response
         async with app[SESSIONS]() as db:
-            call = Call(request=request, db=db, path=path, body=body, query=query)
+            call = Call(
+                request=request, db=db, path=path, body=body, query=query, principal=principal
+            )
             try:
                 async with db.begin():
-                    await _admit(route, call)
+                    if route.module:
+                        await app[MODULE_CHECK](call, route.module)
                     result = await route.handler(call)
                     response = _serialize(route, result)
                     await app[AUDIT_WRITER](db, call.failed_audits)
@@ -258,17 +264,15 @@ def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
     return handle
 
 
-async def _admit(route: Route, call: Call) -> None:
+def _admitted(route: Route, request: web.Request) -> Principal | None:
     if route.access is Access.public:
-        return
-    app = call.request.app
-    call.principal = authenticated(call.request)
-    if route.access is Access.platform_admin and not call.principal.is_platform_admin:
+        return None
+    principal = authenticated(request)
+    if route.access is Access.platform_admin and not principal.is_platform_admin:
         raise Forbidden("This endpoint is for platform admins")
-    if not call.principal.role.at_least(route.role):
+    if not principal.role.at_least(route.role):
         raise Forbidden(f"This action requires the {route.role.value} role")
-    if route.module:
-        await app[MODULE_CHECK](call, route.module)
+    return principal
 
 
 def add_routes(app: web.Application, routes: list[Route], prefix: str) -> None:

@@ -42,6 +42,7 @@ class ServerProcess:
             "UPMETR_RATE_LIMIT_USER": "10000/minute",
             "UPMETR_RATE_LIMIT_ANON": "10000/minute",
             "UPMETR_LOGIN_FAILURE_LIMIT": "1000/minute",
+            "UPMETR_LOGIN_FAILURE_LIMIT_IP": "1000/minute",
         }
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:

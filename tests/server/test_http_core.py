@@ -10,6 +10,7 @@ from openapi_spec_validator import validate
 
 from server.app import build_app
 from server.config import Settings
+from tests.conftest import World
 
 
 async def test_health_reports_database_ok(client: TestClient) -> None:
@@ -67,3 +68,13 @@ async def test_unexpected_error_is_500_without_internals(settings: Settings) -> 
         body = await response.json()
         assert body["detail"].startswith("Internal server error")
         assert "secret" not in body["detail"] and "Traceback" not in await response.text()
+
+
+async def test_caller_is_checked_before_the_body_is_validated(
+    client: TestClient, world: World
+) -> None:
+    anonymous = await client.post("/api/v1/users", data=b"{not json")
+    assert anonymous.status == 401
+    viewer = await client.post("/api/v1/users", json={"email": 5}, headers=world.bob.headers)
+    assert viewer.status == 403
+    assert "superadmin" in (await viewer.json())["detail"]

@@ -3,76 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import email
 import re
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
-from email.policy import default
 from typing import Any
 
 import pyotp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from aiosmtpd.controller import Controller
 
 from server.app import build_app
 from server.config import Settings
 from server.context import SESSIONS
 from tests.builders import PASSWORD, add_member, create_org, create_user
+from tests.mail import Inbox, sending_to
 
 API = "/api/v1"
 NEW_PASSWORD = "Brand-New-Secret-9#"
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
-        return "250 Message accepted for delivery"
-
-    async def wait_for(self, count: int = 1, timeout: float = 10.0) -> EmailMessage:
-        for _ in range(int(timeout / 0.05)):
-            if len(self.messages) >= count:
-                return self.messages[count - 1]
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no email #{count} within {timeout} s")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
 async def mail_client(
     settings: Settings, smtp: tuple[Inbox, int], password_hash: str
 ) -> AsyncIterator[TestClient]:
-    configured = settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp[1],
-            "smtp_tls": "none",
-            "public_url": "https://upmetr.example.com/",
-        }
-    )
+    configured = sending_to(settings, smtp[1], "https://upmetr.example.com/")
     async with TestClient(TestServer(build_app(configured), host="127.0.0.1")) as client:
         async with client.app[SESSIONS]() as session, session.begin():
             org = await create_org(session, "Org A")
@@ -103,7 +57,7 @@ async def test_forgot_and_reset_password_by_email(
         f"{API}/auth/password/forgot", json={"email": "ALICE@example.com"}
     )
     assert response.status == 202
-    message = await smtp[0].wait_for()
+    (message,) = await smtp[0].wait_for()
     assert message["To"] == "alice@example.com"
     token = token_in(message, "reset-password")
     reset = await mail_client.post(
@@ -128,7 +82,7 @@ async def test_reset_with_weak_password_keeps_the_token(
     smtp: tuple[Inbox, int],
 ) -> None:
     await mail_client.post(f"{API}/auth/password/forgot", json={"email": "alice@example.com"})
-    token = token_in(await smtp[0].wait_for(), "reset-password")
+    token = token_in(*await smtp[0].wait_for(), "reset-password")
     weak = await mail_client.post(
         f"{API}/auth/password/reset", json={"token": token, "new_password": "weak"}
     )
@@ -143,22 +97,15 @@ async def test_reset_with_weak_password_keeps_the_token(
 async def test_expired_reset_token_is_400(
     settings: Settings, smtp: tuple[Inbox, int], password_hash: str
 ) -> None:
-    expired = settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp[1],
-            "smtp_tls": "none",
-            "public_url": "https://upmetr.example.com",
-            "password_reset_minutes": -1,
-        }
-    )
+    mailing = sending_to(settings, smtp[1], "https://upmetr.example.com")
+    expired = mailing.model_copy(update={"password_reset_minutes": -1})
     async with TestClient(TestServer(build_app(expired), host="127.0.0.1")) as client:
         async with client.app[SESSIONS]() as session, session.begin():
             org = await create_org(session, "Org A")
             user = await create_user(session, "alice@example.com", password_hash=password_hash)
             await add_member(session, user, org, "superadmin")
         await client.post(f"{API}/auth/password/forgot", json={"email": "alice@example.com"})
-        token = token_in(await smtp[0].wait_for(), "reset-password")
+        token = token_in(*await smtp[0].wait_for(), "reset-password")
         response = await client.post(
             f"{API}/auth/password/reset", json={"token": token, "new_password": NEW_PASSWORD}
         )
@@ -178,7 +125,7 @@ async def test_forgot_for_unknown_email_answers_the_same_and_sends_nothing(
     )
     assert known.status == unknown.status == 202
     assert await known.json() == await unknown.json()
-    await smtp[0].wait_for(1)
+    await smtp[0].wait_for(count=1)
     await asyncio.sleep(0.3)
     assert [message["To"] for message in smtp[0].messages] == ["alice@example.com"]
 
@@ -189,7 +136,7 @@ async def test_magic_link_signs_in_once(
 ) -> None:
     response = await mail_client.post(f"{API}/auth/magic-link", json={"email": "alice@example.com"})
     assert response.status == 202
-    message = await smtp[0].wait_for()
+    (message,) = await smtp[0].wait_for()
     assert "15 minutes" in message.get_content()
     token = token_in(message, "magic-link")
     signed_in = await mail_client.post(f"{API}/auth/magic-link/verify", json={"token": token})
@@ -219,7 +166,7 @@ async def test_magic_link_with_mfa_on_gives_a_challenge(
     totp = pyotp.TOTP(setup["secret"])
     await mail_client.post(f"{API}/auth/mfa/enable", json={"code": totp.now()}, headers=headers)
     await mail_client.post(f"{API}/auth/magic-link", json={"email": "alice@example.com"})
-    token = token_in(await smtp[0].wait_for(), "magic-link")
+    token = token_in(*await smtp[0].wait_for(), "magic-link")
     response = await mail_client.post(f"{API}/auth/magic-link/verify", json={"token": token})
     body = await response.json()
     assert body["mfa_required"] is True and "access_token" not in body

@@ -3,19 +3,15 @@ once for existing accounts, revoke, resend and accept."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,48 +22,10 @@ from server.orgs.models import Membership
 from server.users.models import Invitation
 from tests.builders import PASSWORD, add_member, create_org, create_user
 from tests.conftest import World
+from tests.mail import Inbox, sending_to
 
 INVITATIONS = "/api/v1/users/invitations"
 LINK = re.compile(r"/register\?invitation=([A-Za-z0-9_-]+)")
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content))
-        return "250 OK"
-
-    async def wait_for(self, to: str, count: int = 1, timeout: float = 10.0) -> list[Message]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            found = [m for m in self.messages if m["To"] == to]
-            if len(found) >= count:
-                return found
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"no email to {to} within {timeout}s: {self.messages}")
-            await asyncio.sleep(0.05)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -76,21 +34,12 @@ async def mail_client(
 ) -> AsyncIterator[TestClient]:
     """A second server on the same database that sends email to the local SMTP server."""
     _, port = smtp
-    app = build_app(
-        settings.model_copy(
-            update={
-                "smtp_host": "127.0.0.1",
-                "smtp_port": port,
-                "smtp_tls": "none",
-                "public_url": "https://upmetr.test",
-            }
-        )
-    )
+    app = build_app(sending_to(settings, port, "https://upmetr.test"))
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
         yield test_client
 
 
-def _body(message: Message) -> str:
+def _body(message: EmailMessage) -> str:
     payload = message.get_payload(decode=True)
     assert isinstance(payload, bytes)
     return payload.decode()

@@ -66,7 +66,6 @@ def create_user(
 ) -> None:
     """Create an account and its organization, with the account as superadmin."""
     from server.auth.bootstrap import create_account
-
     from server.config import Settings
     from server.db.migrate import upgrade
     from server.http.errors import ApiError

@@ -80,6 +80,33 @@ async def hammer(
     return latencies
 
 
+async def driver_round_trips(db_path: str, count: int = 1000) -> None:
+    """Cost of one `SELECT 1` through aiosqlite (a thread hop per call) and through sqlite3.
+
+    The gap between the two is what every statement of every request pays here.
+    """
+    import sqlite3
+
+    import aiosqlite
+
+    async with aiosqlite.connect(db_path) as db:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(count):
+            cursor = await db.execute("SELECT 1")
+            await cursor.fetchall()
+            await cursor.close()
+        aio_wall = (time.perf_counter() - wall) / count * 1e6
+        aio_cpu = (time.process_time() - cpu) / count * 1e6
+    connection = sqlite3.connect(db_path)
+    wall = time.perf_counter()
+    for _ in range(count):
+        connection.execute("SELECT 1").fetchall()
+    direct = (time.perf_counter() - wall) / count * 1e6
+    connection.close()
+    print(f"SELECT 1 via aiosqlite: {aio_wall:.0f} us wall, {aio_cpu:.0f} us CPU")
+    print(f"SELECT 1 via sqlite3:   {direct:.1f} us")
+
+
 async def main(seconds: float, workers: int) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as data_dir:
@@ -127,6 +154,7 @@ async def main(seconds: float, workers: int) -> None:
         finally:
             server.terminate()
             server.wait(timeout=10)
+        await driver_round_trips(os.path.join(data_dir, "upmetr.db"))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
@@ -30,6 +31,7 @@ from server.tasks import BackgroundTasks
 log = logging.getLogger("upmetr.server")
 
 
+@cache
 def server_version() -> str:
     try:
         return version("upmetr")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,84 +12,58 @@ from server.audit.models import AuditLog
 from server.http.routing import Call
 
 
-def _entry(
-    call: Call,
-    *,
-    action: str,
-    status: str,
-    resource_type: str | None,
-    resource_id: object | None,
-    detail: str | None,
-    org_id: int | None,
-    user_id: int | None,
-    user_email: str | None,
-) -> dict[str, Any]:
-    principal = call.principal
-    return {
-        "org_id": org_id if org_id is not None else (principal.org_id if principal else None),
-        "user_id": user_id if user_id is not None else (principal.user_id if principal else None),
-        "user_email": user_email or (principal.email if principal else None),
-        "action": action,
-        "resource_type": resource_type,
-        "resource_id": str(resource_id) if resource_id is not None else None,
-        "ip": call.ip,
-        "user_agent": call.user_agent,
-        "status": status,
-        "detail": detail[:2000] if detail else None,
-    }
+@dataclass(frozen=True)
+class Event:
+    """What happened; who and from where come from the request unless given here."""
+
+    action: str
+    resource_type: str | None = None
+    resource_id: object | None = None
+    detail: str | None = None
+    org_id: int | None = None
+    user_id: int | None = None
+    user_email: str | None = None
+
+    def entry(self, call: Call, status: str) -> dict[str, Any]:
+        principal = call.principal
+        return {
+            "org_id": self.org_id if self.org_id is not None else _of(principal, "org_id"),
+            "user_id": self.user_id if self.user_id is not None else _of(principal, "user_id"),
+            "user_email": self.user_email or _of(principal, "email"),
+            "action": self.action,
+            "resource_type": self.resource_type,
+            "resource_id": str(self.resource_id) if self.resource_id is not None else None,
+            "ip": call.ip,
+            "user_agent": call.user_agent,
+            "status": status,
+            "detail": self.detail[:2000] if self.detail else None,
+        }
 
 
-async def record(
-    call: Call,
-    *,
-    action: str,
-    resource_type: str | None = None,
-    resource_id: object | None = None,
-    detail: str | None = None,
-    org_id: int | None = None,
-    user_id: int | None = None,
-    user_email: str | None = None,
-) -> None:
+class EventFields(TypedDict, total=False):
+    """The keyword arguments of `record` and `record_failure`, checked by mypy."""
+
+    action: Required[str]
+    resource_type: str | None
+    resource_id: object | None
+    detail: str | None
+    org_id: int | None
+    user_id: int | None
+    user_email: str | None
+
+
+def _of(principal: object | None, name: str) -> Any:
+    return getattr(principal, name) if principal is not None else None
+
+
+async def record(call: Call, **event: Unpack[EventFields]) -> None:
     """A successful action, written in the request's transaction so it commits with it."""
-    entry = _entry(
-        call,
-        action=action,
-        status="success",
-        resource_type=resource_type,
-        resource_id=resource_id,
-        detail=detail,
-        org_id=org_id,
-        user_id=user_id,
-        user_email=user_email,
-    )
-    await write(call.db, [entry])
+    await write(call.db, [Event(**event).entry(call, "success")])
 
 
-def record_failure(
-    call: Call,
-    *,
-    action: str,
-    resource_type: str | None = None,
-    resource_id: object | None = None,
-    detail: str | None = None,
-    org_id: int | None = None,
-    user_id: int | None = None,
-    user_email: str | None = None,
-) -> None:
-    """A failed attempt: kept aside and written after the request's rollback."""
-    call.failed_audits.append(
-        _entry(
-            call,
-            action=action,
-            status="failed",
-            resource_type=resource_type,
-            resource_id=resource_id,
-            detail=detail,
-            org_id=org_id,
-            user_id=user_id,
-            user_email=user_email,
-        )
-    )
+def record_failure(call: Call, **event: Unpack[EventFields]) -> None:
+    """A failed attempt: kept aside and written even when the request then rolls back."""
+    call.failed_audits.append(Event(**event).entry(call, "failed"))
 
 
 async def write(db: AsyncSession, entries: list[dict[str, Any]]) -> None:

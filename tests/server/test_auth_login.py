@@ -15,13 +15,12 @@ from server.app import build_app
 from server.audit.models import AuditLog
 from server.auth.bootstrap import create_account
 from server.auth.tokens import hash_secret
-from server.billing.models import Plan
 from server.config import Settings
 from server.context import SESSIONS
 from server.http.errors import BadRequest, Conflict
-from server.orgs.models import Membership, Organization
+from server.orgs.models import Membership
 from server.users.models import Invitation
-from tests.builders import PASSWORD, create_user
+from tests.builders import PASSWORD, add_member, create_org, create_user
 from tests.conftest import World
 
 API = "/api/v1"
@@ -168,12 +167,9 @@ async def test_failed_logins_are_throttled_even_with_the_right_password(
 ) -> None:
     async with server_with(settings, login_failure_limit="3/minute") as client:
         async with client.app[SESSIONS]() as session, session.begin():
-            plan_id = (await session.execute(select(Plan.id).where(Plan.code == "free"))).scalar()
-            org = Organization(name="T", slug="t", plan_id=plan_id, extra_modules=[], settings={})
-            session.add(org)
+            org = await create_org(session, "T", plan="free")
             user = await create_user(session, "erin@example.com", password_hash=password_hash)
-            await session.flush()
-            session.add(Membership(user_id=user.id, org_id=org.id, role="superadmin"))
+            await add_member(session, user, org, "superadmin")
         for _ in range(3):
             assert (await login(client, "erin@example.com", "Wrong-Password-1!")).status == 401
         blocked = await login(client, "ERIN@example.com", PASSWORD)
@@ -204,12 +200,9 @@ async def test_successful_logins_do_not_count_towards_the_throttle(
 ) -> None:
     async with server_with(settings, login_failure_limit="2/minute") as client:
         async with client.app[SESSIONS]() as session, session.begin():
-            plan_id = (await session.execute(select(Plan.id).where(Plan.code == "free"))).scalar()
-            org = Organization(name="T", slug="t", plan_id=plan_id, extra_modules=[], settings={})
-            session.add(org)
+            org = await create_org(session, "T", plan="free")
             user = await create_user(session, "fay@example.com", password_hash=password_hash)
-            await session.flush()
-            session.add(Membership(user_id=user.id, org_id=org.id, role="viewer"))
+            await add_member(session, user, org, "viewer")
         for _ in range(4):
             assert (await login(client, "fay@example.com", PASSWORD)).status == 200
 

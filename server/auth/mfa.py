@@ -10,7 +10,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import pyotp
-from sqlalchemy import delete, select, update
+from pyotp.utils import strings_equal
+from sqlalchemy import delete, or_, select, update
 
 from server.audit import service as audit
 from server.auth.models import MfaBackupCode
@@ -41,12 +42,27 @@ def _is_totp(code: str) -> bool:
     return len(code) == 6 and code.isdigit()
 
 
-def _totp_ok(call: Call, user: User, code: str) -> bool:
+async def _totp_ok(call: Call, user: User, code: str) -> bool:
+    """A valid code of a time step newer than the last one accepted; that step is spent."""
     if user.mfa_secret_encrypted is None:
         return False
-    secret = call.keys.decrypt(user.mfa_secret_encrypted)
+    totp = pyotp.TOTP(call.keys.decrypt(user.mfa_secret_encrypted))
+    current = totp.timecode(datetime.now(UTC))
     # One step either side tolerates clock drift (RFC 6238 section 5.2).
-    return pyotp.TOTP(secret).verify(code, valid_window=1)
+    for step in (current - 1, current, current + 1):
+        if strings_equal(totp.generate_otp(step), code):
+            # Compare-and-set, so a code seen once (even by a concurrent request) is refused.
+            spent = await call.db.execute(
+                update(User)
+                .where(
+                    User.id == user.id,
+                    or_(User.mfa_last_step.is_(None), User.mfa_last_step < step),
+                )
+                .values(mfa_last_step=step)
+                .execution_options(synchronize_session=False)
+            )
+            return spent.rowcount > 0  # type: ignore[attr-defined]
+    return False
 
 
 async def _use_backup_code(call: Call, user: User, code: str) -> bool:
@@ -66,7 +82,7 @@ async def _use_backup_code(call: Call, user: User, code: str) -> bool:
 async def verify_code(call: Call, user: User, code: str, *, allow_backup: bool = True) -> bool:
     code = _normalize(code)
     if _is_totp(code):
-        return _totp_ok(call, user, code)
+        return await _totp_ok(call, user, code)
     return allow_backup and await _use_backup_code(call, user, code)
 
 
@@ -90,6 +106,7 @@ async def setup(call: Call) -> MfaSetupResponse:
         raise Conflict("MFA is already enabled; disable it first to enrol a new device")
     secret = pyotp.random_base32()
     user.mfa_secret_encrypted = call.keys.encrypt(secret)
+    user.mfa_last_step = None
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
     return MfaSetupResponse(secret=secret, otpauth_uri=uri)
 
@@ -100,7 +117,7 @@ async def enable(call: Call, code: str) -> BackupCodesResponse:
         raise Conflict("MFA is already enabled")
     if user.mfa_secret_encrypted is None:
         raise Conflict("Start with POST /auth/mfa/setup, then confirm with a code")
-    if not _totp_ok(call, user, _normalize(code)):
+    if not await _totp_ok(call, user, _normalize(code)):
         raise BadRequest("code is not valid for this authenticator; check the device clock")
     user.mfa_enabled = True
     codes = await _new_backup_codes(call, user)

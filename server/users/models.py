@@ -21,6 +21,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     mfa_secret_encrypted: Mapped[str | None] = mapped_column(String(512), default=None)
     mfa_enabled: Mapped[bool] = mapped_column(default=False)
+    # The TOTP time step last accepted: a code counts once (RFC 6238 section 5.2).
+    mfa_last_step: Mapped[int | None] = mapped_column(default=None)
     avatar: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
     avatar_content_type: Mapped[str | None] = mapped_column(String(50), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pyotp
@@ -25,6 +26,14 @@ async def enrol(client: TestClient, headers: dict[str, str]) -> tuple[pyotp.TOTP
     )
     assert response.status == 200, await response.text()
     return totp, (await response.json())["backup_codes"]
+
+
+def next_code(totp: pyotp.TOTP) -> str:
+    """The code of the next time step: `now()` was spent by enrolment, and a code counts once.
+
+    The server accepts one step of drift either side (RFC 6238 section 5.2).
+    """
+    return totp.at(time.time() + totp.interval)
 
 
 async def challenge(client: TestClient, email: str = "alice@example.com") -> str:
@@ -87,9 +96,9 @@ async def test_mfa_login_end_to_end_with_totp(client: TestClient, world: World) 
     totp, _ = await enrol(client, world.alice.headers)
     token = await challenge(client)
     assert (
-        await verify(client, token, "123456" if totp.now() != "123456" else "654321")
+        await verify(client, token, "123456" if next_code(totp) != "123456" else "654321")
     ).status == 401
-    response = await verify(client, token, totp.now())
+    response = await verify(client, token, next_code(totp))
     assert response.status == 200
     headers = {"Authorization": f"Bearer {(await response.json())['access_token']}"}
     me = await (await client.get(f"{API}/auth/me", headers=headers)).json()
@@ -106,7 +115,7 @@ async def test_mfa_token_is_not_an_access_token(client: TestClient, world: World
 
 async def test_access_token_is_not_an_mfa_token(client: TestClient, world: World) -> None:
     totp, _ = await enrol(client, world.alice.headers)
-    response = await verify(client, world.alice.access_token, totp.now())
+    response = await verify(client, world.alice.access_token, next_code(totp))
     assert response.status == 401
 
 
@@ -120,7 +129,7 @@ async def test_backup_code_signs_in_once(client: TestClient, world: World) -> No
 async def test_new_backup_codes_replace_the_old_ones(client: TestClient, world: World) -> None:
     totp, old = await enrol(client, world.alice.headers)
     response = await client.post(
-        f"{API}/auth/mfa/backup-codes", json={"code": totp.now()}, headers=world.alice.headers
+        f"{API}/auth/mfa/backup-codes", json={"code": next_code(totp)}, headers=world.alice.headers
     )
     assert response.status == 200
     new = (await response.json())["backup_codes"]
@@ -139,7 +148,7 @@ async def test_disable_needs_a_valid_code_then_login_skips_mfa(
     )
     assert wrong.status == 400
     response = await client.post(
-        f"{API}/auth/mfa/disable", json={"code": totp.now()}, headers=world.alice.headers
+        f"{API}/auth/mfa/disable", json={"code": next_code(totp)}, headers=world.alice.headers
     )
     assert response.status == 204
     login = await client.post(
@@ -150,3 +159,21 @@ async def test_disable_needs_a_valid_code_then_login_skips_mfa(
         f"{API}/auth/mfa/disable", json={"code": totp.now()}, headers=world.alice.headers
     )
     assert again.status == 409
+
+
+async def test_a_totp_code_signs_in_only_once(client: TestClient, world: World) -> None:
+    totp, _ = await enrol(client, world.alice.headers)
+    code = next_code(totp)
+    assert (await verify(client, await challenge(client), code)).status == 200
+    assert (await verify(client, await challenge(client), code)).status == 401
+
+
+async def test_the_enrolment_code_cannot_sign_in(client: TestClient, world: World) -> None:
+    setup = await (await client.post(f"{API}/auth/mfa/setup", headers=world.alice.headers)).json()
+    totp = pyotp.TOTP(setup["secret"])
+    code = totp.now()
+    enabled = await client.post(
+        f"{API}/auth/mfa/enable", json={"code": code}, headers=world.alice.headers
+    )
+    assert enabled.status == 200
+    assert (await verify(client, await challenge(client), code)).status == 401

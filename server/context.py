@@ -12,6 +12,7 @@ from server.db.engine import SessionMaker
 from server.keys import Keys
 
 if TYPE_CHECKING:
+    from server.events import EventPublisher
     from server.http.ratelimit import RateLimiter
     from server.providers.email import Mailer
     from server.tasks import BackgroundTasks
@@ -23,3 +24,4 @@ SESSIONS = web.AppKey("sessions", SessionMaker)
 MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 TASKS: web.AppKey[BackgroundTasks] = web.AppKey("tasks")
+EVENTS: web.AppKey[EventPublisher] = web.AppKey("events")

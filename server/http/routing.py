@@ -21,7 +21,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
-from server.context import KEYS, MAILER, SESSIONS, SETTINGS, TASKS
+from server.context import EVENTS, KEYS, MAILER, SESSIONS, SETTINGS, TASKS
 from server.http.errors import (
     ApiError,
     BadRequest,
@@ -95,6 +95,8 @@ class Call:
     principal: Principal | None = None
     # Audit entries of a failed request, written after its transaction rolled back.
     failed_audits: list[dict[str, Any]] = field(default_factory=list)
+    # Live events of this request, published only once its transaction has committed.
+    pending_events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def auth(self) -> Principal:
@@ -113,6 +115,10 @@ class Call:
     @property
     def tasks(self) -> BackgroundTasks:
         return self.request.app[TASKS]
+
+    def publish_after_commit(self, type: str, data: dict[str, Any]) -> None:
+        """Emit a live event to the caller's organization if and when this request commits."""
+        self.pending_events.append((self.auth.org_id, type, data))
 
     def send_email(self, email: Email) -> None:
         """Sends after the response, off the request path; failures are logged, not raised."""
@@ -253,6 +259,8 @@ def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
                     result = await route.handler(call)
                     response = _serialize(route, result)
                     await app[AUDIT_WRITER](db, call.failed_audits)
+                for org_id, type_, data in call.pending_events:
+                    app[EVENTS].publish(org_id, type_, data)
             except Exception:
                 if call.failed_audits:
                     async with db.begin():

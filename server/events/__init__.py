@@ -1,0 +1,14 @@
+"""Live events: what happened in an organization, pushed to its subscribers (SSE).
+
+`EventPublisher` is the one interface the rest of the server uses to emit an event, so the
+in-process bus can later be replaced by a Redis one without touching the domains.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class EventPublisher(Protocol):
+    def publish(self, org_id: int, type: str, data: dict[str, Any]) -> None:
+        """Hand an event to subscribers of `org_id`; never blocks, never raises."""

@@ -14,8 +14,9 @@ from server.audit import service as audit
 from server.auth.principal import authenticate
 from server.billing.plans import require_module
 from server.config import Settings
-from server.context import ENGINE, KEYS, MAILER, RATE_LIMITER, SESSIONS, SETTINGS, TASKS
+from server.context import ENGINE, EVENTS, KEYS, MAILER, RATE_LIMITER, SESSIONS, SETTINGS, TASKS
 from server.db.engine import create_engine, create_sessionmaker
+from server.events.bus import EVENT_BUS, MemoryEventBus
 from server.http.auth import auth_and_rate_limit
 from server.http.docs import add_docs
 from server.http.errors import error_middleware
@@ -65,10 +66,21 @@ def build_app(settings: Settings) -> web.Application:
     app[AUDIT_WRITER] = audit.write
     app.on_response_prepare.append(add_request_id_header)
     app.cleanup_ctx.append(_resources)
+    app.on_shutdown.append(_end_live_event_streams)
     add_routes(app, ROUTES, API_PREFIX)
     app.router.add_get("/health", health)
     add_docs(app, build_openapi(ROUTES, prefix=API_PREFIX, version=server_version()))
     return app
+
+
+async def _end_live_event_streams(app: web.Application) -> None:
+    """End the live event streams as shutdown begins.
+
+    aiohttp runs on_shutdown, then waits for running handlers (up to its shutdown timeout),
+    and only then cleanup_ctx; an event stream never returns by itself, so it ends here.
+    """
+    if EVENT_BUS in app:
+        app[EVENT_BUS].close()
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -81,8 +93,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[SESSIONS] = create_sessionmaker(engine)
     app[RATE_LIMITER] = RateLimiter()
     app[MAILER] = mailer_for(settings)
+    bus = MemoryEventBus()
+    app[EVENT_BUS] = bus
+    app[EVENTS] = bus
     tasks = BackgroundTasks()
     app[TASKS] = tasks
     yield
+    bus.close()
     await tasks.drain()
     await engine.dispose()

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     magic_link_minutes: int = 15
     password_reset_minutes: int = 60
     invitation_days: int = 7
+    # A comment on an idle live-event stream, so proxies do not time the connection out.
+    sse_heartbeat_seconds: float = 15.0
 
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -1,0 +1,132 @@
+"""`upmetr incidents list|show|stats|ack|resolve|note|bulk` against a real server subprocess."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from console.cli import main
+from shared.client import Client
+from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, server: ServerProcess) -> Path:
+    """A config folder holding a login as the server's admin (superadmin of Acme)."""
+    path = tmp_path / "config"
+    result = run(
+        path, "login", "--url", server.url, "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD
+    )
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def api(server: ServerProcess) -> Iterator[Client]:
+    with Client(server.url) as client:
+        client.auth.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        yield client
+
+
+def run(config_dir: Path, *args: str) -> Result:
+    env = {"UPMETR_CONFIG_DIR": str(config_dir), "UPMETR_API_KEY": "", "UPMETR_URL": ""}
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_list_shows_incidents_as_a_table_or_json(config_dir: Path, api: Client) -> None:
+    incident = api.incidents.create(title="CLI list: checkout slow", severity="warning")
+    table = run(config_dir, "incidents", "list", "--status", "open")
+    assert table.exit_code == 0, table.output
+    assert table.stdout.splitlines()[0].split() == [
+        "ID",
+        "STATUS",
+        "SEVERITY",
+        "OPENED",
+        "TRIGGER",
+        "TARGET",
+        "TITLE",
+    ]
+    assert "CLI list: checkout slow" in table.stdout
+    listed = run(config_dir, "incidents", "list", "--severity", "warning", "--json")
+    assert listed.exit_code == 0, listed.output
+    page = json.loads(listed.stdout)
+    assert incident.id in [item["id"] for item in page["items"]]
+    assert {item["severity"] for item in page["items"]} == {"warning"}
+
+
+def test_show_prints_the_incident_and_its_timeline(config_dir: Path, api: Client) -> None:
+    incident = api.incidents.create(title="CLI show", severity="critical", description="db down")
+    api.incidents.add_note(incident.id, "failing over")
+    shown = run(config_dir, "incidents", "show", str(incident.id))
+    assert shown.exit_code == 0, shown.output
+    assert "CLI show" in shown.stdout and "failing over" in shown.stdout
+    as_json = json.loads(run(config_dir, "incidents", "show", str(incident.id), "--json").stdout)
+    assert [event["kind"] for event in as_json["timeline"]] == ["opened", "note"]
+
+
+def test_ack_resolve_and_note_change_the_incident(config_dir: Path, api: Client) -> None:
+    incident = api.incidents.create(title="CLI lifecycle", severity="error")
+    acked = run(config_dir, "incidents", "ack", str(incident.id), "--note", "on it", "--json")
+    assert acked.exit_code == 0, acked.output
+    assert json.loads(acked.stdout)["status"] == "acknowledged"
+    noted = run(config_dir, "incidents", "note", str(incident.id), "rolled back v42")
+    assert noted.exit_code == 0, noted.output
+    resolved = run(config_dir, "incidents", "resolve", str(incident.id))
+    assert resolved.exit_code == 0, resolved.output
+    assert f"Incident {incident.id} resolved" in resolved.stdout
+    timeline = api.incidents.get(incident.id).timeline
+    assert [(e.kind.value, e.text) for e in timeline][:3] == [
+        ("opened", "CLI lifecycle"),
+        ("acknowledged", "on it"),
+        ("note", "rolled back v42"),
+    ]
+
+
+def test_acknowledging_twice_prints_the_conflict_and_exits_1(config_dir: Path, api: Client) -> None:
+    incident = api.incidents.create(title="CLI conflict", severity="info")
+    api.incidents.acknowledge(incident.id)
+    again = run(config_dir, "incidents", "ack", str(incident.id))
+    assert again.exit_code == 1
+    assert again.stderr.startswith("Error: ")
+    assert "only an open one" in again.stderr
+    missing = run(config_dir, "incidents", "show", "999999")
+    assert missing.exit_code == 1
+    assert "Incident not found" in missing.stderr
+
+
+def test_bulk_prints_an_outcome_per_id_and_exits_1_if_any_failed(
+    config_dir: Path, api: Client
+) -> None:
+    first = api.incidents.create(title="CLI bulk 1", severity="warning")
+    second = api.incidents.create(title="CLI bulk 2", severity="warning")
+    done = run(config_dir, "incidents", "bulk", "resolve", str(first.id), str(second.id), "--json")
+    assert done.exit_code == 0, done.output
+    assert [(o["id"], o["ok"], o["status"]) for o in json.loads(done.stdout)] == [
+        (first.id, True, "resolved"),
+        (second.id, True, "resolved"),
+    ]
+    partly = run(config_dir, "incidents", "bulk", "delete", str(first.id), "999999")
+    assert partly.exit_code == 1
+    lines = partly.stdout.splitlines()
+    assert lines[0].split() == ["ID", "OK", "STATUS", "DETAIL"]
+    assert lines[1].split()[:2] == [str(first.id), "yes"]
+    assert "Incident not found" in lines[2]
+
+
+def test_stats_as_json(config_dir: Path, api: Client) -> None:
+    api.incidents.create(title="CLI stats", severity="critical")
+    result = run(config_dir, "incidents", "stats", "--json")
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.stdout)
+    assert set(stats) == {
+        "open",
+        "acknowledged",
+        "critical_open",
+        "resolved_today",
+        "mttr_seconds_7d",
+    }
+    assert stats["critical_open"] >= 1

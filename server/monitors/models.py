@@ -1,0 +1,127 @@
+"""Uptime monitors, their raw check results, rollups and maintenance windows.
+
+Raw results are bounded per monitor; uptime and latency are read from rollups
+(see ARCHITECTURE.md, "Data lifecycle"). The check engine writes the state columns
+(status, consecutive counts, last_* and next_check_at).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base, utcnow
+
+
+class Monitor(Base):
+    __tablename__ = "monitor"
+    __table_args__ = (
+        Index("ix_monitor_org_id", "org_id"),
+        Index("ix_monitor_next_check_at", "next_check_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))
+    # What to check, by type (validated in service.check_config).
+    url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    host: Mapped[str | None] = mapped_column(String(253), default=None)
+    port: Mapped[int | None] = mapped_column(default=None)
+    method: Mapped[str] = mapped_column(String(10), default="GET")
+    headers: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    body: Mapped[str | None] = mapped_column(Text, default=None)
+    expected_status: Mapped[int] = mapped_column(default=200)
+    follow_redirects: Mapped[bool] = mapped_column(default=True)
+    keyword: Mapped[str | None] = mapped_column(String(1000), default=None)
+    keyword_present: Mapped[bool] = mapped_column(default=True)
+    json_path: Mapped[str | None] = mapped_column(String(500), default=None)
+    expected_value: Mapped[str | None] = mapped_column(String(1000), default=None)
+    dns_record_type: Mapped[str | None] = mapped_column(String(10), default=None)
+    dns_expected: Mapped[str | None] = mapped_column(String(1000), default=None)
+    dns_resolver: Mapped[str | None] = mapped_column(String(253), default=None)
+    # How and how often.
+    interval_seconds: Mapped[int] = mapped_column(default=60)
+    timeout_seconds: Mapped[int] = mapped_column(default=30)
+    failure_threshold: Mapped[int] = mapped_column(default=1)
+    recovery_threshold: Mapped[int] = mapped_column(default=2)
+    degraded_threshold_ms: Mapped[int | None] = mapped_column(default=None)
+    ssl_expiry_days: Mapped[int] = mapped_column(default=14)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    paused: Mapped[bool] = mapped_column(default=False)
+    # Heartbeat monitors: pinged at /heartbeat/{token}; down after interval + grace.
+    heartbeat_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    heartbeat_grace_seconds: Mapped[int] = mapped_column(default=300)
+    last_ping_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_ping_failed: Mapped[bool] = mapped_column(default=False)
+    # State, written by the check engine.
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    consecutive_successes: Mapped[int] = mapped_column(default=0)
+    last_checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_response_ms: Mapped[int | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(1000), default=None)
+    ssl_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_check_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CheckResult(Base):
+    """One raw check; the engine keeps only the latest N per monitor."""
+
+    __tablename__ = "check_result"
+    __table_args__ = (Index("ix_check_result_monitor_checked", "monitor_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitor.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20))
+    response_time_ms: Mapped[int | None] = mapped_column(default=None)
+    status_code: Mapped[int | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+
+class MonitorRollup(Base):
+    """Counts and latency of one monitor over one minute, hour or day bucket (UTC)."""
+
+    __tablename__ = "monitor_rollup"
+    __table_args__ = (
+        UniqueConstraint("monitor_id", "period", "bucket_start", name="uq_monitor_rollup_bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitor.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(10))  # minute | hour | day
+    bucket_start: Mapped[datetime]
+    up: Mapped[int] = mapped_column(default=0)
+    down: Mapped[int] = mapped_column(default=0)
+    degraded: Mapped[int] = mapped_column(default=0)
+    maintenance: Mapped[int] = mapped_column(default=0)
+    unknown: Mapped[int] = mapped_column(default=0)
+    min_ms: Mapped[int | None] = mapped_column(default=None)
+    avg_ms: Mapped[float | None] = mapped_column(default=None)
+    max_ms: Mapped[int | None] = mapped_column(default=None)
+    p95_ms: Mapped[int | None] = mapped_column(default=None)
+
+
+class MaintenanceWindow(Base):
+    """One-off (starts_at..ends_at) or recurring (RRULE from starts_at, for duration_minutes)."""
+
+    __tablename__ = "maintenance_window"
+    __table_args__ = (Index("ix_maintenance_window_monitor_id", "monitor_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitor.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None] = mapped_column(default=None)
+    recurrence: Mapped[str | None] = mapped_column(String(500), default=None)
+    duration_minutes: Mapped[int | None] = mapped_column(default=None)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,321 @@
+"""Monitors: create, change, pause and delete them, and read them with their state.
+
+The type of a monitor is fixed at creation; what it needs (a URL, a host and port...) is
+checked on the merged configuration on create and on every update, so a PATCH can never
+leave a monitor the check engine cannot run. A new or resumed monitor is due at once.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import ColumnElement, String, cast, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit import service as audit
+from server.billing.plans import check_limit, check_minimum
+from server.http.errors import BadRequest, Conflict, NotFound
+from server.http.routing import Call
+from server.monitors import maintenance, queries, windows
+from server.monitors.models import Monitor
+from shared.api.billing import Limit
+from shared.api.common import Page
+from shared.api.monitors import (
+    HeartbeatAck,
+    MonitorCreate,
+    MonitorQuery,
+    MonitorRead,
+    MonitorStatus,
+    MonitorType,
+    MonitorUpdate,
+)
+
+HEARTBEAT_PATH = "/api/v1/heartbeat/"
+_HOST = re.compile(r"^[A-Za-z0-9._\-:\[\]%]+$")
+_URL_TYPES = {MonitorType.http, MonitorType.keyword, MonitorType.json}
+# Columns a PATCH may not set to null (null clears only optional settings).
+_NOT_NULL = {
+    "name", "method", "expected_status", "follow_redirects", "interval_seconds",
+    "timeout_seconds", "failure_threshold", "recovery_threshold", "ssl_expiry_days",
+    "heartbeat_grace_seconds", "paused", "keyword_present",
+}  # fmt: skip
+_EMPTY_WHEN_NULL: dict[str, Any] = {"headers": [], "tags": []}
+_SORT_COLUMNS = {"name": Monitor.name, "created_at": Monitor.created_at, "status": Monitor.status}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _invalid(field: str, message: str) -> BadRequest:
+    return BadRequest(f"body field '{field}': {message}")
+
+
+def check_config(values: dict[str, Any]) -> None:
+    """400 naming the field a monitor of its type lacks or gets wrong."""
+    kind = MonitorType(values["type"])
+    if kind in _URL_TYPES:
+        url = values.get("url")
+        if not url:
+            raise _invalid("url", f"a {kind.value} monitor needs a URL")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _invalid("url", "must be an http:// or https:// URL with a host")
+        if any(ch.isspace() for ch in url):
+            raise _invalid("url", "cannot hold spaces")
+    if kind is MonitorType.keyword and not values.get("keyword"):
+        raise _invalid("keyword", "a keyword monitor needs the keyword to look for")
+    if kind is MonitorType.json:
+        if not values.get("json_path"):
+            raise _invalid("json_path", "a json monitor needs a JSON path (e.g. $.status)")
+        if values.get("expected_value") is None:
+            raise _invalid("expected_value", "a json monitor needs the value to expect")
+    if kind in (MonitorType.tcp, MonitorType.dns):
+        host = values.get("host")
+        if not host:
+            raise _invalid("host", f"a {kind.value} monitor needs a host")
+        if not _HOST.match(host):
+            raise _invalid("host", "must be a host name or an IP address")
+    if kind is MonitorType.tcp and not values.get("port"):
+        raise _invalid("port", "a tcp monitor needs a port")
+    if kind is MonitorType.dns and not values.get("dns_record_type"):
+        raise _invalid("dns_record_type", "a dns monitor needs a record type")
+    resolver = values.get("dns_resolver")
+    if resolver and not _HOST.match(resolver):
+        raise _invalid("dns_resolver", "must be a host name or an IP address")
+    if values["timeout_seconds"] > values["interval_seconds"]:
+        raise _invalid("timeout_seconds", "cannot be longer than interval_seconds")
+
+
+def heartbeat_url(public_url: str, token: str | None) -> str | None:
+    return f"{public_url}{HEARTBEAT_PATH}{token}" if token else None
+
+
+def effective_status(monitor: Monitor, in_maintenance: bool) -> MonitorStatus:
+    """Paused and maintenance win over what the last check found."""
+    if monitor.paused:
+        return MonitorStatus.paused
+    if in_maintenance:
+        return MonitorStatus.maintenance
+    return MonitorStatus(monitor.status)
+
+
+async def _reads(
+    db: AsyncSession, monitors: list[Monitor], *, public_url: str
+) -> list[MonitorRead]:
+    """Monitors with their uptime (from rollups) and status; a few queries for any count."""
+    now = _now()
+    ids = [monitor.id for monitor in monitors]
+    uptimes = await queries.uptimes(db, ids, now=now)
+    by_monitor = await windows.windows_of(db, ids)
+    reads = []
+    for monitor in monitors:
+        active = maintenance.active_window(by_monitor.get(monitor.id, []), now) is not None
+        read = MonitorRead.model_validate(monitor).model_copy(
+            update={
+                "status": effective_status(monitor, active),
+                "heartbeat_url": heartbeat_url(public_url, monitor.heartbeat_token),
+                **uptimes.get(monitor.id, {}),
+            }
+        )
+        reads.append(read)
+    return reads
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_monitors(
+    db: AsyncSession, *, org_id: int, query: MonitorQuery, public_url: str
+) -> Page[MonitorRead]:
+    filters: list[ColumnElement[bool]] = [Monitor.org_id == org_id]
+    if query.type is not None:
+        filters.append(Monitor.type == query.type.value)
+    if query.status is MonitorStatus.paused:
+        filters.append(Monitor.paused.is_(True))
+    elif query.status is not None:
+        filters.append(Monitor.status == query.status.value)
+    if query.tag:
+        # Tags are a JSON list; its text holds each tag quoted.
+        filters.append(cast(Monitor.tags, String).like(_like(f'"{query.tag}"'), escape="\\"))
+    if query.q:
+        pattern = _like(query.q)
+        filters.append(
+            or_(
+                func.lower(Monitor.name).like(pattern, escape="\\"),
+                func.lower(Monitor.url).like(pattern, escape="\\"),
+                func.lower(Monitor.host).like(pattern, escape="\\"),
+            )
+        )
+    total = await db.scalar(select(func.count()).select_from(Monitor).where(*filters)) or 0
+    column = _SORT_COLUMNS[query.sort.lstrip("-")]
+    order = column.desc() if query.sort.startswith("-") else column.asc()
+    rows = await db.scalars(
+        select(Monitor)
+        .where(*filters)
+        .order_by(order, Monitor.id)
+        .offset((query.page - 1) * query.per_page)
+        .limit(query.per_page)
+    )
+    items = await _reads(db, list(rows), public_url=public_url)
+    return Page[MonitorRead](items=items, total=total, page=query.page, per_page=query.per_page)
+
+
+async def monitor_of(db: AsyncSession, *, org_id: int, monitor_id: int) -> Monitor:
+    """The monitor `monitor_id` of `org_id`; another org's monitor is a 404."""
+    monitor = await db.scalar(
+        select(Monitor).where(Monitor.id == monitor_id, Monitor.org_id == org_id)
+    )
+    if monitor is None:
+        raise NotFound("Monitor not found")
+    return monitor
+
+
+async def get_monitor(
+    db: AsyncSession, *, org_id: int, monitor_id: int, public_url: str
+) -> MonitorRead:
+    monitor = await monitor_of(db, org_id=org_id, monitor_id=monitor_id)
+    (read,) = await _reads(db, [monitor], public_url=public_url)
+    return read
+
+
+async def _read_one(call: Call, monitor: Monitor) -> MonitorRead:
+    (read,) = await _reads(call.db, [monitor], public_url=call.settings.resolved_public_url)
+    return read
+
+
+async def create_monitor(call: Call, *, data: MonitorCreate) -> MonitorRead:
+    db, org_id = call.db, call.auth.org_id
+    values = data.model_dump(mode="json")
+    check_config(values)
+    count_query = select(func.count()).select_from(Monitor).where(Monitor.org_id == org_id)
+    count = await db.scalar(count_query) or 0
+    await check_limit(db, org_id, Limit.monitors, current=count)
+    await check_minimum(db, org_id, Limit.min_check_interval_seconds, value=data.interval_seconds)
+    # Unset optional settings take the column defaults ([] headers and tags...).
+    monitor = Monitor(org_id=org_id, **{k: v for k, v in values.items() if v is not None})
+    monitor.status = MonitorStatus.paused.value if data.paused else MonitorStatus.pending.value
+    monitor.next_check_at = None if data.paused else _now()  # a new monitor is checked at once
+    if data.type is MonitorType.heartbeat:
+        monitor.heartbeat_token = "hb_" + secrets.token_urlsafe(24)
+    db.add(monitor)
+    try:
+        await db.flush()
+    except IntegrityError as exc:  # pragma: no cover - a 192-bit token collision
+        raise Conflict("Could not create the monitor; try again") from exc
+    await audit.record(
+        call,
+        action="monitor.created",
+        resource_type="monitor",
+        resource_id=monitor.id,
+        detail=f"{monitor.type} monitor {monitor.name!r}",
+    )
+    return await _read_one(call, monitor)
+
+
+async def update_monitor(call: Call, *, monitor_id: int, data: MonitorUpdate) -> MonitorRead:
+    db, org_id = call.db, call.auth.org_id
+    monitor = await monitor_of(db, org_id=org_id, monitor_id=monitor_id)
+    changes = data.model_dump(mode="json", exclude_unset=True)
+    for name, value in list(changes.items()):
+        if value is None:
+            if name in _NOT_NULL:
+                raise _invalid(name, "cannot be null")
+            changes[name] = _EMPTY_WHEN_NULL.get(name)
+    current = {column: getattr(monitor, column) for column in MonitorCreate.model_fields}
+    check_config({**current, **changes})
+    interval = changes.get("interval_seconds")
+    if interval is not None and interval != monitor.interval_seconds:
+        await check_minimum(db, org_id, Limit.min_check_interval_seconds, value=interval)
+    changed = sorted(name for name, value in changes.items() if getattr(monitor, name) != value)
+    pause_change = changes.get("paused") if "paused" in changed else None
+    for name in changed:
+        setattr(monitor, name, changes[name])
+    if pause_change is not None:
+        _set_paused(call, monitor, pause_change)
+    if changed:
+        await db.flush()
+        await audit.record(
+            call,
+            action="monitor.updated",
+            resource_type="monitor",
+            resource_id=monitor.id,
+            detail=f"{monitor.name!r}: {', '.join(changed)}",
+        )
+    return await _read_one(call, monitor)
+
+
+async def delete_monitor(call: Call, *, monitor_id: int) -> None:
+    """Deletes the monitor; its results, rollups and windows go with it (ON DELETE CASCADE)."""
+    monitor = await monitor_of(call.db, org_id=call.auth.org_id, monitor_id=monitor_id)
+    await call.db.delete(monitor)
+    await call.db.flush()
+    await audit.record(
+        call,
+        action="monitor.deleted",
+        resource_type="monitor",
+        resource_id=monitor_id,
+        detail=f"{monitor.type} monitor {monitor.name!r}",
+    )
+
+
+def _set_paused(call: Call, monitor: Monitor, paused: bool) -> None:
+    previous = monitor.status
+    monitor.paused = paused
+    monitor.status = MonitorStatus.paused.value if paused else MonitorStatus.pending.value
+    monitor.consecutive_failures = 0
+    monitor.consecutive_successes = 0
+    monitor.next_check_at = None if paused else _now()  # resumed: checked at once
+    call.publish_after_commit(
+        "monitor.status",
+        {
+            "monitor_id": monitor.id,
+            "name": monitor.name,
+            "status": monitor.status,
+            "previous_status": previous,
+        },
+    )
+
+
+async def set_paused(call: Call, *, monitor_id: int, paused: bool) -> MonitorRead:
+    """Pause or resume; doing it twice changes nothing and records nothing the second time."""
+    monitor = await monitor_of(call.db, org_id=call.auth.org_id, monitor_id=monitor_id)
+    if monitor.paused != paused:
+        _set_paused(call, monitor, paused)
+        await call.db.flush()
+        await audit.record(
+            call,
+            action="monitor.paused" if paused else "monitor.resumed",
+            resource_type="monitor",
+            resource_id=monitor.id,
+            detail=repr(monitor.name),
+        )
+    return await _read_one(call, monitor)
+
+
+async def record_ping(db: AsyncSession, *, token: str, failed: bool) -> HeartbeatAck:
+    """A heartbeat ping (public): stamps last_ping_at; the engine judges it on its next run.
+
+    A paused monitor still acknowledges pings, so a cron job does not fail while paused.
+    """
+    monitor = None
+    if token.startswith("hb_") and len(token) <= 64:
+        monitor = await db.scalar(
+            select(Monitor).where(
+                Monitor.heartbeat_token == token, Monitor.type == MonitorType.heartbeat.value
+            )
+        )
+    if monitor is None:
+        raise NotFound("Unknown heartbeat token")
+    now = _now()
+    monitor.last_ping_at = now
+    monitor.last_ping_failed = failed
+    await db.flush()
+    return HeartbeatAck(ok=True, status="fail" if failed else "success", received_at=now)

@@ -1,0 +1,84 @@
+"""`upmetr monitors ...` against a real server subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from console.cli import main
+from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, server: ServerProcess) -> Path:
+    path = tmp_path / "config"
+    result = run(
+        path, "login", "--url", server.url, "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD
+    )
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def run(config_dir: Path, *args: str) -> Result:
+    env = {"UPMETR_CONFIG_DIR": str(config_dir), "UPMETR_API_KEY": "", "UPMETR_URL": ""}
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_a_monitor_is_created_listed_shown_paused_resumed_and_deleted(config_dir: Path) -> None:
+    created = run(
+        config_dir,
+        "monitors",
+        "create",
+        "--name",
+        "Shop",
+        "--type",
+        "http",
+        "--url",
+        "https://shop.example/",
+        "--header",
+        "X-Env: prod",
+        "--tag",
+        "web",
+        "--json",
+    )
+    assert created.exit_code == 0, created.output
+    monitor = json.loads(created.stdout)
+    assert monitor["headers"] == [{"name": "X-Env", "value": "prod"}]
+    monitor_id = str(monitor["id"])
+
+    listed = run(config_dir, "monitors", "list")
+    assert listed.exit_code == 0 and "Shop" in listed.stdout and "pending" in listed.stdout
+    as_json = json.loads(run(config_dir, "monitors", "list", "--json").stdout)
+    assert monitor["id"] in [m["id"] for m in as_json["items"]]
+
+    shown = run(config_dir, "monitors", "show", monitor_id)
+    assert "https://shop.example/" in shown.stdout and "uptime 24h" in shown.stdout
+
+    updated = run(config_dir, "monitors", "update", monitor_id, "--interval", "120", "--json")
+    assert json.loads(updated.stdout)["interval_seconds"] == 120
+
+    paused = run(config_dir, "monitors", "pause", monitor_id, "--json")
+    assert json.loads(paused.stdout)["status"] == "paused"
+    assert "Resumed" in run(config_dir, "monitors", "resume", monitor_id).stdout
+
+    daily = run(config_dir, "monitors", "uptime", monitor_id, "--days", "3", "--json")
+    assert daily.exit_code == 0 and len(json.loads(daily.stdout)) == 3
+
+    assert run(config_dir, "monitors", "delete", monitor_id, "--yes").exit_code == 0
+    gone = run(config_dir, "monitors", "show", monitor_id)
+    assert gone.exit_code == 1 and "not found" in gone.output.lower()
+
+
+def test_a_heartbeat_monitor_prints_its_ping_url(config_dir: Path) -> None:
+    result = run(config_dir, "monitors", "create", "--name", "Backup", "--type", "heartbeat")
+    assert result.exit_code == 0, result.output
+    assert "Ping URL: http" in result.stdout and "/heartbeat/hb_" in result.stdout
+
+
+def test_a_bad_monitor_is_reported_without_a_traceback(config_dir: Path) -> None:
+    result = run(config_dir, "monitors", "create", "--name", "X", "--type", "tcp", "--host", "db")
+    assert result.exit_code == 1
+    assert "port" in result.output and "Traceback" not in result.output

@@ -5,12 +5,18 @@ from __future__ import annotations
 from server.audit import handlers as audit
 from server.auth import handlers as auth
 from server.billing import handlers as billing
+from server.events import handlers as events
 from server.http.routing import Access, Route
+from server.incidents import handlers as incidents
+from server.monitors import handlers as monitors
 from server.orgs import handlers as orgs
 from server.users import handlers as users
 from shared.api import audit as audit_api
 from shared.api import auth as auth_api
 from shared.api import billing as billing_api
+from shared.api import events as events_api
+from shared.api import incidents as incidents_api
+from shared.api import monitors as monitors_api
 from shared.api import orgs as orgs_api
 from shared.api import users as users_api
 from shared.api.common import Message, Page, Role
@@ -142,4 +148,82 @@ ROUTES: list[Route] = [
           response=str, content_type="text/csv"),
     Route("GET", "/audit-logs/{id}", audit.get_log, "One audit log entry", "audit",
           role=SUPERADMIN, module="audit_logs", response=audit_api.AuditLogRead),
+    # Incidents (fixed paths before /incidents/{id})
+    Route("GET", "/incidents", incidents.list_incidents, "Incidents, newest first", "incidents",
+          query=incidents_api.IncidentQuery, response=Page[incidents_api.IncidentRead]),
+    Route("GET", "/incidents/stats", incidents.stats, "Open, acknowledged and critical counts, MTTR",
+          "incidents", response=incidents_api.IncidentStats),
+    Route("POST", "/incidents", incidents.create_incident, "Open a manual incident", "incidents",
+          role=ADMIN, body=incidents_api.IncidentCreate, response=incidents_api.IncidentRead,
+          status=201),
+    Route("POST", "/incidents/bulk", incidents.bulk,
+          "Acknowledge, resolve or delete many incidents (an outcome per id)", "incidents",
+          role=ADMIN, body=incidents_api.BulkAction, response=list[incidents_api.BulkOutcome]),
+    Route("GET", "/incidents/{id}", incidents.get_incident, "One incident with its timeline",
+          "incidents", response=incidents_api.IncidentDetail),
+    Route("POST", "/incidents/{id}/acknowledge", incidents.acknowledge,
+          "Acknowledge an open incident", "incidents", role=ADMIN,
+          body=incidents_api.IncidentAction, response=incidents_api.IncidentRead, errors=(409,)),
+    Route("POST", "/incidents/{id}/resolve", incidents.resolve,
+          "Resolve an open or acknowledged incident", "incidents", role=ADMIN,
+          body=incidents_api.IncidentAction, response=incidents_api.IncidentRead, errors=(409,)),
+    Route("POST", "/incidents/{id}/notes", incidents.add_note, "Add a note to the timeline",
+          "incidents", role=ADMIN, body=incidents_api.NoteCreate,
+          response=incidents_api.TimelineEventRead, status=201),
+    Route("DELETE", "/incidents/{id}", incidents.delete_incident, "Delete an incident",
+          "incidents", role=ADMIN, status=204),
+    # Live events
+    Route("GET", "/events", events.stream, "Live events of the organization (Server-Sent Events)",
+          "events", query=events_api.EventsQuery, response=str, content_type="text/event-stream",
+          description="Resumes after the `Last-Event-ID` header (or `last_event_id`); idle "
+          "streams get a `: ping` comment; a `stream.reset` event means events were missed."),
+    # Uptime monitors (fixed paths before /monitors/{id})
+    Route("GET", "/monitors", monitors.list_monitors, "Uptime monitors with status and uptime",
+          "monitors", query=monitors_api.MonitorQuery, response=Page[monitors_api.MonitorRead]),
+    Route("POST", "/monitors", monitors.create_monitor, "Create a monitor (checked at once)",
+          "monitors", role=ADMIN, body=monitors_api.MonitorCreate,
+          response=monitors_api.MonitorRead, status=201,
+          description="Plan limits (monitor count, minimum check interval) are a 403 naming "
+          "the limit. A heartbeat monitor gets its ping URL in `heartbeat_url`."),
+    Route("GET", "/monitors/{id}", monitors.get_monitor,
+          "One monitor: status, last check, uptime 24h/7d/30d, SSL expiry", "monitors",
+          response=monitors_api.MonitorRead),
+    Route("PATCH", "/monitors/{id}", monitors.update_monitor, "Change a monitor", "monitors",
+          role=ADMIN, body=monitors_api.MonitorUpdate, response=monitors_api.MonitorRead),
+    Route("DELETE", "/monitors/{id}", monitors.delete_monitor,
+          "Delete a monitor with its results and windows", "monitors", role=ADMIN, status=204),
+    Route("POST", "/monitors/{id}/pause", monitors.pause_monitor, "Pause checks", "monitors",
+          role=ADMIN, response=monitors_api.MonitorRead),
+    Route("POST", "/monitors/{id}/resume", monitors.resume_monitor,
+          "Resume checks (checked at once)", "monitors", role=ADMIN,
+          response=monitors_api.MonitorRead),
+    Route("GET", "/monitors/{id}/metrics", monitors.get_metrics,
+          "Response-time series (min/avg/max/p95), uptime and check counts", "monitors",
+          query=monitors_api.MetricsQuery, response=monitors_api.MonitorMetrics,
+          description="From rollups: 1h per minute, 24h and 7d per hour, 30d per day."),
+    Route("GET", "/monitors/{id}/uptime/daily", monitors.get_daily_uptime,
+          "Uptime per UTC day, oldest first", "monitors", query=monitors_api.DailyQuery,
+          response=list[monitors_api.DailyUptime]),
+    Route("GET", "/monitors/{id}/checks", monitors.list_checks,
+          "Recent raw check results, newest first (bounded retention)", "monitors",
+          query=monitors_api.CheckQuery, response=Page[monitors_api.CheckResultRead]),
+    Route("GET", "/monitors/{id}/maintenance", monitors.list_maintenance,
+          "Maintenance windows of a monitor", "monitors",
+          response=list[monitors_api.MaintenanceRead]),
+    Route("POST", "/monitors/{id}/maintenance", monitors.create_maintenance,
+          "Add a one-off or recurring (RRULE) maintenance window", "monitors", role=ADMIN,
+          body=monitors_api.MaintenanceCreate, response=monitors_api.MaintenanceRead,
+          status=201, errors=(409,)),
+    Route("DELETE", "/monitors/{id}/maintenance/{window_id}", monitors.delete_maintenance,
+          "Delete a maintenance window", "monitors", role=ADMIN, status=204),
+    # Heartbeat pings (public: the token is the credential)
+    Route("GET", "/heartbeat/{token}", monitors.heartbeat, "Heartbeat ping", "monitors",
+          access=PUBLIC, response=monitors_api.HeartbeatAck),
+    Route("POST", "/heartbeat/{token}", monitors.heartbeat_post, "Heartbeat ping (POST)", "monitors",
+          access=PUBLIC, response=monitors_api.HeartbeatAck),
+    Route("GET", "/heartbeat/{token}/fail", monitors.heartbeat_fail, "Report a failed run",
+          "monitors", access=PUBLIC, response=monitors_api.HeartbeatAck),
+    Route("POST", "/heartbeat/{token}/fail", monitors.heartbeat_fail_post,
+          "Report a failed run (POST)", "monitors", access=PUBLIC,
+          response=monitors_api.HeartbeatAck),
 ]  # fmt: skip

@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from console.cli.account_commands import api_keys, login, logout, orgs, whoami
+from console.cli.events_commands import events
+from console.cli.incidents_commands import incidents
+from console.cli.monitors_commands import monitors
 from console.cli.server_commands import serve, users
 
 
@@ -21,3 +24,6 @@ main.add_command(logout)
 main.add_command(whoami)
 main.add_command(orgs)
 main.add_command(api_keys)
+main.add_command(monitors)
+main.add_command(incidents)
+main.add_command(events)

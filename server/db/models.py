@@ -4,6 +4,8 @@ from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession, MfaBackupCode, OneTimeToken, RefreshToken
 from server.billing.models import Plan
 from server.db.base import Base
+from server.incidents.models import Incident, IncidentEvent
+from server.monitors.models import CheckResult, MaintenanceWindow, Monitor, MonitorRollup
 from server.orgs.models import Membership, Organization
 from server.users.models import Invitation, User
 
@@ -12,9 +14,15 @@ __all__ = [
     "AuditLog",
     "AuthSession",
     "Base",
+    "CheckResult",
+    "Incident",
+    "IncidentEvent",
     "Invitation",
+    "MaintenanceWindow",
     "Membership",
     "MfaBackupCode",
+    "Monitor",
+    "MonitorRollup",
     "OneTimeToken",
     "Organization",
     "Plan",

@@ -187,7 +187,9 @@ async def _parse_body(route: Route, request: web.Request, limit: int) -> Any:
     if len(raw) > limit:
         raise PayloadTooLarge(f"Request body too large (limit {limit} bytes)")
     if not raw:
-        raise BadRequest("Request body is required (JSON object)")
+        if any(field.is_required() for field in route.body.model_fields.values()):
+            raise BadRequest("Request body is required (JSON object)")
+        raw = b"{}"  # every field is optional (e.g. `{note?}`): no body means no fields
     try:
         data = json.loads(raw, parse_int=_int64)
     except _IntegerOutOfRange as exc:

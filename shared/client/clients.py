@@ -18,11 +18,14 @@ from shared.client.core import (
     TokenCallback,
     normalize_base_url,
 )
+from shared.client.events import AsyncEvents, SyncEvents
+from shared.client.monitors import Monitors
 from shared.client.namespace import Async, M, Sync
 from shared.client.resources import (
     ApiKeys,
     AuditLogs,
     Auth,
+    Incidents,
     Organization,
     Plans,
     Settings,
@@ -41,6 +44,8 @@ class _Namespaces(Generic[M]):
     settings: Settings[M]
     audit_logs: AuditLogs[M]
     plans: Plans[M]
+    incidents: Incidents[M]
+    monitors: Monitors[M]
 
     def _attach(self, core: SyncCore | AsyncCore) -> None:
         self._core = core
@@ -51,6 +56,8 @@ class _Namespaces(Generic[M]):
         self.settings = Settings(core)
         self.audit_logs = AuditLogs(core)
         self.plans = Plans(core)
+        self.incidents = Incidents(core)
+        self.monitors = Monitors(core)
 
     @property
     def base_url(self) -> str:
@@ -94,6 +101,8 @@ class Client(_Namespaces[Sync]):
     `max_retries` times, waiting `Retry-After` seconds (at most `max_retry_wait`).
     """
 
+    events: SyncEvents
+
     def __init__(
         self,
         url: str,
@@ -110,19 +119,19 @@ class Client(_Namespaces[Sync]):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._http = httpx.Client(transport=transport, **_http_options(url, timeout, headers))
-        self._attach(
-            SyncCore(
-                self._http,
-                sleep=sleep,
-                base_url=url,
-                access_token=access_token,
-                refresh_token=refresh_token,
-                api_key=api_key,
-                on_tokens=on_tokens,
-                max_retries=max_retries,
-                max_retry_wait=max_retry_wait,
-            )
+        core = SyncCore(
+            self._http,
+            sleep=sleep,
+            base_url=url,
+            access_token=access_token,
+            refresh_token=refresh_token,
+            api_key=api_key,
+            on_tokens=on_tokens,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
         )
+        self._attach(core)
+        self.events = SyncEvents(core)
 
     def close(self) -> None:
         self._http.close()
@@ -142,6 +151,8 @@ class Client(_Namespaces[Sync]):
 class AsyncClient(_Namespaces[Async]):
     """Asynchronous twin of `Client`: the same namespaces and methods, awaited."""
 
+    events: AsyncEvents
+
     def __init__(
         self,
         url: str,
@@ -158,19 +169,19 @@ class AsyncClient(_Namespaces[Async]):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._http = httpx.AsyncClient(transport=transport, **_http_options(url, timeout, headers))
-        self._attach(
-            AsyncCore(
-                self._http,
-                sleep=sleep,
-                base_url=url,
-                access_token=access_token,
-                refresh_token=refresh_token,
-                api_key=api_key,
-                on_tokens=on_tokens,
-                max_retries=max_retries,
-                max_retry_wait=max_retry_wait,
-            )
+        core = AsyncCore(
+            self._http,
+            sleep=sleep,
+            base_url=url,
+            access_token=access_token,
+            refresh_token=refresh_token,
+            api_key=api_key,
+            on_tokens=on_tokens,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
         )
+        self._attach(core)
+        self.events = AsyncEvents(core)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession
 from server.auth.tokens import hash_secret, new_secret
+from server.incidents.models import Incident
+from server.monitors.models import MaintenanceWindow, Monitor
 from server.routes import API_PREFIX, ROUTES
 from server.users.models import Invitation, User
 from shared.api.common import Role
@@ -31,6 +33,8 @@ ID_KINDS = {
     "/users/invitations/": "invitation",
     "/users/": "member",
     "/audit-logs/": "audit_log",
+    "/incidents/": "incident",
+    "/monitors/": "monitor",
 }
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -69,7 +73,21 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             invited_by_id=world.alice.user_id,
             expires_at=datetime.now(UTC) + timedelta(days=7),
         )
-        db.add_all([key, invitation])
+        incident = Incident(
+            org_id=world.org_a, title="Org A is down", severity="critical", trigger_type="manual"
+        )
+        db.add_all([key, invitation, incident])
+        monitor = Monitor(
+            org_id=world.org_a, name="Org A homepage", type="http", url="https://a.example/"
+        )
+        db.add(monitor)
+        await db.flush()
+        window = MaintenanceWindow(
+            monitor_id=monitor.id,
+            starts_at=datetime.now(UTC),
+            ends_at=datetime.now(UTC) + timedelta(hours=1),
+        )
+        db.add(window)
         await db.execute(
             update(User)
             .where(User.id == world.bob.user_id)
@@ -88,11 +106,15 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             "invitation": invitation.id,
             "member": world.bob.user_id,
             "audit_log": entry,
+            "incident": incident.id,
+            "monitor": monitor.id,
+            "window": window.id,
         }
 
 
 def path_for(route: Any, ids: dict[str, int]) -> str:
-    return API_PREFIX + route.path.replace("{id}", str(ids[kind_of(route)]))
+    path = route.path.replace("{id}", str(ids[kind_of(route)]))
+    return API_PREFIX + path.replace("{window_id}", str(ids.get("window", 0)))
 
 
 def test_every_id_route_has_a_known_kind() -> None:
@@ -146,6 +168,19 @@ async def test_org_a_objects_survive_carols_attempts(
     assert key is not None and key.revoked_at is None
     assert invitation is not None and invitation.revoked_at is None
     assert session is not None and session.revoked_at is None
+    async with db.begin():  # read the row, not the object this session cached
+        status = await db.scalar(
+            select(Incident.status).where(Incident.id == org_a_ids["incident"])
+        )
+    assert status == "open"
+    async with db.begin():
+        monitor_name = await db.scalar(
+            select(Monitor.name).where(Monitor.id == org_a_ids["monitor"])
+        )
+        window_left = await db.scalar(
+            select(MaintenanceWindow.id).where(MaintenanceWindow.id == org_a_ids["window"])
+        )
+    assert monitor_name == "Org A homepage" and window_left is not None
 
 
 @pytest.mark.parametrize(
@@ -157,6 +192,8 @@ async def test_org_a_objects_survive_carols_attempts(
         ("/audit-logs?per_page=100", "secret.of_a"),
         ("/audit-logs/export?format=json", "secret.of_a"),
         ("/organization", "Org A"),
+        ("/incidents", "Org A is down"),
+        ("/monitors", "Org A homepage"),
     ],
 )
 async def test_carols_lists_hold_nothing_of_org_a(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from functools import cache
@@ -14,8 +16,21 @@ from server.audit import service as audit
 from server.auth.principal import authenticate
 from server.billing.plans import require_module
 from server.config import Settings
-from server.context import ENGINE, EVENTS, KEYS, MAILER, RATE_LIMITER, SESSIONS, SETTINGS, TASKS
+from server.context import (
+    CHECK_ENGINE,
+    ENGINE,
+    EVENTS,
+    KEYS,
+    MAILER,
+    RATE_LIMITER,
+    SESSIONS,
+    SETTINGS,
+    TASKS,
+)
 from server.db.engine import create_engine, create_sessionmaker
+from server.engines.check_writer import ResultWriter
+from server.engines.checks import CheckEngine
+from server.engines.rollup import RollupEngine
 from server.events.bus import EVENT_BUS, MemoryEventBus
 from server.http.auth import auth_and_rate_limit
 from server.http.docs import add_docs
@@ -25,6 +40,7 @@ from server.http.openapi import build_openapi
 from server.http.ratelimit import RateLimiter
 from server.http.routing import AUDIT_WRITER, AUTHENTICATOR, MODULE_CHECK, Call, add_routes
 from server.keys import load_or_create_keys
+from server.providers.checks import Checker
 from server.providers.email import mailer_for
 from server.routes import API_PREFIX, ROUTES
 from server.tasks import BackgroundTasks
@@ -98,7 +114,52 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[EVENTS] = bus
     tasks = BackgroundTasks()
     app[TASKS] = tasks
-    yield
+    async with _check_engine(app, bus):
+        yield
     bus.close()
     await tasks.drain()
     await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _check_engine(app: web.Application, bus: MemoryEventBus) -> AsyncIterator[None]:
+    """The writer always runs (check-now needs it); the scheduler and the rollup and
+    retention engine when engines are on. Stopping writes every result still held."""
+    settings = app[SETTINGS]
+    checker = Checker(max_connections=settings.check_concurrency)
+    writer = ResultWriter(
+        app[SESSIONS],
+        bus,
+        batch_size=settings.check_batch_size,
+        flush_seconds=settings.check_flush_seconds,
+    )
+    engine = CheckEngine(
+        app[SESSIONS],
+        writer,
+        checker,
+        concurrency=settings.check_concurrency,
+        canary=settings.check_canary,
+        ca_bundle=settings.check_ca_bundle,
+    )
+    app[CHECK_ENGINE] = engine
+    rollup = RollupEngine(
+        app[SESSIONS],
+        keep_results=settings.keep_check_results,
+        minute_days=settings.rollup_minute_days,
+        hour_days=settings.rollup_hour_days,
+        day_days=settings.rollup_day_days,
+    )
+    running = [asyncio.create_task(writer.run(), name="check result writer")]
+    if settings.engines:
+        running.append(asyncio.create_task(engine.run(), name="check scheduler"))
+        running.append(asyncio.create_task(rollup.run(), name="rollups and retention"))
+    try:
+        yield
+    finally:
+        await rollup.stop()
+        await engine.stop()
+        writer.stop()
+        await asyncio.wait(running[:1], timeout=30)
+        for task in running:
+            task.cancel()
+        await checker.aclose()

@@ -44,6 +44,24 @@ class Settings(BaseSettings):
     # A comment on an idle live-event stream, so proxies do not time the connection out.
     sse_heartbeat_seconds: float = 15.0
 
+    # The check engine. `engines=False` serves the API alone (no scheduled checks).
+    engines: bool = True
+    check_concurrency: int = Field(500, ge=1, description="checks running at once")
+    check_batch_size: int = Field(1000, ge=1, description="results per database write")
+    check_flush_seconds: float = Field(0.5, gt=0, description="longest a result waits")
+    # "https://1.1.1.1" or "host:port". When a check fails and the canary fails too, the
+    # server's own network is down: the check is recorded as unknown, not down.
+    check_canary: str | None = None
+    # A PEM file of CAs that HTTPS checks trust instead of the system's (a private CA).
+    check_ca_bundle: str | None = None
+    # Retention: raw results per monitor; rollups per period (ARCHITECTURE.md, Data lifecycle).
+    keep_check_results: int = Field(1000, ge=10)
+    rollup_minute_days: float = 2
+    rollup_hour_days: float = 90
+    rollup_day_days: float = 400
+    # A bearer token required by GET /metrics (Prometheus); unset, /metrics is open.
+    metrics_token: str | None = None
+
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None

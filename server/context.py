@@ -12,6 +12,7 @@ from server.db.engine import SessionMaker
 from server.keys import Keys
 
 if TYPE_CHECKING:
+    from server.engines.checks import CheckEngine
     from server.events import EventPublisher
     from server.http.ratelimit import RateLimiter
     from server.providers.email import Mailer
@@ -25,3 +26,4 @@ MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 TASKS: web.AppKey[BackgroundTasks] = web.AppKey("tasks")
 EVENTS: web.AppKey[EventPublisher] = web.AppKey("events")
+CHECK_ENGINE: web.AppKey[CheckEngine] = web.AppKey("check_engine")

@@ -197,6 +197,11 @@ ROUTES: list[Route] = [
     Route("POST", "/monitors/{id}/resume", monitors.resume_monitor,
           "Resume checks (checked at once)", "monitors", role=ADMIN,
           response=monitors_api.MonitorRead),
+    Route("POST", "/monitors/{id}/check-now", monitors.check_now,
+          "Run one check now and return its result", "monitors", role=ADMIN,
+          response=monitors_api.CheckResultRead,
+          description="The result is stored and judged like a scheduled check (it can open "
+          "or resolve an incident); a paused monitor's state is left alone."),
     Route("GET", "/monitors/{id}/metrics", monitors.get_metrics,
           "Response-time series (min/avg/max/p95), uptime and check counts", "monitors",
           query=monitors_api.MetricsQuery, response=monitors_api.MonitorMetrics,

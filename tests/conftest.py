@@ -48,6 +48,7 @@ def settings(tmp_path: Path, template_db: Path) -> Settings:
     shutil.copy(template_db, data_dir / "upmetr.db")
     return Settings(
         data_dir=data_dir,
+        engines=False,  # tests that need scheduled checks turn them on
         rate_limit_user="10000/minute",
         rate_limit_anon="10000/minute",
         login_failure_limit="1000/minute",

@@ -1,4 +1,5 @@
-"""Background schedulers (checks, discovery, cost sync, alerts, dispatch, rollup).
+"""Background schedulers: they decide when; the domains decide what (ARCHITECTURE.md).
 
-None exists yet: the first arrives with uptime monitors.
+checks.py runs uptime checks; check_writer.py writes their results in batches;
+rollup.py finalizes rollups and prunes old data.
 """

@@ -115,3 +115,8 @@ def _http_detail(exc: web.HTTPException) -> str:
     if exc.status == 405:
         return "Method not allowed"
     return exc.reason
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    default_detail = "Temporarily unavailable; try again"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
+from server.context import CHECK_ENGINE
+from server.http.errors import NotFound, ServiceUnavailable
 from server.http.routing import Call
 from server.monitors import queries, windows
 from server.monitors import service as monitors
@@ -17,6 +20,8 @@ from shared.api.monitors import (
     MonitorMetrics,
     MonitorRead,
 )
+
+CHECK_NOW_WRITE_SECONDS = 30  # how long a person waits for a busy database before a 503
 
 
 async def _monitor(call: Call) -> Monitor:
@@ -66,6 +71,33 @@ async def pause_monitor(call: Call) -> MonitorRead:
 async def resume_monitor(call: Call) -> MonitorRead:
     """POST /monitors/{id}/resume"""
     return await monitors.set_paused(call, monitor_id=call.path["id"], paused=False)
+
+
+async def check_now(call: Call) -> CheckResultRead:
+    """POST /monitors/{id}/check-now: runs one check and answers once its result is stored."""
+    monitor = await _monitor(call)
+    try:
+        async with asyncio.timeout(CHECK_NOW_WRITE_SECONDS + 3 * (monitor.timeout_seconds + 1)):
+            result_id, judged = await call.request.app[CHECK_ENGINE].check_now(monitor)
+    except TimeoutError:
+        # The check ran; its result is held by the writer and is stored once the database
+        # accepts writes again.
+        raise ServiceUnavailable(
+            "The check ran but its result is not stored yet; the database is busy"
+        ) from None
+    if result_id is None:
+        raise NotFound("Monitor not found")  # deleted while it was being checked
+    outcome = judged.outcome
+    return CheckResultRead(
+        id=result_id,
+        checked_at=outcome.checked_at,
+        status=judged.verdict.recorded_status,
+        response_time_ms=None
+        if outcome.response_time_ms is None
+        else round(outcome.response_time_ms),
+        status_code=outcome.status_code,
+        error=outcome.error[:1000] if outcome.error else None,
+    )
 
 
 async def get_metrics(call: Call) -> MonitorMetrics:

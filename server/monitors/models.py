@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, utcnow
@@ -20,6 +20,8 @@ class Monitor(Base):
     __table_args__ = (
         Index("ix_monitor_org_id", "org_id"),
         Index("ix_monitor_next_check_at", "next_check_at"),
+        # The check engine polls for monitors changed through the API since its last look.
+        Index("ix_monitor_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,6 +62,7 @@ class Monitor(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     consecutive_successes: Mapped[int] = mapped_column(default=0)
+    degraded_streak: Mapped[int] = mapped_column(default=0)
     last_checked_at: Mapped[datetime | None] = mapped_column(default=None)
     last_response_ms: Mapped[int | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(String(1000), default=None)
@@ -84,12 +87,27 @@ class CheckResult(Base):
     error: Mapped[str | None] = mapped_column(String(1000), default=None)
 
 
+# A rollup bucket whose p95 is still to be computed (see ix_monitor_rollup_p95_pending).
+P95_PENDING = "p95_ms IS NULL AND measured > 0"
+
+
 class MonitorRollup(Base):
     """Counts and latency of one monitor over one minute, hour or day bucket (UTC)."""
 
     __tablename__ = "monitor_rollup"
     __table_args__ = (
         UniqueConstraint("monitor_id", "period", "bucket_start", name="uq_monitor_rollup_bucket"),
+        # Buckets still waiting for their p95 (rollups.finalize_p95): a few per monitor at any
+        # time, so the finalizer finds them without scanning millions of finished buckets.
+        # Queries must repeat the predicate word for word for SQLite to use the index
+        # (https://www.sqlite.org/partialindex.html#queries_using_partial_indexes).
+        Index(
+            "ix_monitor_rollup_p95_pending",
+            "period",
+            "bucket_start",
+            sqlite_where=text(P95_PENDING),
+            postgresql_where=text(P95_PENDING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +123,8 @@ class MonitorRollup(Base):
     avg_ms: Mapped[float | None] = mapped_column(default=None)
     max_ms: Mapped[int | None] = mapped_column(default=None)
     p95_ms: Mapped[int | None] = mapped_column(default=None)
+    # Checks that carried a latency, the weight of avg_ms when later checks are added to it.
+    measured: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class MaintenanceWindow(Base):

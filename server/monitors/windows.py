@@ -120,6 +120,7 @@ async def create_window(
     window.monitor_id = monitor.id
     window.created_by_id = call.auth.user_id
     call.db.add(window)
+    monitor.updated_at = datetime.now(UTC)  # the check engine reloads changed monitors
     await call.db.flush()
     when = window.recurrence or f"until {window.ends_at:%Y-%m-%d %H:%M}Z"
     await audit.record(
@@ -141,6 +142,7 @@ async def delete_window(call: Call, *, monitor: Monitor, window_id: int) -> None
     if window is None:
         raise NotFound("Maintenance window not found")
     await call.db.delete(window)
+    monitor.updated_at = datetime.now(UTC)  # the check engine reloads changed monitors
     await call.db.flush()
     await audit.record(
         call,

@@ -1,0 +1,394 @@
+"""The check scheduler: one loop for every monitor, never a task sleeping per monitor.
+
+Monitors live in memory with their due times in one heap; the loop sleeps until the
+earliest is due, starts it within the concurrency bound, and measures how late it started
+(drift). A check runs, is judged in memory (monitors.checking) and handed to the batched
+writer, so it never waits on the database. Changes made through the API reach the engine
+by a poll for recently updated monitors; a new or resumed monitor is due at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from server.db.engine import SessionMaker
+from server.engines.check_writer import ResultWriter
+from server.monitors import checking, maintenance, windows
+from server.monitors.checking import Action, Rules, State
+from server.monitors.models import MaintenanceWindow, Monitor
+from server.monitors.recording import JudgedCheck
+from server.providers.checks import (
+    Checker,
+    CheckOutcome,
+    CheckSpec,
+    evaluate_heartbeat,
+    heartbeat_deadline,
+    network_ok,
+)
+
+log = logging.getLogger("upmetr.engines.checks")
+
+GOLDEN = 0.6180339887498949  # spreads monitor ids evenly over [0, 1)
+STARTUP_SPREAD_SECONDS = 300  # overdue monitors at start are spread over at most this
+POLL_SECONDS = 1.0  # how often API changes are looked for
+RESYNC_SECONDS = 30.0  # how often deleted monitors are looked for
+POLL_OVERLAP = timedelta(seconds=5)  # API transactions commit a moment after updated_at
+CANARY_TTL_SECONDS = 10.0
+DRIFT_SAMPLES = 10_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(eq=False)
+class Scheduled:
+    """What the engine keeps of one monitor between checks."""
+
+    monitor: Monitor  # a detached snapshot of the row
+    spec: CheckSpec | None  # None for heartbeats, which are evaluated, not run
+    rules: Rules
+    state: State
+    windows: list[MaintenanceWindow]
+    due: float = 0.0  # epoch seconds
+    generation: int = 0  # bumped on reschedule; older heap entries are skipped
+    running: bool = False
+    ssl_expiring: bool | None = None  # as last told to the incidents service; None: unknown
+
+
+@dataclass
+class EngineStats:
+    started: int = 0
+    finished: int = 0
+    drift: deque[float] = field(default_factory=lambda: deque(maxlen=DRIFT_SAMPLES))
+    finished_at: deque[float] = field(default_factory=lambda: deque(maxlen=DRIFT_SAMPLES))
+
+    def drift_quantile(self, q: float) -> float | None:
+        if not self.drift:
+            return None
+        ordered = sorted(self.drift)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def checks_per_second(self, window: float = 60.0) -> float:
+        """Checks finished per second over the last `window` seconds."""
+        cutoff = time.time() - window
+        return sum(1 for moment in self.finished_at if moment >= cutoff) / window
+
+
+class CheckEngine:
+    def __init__(
+        self,
+        sessions: SessionMaker,
+        writer: ResultWriter,
+        checker: Checker,
+        *,
+        concurrency: int = 500,
+        canary: str | None = None,
+        ca_bundle: str | None = None,
+    ):
+        self._ca_bundle = ca_bundle
+        self._sessions = sessions
+        self._writer = writer
+        self._checker = checker
+        self._slots = asyncio.Semaphore(concurrency)
+        self._canary = canary
+        self._canary_verdict: tuple[float, bool] | None = None
+        self._canary_running: asyncio.Task[bool] | None = None
+        self._monitors: dict[int, Scheduled] = {}
+        self._heap: list[tuple[float, int, int]] = []  # (due, generation, monitor id)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._polled_at: datetime | None = None
+        self.stats = EngineStats()
+
+    # Loading and following API changes
+
+    async def load(self) -> None:
+        """Load every monitor; overdue ones are spread over min(interval, 5 min) by id,
+        so a restart after downtime does not fire thousands of checks at once."""
+        self._polled_at = _now()
+        async with self._sessions() as db:
+            rows = list(await db.scalars(select(Monitor)))
+            by_monitor = await windows.windows_of(db, [row.id for row in rows])
+        now = time.time()
+        for row in rows:
+            entry = self._adopt(row, by_monitor.get(row.id, []))
+            if entry is None:
+                continue
+            due = row.next_check_at.timestamp() if row.next_check_at else now
+            if due < now:
+                spread = min(row.interval_seconds, STARTUP_SPREAD_SECONDS)
+                due = now + (row.id * GOLDEN % 1.0) * spread
+            self._schedule(entry, due)
+        log.info("check engine: %d monitors loaded", len(self._monitors))
+
+    def _adopt(self, row: Monitor, found: list[MaintenanceWindow]) -> Scheduled | None:
+        """Keep a monitor in memory (or forget it when paused); None if it is not run."""
+        if row.paused:
+            self._forget(row.id)
+            return None
+        try:
+            spec = (
+                None
+                if row.type == "heartbeat"
+                else checking.spec_for(row, ca_bundle=self._ca_bundle)
+            )
+        except ValueError as exc:  # the API validates; an old row may still be wrong
+            log.warning("monitor %d cannot be checked: %s", row.id, exc)
+            self._forget(row.id)
+            return None
+        known = self._monitors.get(row.id)
+        state = State.of(row)
+        if known is not None and row.status not in (checking.PENDING, "paused"):
+            state = known.state  # the engine's memory is newer than what the writer has stored
+        entry = Scheduled(row, spec, Rules.of(row), state, found)
+        if known is not None:
+            entry.due, entry.generation = known.due, known.generation
+            entry.running, entry.ssl_expiring = known.running, known.ssl_expiring
+        self._monitors[row.id] = entry
+        return entry
+
+    def _spec(self, monitor: Monitor) -> CheckSpec | None:
+        if monitor.type == "heartbeat":
+            return None
+        return checking.spec_for(monitor, ca_bundle=self._ca_bundle)
+
+    def _forget(self, monitor_id: int) -> None:
+        self._monitors.pop(monitor_id, None)  # its heap entries are skipped when popped
+
+    async def poll(self) -> int:
+        """Pick up monitors changed through the API since the last poll; returns how many.
+
+        A changed row replaces the engine's copy; it is due at its next_check_at when that
+        is sooner (created or resumed: now), and a heartbeat with a new ping is judged at once.
+        """
+        since = (self._polled_at or _now()) - POLL_OVERLAP
+        self._polled_at = _now()
+        async with self._sessions() as db:
+            rows = list(await db.scalars(select(Monitor).where(Monitor.updated_at >= since)))
+            by_monitor = await windows.windows_of(db, [row.id for row in rows])
+        now = time.time()
+        for row in rows:
+            known = self._monitors.get(row.id)
+            pinged = known is not None and known.monitor.last_ping_at != row.last_ping_at
+            entry = self._adopt(row, by_monitor.get(row.id, []))
+            if entry is None:
+                continue
+            due = entry.due if known is not None else now
+            due = min(due, now + row.interval_seconds)
+            if row.next_check_at is not None:
+                due = min(due, row.next_check_at.timestamp())
+            if pinged:
+                due = now
+            if known is None or due != known.due:
+                self._schedule(entry, due)
+        return len(rows)
+
+    async def resync(self) -> None:
+        """Forget monitors deleted through the API."""
+        async with self._sessions() as db:
+            alive = set(await db.scalars(select(Monitor.id)))
+        for monitor_id in set(self._monitors) - alive:
+            self._forget(monitor_id)
+
+    # Scheduling
+
+    def _schedule(self, entry: Scheduled, due: float) -> None:
+        entry.due = due
+        entry.generation += 1
+        heapq.heappush(self._heap, (due, entry.generation, entry.monitor.id))
+        self._wake.set()
+
+    def _next_ready(self, now: float) -> Scheduled | None:
+        """The earliest due monitor if it is due by `now`; stale heap entries are dropped."""
+        while self._heap and self._heap[0][0] <= now:
+            _, generation, monitor_id = heapq.heappop(self._heap)
+            entry = self._monitors.get(monitor_id)
+            if entry is None or entry.generation != generation or entry.running:
+                continue
+            return entry
+        return None
+
+    async def run(self) -> None:
+        """The loop.
+
+        1. Load all monitors (spread when overdue).
+        2. Start every due monitor, each as soon as a concurrency slot is free; the time
+           from its due time to its start is its drift.
+        3. Sleep until the next is due, a change wakes it, or it is time to poll.
+        4. Poll API changes every second, look for deleted monitors every 30 s.
+        5. Errors in a step are logged and the loop goes on; stop() ends it.
+        """
+        await self.load()
+        polled = resynced = time.monotonic()
+        while not self._stopping:
+            try:
+                now = time.time()
+                while (entry := self._next_ready(now)) is not None:
+                    await self._slots.acquire()
+                    if self._stopping:
+                        self._slots.release()
+                        return
+                    self._start(entry)
+                    now = time.time()
+                if time.monotonic() - polled >= POLL_SECONDS:
+                    polled = time.monotonic()
+                    await self.poll()
+                if time.monotonic() - resynced >= RESYNC_SECONDS:
+                    resynced = time.monotonic()
+                    await self.resync()
+            except Exception:
+                log.exception("check scheduler step failed")
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        timeout = POLL_SECONDS
+        if self._heap:
+            timeout = max(0.0, min(timeout, self._heap[0][0] - time.time()))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+
+    def _start(self, entry: Scheduled) -> None:
+        entry.running = True
+        started = time.time()
+        self.stats.started += 1
+        self.stats.drift.append(max(0.0, started - entry.due))
+        task = asyncio.create_task(self._check(entry), name=f"check monitor {entry.monitor.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _check(self, entry: Scheduled) -> None:
+        """One scheduled check: run, judge, hand to the writer, schedule the next."""
+        try:
+            judged = await self._run_and_judge(entry)
+            self._writer.put(judged)
+        except Exception:
+            log.exception("check of monitor %d failed", entry.monitor.id)
+        finally:
+            self._slots.release()
+            entry.running = False
+            self.stats.finished += 1
+            self.stats.finished_at.append(time.time())
+            if self._monitors.get(entry.monitor.id) is entry:
+                self._schedule(entry, self._next_due(entry))
+
+    def _next_due(self, entry: Scheduled) -> float:
+        now = _now()
+        previous = datetime.fromtimestamp(entry.due, UTC)
+        due = checking.next_due(previous, entry.monitor.interval_seconds, now).timestamp()
+        monitor = entry.monitor
+        if entry.spec is None:  # heartbeat: also judge right after its deadline passes
+            deadline = heartbeat_deadline(
+                last_ping_at=monitor.last_ping_at,
+                period_seconds=monitor.interval_seconds,
+                grace_seconds=monitor.heartbeat_grace_seconds,
+                created_at=monitor.created_at,
+            )
+            if deadline is not None and deadline > now:
+                due = min(due, deadline.timestamp() + 1.0)
+        return due
+
+    # Running and judging one check
+
+    async def _outcome(self, entry: Scheduled) -> CheckOutcome:
+        monitor = entry.monitor
+        if entry.spec is None:
+            return evaluate_heartbeat(
+                last_ping_at=monitor.last_ping_at,
+                period_seconds=monitor.interval_seconds,
+                grace_seconds=monitor.heartbeat_grace_seconds,
+                now=_now(),
+                failed_ping=monitor.last_ping_failed,
+                created_at=monitor.created_at,
+            )
+        spec = entry.spec
+        # The per-attempt timeout bounds each try; this bounds the whole check too.
+        limit = spec.attempts * (spec.timeout_seconds + spec.retry_delay_seconds) + 5
+        async with asyncio.timeout(limit):
+            return await self._checker.run(spec)
+
+    async def _network_ok(self) -> bool:
+        """The canary's verdict, shared by concurrent checks and cached for 10 s."""
+        if self._canary is None:
+            return True
+        if self._canary_verdict and time.monotonic() - self._canary_verdict[0] < CANARY_TTL_SECONDS:
+            return self._canary_verdict[1]
+        if self._canary_running is None or self._canary_running.done():
+            self._canary_running = asyncio.create_task(network_ok(self._checker, self._canary))
+        verdict = await asyncio.shield(self._canary_running)
+        self._canary_verdict = (time.monotonic(), verdict)
+        if not verdict:
+            log.warning(
+                "network canary %s failed: failing checks are recorded as unknown", self._canary
+            )
+        return verdict
+
+    async def _run_and_judge(self, entry: Scheduled, *, update_state: bool = True) -> JudgedCheck:
+        monitor = entry.monitor
+        outcome = await self._outcome(entry)
+        healthy = outcome.status != "down" or await self._network_ok()
+        active = maintenance.active_window(entry.windows, outcome.checked_at) is not None
+        verdict = checking.judge(
+            entry.state, outcome, entry.rules, network_ok=healthy, in_maintenance=active
+        )
+        expiring = checking.ssl_expiring(outcome, entry.rules)
+        if expiring is not None and expiring != entry.ssl_expiring and not active:
+            action = Action.open_ssl if expiring else Action.resolve_ssl
+            verdict = checking.Verdict(
+                verdict.state, verdict.recorded_status, (*verdict.actions, action)
+            )
+            entry.ssl_expiring = expiring
+        previous = entry.state.status
+        if update_state:
+            entry.state = verdict.state
+        else:  # a paused monitor: the result is kept, it changes nothing
+            verdict = checking.Verdict(verdict.state, verdict.recorded_status, ())
+        next_at = datetime.fromtimestamp(self._next_due(entry), UTC) if update_state else None
+        return JudgedCheck(
+            monitor_id=monitor.id,
+            org_id=monitor.org_id,
+            name=monitor.name,
+            outcome=outcome,
+            verdict=verdict,
+            previous_status=previous,
+            next_check_at=next_at,
+            update_state=update_state,
+        )
+
+    async def check_now(self, monitor: Monitor) -> tuple[int | None, JudgedCheck]:
+        """Run one check of `monitor` at once, outside the schedule, and wait until its
+        result is written. A paused monitor's result is recorded, its state left alone."""
+        entry = self._monitors.get(monitor.id)
+        if entry is None or monitor.paused:
+            spec = (
+                None
+                if monitor.type == "heartbeat"
+                else checking.spec_for(monitor, ca_bundle=self._ca_bundle)
+            )
+            async with self._sessions() as db:
+                found = (await windows.windows_of(db, [monitor.id])).get(monitor.id, [])
+            entry = Scheduled(monitor, spec, Rules.of(monitor), State.of(monitor), found)
+        judged = await self._run_and_judge(entry, update_state=not monitor.paused)
+        result_id = await self._writer.put_and_wait(judged)
+        return result_id, judged
+
+    async def stop(self) -> None:
+        """Stop scheduling and let running checks finish (they are bounded by timeouts)."""
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=10)
+        for task in self._tasks:
+            task.cancel()

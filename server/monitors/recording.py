@@ -1,0 +1,224 @@
+"""Writing judged checks: raw results, monitor state, rollups and incidents, a batch at a time.
+
+The check engine judges outcomes in memory (checking.judge) and hands batches here; one
+call is one transaction, so a result, the state it led to, its rollup counts and the
+incident it opened land together or not at all. Live events are returned, to be published
+by the caller once the transaction has committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.incidents import service as incidents
+from server.monitors import checking, rollups, windows
+from server.monitors.checking import Action, Verdict
+from server.monitors.models import CheckResult, Monitor
+from server.providers.checks import CheckOutcome
+from shared.api.incidents import Severity, TriggerType
+
+# (org_id, event type, data): published after commit.
+LiveEvent = tuple[int, str, dict[str, Any]]
+
+_TRIGGERS: dict[Action, tuple[TriggerType, Severity]] = {
+    Action.open_down: (TriggerType.monitor_down, Severity.critical),
+    Action.resolve_down: (TriggerType.monitor_down, Severity.critical),
+    Action.open_degraded: (TriggerType.monitor_degraded, Severity.warning),
+    Action.resolve_degraded: (TriggerType.monitor_degraded, Severity.warning),
+    Action.open_ssl: (TriggerType.ssl_expiring, Severity.warning),
+    Action.resolve_ssl: (TriggerType.ssl_expiring, Severity.warning),
+}
+_OPENS = {Action.open_down, Action.open_degraded, Action.open_ssl}
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedCheck:
+    """One check of one monitor, with what it means (from checking.judge)."""
+
+    monitor_id: int
+    org_id: int
+    name: str
+    outcome: CheckOutcome
+    verdict: Verdict
+    previous_status: str
+    next_check_at: datetime | None
+    # Record the state? False for a check-now of a paused monitor: the result only.
+    update_state: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    result_ids: dict[int, int]  # index in the batch -> check_result id (dropped ones absent)
+    events: list[LiveEvent]
+
+
+def milliseconds(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _title(action: Action, name: str, outcome: CheckOutcome) -> str:
+    if action is Action.open_down:
+        return f"{name} is down"
+    if action is Action.open_degraded:
+        return f"{name} is slow"
+    days = outcome.tls_days_left or 0.0
+    if days <= 0:
+        return f"{name}: TLS certificate has expired"
+    return f"{name}: TLS certificate expires in {days:.0f} days"
+
+
+async def write(db: AsyncSession, batch: list[JudgedCheck]) -> Written:
+    """Write one batch in the caller's transaction.
+
+    1. Checks of monitors deleted meanwhile are dropped (their results have nowhere to go).
+    2. Raw results: one multi-row insert, returning ids in batch order.
+    3. Monitor state: one executemany update; a paused monitor's row is left alone, and
+       updated_at is kept so the engine's poll for API changes does not see its own writes.
+    4. Rollups: minute, hour and day counts (rollups.add_to_rollups).
+    5. Incidents asked for by verdicts: opened (unless a maintenance window began since the
+       engine last looked, read here from the database) or resolved, via the incidents service.
+    6. Returns the result ids and the live events: monitor.check for each result,
+       monitor.status when the status changed, incident.opened / incident.resolved.
+    """
+    ids = {check.monitor_id for check in batch}
+    existing = set(await db.scalars(select(Monitor.id).where(Monitor.id.in_(ids))))
+    kept = [(index, check) for index, check in enumerate(batch) if check.monitor_id in existing]
+    if not kept:
+        return Written({}, [])
+    result_rows = [
+        {
+            "monitor_id": check.monitor_id,
+            "checked_at": check.outcome.checked_at,
+            "status": check.verdict.recorded_status,
+            "response_time_ms": milliseconds(check.outcome.response_time_ms),
+            "status_code": check.outcome.status_code,
+            "error": check.outcome.error[:1000] if check.outcome.error else None,
+        }
+        for _, check in kept
+    ]
+    inserted = await db.scalars(
+        insert(CheckResult).returning(CheckResult.id, sort_by_parameter_order=True), result_rows
+    )
+    result_ids = {index: result_id for (index, _), result_id in zip(kept, inserted, strict=True)}
+    await _update_state(db, [check for _, check in kept if check.update_state])
+    await rollups.add_to_rollups(
+        db,
+        [
+            rollups.RecordedCheck(
+                monitor_id=check.monitor_id,
+                checked_at=check.outcome.checked_at,
+                status=check.verdict.recorded_status,
+                response_time_ms=milliseconds(check.outcome.response_time_ms),
+            )
+            for _, check in kept
+        ],
+    )
+    events: list[LiveEvent] = []
+    for (index, check), row in zip(kept, result_rows, strict=True):
+        events.append((check.org_id, "monitor.check", _check_event(check, result_ids[index], row)))
+        if check.update_state and check.verdict.state.status != check.previous_status:
+            events.append((check.org_id, "monitor.status", _status_event(check)))
+        for action in check.verdict.actions:
+            event = await _incident(db, check, action)
+            if event is not None:
+                events.append(event)
+    return Written(result_ids, events)
+
+
+async def _update_state(db: AsyncSession, checks: list[JudgedCheck]) -> None:
+    if not checks:
+        return
+    table = Monitor.metadata.tables["monitor"]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.paused.is_(False))
+        .values(
+            status=bindparam("b_status"),
+            consecutive_failures=bindparam("b_failures"),
+            consecutive_successes=bindparam("b_successes"),
+            degraded_streak=bindparam("b_degraded"),
+            last_checked_at=bindparam("b_checked_at"),
+            last_response_ms=bindparam("b_response_ms"),
+            last_error=bindparam("b_error"),
+            ssl_expires_at=bindparam("b_ssl_expires_at"),
+            next_check_at=bindparam("b_next_check_at"),
+            updated_at=table.c.updated_at,
+        )
+    )
+    rows = []
+    for check in checks:
+        state, outcome = check.verdict.state, check.outcome
+        rows.append(
+            {
+                "b_id": check.monitor_id,
+                "b_status": state.status,
+                "b_failures": state.consecutive_failures,
+                "b_successes": state.consecutive_successes,
+                "b_degraded": state.degraded_streak,
+                "b_checked_at": outcome.checked_at,
+                "b_response_ms": milliseconds(outcome.response_time_ms),
+                "b_error": outcome.error[:1000] if outcome.error else None,
+                "b_ssl_expires_at": outcome.tls_expires_at,
+                "b_next_check_at": check.next_check_at,
+            }
+        )
+    # A Core executemany on the table: the ORM's bulk-by-primary-key path has no paused guard.
+    connection = await db.connection()
+    await connection.execute(statement, rows)
+
+
+def _check_event(check: JudgedCheck, result_id: int, row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "monitor_id": check.monitor_id,
+        "name": check.name,
+        "result_id": result_id,
+        "status": row["status"],
+        "monitor_status": check.verdict.state.status if check.update_state else None,
+        "checked_at": row["checked_at"].astimezone(UTC).isoformat(),
+        "response_time_ms": row["response_time_ms"],
+        "status_code": row["status_code"],
+        "error": row["error"],
+    }
+
+
+def _status_event(check: JudgedCheck) -> dict[str, Any]:
+    return {
+        "monitor_id": check.monitor_id,
+        "name": check.name,
+        "status": check.verdict.state.status,
+        "previous_status": check.previous_status,
+    }
+
+
+async def _incident(db: AsyncSession, check: JudgedCheck, action: Action) -> LiveEvent | None:
+    trigger, severity = _TRIGGERS[action]
+    key: dict[str, Any] = {
+        "org_id": check.org_id,
+        "trigger_type": trigger,
+        "target_type": "monitor",
+        "target_id": check.monitor_id,
+    }
+    outcome = check.outcome
+    if action in _OPENS:
+        now = outcome.checked_at
+        if await windows.in_maintenance(db, monitor_id=check.monitor_id, now=now):
+            return None
+        incident, opened = await incidents.open_for_trigger(
+            db,
+            **key,
+            title=_title(action, check.name, outcome),
+            severity=severity,
+            description=checking.describe(outcome),
+        )
+        if not opened:
+            return None
+        return (check.org_id, "incident.opened", incidents.event_data(incident))
+    resolved = await incidents.resolve_for_trigger(db, **key, note=checking.describe(outcome))
+    if resolved is None:
+        return None
+    return (check.org_id, "incident.resolved", incidents.event_data(resolved))

@@ -30,6 +30,7 @@ from server.context import (
 from server.db.engine import create_engine, create_sessionmaker
 from server.engines.check_writer import ResultWriter
 from server.engines.checks import CheckEngine
+from server.engines.metrics import metrics
 from server.engines.rollup import RollupEngine
 from server.events.bus import EVENT_BUS, MemoryEventBus
 from server.http.auth import auth_and_rate_limit
@@ -85,6 +86,7 @@ def build_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_end_live_event_streams)
     add_routes(app, ROUTES, API_PREFIX)
     app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
     add_docs(app, build_openapi(ROUTES, prefix=API_PREFIX, version=server_version()))
     return app
 

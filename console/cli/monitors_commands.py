@@ -1,4 +1,4 @@
-"""`upmetr monitors ...`: list, show, create, update, delete, pause, resume, uptime."""
+"""`upmetr monitors ...`: list, show, create, update, delete, pause, resume, check-now, uptime."""
 
 from __future__ import annotations
 
@@ -229,6 +229,24 @@ def resume(monitor_id: int, as_json: bool) -> None:
     with open_client() as api:
         monitor = api.monitors.resume(monitor_id)
     print_json(monitor) if as_json else click.echo(f"Resumed monitor {monitor.id}.")
+
+
+@monitors.command("check-now")
+@click.argument("monitor_id", type=int)
+@json_option
+@reports_errors
+def check_now(monitor_id: int, as_json: bool) -> None:
+    """Run one check now and show its result (it counts like a scheduled one)."""
+    with open_client() as api:
+        result = api.monitors.check_now(monitor_id)
+    if as_json:
+        print_json(result)
+        return
+    timing = "" if result.response_time_ms is None else f" in {result.response_time_ms} ms"
+    code = "" if result.status_code is None else f" (HTTP {result.status_code})"
+    click.echo(
+        f"{result.status.value}{code}{timing}" + (f": {result.error}" if result.error else "")
+    )
 
 
 @monitors.command()

@@ -111,6 +111,14 @@ class CheckEngine:
         self._polled_at: datetime | None = None
         self.stats = EngineStats()
 
+    @property
+    def writer(self) -> ResultWriter:
+        return self._writer
+
+    @property
+    def scheduled(self) -> int:
+        return len(self._monitors)
+
     # Loading and following API changes
 
     async def load(self) -> None:

@@ -149,6 +149,11 @@ class Monitors(Namespace[M]):
         return Call("POST", f"/monitors/{int(monitor_id)}/resume", parse_as(MonitorRead))
 
     @endpoint
+    def check_now(self, monitor_id: int) -> Call[CheckResultRead]:
+        """Run one check at once; returns its stored result."""
+        return Call("POST", f"/monitors/{int(monitor_id)}/check-now", parse_as(CheckResultRead))
+
+    @endpoint
     def metrics(self, monitor_id: int, range: MetricsRange = "24h") -> Call[MonitorMetrics]:
         return Call(
             "GET",

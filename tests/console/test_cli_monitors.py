@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -82,3 +85,41 @@ def test_a_bad_monitor_is_reported_without_a_traceback(config_dir: Path) -> None
     result = run(config_dir, "monitors", "create", "--name", "X", "--type", "tcp", "--host", "db")
     assert result.exit_code == 1
     assert "port" in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture
+def http_target() -> Iterator[str]:
+    """A plain HTTP server on 127.0.0.1 answering 200 to every GET."""
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_check_now_runs_a_check_and_prints_its_result(config_dir: Path, http_target: str) -> None:
+    created = run(
+        config_dir, "monitors", "create", "--name", "Local", "--type", "http",
+        "--url", http_target, "--paused", "--json",
+    )  # fmt: skip
+    monitor_id = str(json.loads(created.stdout)["id"])
+    printed = run(config_dir, "monitors", "check-now", monitor_id)
+    assert printed.exit_code == 0, printed.output
+    assert printed.stdout.startswith("up (HTTP 200) in ")
+    as_json = json.loads(run(config_dir, "monitors", "check-now", monitor_id, "--json").stdout)
+    assert (as_json["status"], as_json["status_code"]) == ("up", 200)
+    shown = json.loads(run(config_dir, "monitors", "show", monitor_id, "--json").stdout)
+    assert shown["status"] == "paused"  # a paused monitor's result changes nothing

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 from server.context import CHECK_ENGINE, SESSIONS
+from server.context import SETTINGS as SETTINGS_KEY
 from server.incidents.models import Incident
 from server.monitors.models import CheckResult, Monitor
 from tests.builders import Person
@@ -388,6 +389,19 @@ async def test_the_scheduler_checks_a_new_monitor_at_once_and_keeps_its_interval
     assert count is not None and 3 <= count <= 6
     drift = engine.stats.drift_quantile(0.99)
     assert drift is not None and drift < 1.0
+    exposed = await (await client.get("/metrics")).text()
+    assert "upmetr_check_schedule_drift_p99_seconds " in exposed
+    assert f"upmetr_checks_total {float(engine.stats.finished)}" in exposed
+
+
+async def test_metrics_need_the_metrics_token_when_one_is_set(
+    client: TestClient, settings: Settings
+) -> None:
+    client.app[SETTINGS_KEY].metrics_token = "s3cret-scrape-token"
+    assert (await client.get("/metrics")).status == 401
+    response = await client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"})
+    assert response.status == 200
+    assert "upmetr_check_results_written_total 0.0" in await response.text()
 
 
 async def test_results_wait_out_a_locked_database_and_are_written_after(

@@ -122,8 +122,9 @@ class CheckEngine:
     # Loading and following API changes
 
     async def load(self) -> None:
-        """Load every monitor; overdue ones are spread over min(interval, 5 min) by id,
-        so a restart after downtime does not fire thousands of checks at once."""
+        """Load every monitor; overdue and never-scheduled ones are spread over
+        min(interval, 5 min) by id, so a restart after downtime (or a bulk import) does not
+        fire thousands of checks at once and they stay spread on later intervals."""
         self._polled_at = _now()
         async with self._sessions() as db:
             rows = list(await db.scalars(select(Monitor)))
@@ -133,8 +134,8 @@ class CheckEngine:
             entry = self._adopt(row, by_monitor.get(row.id, []))
             if entry is None:
                 continue
-            due = row.next_check_at.timestamp() if row.next_check_at else now
-            if due < now:
+            due = row.next_check_at.timestamp() if row.next_check_at else 0.0
+            if due <= now:  # overdue, or never scheduled
                 spread = min(row.interval_seconds, STARTUP_SPREAD_SECONDS)
                 due = now + (row.id * GOLDEN % 1.0) * spread
             self._schedule(entry, due)

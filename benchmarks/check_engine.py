@@ -1,0 +1,546 @@
+"""The check engine at scale: N http monitors against a local target, figures printed.
+
+A child process migrates a fresh data directory and seeds one Enterprise organization, a
+user, N http monitors and 30 days of hour and day rollups per monitor. Another child
+serves the target (200 at once), so its CPU is not counted. The server (build_app, engines
+on) then runs in this process for --duration seconds; the first interval is warm-up and
+the figures are taken over the rest: checks per second, schedule drift, CPU per 1,000
+checks, peak RSS, database growth, and the latency of two API reads while checks run.
+
+    python benchmarks/check_engine.py [--monitors 10000] [--interval 60] [--duration 180]
+    python benchmarks/check_engine.py --monitors 500 --interval 10 --duration 40
+
+Monitors are stored with next_check_at NULL, or a day ago with --overdue; either way the
+engine's load() spreads them over the first interval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import os
+import resource
+import socket
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+EMAIL = "bench@example.com"
+PASSWORD = "Bench-Passw0rd!"
+# Cheap argon2 for the one sign-in; the hash carries its parameters.
+ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
+ROLLUP_DAYS = 30
+API_SAMPLES = 50
+SAMPLE_SECONDS = 0.1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+# The target, in a process of its own
+
+
+def serve_target(port: int) -> None:
+    async def ok(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", ok)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# Seeding, in a child process (its memory does not count against the server's peak RSS)
+
+
+def database_url(data_dir: str) -> str:
+    return f"sqlite+aiosqlite:///{Path(data_dir) / 'upmetr.db'}"
+
+
+def seed(data_dir: str, target_url: str, monitors: int, interval: int, overdue: bool) -> int:
+    """Migrate and seed; returns the id of the first monitor."""
+    from server.db.migrate import upgrade
+
+    upgrade(database_url(data_dir))
+    return asyncio.run(_seed(data_dir, target_url, monitors, interval, overdue))
+
+
+async def _seed(data_dir: str, target_url: str, monitors: int, interval: int, overdue: bool) -> int:
+    from argon2 import PasswordHasher
+    from sqlalchemy import func, insert, select
+
+    from server.db.base import Base
+    from server.db.engine import create_engine, create_sessionmaker
+    from tests.builders import add_member, create_org, create_user
+
+    monitor = Base.metadata.tables["monitor"]
+    rollup = Base.metadata.tables["monitor_rollup"]
+    engine = create_engine(database_url(data_dir))
+    sessions = create_sessionmaker(engine)
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    async with sessions() as db, db.begin():
+        org = await create_org(db, "Bench", plan="enterprise")
+        user = await create_user(db, EMAIL, password_hash=hasher.hash(PASSWORD))
+        await add_member(db, user, org, "superadmin")
+        org_id = org.id
+
+    now = datetime.now(UTC)
+    next_check_at = now - timedelta(days=1) if overdue else None
+    async with sessions() as db, db.begin():
+        for start in range(0, monitors, 5000):
+            rows = [
+                {
+                    "org_id": org_id,
+                    "name": f"bench {index}",
+                    "type": "http",
+                    "url": f"{target_url}?m={index}",
+                    "interval_seconds": interval,
+                    "timeout_seconds": 10,
+                    "next_check_at": next_check_at,
+                }
+                for index in range(start, min(start + 5000, monitors))
+            ]
+            await db.execute(insert(monitor), rows)
+        first_id = int(await db.scalar(select(func.min(monitor.c.id))) or 0)
+        last_id = int(await db.scalar(select(func.max(monitor.c.id))) or 0)
+
+    # The first monitor's 30 days of hour and day rollups, then copied to every other
+    # monitor inside SQLite (INSERT ... SELECT), which is much faster than sending them.
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    today = this_hour.replace(hour=0)
+    template: list[dict[str, Any]] = []
+    for period, step, count in (
+        ("hour", timedelta(hours=1), ROLLUP_DAYS * 24),
+        ("day", timedelta(days=1), ROLLUP_DAYS),
+    ):
+        checks = int(step.total_seconds()) // interval
+        for back in range(1, count + 1):
+            down = 1 if back % 97 == 0 else 0
+            avg = 20.0 + back % 17
+            template.append(
+                {
+                    "monitor_id": first_id,
+                    "period": period,
+                    "bucket_start": (this_hour if period == "hour" else today) - step * back,
+                    "up": checks - down,
+                    "down": down,
+                    "min_ms": 5,
+                    "avg_ms": avg,
+                    "max_ms": 250,
+                    "p95_ms": int(avg * 2),
+                    "measured": checks,
+                }
+            )
+    copied = [
+        rollup.c.period,
+        rollup.c.bucket_start,
+        rollup.c.up,
+        rollup.c.down,
+        rollup.c.min_ms,
+        rollup.c.avg_ms,
+        rollup.c.max_ms,
+        rollup.c.p95_ms,
+        rollup.c.measured,
+    ]
+    async with sessions() as db, db.begin():
+        await db.execute(insert(rollup), template)
+    for low in range(first_id + 1, last_id + 1, 1000):
+        source = (
+            select(monitor.c.id, *copied)
+            .select_from(monitor.join(rollup, rollup.c.monitor_id == first_id))
+            .where(monitor.c.id.between(low, low + 999))
+            .order_by(monitor.c.id)
+        )
+        columns = ["monitor_id", *(column.name for column in copied)]
+        async with sessions() as db, db.begin():
+            await db.execute(insert(rollup).from_select(columns, source))
+    await engine.dispose()
+    with sqlite3.connect(Path(data_dir) / "upmetr.db") as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return first_id
+
+
+# Database size
+
+
+def database_bytes(data_dir: Path) -> int:
+    return sum(
+        (data_dir / name).stat().st_size
+        for name in ("upmetr.db", "upmetr.db-wal")
+        if (data_dir / name).exists()
+    )
+
+
+@dataclass
+class TableSizes:
+    rows: dict[str, int]
+    bytes: dict[str, int]  # pages of the table and its indexes (dbstat)
+
+
+def table_sizes(data_dir: Path) -> TableSizes | None:
+    """Rows and bytes (pages of the table and its indexes) of check_result and monitor_rollup,
+    after a checkpoint; None when SQLite lacks the dbstat table."""
+    connection = sqlite3.connect(data_dir / "upmetr.db")
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        tables = ("check_result", "monitor_rollup")
+        rows = {
+            name: connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            for name in tables
+        }
+        try:
+            found = connection.execute(
+                "SELECT m.tbl_name, sum(d.pgsize) FROM dbstat AS d"
+                " JOIN sqlite_master AS m ON m.name = d.name GROUP BY m.tbl_name"
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return None
+        sizes = {name: int(size) for name, size in found}
+        return TableSizes(rows, {name: sizes.get(name, 0) for name in tables})
+    finally:
+        connection.close()
+
+
+def status_counts(data_dir: Path) -> dict[str, int]:
+    connection = sqlite3.connect(data_dir / "upmetr.db")
+    try:
+        found = connection.execute("SELECT status, count(*) FROM check_result GROUP BY status")
+        return {status: count for status, count in found}
+    finally:
+        connection.close()
+
+
+# API latency, measured from a child process while the engine runs
+
+
+def measure_api(base: str, monitor_id: int, samples: int) -> dict[str, list[float]]:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        # Signing in writes; it may meet the result writer's lock (500), so it is retried.
+        for _ in range(10):
+            login = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
+            if login.status_code == 200:
+                break
+        else:
+            raise RuntimeError(f"sign-in failed 10 times: {login.status_code} {login.text}")
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        paths = {
+            "GET /monitors?per_page=50": "/api/v1/monitors?per_page=50",
+            "GET /monitors/{id}/metrics?range=30d": (
+                f"/api/v1/monitors/{monitor_id}/metrics?range=30d"
+            ),
+        }
+        latencies: dict[str, list[float]] = {}
+        for label, path in paths.items():
+            client.get(path, headers=headers)  # one to warm caches
+            found = latencies[label] = []
+            for _ in range(samples):
+                started = time.perf_counter()
+                response = client.get(path, headers=headers)
+                found.append(time.perf_counter() - started)
+                if response.status_code != 200:  # a plain error: it crosses the process boundary
+                    raise RuntimeError(f"{label}: {response.status_code} {response.text[:200]}")
+        metrics = client.get(paths["GET /monitors/{id}/metrics?range=30d"], headers=headers)
+        latencies["points in 30d metrics"] = [float(len(metrics.json()["points"]))]
+        return latencies
+
+
+# The run
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class Snapshot:
+    at: float
+    cpu: float
+    started: int
+    finished: int
+    written: int
+    db_bytes: int
+
+
+class ErrorCount(logging.Handler):
+    """Counts the errors the server logs, by message."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.found: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = f"{record.name}: {record.getMessage()}"[:120]
+        self.found[message] = self.found.get(message, 0) + 1
+
+
+class Sampler:
+    """Event-loop lag (how late a short sleep wakes) and the writer's backlog, sampled."""
+
+    def __init__(self, pending: Any) -> None:
+        self._pending = pending
+        self.lag: list[float] = []
+        self.max_pending = 0
+
+    def reset(self) -> None:
+        self.lag = []
+        self.max_pending = 0
+
+    async def run(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(SAMPLE_SECONDS)
+            self.lag.append(time.perf_counter() - started - SAMPLE_SECONDS)
+            self.max_pending = max(self.max_pending, self._pending())
+
+
+async def run(arguments: argparse.Namespace, data_dir: Path, pool: ProcessPoolExecutor) -> None:
+    from server.app import build_app
+    from server.config import Settings
+    from server.context import CHECK_ENGINE
+
+    monitors, interval, duration = arguments.monitors, arguments.interval, arguments.duration
+    warmup = float(interval)
+    if duration <= warmup:
+        raise SystemExit("--duration must be longer than --interval (the warm-up)")
+
+    errors = ErrorCount()
+    logging.getLogger().addHandler(errors)
+    target_port = free_port()
+    spawn = multiprocessing.get_context("spawn")
+    target = spawn.Process(target=serve_target, args=(target_port,), daemon=True)
+    target.start()
+    try:
+        wait_for_port(target_port)
+        target_url = f"http://127.0.0.1:{target_port}/"
+
+        began = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        first_id = await loop.run_in_executor(
+            pool, seed, str(data_dir), target_url, monitors, interval, arguments.overdue
+        )
+        seeded_in = time.perf_counter() - began
+        before = table_sizes(data_dir)
+        bytes_before = database_bytes(data_dir)
+
+        settings = Settings(
+            data_dir=data_dir,
+            engines=True,
+            default_plan="enterprise",
+            rate_limit_user="100000000/minute",
+            rate_limit_anon="100000000/minute",
+            **ARGON2,  # type: ignore[arg-type]
+        )
+        print(f"monitors: {monitors} http, interval {interval} s, timeout 10 s")
+        print(f"target: {target_url} (own process, 200 'ok')")
+        print(
+            f"duration: {duration:.0f} s, warm-up {warmup:.0f} s, "
+            f"measured {duration - warmup:.0f} s"
+        )
+        stored = "a day ago (spread by load)" if arguments.overdue else "NULL"
+        print(f"next_check_at at start: {stored}")
+        print(
+            f"settings: check_concurrency {settings.check_concurrency}, "
+            f"check_batch_size {settings.check_batch_size}, "
+            f"check_flush_seconds {settings.check_flush_seconds}, "
+            f"keep_check_results {settings.keep_check_results}, "
+            f"rollup days minute/hour/day {settings.rollup_minute_days:g}/"
+            f"{settings.rollup_hour_days:g}/{settings.rollup_day_days:g}"
+        )
+        print(f"seeded in {seeded_in:.1f} s: database {bytes_before / 1e6:.1f} MB")
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+        print()
+
+        app = build_app(settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        engine = app[CHECK_ENGINE]
+        writer = engine._writer
+        sampler = Sampler(lambda: writer.pending)
+        sampling = asyncio.create_task(sampler.run())
+        api_failure = ""
+
+        def snapshot() -> Snapshot:
+            return Snapshot(
+                at=time.perf_counter(),
+                cpu=time.process_time(),
+                started=engine.stats.started,
+                finished=engine.stats.finished,
+                written=writer.stats.written,
+                db_bytes=database_bytes(data_dir),
+            )
+
+        try:
+            await asyncio.sleep(warmup)
+            warm = snapshot()
+            engine.stats.drift = deque()  # every start from here on, unbounded
+            sampler.reset()
+            write_seconds = writer.stats.write_seconds
+            batches = writer.stats.batches
+            await asyncio.sleep(duration - warmup)
+            end = snapshot()
+            drift = list(engine.stats.drift)
+            lag, max_pending = sampler.lag, sampler.max_pending
+            write_seconds = writer.stats.write_seconds - write_seconds
+            batches = writer.stats.batches - batches
+            try:
+                latencies = await loop.run_in_executor(
+                    pool, measure_api, f"http://127.0.0.1:{port}", first_id, API_SAMPLES
+                )
+            except Exception as exc:
+                latencies = {}
+                api_failure = f"{type(exc).__name__}: {exc}"
+        finally:
+            sampling.cancel()
+            stopping = time.perf_counter()
+            await runner.cleanup()
+            stopped_in = time.perf_counter() - stopping
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        written_total = writer.stats.written
+    finally:
+        target.terminate()
+        target.join(timeout=10)
+
+    after = table_sizes(data_dir)
+    bytes_after = database_bytes(data_dir)
+    statuses = status_counts(data_dir)
+
+    seconds = end.at - warm.at
+    checks = end.finished - warm.finished
+    rate = checks / seconds
+    print(f"checks per second (steady): {rate:.1f} (expected {monitors / interval:.1f})")
+    print(f"checks finished in the measured period: {checks}")
+    if drift:
+        print(
+            f"schedule drift p50 / p99 / max: {statistics.median(drift) * 1000:.1f} / "
+            f"{quantile(drift, 0.99) * 1000:.1f} / {max(drift) * 1000:.1f} ms"
+            f" ({len(drift)} starts)"
+        )
+        late = sum(1 for value in drift if value > 1.0)
+        print(f"starts more than 1 s late: {late} ({100 * late / len(drift):.2f} %)")
+    cpu = end.cpu - warm.cpu
+    print(f"CPU: {cpu:.1f} s over {seconds:.0f} s ({100 * cpu / seconds:.0f} % of one core)")
+    if checks:
+        print(f"CPU per 1,000 checks: {1000 * cpu / checks:.2f} s")
+    print(f"peak RSS: {peak_rss_mb:.0f} MB")
+    if lag:
+        print(
+            f"event loop lag p50 / p99 / max: {statistics.median(lag) * 1000:.1f} / "
+            f"{quantile(lag, 0.99) * 1000:.1f} / {max(lag) * 1000:.1f} ms"
+        )
+    written = end.written - warm.written
+    print(
+        f"results written: {written} in {batches} batches, {write_seconds:.1f} s in writes "
+        f"({100 * write_seconds / seconds:.0f} % of the time), writer backlog max {max_pending}"
+    )
+    print(f"result statuses (whole run): {statuses}")
+    print(f"shutdown (writer flushed): {stopped_in:.1f} s")
+    print(f"errors logged (whole run): {sum(errors.found.values())}")
+    for message, count in errors.found.items():
+        print(f"  {count} x {message}")
+
+    print()
+    checks_per_day = 86400 / interval
+    if written:
+        growth = (end.db_bytes - warm.db_bytes) / written
+        print(f"database + WAL file growth per result, measured period: {growth:.0f} bytes")
+    if written_total:
+        per_result = (bytes_after - bytes_before) / written_total
+        print(
+            f"database growth per result, whole run after checkpoint: {per_result:.0f} bytes"
+            f" -> {per_result * checks_per_day / 1e6:.2f} MB per monitor per day"
+            f" ({checks_per_day:.0f} checks/day, before retention)"
+        )
+    if before and after:
+        result_rows = after.rows["check_result"] - before.rows["check_result"]
+        rollup_rows = after.rows["monitor_rollup"] - before.rows["monitor_rollup"]
+        result_bytes = after.bytes["check_result"] / max(1, after.rows["check_result"])
+        rollup_bytes = after.bytes["monitor_rollup"] / max(1, after.rows["monitor_rollup"])
+        print(f"check_result: {result_rows} rows, {result_bytes:.0f} bytes per row with its index")
+        print(
+            f"monitor_rollup: {rollup_rows} new rows ({rollup_rows / max(1, result_rows):.2f}"
+            f" per result), {rollup_bytes:.0f} bytes per row with its indexes"
+        )
+        minutes_per_day = min(1440.0, checks_per_day)
+        rollups_kept = (
+            minutes_per_day * settings.rollup_minute_days
+            + 24 * settings.rollup_hour_days
+            + settings.rollup_day_days
+        )
+        bound = settings.keep_check_results * result_bytes + rollups_kept * rollup_bytes
+        print(
+            f"steady-state bound per monitor: {bound / 1e6:.2f} MB "
+            f"({settings.keep_check_results} results + {rollups_kept:.0f} rollups)"
+            f" -> {bound * monitors / 1e9:.2f} GB for {monitors} monitors"
+        )
+    print(f"database now: {bytes_after / 1e6:.1f} MB")
+
+    print()
+    if not latencies:
+        print(f"API latency: not measured ({api_failure})")
+        return
+    points = latencies.pop("points in 30d metrics")[0]
+    print(f"API latency, {API_SAMPLES} sequential requests each, while checks run:")
+    for label, found in latencies.items():
+        print(
+            f"  {label}: p50 {statistics.median(found) * 1000:.1f} ms,"
+            f" p99 {quantile(found, 0.99) * 1000:.1f} ms"
+        )
+    print(f"  (30d metrics returned {points:.0f} points)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--monitors", type=int, default=10_000)
+    parser.add_argument("--interval", type=int, default=60, help="seconds between checks")
+    parser.add_argument("--duration", type=float, default=180.0, help="seconds of running")
+    parser.add_argument(
+        "--overdue",
+        action="store_true",
+        help="store next_check_at a day ago instead of NULL (load() spreads the first round)",
+    )
+    arguments = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    spawn = multiprocessing.get_context("spawn")
+    with (
+        tempfile.TemporaryDirectory(prefix="upmetr-bench-") as data_dir,
+        ProcessPoolExecutor(1, mp_context=spawn) as pool,
+    ):
+        asyncio.run(run(arguments, Path(data_dir), pool))
+
+
+if __name__ == "__main__":
+    main()

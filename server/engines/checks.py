@@ -142,30 +142,29 @@ class CheckEngine:
         log.info("check engine: %d monitors loaded", len(self._monitors))
 
     def _adopt(self, row: Monitor, found: list[MaintenanceWindow]) -> Scheduled | None:
-        """Keep a monitor in memory (or forget it when paused); None if it is not run."""
+        """Keep a monitor in memory (or forget it when paused); None if it is not run.
+
+        A known monitor is updated in place: a check of it may be running, and that check
+        reschedules and judges on this same object when it finishes.
+        """
         if row.paused:
             self._forget(row.id)
             return None
         try:
-            spec = (
-                None
-                if row.type == "heartbeat"
-                else checking.spec_for(row, ca_bundle=self._ca_bundle)
-            )
+            spec = self._spec(row)
         except ValueError as exc:  # the API validates; an old row may still be wrong
             log.warning("monitor %d cannot be checked: %s", row.id, exc)
             self._forget(row.id)
             return None
         known = self._monitors.get(row.id)
-        state = State.of(row)
-        if known is not None and row.status not in (checking.PENDING, "paused"):
-            state = known.state  # the engine's memory is newer than what the writer has stored
-        entry = Scheduled(row, spec, Rules.of(row), state, found)
-        if known is not None:
-            entry.due, entry.generation = known.due, known.generation
-            entry.running, entry.ssl_expiring = known.running, known.ssl_expiring
-        self._monitors[row.id] = entry
-        return entry
+        if known is None:
+            entry = Scheduled(row, spec, Rules.of(row), State.of(row), found)
+            self._monitors[row.id] = entry
+            return entry
+        known.monitor, known.spec, known.rules, known.windows = row, spec, Rules.of(row), found
+        if row.status == checking.PENDING:  # reset through the API (resumed); otherwise the
+            known.state = State.of(row)  # engine's memory is newer than what was stored
+        return known
 
     def _spec(self, monitor: Monitor) -> CheckSpec | None:
         if monitor.type == "heartbeat":
@@ -178,7 +177,7 @@ class CheckEngine:
     async def poll(self) -> int:
         """Pick up monitors changed through the API since the last poll; returns how many.
 
-        A changed row replaces the engine's copy; it is due at its next_check_at when that
+        A changed row updates the engine's copy; it is due at its next_check_at when that
         is sooner (created or resumed: now), and a heartbeat with a new ping is judged at once.
         """
         since = (self._polled_at or _now()) - POLL_OVERLAP
@@ -199,7 +198,7 @@ class CheckEngine:
                 due = min(due, row.next_check_at.timestamp())
             if pinged:
                 due = now
-            if known is None or due != known.due:
+            if known is None or due != entry.due:
                 self._schedule(entry, due)
         return len(rows)
 
@@ -381,11 +380,7 @@ class CheckEngine:
         result is written. A paused monitor's result is recorded, its state left alone."""
         entry = self._monitors.get(monitor.id)
         if entry is None or monitor.paused:
-            spec = (
-                None
-                if monitor.type == "heartbeat"
-                else checking.spec_for(monitor, ca_bundle=self._ca_bundle)
-            )
+            spec = self._spec(monitor)
             async with self._sessions() as db:
                 found = (await windows.windows_of(db, [monitor.id])).get(monitor.id, [])
             entry = Scheduled(monitor, spec, Rules.of(monitor), State.of(monitor), found)

@@ -396,6 +396,38 @@ async def test_the_scheduler_checks_a_new_monitor_at_once_and_keeps_its_interval
     assert f"upmetr_checks_total {float(engine.stats.finished)}" in exposed
 
 
+async def test_a_monitor_changed_while_its_check_runs_keeps_being_checked(
+    client: TestClient, world: World, db: AsyncSession, target: tuple[Target, str]
+) -> None:
+    state, url = target
+    state.delay = 0.8  # each check runs long enough for the change to land during it
+    monitor = await create_monitor(
+        client, world.alice, url=url, interval_seconds=10, timeout_seconds=1
+    )
+    async with db.begin():
+        row = await db.get(Monitor, monitor["id"])
+        assert row is not None
+        row.interval_seconds = 1  # set directly: the API's minimum is 10 s
+    engine = client.app[CHECK_ENGINE]
+    runner = asyncio.create_task(engine.run())
+    try:
+        async with asyncio.timeout(5):
+            while engine.stats.started == 0:
+                await asyncio.sleep(0.05)
+        renamed = await client.patch(
+            f"/api/v1/monitors/{monitor['id']}", json={"name": "API (renamed)"},
+            headers=world.alice.headers,
+        )  # fmt: skip
+        assert renamed.status == 200, await renamed.text()
+        await asyncio.sleep(1.5)  # the engine's poll picks the change up mid-check
+        started = engine.stats.started
+        await asyncio.sleep(3.0)
+        assert engine.stats.started >= started + 2
+    finally:
+        await engine.stop()
+        runner.cancel()
+
+
 async def test_metrics_need_the_metrics_token_when_one_is_set(
     client: TestClient, settings: Settings
 ) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from server.context import CHECK_ENGINE
 from server.http.errors import NotFound, ServiceUnavailable
 from server.http.routing import Call
-from server.monitors import queries, windows
+from server.monitors import queries, recording, windows
 from server.monitors import service as monitors
 from server.monitors.models import Monitor
 from shared.api.common import Page
@@ -87,17 +87,7 @@ async def check_now(call: Call) -> CheckResultRead:
         ) from None
     if result_id is None:
         raise NotFound("Monitor not found")  # deleted while it was being checked
-    outcome = judged.outcome
-    return CheckResultRead(
-        id=result_id,
-        checked_at=outcome.checked_at,
-        status=judged.verdict.recorded_status,
-        response_time_ms=None
-        if outcome.response_time_ms is None
-        else round(outcome.response_time_ms),
-        status_code=outcome.status_code,
-        error=outcome.error[:1000] if outcome.error else None,
-    )
+    return CheckResultRead(id=result_id, **recording.result_row(judged))
 
 
 async def get_metrics(call: Call) -> MonitorMetrics:

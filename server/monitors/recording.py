@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.incidents import service as incidents
@@ -34,6 +34,7 @@ _TRIGGERS: dict[Action, tuple[TriggerType, Severity]] = {
     Action.resolve_ssl: (TriggerType.ssl_expiring, Severity.warning),
 }
 _OPENS = {Action.open_down, Action.open_degraded, Action.open_ssl}
+ERROR_LENGTH = 1000  # of check_result.error and monitor.last_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,23 @@ class Written:
 
 def milliseconds(value: float | None) -> int | None:
     return None if value is None else round(value)
+
+
+def stored_error(outcome: CheckOutcome) -> str | None:
+    """The error as its columns hold it (check_result.error, monitor.last_error)."""
+    return outcome.error[:ERROR_LENGTH] if outcome.error else None
+
+
+def result_row(check: JudgedCheck) -> dict[str, Any]:
+    """The check_result columns of one check, as stored and as check-now answers them."""
+    outcome = check.outcome
+    return {
+        "checked_at": outcome.checked_at,
+        "status": check.verdict.recorded_status,
+        "response_time_ms": milliseconds(outcome.response_time_ms),
+        "status_code": outcome.status_code,
+        "error": stored_error(outcome),
+    }
 
 
 def _title(action: Action, name: str, outcome: CheckOutcome) -> str:
@@ -90,20 +108,8 @@ async def write(db: AsyncSession, batch: list[JudgedCheck]) -> Written:
     kept = [(index, check) for index, check in enumerate(batch) if check.monitor_id in existing]
     if not kept:
         return Written({}, [])
-    result_rows = [
-        {
-            "monitor_id": check.monitor_id,
-            "checked_at": check.outcome.checked_at,
-            "status": check.verdict.recorded_status,
-            "response_time_ms": milliseconds(check.outcome.response_time_ms),
-            "status_code": check.outcome.status_code,
-            "error": check.outcome.error[:1000] if check.outcome.error else None,
-        }
-        for _, check in kept
-    ]
-    inserted = await db.scalars(
-        insert(CheckResult).returning(CheckResult.id, sort_by_parameter_order=True), result_rows
-    )
+    result_rows = [{"monitor_id": check.monitor_id, **result_row(check)} for _, check in kept]
+    inserted = await _insert_results(db, result_rows)
     result_ids = {index: result_id for (index, _), result_id in zip(kept, inserted, strict=True)}
     await _update_state(db, [check for _, check in kept if check.update_state])
     await rollups.add_to_rollups(
@@ -128,6 +134,25 @@ async def write(db: AsyncSession, batch: list[JudgedCheck]) -> Written:
             if event is not None:
                 events.append(event)
     return Written(result_ids, events)
+
+
+async def _insert_results(db: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert raw results; their ids in the order of `rows`."""
+    connection = await db.connection()
+    table = CheckResult.metadata.tables["check_result"]
+    if connection.dialect.name != "sqlite":
+        inserted = await connection.scalars(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        return list(inserted)
+    # SQLite cannot tie RETURNING rows to their parameters in one statement, and SQLAlchemy
+    # then inserts a row per round trip (slow on a busy loop). One executemany instead: each
+    # new row gets max(rowid) + 1 and this transaction holds the write lock from the first
+    # row on, so the batch's ids are the last len(rows) ones, in order.
+    await connection.execute(insert(table), rows)
+    last = await connection.scalar(select(func.max(table.c.id)))
+    assert last is not None
+    return list(range(last - len(rows) + 1, last + 1))
 
 
 async def _update_state(db: AsyncSession, checks: list[JudgedCheck]) -> None:
@@ -162,7 +187,7 @@ async def _update_state(db: AsyncSession, checks: list[JudgedCheck]) -> None:
                 "b_degraded": state.degraded_streak,
                 "b_checked_at": outcome.checked_at,
                 "b_response_ms": milliseconds(outcome.response_time_ms),
-                "b_error": outcome.error[:1000] if outcome.error else None,
+                "b_error": stored_error(outcome),
                 "b_ssl_expires_at": outcome.tls_expires_at,
                 "b_next_check_at": check.next_check_at,
             }

@@ -295,35 +295,29 @@ async def finalize_p95(
     connection = await db.connection()
     settled_at = now - timedelta(seconds=settle_seconds)
     finalized = 0
-    for period in ("minute", "hour"):
+    for period in PERIODS:  # days last: they are made of their hours
         pending = await _pending(
             connection, period, now=now, settled_at=settled_at, limit=limit - finalized
         )
-        values = []
+        values: list[dict[str, Any]] = []
         for start, group in _by_start(pending).items():
-            latencies = await _latencies(connection, period, start, [b.monitor_id for b in group])
-            for bucket in group:
-                found = latencies.get(bucket.monitor_id)
-                p95 = nearest_rank(found) if found else bucket.max_ms
-                values.append({"row_id": bucket.id, "p95": p95})
+            p95s = await _p95s(connection, period, start, [b.monitor_id for b in group])
+            values.extend({"row_id": b.id, "p95": p95s.get(b.monitor_id, b.max_ms)} for b in group)
         if values:
             await _store_p95(connection, values)
         finalized += len(pending)
-    if finalized >= limit:
-        return finalized
-    pending = await _pending(
-        connection, "day", now=now, settled_at=settled_at, limit=limit - finalized
-    )
-    values = []
-    for day, group in _by_start(pending).items():
-        hours = await _hour_p95s(connection, day, [b.monitor_id for b in group])
-        for bucket in group:
-            pairs = hours.get(bucket.monitor_id)
-            p95 = weighted_nearest_rank(pairs) if pairs else bucket.max_ms
-            values.append({"row_id": bucket.id, "p95": p95})
-    if values:
-        await _store_p95(connection, values)
-    return finalized + len(pending)
+    return finalized
+
+
+async def _p95s(
+    connection: AsyncConnection, period: Period, start: datetime, monitor_ids: list[int]
+) -> dict[int, int]:
+    """The p95 of each monitor's bucket at `start` that has something to compute it from."""
+    if period == "day":
+        hours = await _hour_p95s(connection, start, monitor_ids)
+        return {monitor_id: weighted_nearest_rank(pairs) for monitor_id, pairs in hours.items()}
+    latencies = await _latencies(connection, period, start, monitor_ids)
+    return {monitor_id: nearest_rank(found) for monitor_id, found in latencies.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ class Counted(Protocol):
     def unknown(self) -> int: ...
     @property
     def avg_ms(self) -> float | None: ...
+    @property
+    def measured(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,11 @@ def total(rows: Iterable[Counted]) -> Totals:
         degraded += row.degraded
         maintenance += row.maintenance
         unknown += row.unknown
-        # Latency is measured on checks that got an answer (up or degraded or slow down).
-        n = row.up + row.degraded + row.down
-        if row.avg_ms is not None and n:
-            weight += row.avg_ms * n
-            measured += n
+        # Weighed by the checks that carried a latency (measured), not by all counted ones:
+        # a down check that got no answer has none, and must not water the average down.
+        if row.avg_ms is not None and row.measured:
+            weight += row.avg_ms * row.measured
+            measured += row.measured
     return Totals(up, down, degraded, maintenance, unknown, weight, measured)
 
 

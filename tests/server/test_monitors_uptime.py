@@ -22,6 +22,7 @@ class Row:
     maintenance: int = 0
     unknown: int = 0
     avg_ms: float | None = None
+    measured: int = 0
 
 
 def test_uptime_counts_degraded_as_up_and_ignores_maintenance_and_unknown() -> None:
@@ -37,8 +38,17 @@ def test_a_period_with_only_maintenance_has_no_uptime_rather_than_100() -> None:
 
 
 def test_average_latency_weighs_each_bucket_by_its_checks() -> None:
-    totals = uptime.total([Row(up=3, avg_ms=100.0), Row(up=1, avg_ms=500.0), Row(maintenance=5)])
+    slow, fast = Row(up=1, avg_ms=500.0, measured=1), Row(up=3, avg_ms=100.0, measured=3)
+    totals = uptime.total([fast, slow, Row(maintenance=5)])
     assert totals.avg_ms == 200.0
+
+
+def test_average_latency_weighs_by_checks_that_carried_a_latency_not_by_failures() -> None:
+    # The first hour: 1 answer at 100 ms and 9 refused connections (no latency at all).
+    refused = Row(up=1, down=9, avg_ms=100.0, measured=1)
+    totals = uptime.total([refused, Row(up=1, avg_ms=300.0, measured=1)])
+    assert totals.avg_ms == 200.0
+    assert totals.measured == 2
 
 
 def test_downtime_is_one_interval_per_failed_check() -> None:
@@ -112,6 +122,7 @@ async def test_metrics_pick_the_rollup_for_the_range(
                     up=1,
                     min_ms=80,
                     avg_ms=80.0,
+                    measured=1,
                     max_ms=80,
                     p95_ms=80,
                 ),
@@ -122,6 +133,7 @@ async def test_metrics_pick_the_rollup_for_the_range(
                     down=1,
                     min_ms=900,
                     avg_ms=900.0,
+                    measured=1,
                     max_ms=900,
                     p95_ms=900,
                 ),
@@ -156,6 +168,7 @@ async def test_daily_uptime_lists_every_day_with_downtime(
                 down=10,
                 maintenance=60,
                 avg_ms=120.0,
+                measured=1440,
             )
         )
     response = await client.get(

@@ -21,7 +21,7 @@ def upgrade() -> None:
     with op.batch_alter_table("monitor_rollup") as batch_op:
         batch_op.add_column(sa.Column("measured", sa.Integer(), server_default="0", nullable=False))
     # Buckets written before this column had their average weighed by their counted checks
-    # (uptime.total does the same), so that is their best measured count.
+    # (as uptime.total did then), so that is their best measured count.
     op.execute("UPDATE monitor_rollup SET measured = up + degraded + down WHERE avg_ms IS NOT NULL")
     op.create_index(
         "ix_monitor_rollup_p95_pending",

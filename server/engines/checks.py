@@ -4,7 +4,8 @@ Monitors live in memory with their due times in one heap; the loop sleeps until 
 earliest is due, starts it within the concurrency bound, and measures how late it started
 (drift). A check runs, is judged in memory (monitors.checking) and handed to the batched
 writer, so it never waits on the database. Changes made through the API reach the engine
-by a poll for recently updated monitors; a new or resumed monitor is due at once.
+by a poll for recently updated monitors, run every second and at once when a request that
+changed one commits (poll_soon); a new or resumed monitor is due at once.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class CheckEngine:
         self._monitors: dict[int, Scheduled] = {}
         self._heap: list[tuple[float, int, int]] = []  # (due, generation, monitor id)
         self._wake = asyncio.Event()
+        self._poll_now = False
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._polled_at: datetime | None = None
@@ -202,6 +204,11 @@ class CheckEngine:
                 self._schedule(entry, due)
         return len(rows)
 
+    def poll_soon(self) -> None:
+        """Look for API changes now rather than at the next poll (called once they commit)."""
+        self._poll_now = True
+        self._wake.set()
+
     async def resync(self) -> None:
         """Forget monitors deleted through the API."""
         async with self._sessions() as db:
@@ -249,8 +256,8 @@ class CheckEngine:
                         return
                     self._start(entry)
                     now = time.time()
-                if time.monotonic() - polled >= POLL_SECONDS:
-                    polled = time.monotonic()
+                if self._poll_now or time.monotonic() - polled >= POLL_SECONDS:
+                    self._poll_now, polled = False, time.monotonic()
                     await self.poll()
                 if time.monotonic() - resynced >= RESYNC_SECONDS:
                     resynced = time.monotonic()
@@ -264,6 +271,8 @@ class CheckEngine:
         if self._heap:
             timeout = max(0.0, min(timeout, self._heap[0][0] - time.time()))
         self._wake.clear()
+        if self._poll_now:  # asked for while the loop was busy
+            return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._wake.wait()

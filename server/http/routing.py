@@ -97,6 +97,8 @@ class Call:
     failed_audits: list[dict[str, Any]] = field(default_factory=list)
     # Live events of this request, published only once its transaction has committed.
     pending_events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    # Callbacks of this request, run only once its transaction has committed.
+    committed_callbacks: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def auth(self) -> Principal:
@@ -119,6 +121,10 @@ class Call:
     def publish_after_commit(self, type: str, data: dict[str, Any]) -> None:
         """Emit a live event to the caller's organization if and when this request commits."""
         self.pending_events.append((self.auth.org_id, type, data))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` if and when this request commits (it must not raise)."""
+        self.committed_callbacks.append(callback)
 
     def send_email(self, email: Email) -> None:
         """Sends after the response, off the request path; failures are logged, not raised."""
@@ -263,6 +269,8 @@ def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
                     await app[AUDIT_WRITER](db, call.failed_audits)
                 for org_id, type_, data in call.pending_events:
                     app[EVENTS].publish(org_id, type_, data)
+                for callback in call.committed_callbacks:
+                    callback()
             except Exception:
                 if call.failed_audits:
                     async with db.begin():

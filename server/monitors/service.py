@@ -22,6 +22,7 @@ from server.billing.plans import check_limit, check_minimum
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.http.routing import Call
 from server.monitors import maintenance, queries, windows
+from server.monitors.changes import touched
 from server.monitors.models import Monitor
 from shared.api.billing import Limit
 from shared.api.common import Page
@@ -206,6 +207,7 @@ async def create_monitor(call: Call, *, data: MonitorCreate) -> MonitorRead:
     if data.type is MonitorType.heartbeat:
         monitor.heartbeat_token = "hb_" + secrets.token_urlsafe(24)
     db.add(monitor)
+    touched(call, monitor)
     try:
         await db.flush()
     except IntegrityError as exc:  # pragma: no cover - a 192-bit token collision
@@ -241,6 +243,7 @@ async def update_monitor(call: Call, *, monitor_id: int, data: MonitorUpdate) ->
     if pause_change is not None:
         _set_paused(call, monitor, pause_change)
     if changed:
+        touched(call, monitor)
         await db.flush()
         await audit.record(
             call,
@@ -273,6 +276,7 @@ def _set_paused(call: Call, monitor: Monitor, paused: bool) -> None:
     monitor.consecutive_failures = 0
     monitor.consecutive_successes = 0
     monitor.next_check_at = None if paused else _now()  # resumed: checked at once
+    touched(call, monitor)
     call.publish_after_commit(
         "monitor.status",
         {

@@ -12,6 +12,7 @@ from server.audit import service as audit
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.http.routing import Call
 from server.monitors import maintenance
+from server.monitors.changes import touched
 from server.monitors.maintenance import InvalidWindow
 from server.monitors.models import MaintenanceWindow, Monitor
 from shared.api.monitors import MaintenanceCreate, MaintenanceRead
@@ -120,7 +121,7 @@ async def create_window(
     window.monitor_id = monitor.id
     window.created_by_id = call.auth.user_id
     call.db.add(window)
-    monitor.updated_at = datetime.now(UTC)  # the check engine reloads changed monitors
+    touched(call, monitor)
     await call.db.flush()
     when = window.recurrence or f"until {window.ends_at:%Y-%m-%d %H:%M}Z"
     await audit.record(
@@ -142,7 +143,7 @@ async def delete_window(call: Call, *, monitor: Monitor, window_id: int) -> None
     if window is None:
         raise NotFound("Maintenance window not found")
     await call.db.delete(window)
-    monitor.updated_at = datetime.now(UTC)  # the check engine reloads changed monitors
+    touched(call, monitor)
     await call.db.flush()
     await audit.record(
         call,

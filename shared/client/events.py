@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
 import httpx
@@ -28,6 +28,10 @@ from shared.client.core import AsyncCore, SyncCore, _CoreBase, _error, retry_aft
 from shared.client.errors import ApiConnectionError, ApiError, ServerError
 
 _STREAM_CALL: Call[None] = Call("GET", "/events", no_content)
+
+# Told True when a stream is established, False when it is lost and a reconnect is due
+# (a console shows "live" or "reconnecting").
+ConnectionCallback = Callable[[bool], None]
 
 
 class _Reconnect(Exception):
@@ -56,6 +60,7 @@ class _Stream:
        jitter in its upper half, n counting the failures since the last good connection
        (AWS Architecture Blog, "Exponential Backoff And Jitter").
     7. With `max_reconnects`, that many failures in a row raise the last error.
+    8. `on_connection(True)` on each good connection, `on_connection(False)` on each loss.
     """
 
     def __init__(
@@ -67,8 +72,10 @@ class _Stream:
         read_timeout: float,
         initial_delay: float,
         max_delay: float,
+        on_connection: ConnectionCallback | None = None,
     ) -> None:
         self.core = core
+        self.on_connection = on_connection
         self.last_event_id = last_event_id
         self.max_reconnects = max_reconnects
         self.timeout = httpx.Timeout(read_timeout, connect=10.0)
@@ -108,6 +115,8 @@ class _Stream:
     def connected(self) -> None:
         self.failures = 0
         self.refreshed = False
+        if self.on_connection is not None:
+            self.on_connection(True)
 
     def received(self, message: ServerSentEvent) -> Event | None:
         if message.id:
@@ -129,6 +138,8 @@ class _Stream:
 
     def delay(self, reconnect: _Reconnect) -> float:
         """Seconds to wait before the next attempt; raises once the attempts are spent."""
+        if self.on_connection is not None:
+            self.on_connection(False)
         self.failures += 1
         if self.max_reconnects is not None and self.failures > self.max_reconnects:
             raise reconnect.error
@@ -155,6 +166,7 @@ class AsyncEvents:
         read_timeout: float = 60.0,
         initial_delay: float = 0.5,
         max_delay: float = 30.0,
+        on_connection: ConnectionCallback | None = None,
     ) -> AsyncGenerator[Event, None]:
         """Live events of the organization, resuming after `last_event_id` when given."""
         state = _Stream(
@@ -164,6 +176,7 @@ class AsyncEvents:
             read_timeout=read_timeout,
             initial_delay=initial_delay,
             max_delay=max_delay,
+            on_connection=on_connection,
         )
         http = self._core.http
         while True:
@@ -214,6 +227,7 @@ class SyncEvents:
         read_timeout: float = 60.0,
         initial_delay: float = 0.5,
         max_delay: float = 30.0,
+        on_connection: ConnectionCallback | None = None,
     ) -> Generator[Event, None, None]:
         """Live events of the organization, resuming after `last_event_id` when given."""
         state = _Stream(
@@ -223,6 +237,7 @@ class SyncEvents:
             read_timeout=read_timeout,
             initial_delay=initial_delay,
             max_delay=max_delay,
+            on_connection=on_connection,
         )
         http = self._core.http
         while True:

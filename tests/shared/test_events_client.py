@@ -78,11 +78,13 @@ async def test_after_a_server_restart_the_stream_reports_a_reset_and_goes_on(
     settings: Settings,
     world: World,
 ) -> None:
+    """It also tells its caller the connection was lost, then live again."""
     port = free_port()
     first = TestServer(build_app(settings), host="127.0.0.1", port=port)
     await first.start_server()
     api = AsyncClient(f"http://127.0.0.1:{port}", access_token=world.alice.access_token)
-    events = api.events.stream(**FAST)
+    connection: list[bool] = []
+    events = api.events.stream(**FAST, on_connection=connection.append)
     reading = asyncio.ensure_future(next_event(events))
     async with asyncio.timeout(5):
         while first.app[EVENT_BUS].subscriber_count(world.org_a) < 1:
@@ -96,6 +98,8 @@ async def test_after_a_server_restart_the_stream_reports_a_reset_and_goes_on(
     try:
         reset = await next_event(events)  # a new process: its buffer lacks what came before
         assert reset.type == "stream.reset"
+        assert connection[0] is True and connection[-1] is True
+        assert False in connection
         second.app[EVENTS].publish(world.org_a, "incident.resolved", {"n": 2})
         event = await next_event(events)
         assert (event.type, event.data) == ("incident.resolved", {"n": 2})

@@ -1,0 +1,274 @@
+"""The console: one App, a mode per main view, one live event stream for all of them.
+
+Flow: sign in (saved tokens, else the login screen), open the first view, follow
+`/events`. Each event goes to the view in front; a view brought back to the front
+reloads, and so does the one in front after the stream reconnects. Only `:q` and
+ctrl+c quit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import partial
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Static
+
+from console.commands import parse_command
+from console.config import Credentials, save_credentials
+from console.messages import PromptSubmitted
+from console.preferences import MONOCHROME, Preferences
+from console.screens.help import HelpScreen
+from console.screens.incident_detail import IncidentDetailScreen
+from console.screens.incidents import IncidentsScreen
+from console.screens.login import LoginScreen
+from console.screens.org_switcher import OrgSwitcherScreen
+from console.screens.view import ViewScreen
+from shared.api.auth import MeResponse, TokenPair
+from shared.api.common import Role
+from shared.api.events import Event
+from shared.client import AsyncClient, ClientError, Unauthorized
+
+# The main views in number-key order; the first is where the console opens.
+VIEWS: dict[str, type[ViewScreen]] = {
+    "incidents": IncidentsScreen,
+    "help": HelpScreen,
+}
+# Views only some roles may open (the server refuses the others anyway).
+VIEW_ROLES: dict[str, Role] = {}
+DETAIL_SCREENS: dict[str, type[ViewScreen]] = {"incident detail": IncidentDetailScreen}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UpmetrApp(App[None], inherit_bindings=False):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "upmetr"
+    BINDINGS = [
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        Binding("colon", "prompt", "Command", id="app.command"),
+        Binding("question_mark", "view('help')", "Help", id="app.help"),
+        Binding("1", "view('dashboard')", "Dashboard", show=False, id="app.dashboard"),
+        Binding("2", "view('incidents')", "Incidents", show=False, id="app.incidents"),
+        Binding("3", "view('monitors')", "Monitors", show=False, id="app.monitors"),
+        Binding("4", "view('audit')", "Audit", show=False, id="app.audit"),
+        Binding("o", "switch_org", "Org", id="app.org"),
+    ]
+
+    connection: reactive[str] = reactive("connecting")
+    identity: reactive[str] = reactive("")
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        credentials: Credentials | None = None,
+        credentials_url: str | None = None,
+        readonly: bool = False,
+        preferences: Preferences | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        remember: bool = True,
+    ) -> None:
+        """`url` is where the API answers (a tunnel's local end over SSH); `credentials_url`
+        is what the credentials file records (`ssh://...` then). `remember=False` keeps
+        tokens in memory only."""
+        super().__init__()
+        self.api = AsyncClient(
+            url,
+            access_token=credentials.access_token if credentials else None,
+            refresh_token=credentials.refresh_token if credentials else None,
+            on_tokens=self._tokens_changed,
+        )
+        self.display_url = credentials_url or url
+        self.readonly = readonly
+        self.preferences = preferences or Preferences()
+        self.now = clock
+        self.me: MeResponse | None = None
+        self.prompt_history: list[str] = []
+        self._credentials = credentials or Credentials(self.display_url, "", "", "")
+        self._credentials.url = self.display_url
+        self._remember = remember
+        for name, view in VIEWS.items():
+            self.add_mode(name, view)
+
+    # -- session -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"connecting to {self.display_url} ...", id="splash")
+
+    def on_mount(self) -> None:
+        self.register_theme(MONOCHROME)
+        self.theme = self.preferences.theme
+        self.set_keymap(self.preferences.keys)
+        self.start_session()
+
+    @property
+    def can_write(self) -> bool:
+        return self.me is not None and self.me.role.rank >= Role.admin.rank
+
+    def _tokens_changed(self, tokens: TokenPair) -> None:
+        self._credentials.access_token = tokens.access_token
+        self._credentials.refresh_token = tokens.refresh_token
+        if self._remember:
+            save_credentials(self._credentials)
+
+    @work(exclusive=True, group="session")
+    async def start_session(self) -> None:
+        """Signed in with the saved tokens if they still work, else through the login screen."""
+        if self.api.refresh_token or self.api.access_token:
+            try:
+                self.me = await self.api.auth.me()
+            except Unauthorized:
+                self.me = None
+            except ClientError as exc:
+                self.notify(str(exc), title="Cannot reach the server", severity="error")
+        while self.me is None:
+            await self.push_screen_wait(LoginScreen(self._credentials.email))
+            try:
+                self.me = await self.api.auth.me()
+            except ClientError as exc:
+                self.notify(str(exc), severity="error")
+        self._signed_in(self.me)
+        await self.switch_mode(next(iter(VIEWS)))
+        self.follow_events()
+
+    def _signed_in(self, me: MeResponse) -> None:
+        self.identity = f"{me.user.email} · {me.organization.name} · {me.role.value}"
+        if self._credentials.email != me.user.email:
+            self._credentials.email = me.user.email
+            if self._remember and self._credentials.refresh_token:
+                save_credentials(self._credentials)
+
+    # -- live events ---------------------------------------------------------------------
+
+    @work(exclusive=True, group="live")
+    async def follow_events(self) -> None:
+        self.connection = "connecting"
+        try:
+            async for event in self.api.events.stream(on_connection=self._connection_changed):
+                self.deliver(event)
+        except ClientError as exc:
+            self.connection = "offline"
+            self.notify(f"Live updates stopped: {exc}", severity="error", timeout=10)
+
+    def _connection_changed(self, connected: bool) -> None:
+        came_back = connected and self.connection == "reconnecting"
+        self.connection = "live" if connected else "reconnecting"
+        if came_back:
+            self.resync()
+
+    def deliver(self, event: Event) -> None:
+        if event.type == "stream.reset":  # events were missed: re-read instead
+            self.resync()
+            return
+        view = self.front_view
+        if view is not None:
+            view.live(event)
+
+    def resync(self) -> None:
+        view = self.front_view
+        if view is not None:
+            view.reload()
+
+    @property
+    def front_view(self) -> ViewScreen | None:
+        """The view on screen: the top of the stack, or the one under a dialog."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, ViewScreen):
+                return screen
+        return None
+
+    # -- navigation ----------------------------------------------------------------------
+
+    def action_view(self, name: str) -> None:
+        if self.me is None:
+            return
+        if name not in VIEWS:
+            self.notify(f"No {name} view yet", severity="warning")
+            return
+        required = VIEW_ROLES.get(name)
+        if required is not None and self.me.role.rank < required.rank:
+            self.notify(f"The {name} view is for {required.value}s", severity="warning")
+            return
+        self.switch_mode(name)
+
+    def action_prompt(self) -> None:
+        view = self.front_view
+        if view is not None and view is self.screen:
+            view.open_prompt(":")
+
+    @on(PromptSubmitted)
+    def _command(self, message: PromptSubmitted) -> None:
+        command = parse_command(message.value)
+        if command.verb == "quit":
+            self.exit()
+        elif command.verb == "view":
+            self.action_view(command.argument)
+        elif command.verb == "org":
+            self.action_switch_org()
+        elif message.value:
+            self.notify(f"Unknown command :{message.value} (? lists them)", severity="warning")
+
+    @work(exclusive=True, group="org")
+    async def action_switch_org(self) -> None:
+        if self.me is None:
+            return
+        try:
+            organizations = await self.api.auth.organizations()
+        except ClientError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        current = self.me.organization.id
+        chosen = await self.push_screen_wait(OrgSwitcherScreen(organizations, current))
+        if chosen is None or chosen == current:
+            return
+        try:
+            await self.api.auth.select_org(chosen)
+            self.me = await self.api.auth.me()
+        except ClientError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self._signed_in(self.me)
+        await self._forget_other_org()
+        self.follow_events()
+        self.notify(f"Now in {self.me.organization.name}")
+
+    async def _forget_other_org(self) -> None:
+        """Views of the previous organization go; the one in front starts over."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        for name, view in VIEWS.items():
+            if name != self.current_mode:
+                await self.remove_mode(name)
+                self.add_mode(name, view)
+        self.resync()
+
+    # -- help and command palette ----------------------------------------------------------
+
+    def help_places(self) -> Iterable[tuple[str, type[DOMNode]]]:
+        yield from VIEWS.items()
+        yield from DETAIL_SCREENS.items()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """ctrl+p: the actions of the view in front, then the views and the organization."""
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if active.enabled and binding.description and active.node is screen:
+                yield SystemCommand(
+                    binding.description,
+                    f"{self.get_key_display(binding)} in this view",
+                    partial(screen.run_action, binding.action),
+                )
+        for name in VIEWS:
+            yield SystemCommand(f"Open {name}", f":{name}", partial(self.action_view, name))
+        yield SystemCommand("Switch organization", ":org", self.action_switch_org)
+        yield SystemCommand("Theme", "Change the colours", self.action_change_theme)
+        yield SystemCommand("Quit", ":q", self.exit)

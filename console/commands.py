@@ -1,0 +1,67 @@
+"""The `:` command line: what each word means, with k9s-style aliases."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# View name -> the words that open it (the name itself always works).
+VIEW_ALIASES: dict[str, tuple[str, ...]] = {
+    "dashboard": ("dash", "d", "home"),
+    "incidents": ("inc", "incident", "i"),
+    "monitors": ("mon", "monitor", "m"),
+    "audit": ("audit-log", "audit-logs", "log", "logs"),
+    "help": ("h", "?", "keys"),
+}
+QUIT_WORDS = ("q", "q!", "quit", "exit")
+ORG_WORDS = ("org", "orgs", "ctx", "context")
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a command line asks for: `verb` is view, quit, org or unknown."""
+
+    verb: str
+    argument: str = ""
+
+
+def parse_command(line: str) -> Command:
+    word, _, rest = line.strip().lstrip(":").partition(" ")
+    word = word.lower()
+    if word in QUIT_WORDS:
+        return Command("quit")
+    if word in ORG_WORDS:
+        return Command("org", rest.strip())
+    for view, aliases in VIEW_ALIASES.items():
+        if word == view or word in aliases:
+            return Command("view", view)
+    return Command("unknown", word)
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """A `/` filter: a case-insensitive regex over a row's text; `!` in front inverts it.
+
+    Text that is not a valid regex is matched literally, so `/[` filters instead of failing.
+    """
+
+    pattern: re.Pattern[str] | None = None
+    inverted: bool = False
+    text: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> RowFilter:
+        inverted = text.startswith("!")
+        body = text[1:] if inverted else text
+        if not body:
+            return cls(text=text)
+        try:
+            pattern = re.compile(body, re.IGNORECASE)
+        except re.error:
+            pattern = re.compile(re.escape(body), re.IGNORECASE)
+        return cls(pattern, inverted, text)
+
+    def keeps(self, row_text: str) -> bool:
+        if self.pattern is None:
+            return True
+        return bool(self.pattern.search(row_text)) != self.inverted

@@ -1,0 +1,190 @@
+"""Incidents: the newest first, live; acknowledge, resolve, note, delete, one or many.
+
+Keys: a acknowledge, r resolve, n note, d delete, space mark (bulk), enter detail.
+Marked rows are what an action applies to; with none marked, the row under the cursor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from console.formatting import ago, status_text
+from console.screens.confirm import ConfirmScreen
+from console.screens.text_entry import TextEntryScreen
+from console.screens.view import ViewScreen
+from console.widgets.resource_table import ResourceTable
+from shared.api.events import Event
+from shared.api.incidents import IncidentRead, IncidentStatus
+
+COLUMNS = ("ID", "SEVERITY", "STATUS", "TITLE", "TARGET", "OPENED")
+PAGE = 100
+# Which statuses each action starts from (the server answers 409 for the others).
+ACTION_FROM = {
+    "acknowledge": {IncidentStatus.open},
+    "resolve": {IncidentStatus.open, IncidentStatus.acknowledged},
+    "delete": set(IncidentStatus),
+}
+PAST = {"acknowledge": "acknowledged", "resolve": "resolved", "delete": "deleted"}
+
+
+def incident_cells(
+    incident: IncidentRead, now: datetime, colors: dict[str, str]
+) -> list[str | Text]:
+    target = f"{incident.target_type} {incident.target_id}" if incident.target_type else "-"
+    return [
+        str(incident.id),
+        status_text(incident.severity.value, colors),
+        status_text(incident.status.value, colors),
+        incident.title,
+        target,
+        ago(incident.opened_at, now),
+    ]
+
+
+class IncidentsScreen(ViewScreen):
+    VIEW = "incidents"
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"acknowledge", "resolve", "note", "delete"}
+    )
+    BINDINGS = [
+        Binding("a", "acknowledge", "Ack", id="incidents.acknowledge"),
+        Binding("r", "resolve", "Resolve", id="incidents.resolve"),
+        Binding("n", "note", "Note", id="incidents.note"),
+        Binding("d", "delete", "Delete", id="incidents.delete"),
+        Binding("enter", "open", "Detail", id="incidents.open"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.incidents: dict[int, IncidentRead] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield ResourceTable(COLUMNS, markable=True, id="incidents")
+
+    @property
+    def table(self) -> ResourceTable:
+        return self.query_one(ResourceTable)
+
+    async def load(self) -> None:
+        page = await self.attempt(self.upmetr.api.incidents.list(per_page=PAGE))
+        if page is None:
+            return
+        self.incidents = {incident.id: incident for incident in page.items}
+        now = self.upmetr.now()
+        colors = self.app.theme_variables
+        self.table.set_rows([(item.id, incident_cells(item, now, colors)) for item in page.items])
+        self.table.border_title = f"incidents ({page.total})"
+
+    def apply_filter(self, text: str) -> None:
+        self.table.apply_filter(text)
+
+    def live(self, event: Event) -> None:
+        if not event.type.startswith("incident."):
+            return
+        incident_id = int(event.data.get("id", 0))
+        if event.type == "incident.deleted":
+            self.incidents.pop(incident_id, None)
+            self.table.drop(incident_id)
+        elif incident_id in self.incidents and "status" in event.data:
+            known = self.incidents[incident_id]
+            self._show(known.model_copy(update={"status": IncidentStatus(event.data["status"])}))
+        else:
+            self._fetch(incident_id)
+
+    @work(group="fetch")
+    async def _fetch(self, incident_id: int) -> None:
+        incident = await self.attempt(self.upmetr.api.incidents.get(incident_id))
+        if incident is not None:
+            self._show(incident, first=True)
+
+    def _show(self, incident: IncidentRead, *, first: bool = False) -> None:
+        self.incidents[incident.id] = incident
+        cells = incident_cells(incident, self.upmetr.now(), self.app.theme_variables)
+        self.table.upsert_row(incident.id, cells, first=first)
+
+    def action_open(self) -> None:
+        from console.screens.incident_detail import IncidentDetailScreen
+
+        incident_id = self.table.current_id
+        if incident_id is not None:
+            self.app.push_screen(IncidentDetailScreen(incident_id))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_acknowledge(self) -> None:
+        self.act("acknowledge")
+
+    def action_resolve(self) -> None:
+        self.act("resolve")
+
+    def action_delete(self) -> None:
+        self.act("delete")
+
+    def action_note(self) -> None:
+        incident_id = self.table.current_id
+        if incident_id is None:
+            return
+
+        def add(text: str | None) -> None:
+            if text:
+                self._add_note(incident_id, text)
+
+        self.app.push_screen(TextEntryScreen(f"Note on incident {incident_id}"), add)
+
+    @work(group="act")
+    async def _add_note(self, incident_id: int, text: str) -> None:
+        await self.attempt(self.upmetr.api.incidents.add_note(incident_id, text), "Note added")
+
+    def act(self, action: str) -> None:
+        """Ask first when it deletes or touches several incidents; then do it."""
+        ids = [i for i in self.table.selected_ids if self._allows(i, action)]
+        if not ids:
+            self.notify(f"Nothing here can be {PAST[action]}", severity="warning")
+            return
+        if action == "delete" or len(ids) > 1:
+            what = f"incident {ids[0]}" if len(ids) == 1 else f"{len(ids)} incidents"
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self._run(action, ids)
+
+            self.app.push_screen(ConfirmScreen(f"{action.capitalize()} {what}?"), confirmed)
+        else:
+            self._run(action, ids)
+
+    def _allows(self, incident_id: int, action: str) -> bool:
+        incident = self.incidents.get(incident_id)
+        return incident is not None and incident.status in ACTION_FROM[action]
+
+    @work(group="act")
+    async def _run(self, action: str, ids: list[int]) -> None:
+        api = self.upmetr.api.incidents
+        if len(ids) == 1:
+            done = f"Incident {ids[0]} {PAST[action]}"
+            if action == "acknowledge":
+                await self.attempt(api.acknowledge(ids[0]), done)
+            elif action == "resolve":
+                await self.attempt(api.resolve(ids[0]), done)
+            else:
+                await self.attempt(api.delete(ids[0]), done)
+        else:
+            outcomes = await self.attempt(api.bulk(ids, action))  # type: ignore[arg-type]
+            if outcomes is not None:
+                succeeded = sum(outcome.ok for outcome in outcomes)
+                failed = [f"{o.id}: {o.detail}" for o in outcomes if not o.ok]
+                self.notify(
+                    f"{succeeded} of {len(ids)} {PAST[action]}"
+                    + "".join(f"\n{line}" for line in failed),
+                    severity="warning" if failed else "information",
+                )
+            self.table.marked.clear()
+            self.reload()

@@ -1,0 +1,133 @@
+"""What every console view shares: the status bar, the prompt, the footer, role-aware
+actions, readable errors, and loading only while the view is on screen.
+
+A view loads its data when it is shown (`reload`), follows live events while shown
+(`live`), and polls only as a fallback, paused while another view is in front.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer
+
+from console.messages import FilterChanged, PromptSubmitted
+from console.widgets.prompt import Prompt
+from console.widgets.status_bar import StatusBar
+from shared.api.events import Event
+from shared.client import ClientError
+
+if TYPE_CHECKING:
+    from console.app import UpmetrApp
+
+T = TypeVar("T")
+
+
+class ViewScreen(Screen[None]):
+    VIEW: ClassVar[str] = ""
+    # Actions that change data: hidden from viewers, shown disabled when read-only.
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+    # Fallback polling while shown; live events do the real work.
+    REFRESH_SECONDS: ClassVar[float] = 30.0
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="view.filter"),
+        Binding("escape", "back", "Back", show=False, id="view.back"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="view.reload"),
+    ]
+
+    _poll: Timer | None = None
+    filter_text = ""
+
+    @property
+    def upmetr(self) -> UpmetrApp:
+        return cast("UpmetrApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self.VIEW)
+        yield from self.compose_body()
+        prompt = Prompt(self.upmetr.prompt_history)
+        prompt.display = False
+        yield prompt
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def reload(self) -> None:
+        """Fetch this view's data again; called when shown and after reconnects."""
+        self.run_worker(self.load, exclusive=True, group="load")
+
+    async def load(self) -> None:
+        """Read this view's data from the server and show it (runs in a worker)."""
+
+    def live(self, event: Event) -> None:
+        """Apply one live event of the organization while this view is shown."""
+
+    def apply_filter(self, text: str) -> None:
+        """Narrow the view to what matches `text` (a RowFilter)."""
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+        if self._poll is None:
+            self._poll = self.set_interval(self.REFRESH_SECONDS, self.reload)
+        else:
+            self._poll.resume()
+
+    def on_screen_suspend(self) -> None:
+        if self._poll is not None:
+            self._poll.pause()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in self.WRITE_ACTIONS:
+            return True
+        if not self.upmetr.can_write:
+            return False  # a viewer: the action does not exist for them
+        return None if self.upmetr.readonly else True  # read-only: shown, disabled
+
+    def open_prompt(self, kind: str) -> None:
+        self.query_one(Prompt).open(kind, self.filter_text if kind == "/" else "")
+
+    def action_filter(self) -> None:
+        self.open_prompt("/")
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        if self.filter_text:
+            self._set_filter("")
+        elif len(self.app.screen_stack) > 1:
+            self.dismiss()
+
+    @on(FilterChanged)
+    def _filter_changed(self, message: FilterChanged) -> None:
+        self._set_filter(message.value)
+
+    @on(PromptSubmitted)
+    def _filter_submitted(self, message: PromptSubmitted) -> None:
+        if message.kind == "/":
+            message.stop()
+            self._set_filter(message.value)
+            self.focus_next()
+
+    def _set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self.apply_filter(text)
+
+    async def attempt(self, call: Awaitable[T], done: str | None = None) -> T | None:
+        """Await an API call; the server's complaint becomes a notification, not a traceback."""
+        try:
+            result = await call
+        except ClientError as exc:
+            self.notify(str(exc), title="The server said no", severity="error", timeout=8)
+            return None
+        if done:
+            self.notify(done)
+        return result

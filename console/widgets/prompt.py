@@ -1,0 +1,70 @@
+"""The prompt line at the bottom: `:` for commands (with history) and `/` for filters.
+
+Hidden until asked for; esc hides it again. A filter applies as it is typed.
+"""
+
+from __future__ import annotations
+
+from textual import events, on
+from textual.binding import Binding
+from textual.widgets import Input
+
+from console.messages import FilterChanged, PromptSubmitted
+
+
+class Prompt(Input):
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", show=False),
+        Binding("up", "history(-1)", "Previous", show=False),
+        Binding("down", "history(1)", "Next", show=False),
+    ]
+
+    def __init__(self, history: list[str]) -> None:
+        super().__init__(id="prompt")
+        self.kind = ":"
+        # Shared with every screen's prompt (the app owns it), newest last.
+        self._history = history
+        self._position = len(history)
+
+    def open(self, kind: str, value: str = "") -> None:
+        self.kind = kind
+        self.placeholder = (
+            "command (dash, inc, mon, audit, help, org, q)"
+            if kind == ":"
+            else ("filter: regex, ! in front to invert")
+        )
+        self.border_title = kind
+        self.value = value
+        self._position = len(self._history)
+        self.display = True
+        self.focus()
+
+    def action_dismiss(self) -> None:
+        self.display = False
+        self.screen.focus_next()
+
+    def action_history(self, step: int) -> None:
+        if self.kind != ":" or not self._history:
+            return
+        self._position = max(0, min(len(self._history), self._position + step))
+        self.value = self._history[self._position] if self._position < len(self._history) else ""
+        self.cursor_position = len(self.value)
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.kind == "/":
+            self.post_message(FilterChanged(event.value))
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        value = event.value.strip()
+        if self.kind == ":" and value and (not self._history or self._history[-1] != value):
+            self._history.append(value)
+        self.display = False
+        self.post_message(PromptSubmitted(self.kind, value))
+
+    def on_blur(self, event: events.Blur) -> None:
+        if self.kind == ":":
+            self.display = False

@@ -1,0 +1,68 @@
+"""Driving the console in tests: the real app against the real server of `client`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aiohttp.test_utils import TestClient
+from textual.pilot import Pilot
+
+from console.app import UpmetrApp
+from console.config import Credentials
+from console.preferences import Preferences
+from console.widgets.resource_table import ResourceTable
+from tests.conftest import Person
+
+SMALL = (80, 24)
+LARGE = (160, 48)
+
+
+def console_for(
+    client: TestClient,  # type: ignore[type-arg]
+    person: Person | None,
+    *,
+    readonly: bool = False,
+    preferences: Preferences | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> UpmetrApp:
+    """The console signed in as `person` (None: no saved credentials), tokens kept in memory."""
+    url = str(client.make_url("/")).rstrip("/")
+    credentials = (
+        Credentials(url, person.access_token or "", person.refresh_token or "", person.email)
+        if person
+        else None
+    )
+    return UpmetrApp(
+        url,
+        credentials=credentials,
+        readonly=readonly,
+        preferences=preferences,
+        remember=False,
+        **({"clock": clock} if clock else {}),
+    )
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the app run until `condition()` holds; fail after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await pilot.pause(0.02)
+
+
+def table_text(pilot: Pilot[None], selector: str = "ResourceTable") -> str:
+    """The rows of the table shown now, a line each ("" while no such table is up)."""
+    tables = pilot.app.screen.query(selector).results(ResourceTable)
+    table = next(tables, None)
+    if table is None:
+        return ""
+    return "\n".join(
+        " ".join(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count)
+    )
+
+
+def fixed_clock(
+    moment: datetime = datetime(2026, 1, 1, 12, 0, tzinfo=UTC),
+) -> Callable[[], datetime]:
+    return lambda: moment

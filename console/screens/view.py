@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -62,7 +62,11 @@ class ViewScreen(Screen[None]):
 
     def reload(self) -> None:
         """Fetch this view's data again; called when shown and after reconnects."""
-        self.run_worker(self.load, exclusive=True, group="load")
+        self._load_in_worker()
+
+    @work(exclusive=True, group="load")
+    async def _load_in_worker(self) -> None:
+        await self.load()
 
     async def load(self) -> None:
         """Read this view's data from the server and show it (runs in a worker)."""

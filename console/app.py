@@ -261,7 +261,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
         """ctrl+p: the actions of the view in front, then the views and the organization."""
         for active in screen.active_bindings.values():
             binding = active.binding
-            if active.enabled and binding.description and active.node is screen:
+            if active.enabled and binding.id and binding.description and active.node is screen:
                 yield SystemCommand(
                     binding.description,
                     f"{self.get_key_display(binding)} in this view",
@@ -272,3 +272,10 @@ class UpmetrApp(App[None], inherit_bindings=False):
         yield SystemCommand("Switch organization", ":org", self.action_switch_org)
         yield SystemCommand("Theme", "Change the colours", self.action_change_theme)
         yield SystemCommand("Quit", ":q", self.exit)
+
+
+def run_console(url: str | None = None, *, readonly: bool = False) -> None:
+    """Open the console on `url` (default: the saved login's server), reusing saved tokens."""
+    from console.launch import launch
+
+    launch(url, readonly=readonly)

@@ -7,17 +7,24 @@ from collections.abc import Iterable
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.widgets import DataTable
 
-from console.commands import ORG_WORDS, QUIT_WORDS, VIEW_ALIASES
+from console.commands import ORG_WORDS, VIEW_ALIASES
 from console.screens.view import ViewScreen
 from console.widgets.resource_table import ResourceTable
 
-COLUMNS = ("WHERE", "KEY", "ACTION", "BINDING ID")
+COLUMNS = ("WHERE", "KEY", "BINDING ID", "ACTION")
 
 
 def _bindings(node_class: type[DOMNode]) -> Iterable[Binding]:
+    """The console's own bindings of the class (they all carry an id), and the table keys;
+    Textual's generic ones (tab, copy) stay out of the way."""
     for bindings in node_class._merge_bindings().key_to_bindings.values():
-        yield from bindings
+        for binding in bindings:
+            if binding.system or not binding.description:
+                continue
+            if binding.id or node_class is DataTable:
+                yield binding
 
 
 class HelpScreen(ViewScreen):
@@ -32,6 +39,7 @@ class HelpScreen(ViewScreen):
         places: list[tuple[str, type[DOMNode]]] = [
             ("everywhere", type(self.app)),
             ("every view", ViewScreen),
+            ("tables", DataTable),
             ("tables", ResourceTable),
             *self.upmetr.help_places(),
         ]
@@ -46,12 +54,14 @@ class HelpScreen(ViewScreen):
                 display = ", ".join(
                     self.app.get_key_display(Binding(k, "")) for k in key.split(",")
                 )
-                rows.append((where, display, label, binding.id or ""))
+                rows.append((where, display, binding.id or "", label))
         for view, aliases in VIEW_ALIASES.items():
-            rows.append((":command", ", ".join((view, *aliases)), f"open {view}", ""))
-        rows.append((":command", ", ".join(ORG_WORDS), "switch organization", ""))
-        rows.append((":command", ", ".join(QUIT_WORDS), "quit", ""))
-        rows.append(("/filter", "text or regex", "show matching rows; ! in front inverts", ""))
+            rows.append((":command", f":{view}", "", f"open {view} (or :{', :'.join(aliases)})"))
+        rows.append(
+            (":command", ":org", "", f"switch organization (or :{', :'.join(ORG_WORDS[1:])})")
+        )
+        rows.append((":command", ":q", "", "quit (or ctrl+c)"))
+        rows.append(("/filter", "text or regex", "", "show matching rows; ! in front inverts"))
         self.query_one(ResourceTable).set_rows(
             [(index, list(row)) for index, row in enumerate(rows)]
         )

@@ -72,7 +72,7 @@ class ResourceTable(DataTable[str | Text]):
         self._rows[row_id] = list(cells)
         if self._shown(row_id) and str(row_id) in self.rows:
             for header, value in zip(self._headers, cells, strict=True):
-                self.update_cell(str(row_id), header, value)
+                self.update_cell(str(row_id), header, value, update_width=True)
         else:
             self._redraw()
 

@@ -23,8 +23,11 @@ from shared.api.events import STREAM_RESET
 
 log = logging.getLogger("upmetr.events")
 
-BUFFER_SIZE = 1000  # events kept per organization for Last-Event-ID resume
-QUEUE_SIZE = 256  # events waiting per stream before it is dropped as too slow
+# A check-writer batch publishes up to `check_batch_size` (1,000) events at once: a stream's
+# queue holds two such bursts, so a console keeping up is never dropped by one, and the
+# buffer holds a dropped stream's backlog so that it resumes without a reset.
+BUFFER_SIZE = 4096  # events kept per organization for Last-Event-ID resume
+QUEUE_SIZE = 2048  # events waiting per stream before it is dropped as too slow
 
 
 @dataclass(frozen=True, slots=True)

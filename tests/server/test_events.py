@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from server.app import build_app
 from server.config import Settings
-from server.context import ENGINE, EVENTS
+from server.context import ENGINE, EVENTS, SETTINGS
 from server.events.bus import BUFFER_SIZE, EVENT_BUS, QUEUE_SIZE
 from tests.conftest import World, sign_in
 
@@ -225,6 +225,22 @@ async def test_a_stream_that_falls_behind_is_dropped_and_resumes_without_loss(
         received.append((await read_event(resumed))["data"]["n"])
     assert received == list(range(total))
     resumed.close()
+
+
+async def test_a_whole_check_writer_batch_of_events_does_not_drop_a_stream(
+    client: TestClient,
+    world: World,
+) -> None:
+    """The check writer publishes a batch's events in one go; a console must not be cut off
+    (and made to reconnect) by each batch."""
+    batch = client.app[SETTINGS].check_batch_size
+    response, _ = await open_stream(client, world.alice.headers)
+    for n in range(batch):
+        client.app[EVENTS].publish(world.org_a, "monitor.check", {"n": n})
+    assert client.app[EVENT_BUS].subscriber_count(world.org_a) == 1
+    received = [(await read_event(response))["data"]["n"] for _ in range(batch)]
+    assert received == list(range(batch))
+    response.close()
 
 
 async def test_a_client_that_disconnects_leaves_no_subscriber(

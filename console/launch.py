@@ -4,26 +4,78 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import click
 
+from console.cli.session import SSH_KNOWN_HOSTS_ENV, SshOptions, default_url
 from console.config import load_credentials
+from console.connection import TunnelError, parse_ssh_url, ssh_tunnel, ssh_url
 from console.preferences import load_preferences
 
-DEFAULT_URL = "http://127.0.0.1:8080"
-URL_ENV = "UPMETR_URL"
 
+def launch(
+    url: str | None,
+    *,
+    readonly: bool = False,
+    ssh: SshOptions | None = None,
+    view: str | None = None,
+) -> None:
+    """Run the console until `:q`.
 
-def launch(url: str | None, *, readonly: bool = False) -> None:
-    """Run the console until `:q`; saved tokens are reused when they belong to `url`."""
-    from console.app import UpmetrApp
-
+    The server is `url`, else `--ssh`'s, else the saved login's. Saved tokens are reused when
+    they belong to that server, or when only the way to it changes (`--ssh`), as the script
+    commands do.
+    """
     stored = load_credentials()
-    url = url or os.environ.get(URL_ENV) or (stored.url if stored else DEFAULT_URL)
-    credentials = stored if stored is not None and stored.url == url else None
+    if ssh is not None and ssh.target is not None and url is None:
+        url = ssh_url(ssh.target, ssh.remote_port)
+        credentials = stored
+    else:
+        url = url or default_url()
+        credentials = stored if stored is not None and stored.url == url else None
     try:
         preferences = load_preferences()
+        parse_ssh_url(url)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    app = UpmetrApp(url, credentials=credentials, readonly=readonly, preferences=preferences)
-    asyncio.run(app.run_async())
+
+    async def run() -> None:
+        from console.app import UpmetrApp
+
+        async with console_route(url, identity=ssh.identity if ssh else None) as api_url:
+            app = UpmetrApp(
+                api_url,
+                credentials=credentials,
+                credentials_url=url,
+                readonly=readonly,
+                preferences=preferences,
+                start_view=view,
+            )
+            await app.run_async()
+
+    try:
+        asyncio.run(run())
+    except TunnelError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@asynccontextmanager
+async def console_route(url: str, *, identity: Path | None = None) -> AsyncIterator[str]:
+    """The URL the console talks to: `url` itself, or for `ssh://` the local end of a tunnel
+    (host keys from UPMETR_SSH_KNOWN_HOSTS when set, else ~/.ssh/known_hosts)."""
+    parsed = parse_ssh_url(url)
+    if parsed is None:
+        yield url
+        return
+    target, remote_port = parsed
+    known_hosts = os.environ.get(SSH_KNOWN_HOSTS_ENV)
+    async with ssh_tunnel(
+        target,
+        remote_port=remote_port,
+        identity=identity,
+        known_hosts=Path(known_hosts) if known_hosts else None,
+    ) as local_url:
+        yield local_url

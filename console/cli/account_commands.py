@@ -8,6 +8,7 @@ import click
 
 from console.cli.output import json_option, print_fields, print_json, print_table
 from console.cli.session import (
+    client_at,
     default_url,
     open_client,
     persist_tokens,
@@ -17,7 +18,7 @@ from console.cli.session import (
 from console.config import Credentials, delete_credentials, load_credentials, save_credentials
 from shared.api.auth import MfaChallenge, TokenPair
 from shared.api.common import Role
-from shared.client import Client, ClientError
+from shared.client import ClientError
 
 ROLES = click.Choice([role.value for role in Role])
 
@@ -32,7 +33,7 @@ def login(url: str | None, email: str | None, password: str | None) -> None:
     url = url or default_url()
     email = email or click.prompt("Email")
     password = password or click.prompt("Password", hide_input=True)
-    with Client(url) as api:
+    with client_at(url) as api:
         result = api.auth.login(email, password)
         if isinstance(result, MfaChallenge):
             code = click.prompt("MFA code (authenticator or backup code)")
@@ -62,7 +63,7 @@ def logout() -> None:
         click.echo("Not logged in.")
         return
     try:
-        with Client(stored.url, access_token=stored.access_token) as api:
+        with client_at(stored.url, access_token=stored.access_token) as api:
             api.auth.logout(stored.refresh_token)
     except ClientError as exc:
         click.echo(f"Warning: the server did not confirm the logout: {exc}", err=True)

@@ -19,9 +19,11 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-import asyncssh
+if TYPE_CHECKING:
+    import asyncssh
 
 DEFAULT_SSH_PORT = 22
 DEFAULT_REMOTE_PORT = 8080
@@ -160,6 +162,9 @@ async def ssh_tunnel(
     With `check_remote`, one connection is opened through the tunnel first, so that a
     server that is not running fails here, with a clear message, and not at the first request.
     """
+    # Imported here: it takes a noticeable part of a second, paid only by those using SSH.
+    import asyncssh
+
     options = _connect_options(target, identity, known_hosts)
     try:
         connection = await asyncssh.connect(target.host, target.port, **options)
@@ -208,6 +213,8 @@ def _explain(
     remote_port: int | None = None,
 ) -> TunnelError:
     """One line for the user: what failed, and what to do about it when we can tell."""
+    import asyncssh
+
     if isinstance(exc, asyncssh.HostKeyNotVerifiable):
         if known_hosts is not None:
             fix = f"add its key to {known_hosts}"

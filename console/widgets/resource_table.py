@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from console.commands import RowFilter
 
@@ -70,11 +72,16 @@ class ResourceTable(DataTable[str | Text]):
         if row_id not in self._rows:
             self._order.insert(0, row_id) if first else self._order.append(row_id)
         self._rows[row_id] = list(cells)
-        if self._shown(row_id) and str(row_id) in self.rows:
+        on_screen = str(row_id) in self.rows
+        if self._shown(row_id) and on_screen:
             for header, value in zip(self._headers, cells, strict=True):
-                self.update_cell(str(row_id), header, value, update_width=True)
-        else:
+                # Only a wider cell widens its column: a narrower one would make the table
+                # measure the whole column again, per live event (columns narrow on reload).
+                wider = cell_len(str(value)) > self.columns[ColumnKey(header)].content_width
+                self.update_cell(str(row_id), header, value, update_width=wider)
+        elif self._shown(row_id) or on_screen:
             self._redraw()
+        # else: filtered out before and after; a redraw per live event would cost O(rows)
 
     def drop(self, row_id: int) -> None:
         if self._rows.pop(row_id, None) is not None:

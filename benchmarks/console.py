@@ -1,0 +1,300 @@
+"""The console at scale: first paint, event-to-screen latency and idle CPU, figures printed.
+
+1. A child process seeds a fresh data directory (seeding.py): one organization, a user and
+   N monitors (default 10,000) with 30 days of rollups; 20 incidents are opened through the
+   API once the server is up.
+2. The server runs in another child (engines off: only the API and the event bus), with a
+   trigger: asked through a pipe, it publishes a burst of `monitor.check` events at once,
+   each stamped with the wall clock when published.
+3. First paint: `upmetr console` in a pseudo-terminal (160x48), signed in with the saved
+   login, from spawn to the first frame showing the dashboard's monitor total; 3 runs.
+4. Idle CPU: that process left alone for --idle seconds once the dashboard has settled.
+5. Event-to-screen: the console in this process (headless, 160x48) on the dashboard, then on
+   the monitors view; a burst of --burst events (default 1,000); an event's latency runs
+   from its publish stamp to the end of the first screen refresh after the console applied
+   it (App.call_after_refresh).
+
+    python benchmarks/console.py [--monitors 10000] [--burst 1000] [--idle 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import multiprocessing
+import os
+import pty
+import re
+import select
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import httpx
+from seeding import ARGON2, EMAIL, PASSWORD, free_port, seed, wait_for_port
+
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+SIZE = (160, 48)
+
+
+# The server, in a process of its own, with a trigger for event bursts
+
+
+def serve(data_dir: str, port: int, trigger: Connection) -> None:
+    from aiohttp import web
+
+    from server.app import build_app
+    from server.config import Settings
+    from server.context import EVENTS
+
+    settings = Settings(
+        data_dir=Path(data_dir),
+        port=port,
+        engines=False,
+        default_plan="enterprise",
+        rate_limit_user="100000000/minute",
+        rate_limit_anon="100000000/minute",
+        **ARGON2,  # type: ignore[arg-type]
+    )
+    app = build_app(settings)
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        loop = asyncio.get_running_loop()
+        while True:
+            org_id, monitors = await loop.run_in_executor(None, trigger.recv)
+            for index in range(len(monitors)):
+                monitor_id, name = monitors[index]
+                app[EVENTS].publish(org_id, "monitor.check", check_event(monitor_id, name, index))
+            trigger.send(len(monitors))
+
+    asyncio.run(main())
+
+
+def check_event(monitor_id: int, name: str, index: int) -> dict[str, Any]:
+    return {
+        "monitor_id": monitor_id,
+        "name": name,
+        "result_id": 10_000_000 + index,
+        "status": "up",
+        "monitor_status": "up",
+        "checked_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        "response_time_ms": 20 + index % 50,
+        "status_code": 200,
+        "error": None,
+        "sent_at": time.time(),
+    }
+
+
+# First paint and idle CPU, in a real pseudo-terminal
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Terminal:
+    """`upmetr console` in a pseudo-terminal; its output is read (and thrown away) all along,
+    so the console never blocks on a full terminal."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "console"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.master = master
+        self.screen = b""
+        self.seen: dict[bytes, float] = {}
+        self._stop = False
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while not self._stop:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            now = time.perf_counter()
+            self.screen = (self.screen + ANSI.sub(b"", chunk))[-200_000:]
+            for marker in list(self.seen):
+                if self.seen[marker] == 0.0 and marker in self.screen:
+                    self.seen[marker] = now
+
+    def wait_for(self, marker: bytes, timeout: float = 60.0) -> float:
+        """Seconds from spawn until `marker` was first on screen."""
+        self.seen.setdefault(marker, 0.0)
+        deadline = time.perf_counter() + timeout
+        while self.seen[marker] == 0.0:
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"the console never showed {marker!r}")
+            time.sleep(0.01)
+        return self.seen[marker] - self.started
+
+    def quit(self) -> None:
+        os.write(self.master, b"\x03")  # ctrl+c
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._stop = True
+        self._reader.join()
+        os.close(self.master)
+
+
+def first_paint(env: dict[str, str], monitors: int, idle: float) -> tuple[list[float], float]:
+    marker = f"monitors: {monitors}".encode()
+    paints = []
+    idle_share = 0.0
+    for run in range(3):
+        terminal = Terminal(env)
+        paints.append(terminal.wait_for(marker))
+        if run == 0:
+            terminal.wait_for(b"live")
+            time.sleep(3)  # let the first loads finish
+            before, started = cpu_seconds(terminal.process.pid), time.perf_counter()
+            time.sleep(idle)
+            used = cpu_seconds(terminal.process.pid) - before
+            idle_share = used / (time.perf_counter() - started)
+        terminal.quit()
+    return paints, idle_share
+
+
+# Event-to-screen, with the console in this process
+
+
+async def event_to_screen(
+    url: str, tokens: dict[str, str], trigger: Connection, org_id: int, burst: list[Any]
+) -> dict[str, list[float]]:
+    from console.app import UpmetrApp
+    from console.config import Credentials
+    from console.widgets.resource_table import ResourceTable
+
+    figures: dict[str, list[float]] = {}
+    for view in ("dashboard", "monitors"):
+        credentials = Credentials(url, tokens["access_token"], tokens["refresh_token"], EMAIL)
+        app = UpmetrApp(url, credentials=credentials, remember=False, start_view=view)
+        latencies: list[float] = []
+        deliver = app.deliver
+
+        def measured(
+            event: Any, deliver: Any = deliver, latencies: list[float] = latencies
+        ) -> None:
+            deliver(event)
+            sent = event.data.get("sent_at")
+            if sent is not None:
+                app.call_after_refresh(lambda: latencies.append(time.time() - sent))
+
+        app.deliver = measured  # type: ignore[method-assign]
+        async with app.run_test(size=SIZE) as pilot:
+            while app.connection != "live" or not app.screen.query(ResourceTable):
+                await pilot.pause(0.05)
+            if view == "monitors":
+                while app.screen.query_one(ResourceTable).row_count < 100:
+                    await pilot.pause(0.05)
+            await pilot.pause(1.0)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, trigger.send, (org_id, burst))
+            await loop.run_in_executor(None, trigger.recv)
+            deadline = time.monotonic() + 60
+            while len(latencies) < len(burst) and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+        figures[view] = latencies
+    return figures
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def milliseconds(values: list[float]) -> str:
+    return (
+        f"p50 {quantile(values, 0.5) * 1000:.0f} ms, p99 {quantile(values, 0.99) * 1000:.0f} ms,"
+        f" max {max(values) * 1000:.0f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--monitors", type=int, default=10_000)
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--idle", type=float, default=20.0)
+    arguments = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        data_dir, config_dir = Path(scratch) / "data", Path(scratch) / "config"
+        data_dir.mkdir()
+        started = time.perf_counter()
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            pool.apply(seed, (str(data_dir), "http://127.0.0.1:9/", arguments.monitors, 60, False))
+        print(f"seeded {arguments.monitors} monitors in {time.perf_counter() - started:.0f} s")
+
+        port = free_port()
+        ours, theirs = multiprocessing.Pipe()
+        server = multiprocessing.get_context("spawn").Process(
+            target=serve, args=(str(data_dir), port, theirs), daemon=True
+        )
+        server.start()
+        wait_for_port(port)
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=f"{url}/api/v1") as http:
+            tokens = http.post("/auth/login", json={"email": EMAIL, "password": PASSWORD}).json()
+            headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+            org_id = http.get("/auth/me", headers=headers).json()["organization"]["id"]
+            for n in range(20):
+                severity = ("critical", "error", "warning", "info")[n % 4]
+                body = {"title": f"bench incident {n}", "severity": severity}
+                http.post("/incidents", json=body, headers=headers).raise_for_status()
+            page = http.get("/monitors", params={"per_page": 100}, headers=headers).json()
+        loaded = [(item["id"], item["name"]) for item in page["items"]]
+        burst = [loaded[index % len(loaded)] for index in range(arguments.burst)]
+
+        os.environ["UPMETR_CONFIG_DIR"] = str(config_dir)
+        from console.config import Credentials, save_credentials
+
+        save_credentials(Credentials(url, tokens["access_token"], tokens["refresh_token"], EMAIL))
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(SIZE[0])}
+        paints, idle_share = first_paint(env, arguments.monitors, arguments.idle)
+        figures = asyncio.run(event_to_screen(url, tokens, ours, org_id, burst))
+        server.terminate()
+
+    print(f"\nconsole at {SIZE[0]}x{SIZE[1]}, {arguments.monitors} monitors, 20 incidents")
+    print(
+        "first paint (spawn to dashboard with its monitor total): "
+        + ", ".join(f"{paint:.2f} s" for paint in paints)
+        + f" (median {statistics.median(paints):.2f} s)"
+    )
+    print(f"idle CPU on the dashboard over {arguments.idle:.0f} s: {idle_share * 100:.2f} %")
+    for view, latencies in figures.items():
+        print(
+            f"event to screen, {view}, burst of {arguments.burst}: "
+            f"{len(latencies)} applied; {milliseconds(latencies)}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -24,10 +24,14 @@ from console.commands import parse_command
 from console.config import Credentials, save_credentials
 from console.messages import PromptSubmitted
 from console.preferences import MONOCHROME, Preferences
+from console.screens.audit import AuditScreen
+from console.screens.dashboard import DashboardScreen
 from console.screens.help import HelpScreen
 from console.screens.incident_detail import IncidentDetailScreen
 from console.screens.incidents import IncidentsScreen
 from console.screens.login import LoginScreen
+from console.screens.monitor_detail import MonitorDetailScreen
+from console.screens.monitors import MonitorsScreen
 from console.screens.org_switcher import OrgSwitcherScreen
 from console.screens.view import ViewScreen
 from shared.api.auth import MeResponse, TokenPair
@@ -37,12 +41,18 @@ from shared.client import AsyncClient, ClientError, Unauthorized
 
 # The main views in number-key order; the first is where the console opens.
 VIEWS: dict[str, type[ViewScreen]] = {
+    "dashboard": DashboardScreen,
     "incidents": IncidentsScreen,
+    "monitors": MonitorsScreen,
+    "audit": AuditScreen,
     "help": HelpScreen,
 }
 # Views only some roles may open (the server refuses the others anyway).
-VIEW_ROLES: dict[str, Role] = {}
-DETAIL_SCREENS: dict[str, type[ViewScreen]] = {"incident detail": IncidentDetailScreen}
+VIEW_ROLES: dict[str, Role] = {"audit": Role.superadmin}
+DETAIL_SCREENS: dict[str, type[ViewScreen]] = {
+    "incident detail": IncidentDetailScreen,
+    "monitor detail": MonitorDetailScreen,
+}
 
 
 def _utcnow() -> datetime:
@@ -76,6 +86,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
         preferences: Preferences | None = None,
         clock: Callable[[], datetime] = _utcnow,
         remember: bool = True,
+        start_view: str | None = None,
     ) -> None:
         """`url` is where the API answers (a tunnel's local end over SSH); `credentials_url`
         is what the credentials file records (`ssh://...` then). `remember=False` keeps
@@ -96,6 +107,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
         self._credentials = credentials or Credentials(self.display_url, "", "", "")
         self._credentials.url = self.display_url
         self._remember = remember
+        self._start_view = start_view if start_view in VIEWS else next(iter(VIEWS))
         for name, view in VIEWS.items():
             self.add_mode(name, view)
 
@@ -137,7 +149,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
             except ClientError as exc:
                 self.notify(str(exc), severity="error")
         self._signed_in(self.me)
-        await self.switch_mode(next(iter(VIEWS)))
+        await self.switch_mode(self._start_view)
         self.follow_events()
 
     def _signed_in(self, me: MeResponse) -> None:
@@ -171,7 +183,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
             return
         view = self.front_view
         if view is not None:
-            view.live(event)
+            view.receive(event)
 
     def resync(self) -> None:
         view = self.front_view

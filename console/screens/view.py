@@ -43,6 +43,7 @@ class ViewScreen(Screen[None]):
     ]
 
     _poll: Timer | None = None
+    _pending: list[Event] | None = None  # events held while a load is under way
     filter_text = ""
 
     @property
@@ -66,7 +67,24 @@ class ViewScreen(Screen[None]):
 
     @work(exclusive=True, group="load")
     async def _load_in_worker(self) -> None:
-        await self.load()
+        """Load, then replay the events that arrived meanwhile: the answer may predate them
+        (an incident deleted while the list was on its way must not come back)."""
+        pending: list[Event] = []
+        self._pending = pending
+        try:
+            await self.load()
+        finally:
+            if self._pending is pending:
+                self._pending = None
+            for event in pending:
+                self.live(event)
+
+    def receive(self, event: Event) -> None:
+        """A live event for this view: applied now, or after the load under way."""
+        if self._pending is not None:
+            self._pending.append(event)
+        else:
+            self.live(event)
 
     async def load(self) -> None:
         """Read this view's data from the server and show it (runs in a worker)."""

@@ -26,6 +26,7 @@ def console_for(
     readonly: bool = False,
     preferences: Preferences | None = None,
     clock: Callable[[], datetime] | None = None,
+    view: str | None = None,
 ) -> UpmetrApp:
     """The console signed in as `person` (None: no saved credentials), tokens kept in memory."""
     url = str(client.make_url("/")).rstrip("/")
@@ -40,6 +41,7 @@ def console_for(
         readonly=readonly,
         preferences=preferences,
         remember=False,
+        start_view=view,
         **({"clock": clock} if clock else {}),
     )
 

@@ -29,7 +29,7 @@ async def test_without_saved_credentials_the_login_screen_signs_in(
     world: World,
 ) -> None:
     await open_incident(client, world.alice, "queue backlog")
-    app = console_for(client, None)
+    app = console_for(client, None, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, LoginScreen))
         await pilot.click("#email")
@@ -42,7 +42,7 @@ async def test_a_wrong_password_is_said_on_the_login_screen_and_nothing_opens(
     client: TestClient,  # type: ignore[type-arg]
     world: World,
 ) -> None:
-    app = console_for(client, None)
+    app = console_for(client, None, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, LoginScreen))
         await pilot.click("#email")
@@ -63,7 +63,7 @@ async def test_with_mfa_on_the_login_screen_asks_for_a_code(
     )
     assert enabled.status == 200
     backup_codes = (await enabled.json())["backup_codes"]
-    app = console_for(client, None)
+    app = console_for(client, None, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, LoginScreen))
         await pilot.click("#email")
@@ -79,7 +79,7 @@ async def test_a_viewer_has_no_acknowledge_action_and_nothing_reaches_the_server
     world: World,
 ) -> None:
     incident = await open_incident(client, world.alice, "api errors")
-    app = console_for(client, world.bob)
+    app = console_for(client, world.bob, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "api errors" in table_text(pilot))
         assert app.screen.check_action("acknowledge", ()) is False
@@ -93,7 +93,7 @@ async def test_read_only_shows_actions_disabled_and_does_not_act(
     world: World,
 ) -> None:
     incident = await open_incident(client, world.alice, "api errors")
-    app = console_for(client, world.alice, readonly=True)
+    app = console_for(client, world.alice, readonly=True, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "api errors" in table_text(pilot))
         assert app.screen.check_action("acknowledge", ()) is None  # shown, disabled
@@ -106,7 +106,7 @@ async def test_command_line_aliases_history_and_quit(
     client: TestClient,  # type: ignore[type-arg]
     world: World,
 ) -> None:
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, IncidentsScreen))
         await pilot.press("colon", *"help", "enter")
@@ -125,7 +125,7 @@ async def test_q_alone_does_not_quit_and_an_unknown_command_is_explained(
     client: TestClient,  # type: ignore[type-arg]
     world: World,
 ) -> None:
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, IncidentsScreen))
         await pilot.press("q", "colon", *"nosuchview", "enter")
@@ -139,7 +139,7 @@ async def test_filter_takes_a_regex_and_an_exclamation_mark_inverts_it(
 ) -> None:
     for title in ("db-1 disk full", "db-2 disk full", "web latency"):
         await open_incident(client, world.alice, title)
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "web latency" in table_text(pilot))
         await pilot.press("slash", *r"db-\d")
@@ -158,7 +158,7 @@ async def test_bindings_are_remapped_from_the_preferences(
 ) -> None:
     incident = await open_incident(client, world.alice, "remapped")
     preferences = Preferences(keys={"incidents.acknowledge": "A"})
-    app = console_for(client, world.alice, preferences=preferences)
+    app = console_for(client, world.alice, preferences=preferences, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "remapped" in table_text(pilot))
         await pilot.press("a")
@@ -173,7 +173,7 @@ async def test_a_refusal_from_the_server_is_a_readable_notification(
     world: World,
 ) -> None:
     await open_incident(client, world.alice, "noisy")
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "noisy" in table_text(pilot))
         await pilot.press("n")
@@ -193,7 +193,7 @@ async def test_switching_organization_shows_only_the_other_orgs_incidents(
     await open_incident(client, world.carol, "org B problem")
     async with client.app[SESSIONS]() as db, db.begin():
         db.add(Membership(user_id=world.alice.user_id, org_id=world.org_b, role="admin"))
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "org A problem" in table_text(pilot))
         await pilot.press("o")
@@ -208,7 +208,7 @@ async def test_a_hidden_view_catches_up_when_it_is_shown_again(
     client: TestClient,  # type: ignore[type-arg]
     world: World,
 ) -> None:
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, IncidentsScreen))
         await pilot.press("question_mark")
@@ -229,7 +229,7 @@ async def test_the_header_says_reconnecting_and_the_view_resyncs_after_a_restart
     credentials = Credentials(
         url, world.alice.access_token or "", world.alice.refresh_token or "", ""
     )
-    app = UpmetrApp(url, credentials=credentials, remember=False)
+    app = UpmetrApp(url, credentials=credentials, remember=False, start_view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: app.connection == "live")
         await first.close()

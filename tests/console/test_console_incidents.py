@@ -34,7 +34,7 @@ async def test_acknowledge_from_the_table_reaches_the_server_and_the_row_follows
     world: World,
 ) -> None:
     incident = await open_incident(client, world.alice, "checkout is down")
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: "checkout is down" in table_text(pilot))
         await until(pilot, lambda: app.connection == "live")
@@ -51,9 +51,10 @@ async def test_marked_incidents_are_acknowledged_together_after_confirming(
     first = await open_incident(client, world.alice, "first")
     second = await open_incident(client, world.alice, "second")
     untouched = await open_incident(client, world.alice, "untouched")
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: "first" in table_text(pilot))
+        await until(pilot, lambda: app.connection == "live")
         await pilot.press("j", "space", "space", "a")  # newest first: skip "untouched"
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
@@ -68,15 +69,18 @@ async def test_delete_asks_first_and_no_keeps_the_incident(
     world: World,
 ) -> None:
     incident = await open_incident(client, world.alice, "keep me")
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: "keep me" in table_text(pilot))
+        await until(pilot, lambda: app.connection == "live")
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, IncidentsScreen))
         assert await incident_status(client, world.alice, incident["id"]) == "open"
-        await pilot.press("d", "y")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await until(pilot, lambda: "keep me" not in table_text(pilot))
     response = await client.get(f"/api/v1/incidents/{incident['id']}", headers=world.alice.headers)
     assert response.status == 404
@@ -87,9 +91,10 @@ async def test_the_detail_shows_the_timeline_and_a_note_lands_on_it_live(
     world: World,
 ) -> None:
     await open_incident(client, world.alice, "payments slow")
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: "payments slow" in table_text(pilot))
+        await until(pilot, lambda: app.connection == "live")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, IncidentDetailScreen))
         await until(pilot, lambda: "opened" in table_text(pilot, "#timeline"))
@@ -108,7 +113,7 @@ async def test_vim_keys_move_through_the_table(
 ) -> None:
     for n in range(5):
         await open_incident(client, world.alice, f"incident {n}")
-    app = console_for(client, world.alice)
+    app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: "incident 0" in table_text(pilot))
         table = app.screen.query_one(ResourceTable)
@@ -127,7 +132,7 @@ async def test_carol_sees_none_of_org_as_incidents_or_their_events(
     world: World,
 ) -> None:
     await open_incident(client, world.carol, "org B only")
-    app = console_for(client, world.carol)
+    app = console_for(client, world.carol, view="incidents")
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: "org B only" in table_text(pilot))
         await until(pilot, lambda: app.connection == "live")

@@ -63,7 +63,7 @@ async def server_monitor(client: TestClient, person: Person, monitor_id: int) ->
 
 async def open_monitors(pilot: Pilot[None], app: UpmetrApp, shows: str) -> MonitorsScreen:
     """Go to the monitors view (key 3) and wait for a row containing `shows`."""
-    await until(pilot, lambda: app.me is not None and app.current_mode == "incidents")
+    await until(pilot, lambda: app.me is not None and app.current_mode == "dashboard")
     await pilot.press("3")
     await until(pilot, lambda: shows in table_text(pilot))
     assert isinstance(app.screen, MonitorsScreen)

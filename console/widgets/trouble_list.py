@@ -1,0 +1,93 @@
+"""The dashboard's monitors down or degraded: `▼ down  payments api  2m  connection refused`.
+
+Down before degraded, then by name; a monitor that goes wrong while shown goes on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from rich.text import Text
+
+from console.formatting import ago, status_text
+from console.widgets.resource_table import ResourceTable
+from shared.api.monitors import MonitorRead, MonitorStatus
+
+COLUMNS = ("STATUS", "NAME", "CHECKED", "LAST ERROR")
+TROUBLE = (MonitorStatus.down.value, MonitorStatus.degraded.value)
+
+
+@dataclass(frozen=True)
+class MonitorLine:
+    id: int
+    name: str
+    status: str
+    checked_at: datetime | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, monitor: MonitorRead) -> MonitorLine:
+        return cls(
+            monitor.id,
+            monitor.name,
+            monitor.status.value,
+            monitor.last_checked_at,
+            monitor.last_error,
+        )
+
+
+def trouble_order(line: MonitorLine) -> tuple[int, str, int]:
+    return TROUBLE.index(line.status), line.name.lower(), line.id
+
+
+def monitor_change(name: str, status: str, previous: str, colors: dict[str, str]) -> Text:
+    """A line for the change log: `▼ down  payments api (was up)`."""
+    return Text.assemble(status_text(status, colors), f"  {name} (was {previous})")
+
+
+class TroubleList(ResourceTable):
+    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(COLUMNS, id=id)
+        self._clock = clock
+        self.lines: dict[int, MonitorLine] = {}
+
+    def show(self, lines: Iterable[MonitorLine]) -> None:
+        ordered = sorted(lines, key=trouble_order)
+        self.lines = {line.id: line for line in ordered}
+        self.set_rows([(line.id, self._cells(line)) for line in ordered])
+        self._title()
+
+    def flipped(self, monitor_id: int, name: str, status: str) -> bool:
+        """Follow a status change; True when the monitor has just gone wrong."""
+        known = self.lines.get(monitor_id)
+        if status not in TROUBLE:
+            if known is not None:
+                del self.lines[monitor_id]
+                self.drop(monitor_id)
+                self._title()
+            return False
+        line = replace(known, status=status) if known else MonitorLine(monitor_id, name, status)
+        self.lines[monitor_id] = line
+        self.upsert_row(monitor_id, self._cells(line), first=known is None)
+        self._title()
+        return known is None
+
+    def checked(self, monitor_id: int, checked_at: datetime, error: str | None) -> None:
+        known = self.lines.get(monitor_id)
+        if known is not None:
+            line = replace(known, checked_at=checked_at, error=error)
+            self.lines[monitor_id] = line
+            self.upsert_row(monitor_id, self._cells(line))
+
+    def _title(self) -> None:
+        self.border_title = f"down or degraded ({len(self.lines)})"
+
+    def _cells(self, line: MonitorLine) -> list[str | Text]:
+        return [
+            status_text(line.status, self.app.theme_variables),
+            line.name,
+            ago(line.checked_at, self._clock()),
+            line.error or "",
+        ]

@@ -142,7 +142,14 @@ async def list_monitors(
     if query.status is MonitorStatus.paused:
         filters.append(Monitor.paused.is_(True))
     elif query.status is not None:
-        filters.append(Monitor.status == query.status.value)
+        # The status filtered on is the one shown: maintenance wins over the last check.
+        under = await windows.monitors_in_maintenance(db, org_id=org_id, now=_now())
+        filters.append(Monitor.paused.is_(False))
+        if query.status is MonitorStatus.maintenance:
+            filters.append(Monitor.id.in_(under))
+        else:
+            filters.append(Monitor.status == query.status.value)
+            filters.append(Monitor.id.not_in(under))
     if query.tag:
         # Tags are a JSON list; its text holds each tag quoted.
         filters.append(cast(Monitor.tags, String).like(_like(f'"{query.tag}"'), escape="\\"))

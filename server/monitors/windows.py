@@ -33,6 +33,24 @@ async def windows_of(
     return by_monitor
 
 
+async def monitors_in_maintenance(db: AsyncSession, *, org_id: int, now: datetime) -> set[int]:
+    """The org's monitors inside a maintenance window now (recurrences are worked out here,
+    not in SQL; an org has few windows, MAX_WINDOWS per monitor at most)."""
+    by_monitor: dict[int, list[MaintenanceWindow]] = defaultdict(list)
+    rows = await db.scalars(
+        select(MaintenanceWindow)
+        .join(Monitor, Monitor.id == MaintenanceWindow.monitor_id)
+        .where(Monitor.org_id == org_id)
+    )
+    for row in rows:
+        by_monitor[row.monitor_id].append(row)
+    return {
+        monitor_id
+        for monitor_id, found in by_monitor.items()
+        if maintenance.active_window(found, now) is not None
+    }
+
+
 async def in_maintenance(db: AsyncSession, *, monitor_id: int, now: datetime) -> bool:
     """For the check engine: no incident opens while this is true."""
     found = (await windows_of(db, [monitor_id])).get(monitor_id, [])

@@ -182,6 +182,36 @@ async def test_a_window_running_now_puts_the_monitor_in_maintenance(
     assert monitor["status"] == "pending"
 
 
+async def test_the_status_filter_matches_the_status_shown_maintenance_included(
+    client: TestClient, world: World
+) -> None:
+    in_window = await make_monitor(client, world)
+    outside = await make_monitor(client, world)
+    now = datetime.now(UTC)
+    response = await client.post(
+        f"{API_PREFIX}/monitors/{in_window}/maintenance",
+        json={
+            "starts_at": (now - timedelta(minutes=5)).isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+        },
+        headers=world.alice.headers,
+    )
+    assert response.status == 201, await response.text()
+
+    async def listed(status: str) -> list[int]:
+        page = await (
+            await client.get(f"{API_PREFIX}/monitors?status={status}", headers=world.bob.headers)
+        ).json()
+        return [item["id"] for item in page["items"]]
+
+    assert await listed("maintenance") == [in_window]
+    assert await listed("pending") == [outside]  # the one in its window is not "pending"
+    carol_sees = await client.get(
+        f"{API_PREFIX}/monitors?status=maintenance", headers=world.carol.headers
+    )
+    assert (await carol_sees.json())["total"] == 0
+
+
 async def test_a_recurring_window_reads_a_naive_start_in_its_timezone(
     client: TestClient, world: World
 ) -> None:

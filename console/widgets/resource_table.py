@@ -1,14 +1,14 @@
 """A DataTable of API objects with vim keys, a live `/` filter and marks for bulk actions.
 
 Rows are keyed by the object's id, so a live event updates its row in place and the
-cursor stays on the same object across reloads and filters.
+cursor stays on the same object across reloads and filters. Cells are rich Text: plain
+strings are taken literally (a title like "[prod] down" is not console markup).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
@@ -18,6 +18,10 @@ from console.commands import RowFilter
 
 Cells = Sequence[str | Text]
 MARK = "✔"
+
+
+def as_text(value: str | Text) -> Text:
+    return value if isinstance(value, Text) else Text(value)
 
 
 class ResourceTable(DataTable[str | Text]):
@@ -33,7 +37,8 @@ class ResourceTable(DataTable[str | Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._headers = list(columns)
         self._markable = markable
-        self._rows: dict[int, list[str | Text]] = {}
+        self._rows: dict[int, list[Text]] = {}
+        self._redraw_due = False
         self._order: list[int] = []
         self._filter = RowFilter()
         self.marked: set[int] = set()
@@ -62,7 +67,7 @@ class ResourceTable(DataTable[str | Text]):
 
     def set_rows(self, rows: Sequence[tuple[int, Cells]]) -> None:
         """Replace every row, keeping the cursor on the same object when it is still here."""
-        self._rows = {row_id: list(cells) for row_id, cells in rows}
+        self._rows = {row_id: [as_text(cell) for cell in cells] for row_id, cells in rows}
         self._order = [row_id for row_id, _ in rows]
         self.marked &= set(self._rows)
         self._redraw()
@@ -71,17 +76,28 @@ class ResourceTable(DataTable[str | Text]):
         """Change one row in place, or add it (at the top with `first`)."""
         if row_id not in self._rows:
             self._order.insert(0, row_id) if first else self._order.append(row_id)
-        self._rows[row_id] = list(cells)
+        texts = [as_text(cell) for cell in cells]
+        self._rows[row_id] = texts
         on_screen = str(row_id) in self.rows
         if self._shown(row_id) and on_screen:
-            for header, value in zip(self._headers, cells, strict=True):
-                # Only a wider cell widens its column: a narrower one would make the table
-                # measure the whole column again, per live event (columns narrow on reload).
-                wider = cell_len(str(value)) > self.columns[ColumnKey(header)].content_width
-                self.update_cell(str(row_id), header, value, update_width=wider)
+            if any(
+                text.cell_len > self.columns[ColumnKey(header)].content_width
+                for header, text in zip(self._headers, texts, strict=True)
+            ):
+                # A wider cell: widen by redrawing once after this burst of events. The
+                # table's own width update re-measures whole columns, per cell changed.
+                self._redraw_soon()
+                return
+            for header, text in zip(self._headers, texts, strict=True):
+                self.update_cell(str(row_id), header, text)
         elif self._shown(row_id) or on_screen:
-            self._redraw()
-        # else: filtered out before and after; a redraw per live event would cost O(rows)
+            self._redraw_soon()
+        # else: filtered out before and after; nothing on screen changes
+
+    def _redraw_soon(self) -> None:
+        if not self._redraw_due:
+            self._redraw_due = True
+            self.call_after_refresh(self._redraw)
 
     def drop(self, row_id: int) -> None:
         if self._rows.pop(row_id, None) is not None:
@@ -89,7 +105,7 @@ class ResourceTable(DataTable[str | Text]):
             self.marked.discard(row_id)
             self._redraw()
 
-    def cells(self, row_id: int) -> list[str | Text] | None:
+    def cells(self, row_id: int) -> list[Text] | None:
         return self._rows.get(row_id)
 
     def apply_filter(self, text: str) -> int:
@@ -102,6 +118,7 @@ class ResourceTable(DataTable[str | Text]):
         return self._filter.keeps(" ".join(str(cell) for cell in self._rows[row_id]))
 
     def _redraw(self) -> None:
+        self._redraw_due = False
         current = self.current_id
         self.clear()
         for row_id in self._order:

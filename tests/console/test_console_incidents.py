@@ -140,3 +140,16 @@ async def test_carol_sees_none_of_org_as_incidents_or_their_events(
         await open_incident(client, world.carol, "org B later")
         await until(pilot, lambda: "org B later" in table_text(pilot))
         assert "org A secret" not in table_text(pilot)
+
+
+async def test_titles_are_shown_literally_not_as_console_markup(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    await open_incident(client, world.alice, "[bold]prod[/bold] checkout down")
+    app = console_for(client, world.alice, view="incidents")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: "checkout down" in table_text(pilot))
+        await pilot.pause()
+        shown = app.export_screenshot(simplify=True)  # what is drawn, not what is stored
+        assert "[bold]prod[/bold]" in shown.replace("&#160;", " ")

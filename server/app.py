@@ -164,4 +164,7 @@ async def _check_engine(app: web.Application, bus: MemoryEventBus) -> AsyncItera
         await asyncio.wait(running[:1], timeout=30)
         for task in running:
             task.cancel()
+        # Wait for them to end, so none still holds a database connection when the
+        # engine is disposed (a quick start and stop left them to the garbage collector).
+        await asyncio.gather(*running, return_exceptions=True)
         await checker.aclose()

@@ -13,6 +13,7 @@ from console.cli.incidents_commands import incidents
 from console.cli.monitors_commands import monitors
 from console.cli.server_commands import serve, users
 from console.cli.session import SshOptions, ssh_options, use_ssh_options
+from console.cli.up_command import up
 from console.connection import SshTarget
 
 
@@ -27,6 +28,7 @@ def main(
     use_ssh_options(ctx, SshOptions(target=ssh, remote_port=remote_port, identity=identity))
 
 
+main.add_command(up)
 main.add_command(serve)
 main.add_command(users)
 main.add_command(login)

@@ -1,0 +1,78 @@
+"""`upmetr up`: a local server on SQLite, its first admin, and the console signed in."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import click
+
+from shared.client import ClientError
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8080).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Database, keys and server.log (default: UPMETR_DATA_DIR or the user data dir).",
+)
+@click.option(
+    "--readonly", is_flag=True, help="Browse only: actions that change data are disabled."
+)
+@click.option("--no-console", is_flag=True, help="Only serve (until Ctrl-C); sign in with the CLI.")
+def up(
+    host: str | None, port: int | None, data_dir: Path | None, readonly: bool, no_console: bool
+) -> None:
+    """Start a local server and open the console, signed in: the first command to run.
+
+    On the first run this creates the database and a local admin, whose password is
+    printed once. The server stops when the console quits.
+    """
+    from console.local_server import (
+        LOCAL_ADMIN_EMAIL,
+        LocalServer,
+        LocalServerError,
+        ensure_local_admin,
+        local_credentials,
+    )
+    from server.config import Settings
+
+    overrides = {"host": host, "port": port, "data_dir": data_dir}
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    server = LocalServer(settings)
+    try:
+        url = server.start()
+    except LocalServerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        password = ensure_local_admin(settings)
+        if password is not None:
+            click.echo(
+                f"Created the local admin {LOCAL_ADMIN_EMAIL}  password: {password}  "
+                "(shown once; change it with POST /api/v1/auth/password/change, see /docs)"
+            )
+        if local_credentials(url, password) is None:
+            click.echo(
+                f"No saved login works for {url}: sign in (the local admin is {LOCAL_ADMIN_EMAIL})."
+            )
+        _console_or_serve(url, server.log_path, readonly=readonly, no_console=no_console)
+    except (LocalServerError, ClientError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        server.stop()
+
+
+def _console_or_serve(url: str, log_path: Path, *, readonly: bool, no_console: bool) -> None:
+    if not no_console:
+        from console.app import run_console
+
+        run_console(url, readonly=readonly)
+        return
+    click.echo(f"Serving {url} (log: {log_path}). Ctrl-C stops it.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        click.echo("Stopping.")

@@ -12,7 +12,8 @@
 5. Event-to-screen: the console in this process (headless, 160x48) on the dashboard, then on
    the monitors view; a burst of --burst events (default 1,000); an event's latency runs
    from its publish stamp to the end of the first screen refresh after the console applied
-   it (App.call_after_refresh).
+   it (App.call_after_refresh). The same burst read by a bare client (no console) tells the
+   server's and the stream's share.
 
     python benchmarks/console.py [--monitors 10000] [--burst 1000] [--idle 20]
 """
@@ -198,12 +199,10 @@ async def event_to_screen(
         credentials = Credentials(url, tokens["access_token"], tokens["refresh_token"], EMAIL)
         app = UpmetrApp(url, credentials=credentials, remember=False, start_view=view)
         latencies: list[float] = []
-        deliver = app.deliver
 
-        def measured(
-            event: Any, deliver: Any = deliver, latencies: list[float] = latencies
-        ) -> None:
-            deliver(event)
+        def measured(event: Any, app: UpmetrApp = app, latencies: list[float] = latencies) -> None:
+            deliver = UpmetrApp.deliver
+            deliver(app, event)
             sent = event.data.get("sent_at")
             if sent is not None:
                 app.call_after_refresh(lambda: latencies.append(time.time() - sent))
@@ -224,6 +223,32 @@ async def event_to_screen(
                 await pilot.pause(0.05)
         figures[view] = latencies
     return figures
+
+
+async def stream_only(
+    url: str, tokens: dict[str, str], trigger: Connection, org_id: int, burst: list[Any]
+) -> list[float]:
+    """The same burst read by a bare client: what the server and the stream take, no console."""
+    from shared.client import AsyncClient
+
+    latencies: list[float] = []
+    connected = asyncio.Event()
+    async with AsyncClient(url, access_token=tokens["access_token"]) as api:
+
+        async def read() -> None:
+            stream = api.events.stream(on_connection=lambda up: connected.set() if up else None)
+            async for event in stream:
+                latencies.append(time.time() - event.data["sent_at"])
+                if len(latencies) == len(burst):
+                    return
+
+        reading = asyncio.create_task(read())
+        await connected.wait()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, trigger.send, (org_id, burst))
+        await loop.run_in_executor(None, trigger.recv)
+        await asyncio.wait_for(reading, 60)
+    return latencies
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -279,7 +304,8 @@ def main() -> None:
         save_credentials(Credentials(url, tokens["access_token"], tokens["refresh_token"], EMAIL))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(SIZE[0])}
         paints, idle_share = first_paint(env, arguments.monitors, arguments.idle)
-        figures = asyncio.run(event_to_screen(url, tokens, ours, org_id, burst))
+        figures = {"stream only": asyncio.run(stream_only(url, tokens, ours, org_id, burst))}
+        figures |= asyncio.run(event_to_screen(url, tokens, ours, org_id, burst))
         server.terminate()
 
     print(f"\nconsole at {SIZE[0]}x{SIZE[1]}, {arguments.monitors} monitors, 20 incidents")

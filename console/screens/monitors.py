@@ -175,20 +175,30 @@ class MonitorsScreen(ViewScreen):
         self.table.apply_filter(text)
 
     def live(self, event: Event) -> None:
-        if event.type not in ("monitor.check", "monitor.status"):
-            return
-        monitor_id = int(event.data.get("monitor_id", 0))
-        monitor = self.monitors.get(monitor_id)
-        if monitor is None:
-            if self.complete:  # a monitor created since the list was read
-                self._fetch(monitor_id)
-            return
-        if event.type == "monitor.check":
+        self.live_many([event])
+
+    def live_many(self, events: list[Event]) -> None:
+        """Apply a burst of events, then draw each monitor they touched once."""
+        touched: dict[int, MonitorRead] = {}
+        for event in events:
+            if event.type not in ("monitor.check", "monitor.status"):
+                continue
+            monitor_id = int(event.data.get("monitor_id", 0))
+            monitor = touched.get(monitor_id) or self.monitors.get(monitor_id)
+            if monitor is None:
+                if self.complete:  # a monitor created since the list was read
+                    self._fetch(monitor_id)
+                continue
             data = event.data
-            self.history.record(monitor_id, int(data["result_id"]), data.get("response_time_ms"))
-            self._show(after_check(monitor, data))
-        else:
-            self._show(after_status(monitor, str(event.data["status"])))
+            if event.type == "monitor.check":
+                self.history.record(
+                    monitor_id, int(data["result_id"]), data.get("response_time_ms")
+                )
+                touched[monitor_id] = after_check(monitor, data)
+            else:
+                touched[monitor_id] = after_status(monitor, str(data["status"]))
+        for monitor in touched.values():
+            self._show(monitor)
 
     @work(group="fetch")
     async def _fetch(self, monitor_id: int) -> None:

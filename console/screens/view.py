@@ -46,6 +46,10 @@ class ViewScreen(Screen[None]):
     _pending: list[Event] | None = None  # events held while a load is under way
     filter_text = ""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._inbox: list[Event] = []  # events of the burst being read, applied together
+
     @property
     def upmetr(self) -> UpmetrApp:
         return cast("UpmetrApp", self.app)
@@ -76,14 +80,26 @@ class ViewScreen(Screen[None]):
         finally:
             if self._pending is pending:
                 self._pending = None
-            for event in pending:
-                self.live(event)
+            self.live_many(pending)
 
     def receive(self, event: Event) -> None:
-        """A live event for this view: applied now, or after the load under way."""
+        """A live event for this view: applied with the rest of its burst, or after the load
+        under way. Events read from the stream together are applied together, so a view can
+        draw what they touched once (a check writer's batch brings hundreds at a time)."""
         if self._pending is not None:
             self._pending.append(event)
-        else:
+            return
+        self._inbox.append(event)
+        if len(self._inbox) == 1:
+            self.call_later(self._apply_inbox)
+
+    def _apply_inbox(self) -> None:
+        events, self._inbox = self._inbox, []
+        self.live_many(events)
+
+    def live_many(self, events: list[Event]) -> None:
+        """Apply a burst of events; views that can draw once for all of them override it."""
+        for event in events:
             self.live(event)
 
     async def load(self) -> None:

@@ -21,17 +21,21 @@ from console.screens.text_entry import TextEntryScreen
 from console.screens.view import ViewScreen
 from console.widgets.resource_table import ResourceTable
 from shared.api.events import Event
-from shared.api.incidents import IncidentRead, IncidentStatus
+from shared.api.incidents import BulkActionName, IncidentRead, IncidentStatus
 
 COLUMNS = ("ID", "SEVERITY", "STATUS", "TITLE", "TARGET", "OPENED")
 PAGE = 100
 # Which statuses each action starts from (the server answers 409 for the others).
-ACTION_FROM = {
+ACTION_FROM: dict[BulkActionName, set[IncidentStatus]] = {
     "acknowledge": {IncidentStatus.open},
     "resolve": {IncidentStatus.open, IncidentStatus.acknowledged},
     "delete": set(IncidentStatus),
 }
-PAST = {"acknowledge": "acknowledged", "resolve": "resolved", "delete": "deleted"}
+PAST: dict[BulkActionName, str] = {
+    "acknowledge": "acknowledged",
+    "resolve": "resolved",
+    "delete": "deleted",
+}
 
 
 def incident_cells(
@@ -144,7 +148,7 @@ class IncidentsScreen(ViewScreen):
     async def _add_note(self, incident_id: int, text: str) -> None:
         await self.attempt(self.upmetr.api.incidents.add_note(incident_id, text), "Note added")
 
-    def act(self, action: str) -> None:
+    def act(self, action: BulkActionName) -> None:
         """Ask first when it deletes or touches several incidents; then do it."""
         ids = [i for i in self.table.selected_ids if self._allows(i, action)]
         if not ids:
@@ -161,12 +165,12 @@ class IncidentsScreen(ViewScreen):
         else:
             self._run(action, ids)
 
-    def _allows(self, incident_id: int, action: str) -> bool:
+    def _allows(self, incident_id: int, action: BulkActionName) -> bool:
         incident = self.incidents.get(incident_id)
         return incident is not None and incident.status in ACTION_FROM[action]
 
     @work(group="act")
-    async def _run(self, action: str, ids: list[int]) -> None:
+    async def _run(self, action: BulkActionName, ids: list[int]) -> None:
         api = self.upmetr.api.incidents
         if len(ids) == 1:
             done = f"Incident {ids[0]} {PAST[action]}"
@@ -177,7 +181,7 @@ class IncidentsScreen(ViewScreen):
             else:
                 await self.attempt(api.delete(ids[0]), done)
         else:
-            outcomes = await self.attempt(api.bulk(ids, action))  # type: ignore[arg-type]
+            outcomes = await self.attempt(api.bulk(ids, action))
             if outcomes is not None:
                 succeeded = sum(outcome.ok for outcome in outcomes)
                 failed = [f"{o.id}: {o.detail}" for o in outcomes if not o.ok]

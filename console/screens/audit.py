@@ -7,6 +7,7 @@ ctrl+r and at the fallback poll.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from rich.text import Text
@@ -81,11 +82,12 @@ class AuditScreen(ViewScreen):
         page = await self.attempt(api.list(page=self.page, per_page=PER_PAGE))
         if page is None:
             return
-        self.pages = max(1, -(-page.total // PER_PAGE))
-        if self.page > self.pages:  # past the end (a smaller log after a switch of org)
+        self.pages = max(1, math.ceil(page.total / PER_PAGE))
+        if self.page > self.pages:  # past the end: the log of the org switched to is shorter
             self.page = self.pages
-            self.reload()
-            return
+            page = await self.attempt(api.list(page=self.page, per_page=PER_PAGE))
+            if page is None:
+                return
         self.entries = {entry.id: entry for entry in page.items}
         colors = self.app.theme_variables
         self.table.set_rows([(entry.id, audit_cells(entry, colors)) for entry in page.items])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
@@ -113,6 +114,15 @@ class ResourceTable(DataTable[str | Text]):
         self._filter = RowFilter.parse(text)
         self._redraw()
         return self.row_count
+
+    async def _on_idle(self, event: events.Idle) -> None:
+        """DataTable sizes columns to new cells when idle, but keeps lines drawn before that
+        with the old widths until something else changes (Textual issue #4470): measure
+        here, then drop those lines. DataTable's own handler, called next, has nothing left."""
+        measuring = self._require_update_dimensions or bool(self._updated_cells)
+        await super()._on_idle(event)
+        if measuring:
+            self._clear_caches()
 
     def _shown(self, row_id: int) -> bool:
         return self._filter.keeps(" ".join(str(cell) for cell in self._rows[row_id]))

@@ -24,6 +24,8 @@ from shared.api.events import Event
 from shared.api.incidents import BulkActionName, IncidentRead, IncidentStatus
 
 COLUMNS = ("ID", "SEVERITY", "STATUS", "TITLE", "TARGET", "OPENED")
+# Columns that change live, at the width of their longest value.
+LIVE_WIDTHS = {"SEVERITY": 10, "STATUS": 14, "OPENED": 6}
 PAGE = 100
 # Which statuses each action starts from (the server answers 409 for the others).
 ACTION_FROM: dict[BulkActionName, set[IncidentStatus]] = {
@@ -70,7 +72,7 @@ class IncidentsScreen(ViewScreen):
         self.incidents: dict[int, IncidentRead] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield ResourceTable(COLUMNS, markable=True, id="incidents")
+        yield ResourceTable(COLUMNS, widths=LIVE_WIDTHS, markable=True, id="incidents")
 
     @property
     def table(self) -> ResourceTable:

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# How long a live event may wait for the rest of its burst before it is applied.
+BURST_SECONDS = 0.1
+
 
 class ViewScreen(Screen[None]):
     VIEW: ClassVar[str] = ""
@@ -84,14 +87,15 @@ class ViewScreen(Screen[None]):
 
     def receive(self, event: Event) -> None:
         """A live event for this view: applied with the rest of its burst, or after the load
-        under way. Events read from the stream together are applied together, so a view can
-        draw what they touched once (a check writer's batch brings hundreds at a time)."""
+        under way. Events are applied BURST_SECONDS after the first of a burst, all at once:
+        a check writer's batch brings hundreds, and drawing between its parts (a table
+        redraws every visible line) would make the last of them wait for each drawing."""
         if self._pending is not None:
             self._pending.append(event)
             return
         self._inbox.append(event)
         if len(self._inbox) == 1:
-            self.call_later(self._apply_inbox)
+            self.set_timer(BURST_SECONDS, self._apply_inbox)
 
     def _apply_inbox(self) -> None:
         events, self._inbox = self._inbox, []

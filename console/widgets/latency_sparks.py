@@ -64,6 +64,7 @@ class LatencySparks(Vertical):
         self.followed: list[Followed] = []
         self._points: dict[int, deque[tuple[int, float]]] = {}
         self._seeded: set[int] = set()
+        self._draw_due = False
 
     def compose(self) -> ComposeResult:
         for slot in range(self.rows):
@@ -120,25 +121,35 @@ class LatencySparks(Vertical):
         if points and result_id <= points[-1][0]:
             return  # seen already, or older than what is shown
         points.append((result_id, float(response_ms)))
-        self._draw()
+        self._draw_soon()
 
     def values(self, monitor_id: int) -> list[float]:
         return [ms for _, ms in self._points.get(monitor_id, ())]
 
+    def _draw_soon(self) -> None:
+        """Draw once for a burst of checks, after this burst has been read."""
+        if not self._draw_due:
+            self._draw_due = True
+            self.call_later(self._draw)
+
     def _draw(self) -> None:
+        self._draw_due = False
         if not self.is_mounted:
             return
         colors = self.app.theme_variables
         for slot, row in enumerate(self.query(".spark-row").results(Horizontal)):
-            row.display = slot < len(self.followed)
-            if not row.display:
+            shown = slot < len(self.followed)
+            if row.display != shown:
+                row.display = shown
+            if not shown:
                 continue
             item = self.followed[slot]
             values = self.values(item.monitor_id)
             glyph = status_text(item.status, colors)
             name = Text.assemble(glyph[:1], f" {item.name}")
-            row.query_one(".spark-name", Static).update(name)
+            # Fixed widths (see the CSS): new text needs no layout of the whole screen.
+            row.query_one(".spark-name", Static).update(name, layout=False)
             row.query_one(Sparkline).data = values
             last = milliseconds(values[-1]) if values else "-"
-            row.query_one(".spark-value", Static).update(last)
+            row.query_one(".spark-value", Static).update(last, layout=False)
         self.query_one("#spark-none", Static).display = not self.followed

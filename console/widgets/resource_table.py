@@ -7,13 +7,13 @@ strings are taken literally (a title like "[prod] down" is not console markup).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import Column, ColumnKey
 
 from console.commands import RowFilter
 
@@ -34,9 +34,19 @@ class ResourceTable(DataTable[str | Text]):
         Binding("space", "toggle_mark", "Mark", show=False, id="table.mark"),
     ]
 
-    def __init__(self, columns: Sequence[str], *, markable: bool = False, id: str | None = None):
+    def __init__(
+        self,
+        columns: Sequence[str],
+        *,
+        widths: Mapping[str, int] | None = None,
+        markable: bool = False,
+        id: str | None = None,
+    ):
+        """`widths` fixes the width of columns whose values change live but stay short (a
+        status, a latency): they never make the table re-measure or redraw itself."""
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._headers = list(columns)
+        self._widths = dict(widths or {})
         self._markable = markable
         self._rows: dict[int, list[Text]] = {}
         self._redraw_due = False
@@ -48,7 +58,7 @@ class ResourceTable(DataTable[str | Text]):
         if self._markable:
             self.add_column(" ", key="mark", width=1)
         for header in self._headers:
-            self.add_column(header, key=header)
+            self.add_column(header, key=header, width=self._widths.get(header))
 
     @property
     def current_id(self) -> int | None:
@@ -82,8 +92,8 @@ class ResourceTable(DataTable[str | Text]):
         on_screen = str(row_id) in self.rows
         if self._shown(row_id) and on_screen:
             if any(
-                text.cell_len > self.columns[ColumnKey(header)].content_width
-                for header, text in zip(self._headers, texts, strict=True)
+                column.auto_width and text.cell_len > column.content_width
+                for column, text in zip(self._columns_in_order(), texts, strict=True)
             ):
                 # A wider cell: widen by redrawing once after this burst of events. The
                 # table's own width update re-measures whole columns, per cell changed.
@@ -94,6 +104,9 @@ class ResourceTable(DataTable[str | Text]):
         elif self._shown(row_id) or on_screen:
             self._redraw_soon()
         # else: filtered out before and after; nothing on screen changes
+
+    def _columns_in_order(self) -> list[Column]:
+        return [self.columns[ColumnKey(header)] for header in self._headers]
 
     def _redraw_soon(self) -> None:
         if not self._redraw_due:

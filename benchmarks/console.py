@@ -251,6 +251,31 @@ async def stream_only(
     return latencies
 
 
+# What the dashboard and the monitors view read when they open.
+OPENING_READS = (
+    "/auth/me",
+    "/monitors?per_page=6",
+    "/monitors?per_page=100",
+    "/monitors?status=up&per_page=1",
+    "/monitors?status=down&per_page=200",
+    "/incidents?status=open&per_page=200",
+    "/monitors/1/checks?per_page=60",
+)
+
+
+def read_latencies(http: httpx.Client, headers: dict[str, str]) -> dict[str, float]:
+    """Median of 5 of each read, one at a time."""
+    medians = {}
+    for path in OPENING_READS:
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            http.get(path, headers=headers).raise_for_status()
+            times.append(time.perf_counter() - started)
+        medians[path] = statistics.median(times)
+    return medians
+
+
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -295,6 +320,7 @@ def main() -> None:
                 body = {"title": f"bench incident {n}", "severity": severity}
                 http.post("/incidents", json=body, headers=headers).raise_for_status()
             page = http.get("/monitors", params={"per_page": 100}, headers=headers).json()
+            reads = read_latencies(http, headers)
         loaded = [(item["id"], item["name"]) for item in page["items"]]
         burst = [loaded[index % len(loaded)] for index in range(arguments.burst)]
 
@@ -314,6 +340,8 @@ def main() -> None:
         + ", ".join(f"{paint:.2f} s" for paint in paints)
         + f" (median {statistics.median(paints):.2f} s)"
     )
+    for path, seconds in reads.items():
+        print(f"  GET {path}: {seconds * 1000:.0f} ms")
     print(f"idle CPU on the dashboard over {arguments.idle:.0f} s: {idle_share * 100:.2f} %")
     for view, latencies in figures.items():
         print(

@@ -70,7 +70,8 @@ class UptimeBar(Widget):
         self.refresh()
 
     def render(self) -> Text:
-        """The most recent days that fit the width, with the first and last date below."""
+        """The most recent days that fit the width, with how long ago they start below
+        (relative, as the rest of the console reads time)."""
         width = max(self.size.width, 1)
         shown = self.days[-width:]
         if not shown:
@@ -80,7 +81,7 @@ class UptimeBar(Widget):
         for day in shown:
             glyph, variable = day_cell(day.uptime_pct)
             line.append(glyph, style=colors.get(variable, "") if variable else "dim")
-        first, last = shown[0].date.isoformat(), shown[-1].date.isoformat()
+        first, last = f"{len(shown) - 1}d ago", "today"
         gap = max(len(shown) - len(first) - len(last), 1)
         line.append(f"\n{first}{' ' * gap}{last}")
         return line

@@ -30,11 +30,13 @@ from console.screens.help import HelpScreen
 from console.screens.incident_detail import IncidentDetailScreen
 from console.screens.incidents import IncidentsScreen
 from console.screens.login import LoginScreen
+from console.screens.monitor_detail import MonitorDetailScreen
 from console.screens.monitors import MonitorsScreen
 from console.screens.org_switcher import OrgSwitcherScreen
 from console.widgets.counter_tile import CounterTile
 from console.widgets.prompt import Prompt
 from console.widgets.resource_table import ResourceTable
+from console.widgets.uptime_bar import UptimeBar
 from tests.console.console_harness import LARGE, SMALL, fixed_clock, table_text, until
 from tests.console.snapshot_world import MOMENT, SHOWN_URL, SnapshotWorld, prepare, server_settings
 
@@ -159,6 +161,24 @@ def test_3_opens_the_monitors_view(
 ) -> None:
     monitors = on_screen(MonitorsScreen, live, shows("nightly backup"))
     run = driven(INCIDENTS_SHOWN, (("3",), monitors))
+    assert snap_compare(console(running, view="incidents"), terminal_size=size, run_before=run)
+
+
+def monitor_detail_read(pilot: Pilot[None]) -> bool:
+    screen = pilot.app.screen
+    return (
+        isinstance(screen, MonitorDetailScreen)
+        and screen.monitor is not None
+        and bool(screen.query_one(UptimeBar).days)
+    )
+
+
+@sizes
+def test_enter_on_a_monitor_opens_its_detail(
+    snap_compare: Compare, running: Running, size: tuple[int, int]
+) -> None:
+    monitors = on_screen(MonitorsScreen, live, shows("nightly backup"))
+    run = driven(INCIDENTS_SHOWN, (("3",), monitors), (("enter",), monitor_detail_read))
     assert snap_compare(console(running, view="incidents"), terminal_size=size, run_before=run)
 
 

@@ -153,3 +153,20 @@ async def test_titles_are_shown_literally_not_as_console_markup(
         await pilot.pause()
         shown = app.export_screenshot(simplify=True)  # what is drawn, not what is stored
         assert "[bold]prod[/bold]" in shown.replace("&#160;", " ")
+
+
+async def test_the_mouse_works_too_a_click_on_a_row_opens_its_detail(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    await open_incident(client, world.alice, "older")
+    clicked = await open_incident(client, world.alice, "clicked")
+    app = console_for(client, world.alice, view="incidents")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: "clicked" in table_text(pilot))
+        # Below the border and the header, the newest first: "clicked", then "older". The
+        # first click moves the cursor there, the second on the same row selects it.
+        await pilot.click(ResourceTable, offset=(10, 2))
+        await pilot.click(ResourceTable, offset=(10, 2))
+        await until(pilot, lambda: isinstance(app.screen, IncidentDetailScreen))
+        assert app.screen.incident_id == clicked["id"]

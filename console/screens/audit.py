@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.formatting import ago, status_text
 from console.screens.view import ViewScreen
@@ -108,10 +108,6 @@ class AuditScreen(ViewScreen):
         entry_id = self.table.current_id
         if entry_id is not None and entry_id in self.entries:
             self.app.push_screen(AuditEntryScreen(self.entries[entry_id], self.upmetr.now()))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()
 
 
 class AuditEntryScreen(ModalScreen[None]):

@@ -25,7 +25,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import DataTable
 
 from console.screens.incident_detail import IncidentDetailScreen
 from console.screens.monitor_detail import MonitorDetailScreen
@@ -368,8 +367,3 @@ class DashboardScreen(ViewScreen):
             self.app.push_screen(IncidentDetailScreen(row_id))
         else:
             self.app.push_screen(MonitorDetailScreen(row_id))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        event.data_table.focus()
-        self.action_open()

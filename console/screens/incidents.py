@@ -13,7 +13,6 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from console.formatting import ago, status_text
 from console.screens.confirm import ConfirmScreen
@@ -121,10 +120,6 @@ class IncidentsScreen(ViewScreen):
         incident_id = self.table.current_id
         if incident_id is not None:
             self.app.push_screen(IncidentDetailScreen(incident_id))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()
 
     def action_acknowledge(self) -> None:
         self.act("acknowledge")

@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from console.formatting import ago, milliseconds, percent, spark, status_text
 from console.screens.confirm import ConfirmScreen
@@ -251,10 +250,6 @@ class MonitorsScreen(ViewScreen):
         monitor_id = self.table.current_id
         if monitor_id is not None:
             self.app.push_screen(MonitorDetailScreen(monitor_id))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()
 
     def action_check_now(self) -> None:
         monitor_id = self.table.current_id

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
+from textual.widgets import DataTable, Footer
 
 from console.messages import FilterChanged, PromptSubmitted
 from console.widgets.prompt import Prompt
@@ -114,6 +114,16 @@ class ViewScreen(Screen[None]):
 
     def apply_filter(self, text: str) -> None:
         """Narrow the view to what matches `text` (a RowFilter)."""
+
+    def action_open(self) -> None:
+        """Open what the row under the cursor stands for; views with a detail override it."""
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter or a click on a row: the view's open action, on the table it happened in
+        (a view with several tables opens from the focused one)."""
+        event.stop()
+        event.data_table.focus()
+        self.action_open()
 
     def on_screen_resume(self) -> None:
         self.reload()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 from textual.pilot import Pilot
@@ -68,3 +69,54 @@ def fixed_clock(
     moment: datetime = datetime(2026, 1, 1, 12, 0, tzinfo=UTC),
 ) -> Callable[[], datetime]:
     return lambda: moment
+
+
+# Arranging data through the real API, as a user would.
+
+
+async def open_incident(
+    client: TestClient,  # type: ignore[type-arg]
+    person: Person,
+    title: str,
+    severity: str = "critical",
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/incidents", json={"title": title, "severity": severity}, headers=person.headers
+    )
+    assert response.status == 201, await response.text()
+    return dict(await response.json())
+
+
+async def incident_status(client: TestClient, person: Person, incident_id: int) -> str:  # type: ignore[type-arg]
+    response = await client.get(f"/api/v1/incidents/{incident_id}", headers=person.headers)
+    return str((await response.json())["status"])
+
+
+async def create_monitor(
+    client: TestClient,  # type: ignore[type-arg]
+    person: Person,
+    name: str,
+    url: str = "http://127.0.0.1:9/",
+    **settings: Any,
+) -> dict[str, Any]:
+    body = {"name": name, "type": "http", "url": url, **settings}
+    response = await client.post("/api/v1/monitors", json=body, headers=person.headers)
+    assert response.status == 201, await response.text()
+    return dict(await response.json())
+
+
+def check_event(
+    monitor_id: int, name: str, result_id: int, response_time_ms: int, checked_at: str
+) -> dict[str, Any]:
+    """The data of a `monitor.check` event for an up check, as the check writer publishes it."""
+    return {
+        "monitor_id": monitor_id,
+        "name": name,
+        "result_id": result_id,
+        "status": "up",
+        "monitor_status": "up",
+        "checked_at": checked_at,
+        "response_time_ms": response_time_ms,
+        "status_code": 200,
+        "error": None,
+    }

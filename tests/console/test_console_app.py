@@ -19,8 +19,13 @@ from server.context import SESSIONS
 from server.db.models import Membership
 from tests.builders import PASSWORD
 from tests.conftest import World, sign_in
-from tests.console.console_harness import console_for, table_text, until
-from tests.console.test_console_incidents import incident_status, open_incident
+from tests.console.console_harness import (
+    console_for,
+    incident_status,
+    open_incident,
+    table_text,
+    until,
+)
 from tests.e2e.upmetr_server import free_port
 
 

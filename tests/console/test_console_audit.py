@@ -13,8 +13,7 @@ from console.screens.incidents import IncidentsScreen
 from console.widgets.resource_table import ResourceTable
 from server.audit.models import AuditLog
 from tests.conftest import World
-from tests.console.console_harness import console_for, table_text, until
-from tests.console.test_console_incidents import open_incident
+from tests.console.console_harness import console_for, open_incident, table_text, until
 
 
 async def write_entries(db: AsyncSession, org_id: int, count: int) -> None:

@@ -3,8 +3,6 @@ stream without reading everything again, opens details, and keeps organizations 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
@@ -23,32 +21,16 @@ from server.context import EVENTS
 from server.events.bus import EVENT_BUS
 from server.monitors.models import Monitor
 from tests.conftest import Person, World
-from tests.console.console_harness import LARGE, SMALL, console_for, table_text, until
-
-
-async def create_monitor(
-    client: TestClient,  # type: ignore[type-arg]
-    person: Person,
-    name: str,
-    **settings: Any,
-) -> dict[str, Any]:
-    body = {"name": name, "type": "http", "url": "http://127.0.0.1:9/", **settings}
-    response = await client.post("/api/v1/monitors", json=body, headers=person.headers)
-    assert response.status == 201, await response.text()
-    return dict(await response.json())
-
-
-async def open_incident(
-    client: TestClient,  # type: ignore[type-arg]
-    person: Person,
-    title: str,
-    severity: str = "critical",
-) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/incidents", json={"title": title, "severity": severity}, headers=person.headers
-    )
-    assert response.status == 201, await response.text()
-    return dict(await response.json())
+from tests.console.console_harness import (
+    LARGE,
+    SMALL,
+    check_event,
+    console_for,
+    create_monitor,
+    open_incident,
+    table_text,
+    until,
+)
 
 
 async def act_on_incident(
@@ -192,21 +174,10 @@ async def test_live_checks_feed_the_sparkline_and_a_repeated_result_counts_once(
         sparks = dashboard.query_one(LatencySparks)
         assert sparks.monitor_ids == [monitor["id"]]
         for result_id, ms in ((1, 40), (2, 55), (2, 55), (3, 30)):
-            client.app[EVENTS].publish(
-                world.org_a,
-                "monitor.check",
-                {
-                    "monitor_id": monitor["id"],
-                    "name": "search api",
-                    "result_id": result_id,
-                    "status": "up",
-                    "monitor_status": "up",
-                    "checked_at": "2026-01-01T12:00:00+00:00",
-                    "response_time_ms": ms,
-                    "status_code": 200,
-                    "error": None,
-                },
+            data = check_event(
+                monitor["id"], "search api", result_id, ms, "2026-01-01T12:00:00+00:00"
             )
+            client.app[EVENTS].publish(world.org_a, "monitor.check", data)
         await until(pilot, lambda: sparks.values(monitor["id"]) == [40.0, 55.0, 30.0])
         assert dashboard.query_one(Sparkline).data == [40.0, 55.0, 30.0]
         assert "30 ms" in str(dashboard.query_one(".spark-value").render())

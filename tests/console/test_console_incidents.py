@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp.test_utils import TestClient
 
 from console.screens.confirm import ConfirmScreen
 from console.screens.incident_detail import IncidentDetailScreen
 from console.screens.incidents import IncidentsScreen
 from console.widgets.resource_table import ResourceTable
-from tests.conftest import Person, World
-from tests.console.console_harness import console_for, table_text, until
-
-
-async def open_incident(client: TestClient, person: Person, title: str) -> dict[str, Any]:  # type: ignore[type-arg]
-    response = await client.post(
-        "/api/v1/incidents",
-        json={"title": title, "severity": "critical"},
-        headers=person.headers,
-    )
-    assert response.status == 201, await response.text()
-    return await response.json()
-
-
-async def incident_status(client: TestClient, person: Person, incident_id: int) -> str:  # type: ignore[type-arg]
-    response = await client.get(f"/api/v1/incidents/{incident_id}", headers=person.headers)
-    return str((await response.json())["status"])
+from tests.conftest import World
+from tests.console.console_harness import (
+    console_for,
+    incident_status,
+    open_incident,
+    table_text,
+    until,
+)
 
 
 async def test_acknowledge_from_the_table_reaches_the_server_and_the_row_follows_the_stream(

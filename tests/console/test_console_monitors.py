@@ -18,7 +18,13 @@ from console.screens.monitors import MonitorsScreen
 from console.widgets.uptime_bar import day_cell
 from server.context import EVENTS
 from tests.conftest import Person, World
-from tests.console.console_harness import console_for, table_text, until
+from tests.console.console_harness import (
+    check_event,
+    console_for,
+    create_monitor,
+    table_text,
+    until,
+)
 
 SIZE = (160, 40)
 WRITE_ACTIONS = ("check_now", "toggle_pause", "delete")
@@ -40,19 +46,6 @@ async def target() -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
     finally:
         await runner.cleanup()
-
-
-async def create_monitor(
-    client: TestClient,  # type: ignore[type-arg]
-    person: Person,
-    name: str,
-    url: str = "http://127.0.0.1:9/",
-    **settings: Any,
-) -> dict[str, Any]:
-    body = {"name": name, "type": "http", "url": url, **settings}
-    response = await client.post("/api/v1/monitors", json=body, headers=person.headers)
-    assert response.status == 201, await response.text()
-    return dict(await response.json())
 
 
 async def server_monitor(client: TestClient, person: Person, monitor_id: int) -> dict[str, Any]:  # type: ignore[type-arg]
@@ -99,21 +92,9 @@ async def test_live_check_and_status_events_change_the_row_in_place(
         await until(pilot, lambda: app.connection == "live")
         events = client.app[EVENTS]
         for result_id, latency in ((101, 40), (102, 80)):
-            events.publish(
-                world.org_a,
-                "monitor.check",
-                {
-                    "monitor_id": monitor["id"],
-                    "name": "search api",
-                    "result_id": result_id,
-                    "status": "up",
-                    "monitor_status": "up",
-                    "checked_at": datetime.now(UTC).isoformat(),
-                    "response_time_ms": latency,
-                    "status_code": 200,
-                    "error": None,
-                },
-            )
+            now = datetime.now(UTC).isoformat()
+            data = check_event(monitor["id"], "search api", result_id, latency, now)
+            events.publish(world.org_a, "monitor.check", data)
         await until(pilot, lambda: "80 ms" in table_text(pilot))
         assert "● up" in table_text(pilot)
         assert "▁█" in table_text(pilot)  # the trend: 40 ms then 80 ms

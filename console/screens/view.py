@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 
@@ -47,6 +47,7 @@ class ViewScreen(Screen[None]):
 
     _poll: Timer | None = None
     _pending: list[Event] | None = None  # events held while a load is under way
+    _under_dialog = False  # suspended by a dialog on top, not by another view
     filter_text = ""
 
     def __init__(self) -> None:
@@ -126,13 +127,18 @@ class ViewScreen(Screen[None]):
         self.action_open()
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        # Under a dialog the view stayed in front and kept receiving its live events:
+        # nothing was missed, and re-reading would spend requests of the user's rate limit.
+        if not self._under_dialog:
+            self.reload()
+        self._under_dialog = False
         if self._poll is None:
             self._poll = self.set_interval(self.REFRESH_SECONDS, self.reload)
         else:
             self._poll.resume()
 
     def on_screen_suspend(self) -> None:
+        self._under_dialog = isinstance(self.app.screen, ModalScreen)
         if self._poll is not None:
             self._poll.pause()
 

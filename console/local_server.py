@@ -151,8 +151,8 @@ class LocalServer:
             started.set_result(url)
             loop.run_forever()
         finally:
-            # The app's cleanup cancels its engine tasks without awaiting them; they must
-            # still run to the end (closing their database sessions), as asyncio.run ensures.
+            # As asyncio.run does: whatever task is still pending is cancelled and run to
+            # its end (closing its database session) before the loop closes.
             pending = asyncio.all_tasks(loop)
             for task in pending:
                 task.cancel()

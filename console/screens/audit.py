@@ -93,9 +93,6 @@ class AuditScreen(ViewScreen):
         self.table.set_rows([(entry.id, audit_cells(entry, colors)) for entry in page.items])
         self.table.border_title = f"audit log ({page.total})  page {self.page} of {self.pages}"
 
-    def apply_filter(self, text: str) -> None:
-        self.table.apply_filter(text)
-
     def action_page(self, step: int) -> None:
         wanted = self.page + step
         if not 1 <= wanted <= self.pages:

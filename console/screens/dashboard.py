@@ -353,10 +353,6 @@ class DashboardScreen(ViewScreen):
 
     # -- keys ----------------------------------------------------------------------------
 
-    def apply_filter(self, text: str) -> None:
-        self.unresolved.apply_filter(text)
-        self.troubled.apply_filter(text)
-
     def action_open(self) -> None:
         focused = self.focused
         table = focused if isinstance(focused, ResourceTable) else self.unresolved

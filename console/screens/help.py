@@ -65,6 +65,3 @@ class HelpScreen(ViewScreen):
         self.query_one(ResourceTable).set_rows(
             [(index, list(row)) for index, row in enumerate(rows)]
         )
-
-    def apply_filter(self, text: str) -> None:
-        self.query_one(ResourceTable).apply_filter(text)

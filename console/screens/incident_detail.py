@@ -84,9 +84,6 @@ class IncidentDetailScreen(ViewScreen):
             else:
                 self.reload()
 
-    def apply_filter(self, text: str) -> None:
-        self.query_one(ResourceTable).apply_filter(text)
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         allowed = super().check_action(action, parameters)
         if not allowed or self.incident is None:

@@ -87,9 +87,6 @@ class IncidentsScreen(ViewScreen):
         self.table.set_rows([(item.id, incident_cells(item, now, colors)) for item in page.items])
         self.table.border_title = f"incidents ({page.total})"
 
-    def apply_filter(self, text: str) -> None:
-        self.table.apply_filter(text)
-
     def live(self, event: Event) -> None:
         if not event.type.startswith("incident."):
             return

@@ -202,9 +202,6 @@ class MonitorDetailScreen(ViewScreen):
         elif event.type == "monitor.status":
             self.reload()
 
-    def apply_filter(self, text: str) -> None:
-        self.query_one(ResourceTable).apply_filter(text)
-
     def action_check_now(self) -> None:
         self._check_now()
 

@@ -181,9 +181,6 @@ class MonitorsScreen(ViewScreen):
         counted = f"{shown}" if shown == self.total else f"first {shown} of {self.total}"
         self.table.border_title = f"monitors ({counted})"
 
-    def apply_filter(self, text: str) -> None:
-        self.table.apply_filter(text)
-
     def live(self, event: Event) -> None:
         self.live_many([event])
 

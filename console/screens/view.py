@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer
 
 from console.messages import FilterChanged, PromptSubmitted
 from console.widgets.prompt import Prompt
+from console.widgets.resource_table import ResourceTable
 from console.widgets.status_bar import StatusBar
 from shared.api.events import Event
 from shared.client import ClientError
@@ -114,7 +115,9 @@ class ViewScreen(Screen[None]):
         """Apply one live event of the organization while this view is shown."""
 
     def apply_filter(self, text: str) -> None:
-        """Narrow the view to what matches `text` (a RowFilter)."""
+        """Narrow the view's tables to the rows that match `text` (a RowFilter)."""
+        for table in self.query(ResourceTable).results(ResourceTable):
+            table.apply_filter(text)
 
     def action_open(self) -> None:
         """Open what the row under the cursor stands for; views with a detail override it."""

@@ -119,14 +119,10 @@ class ResourceTable(DataTable[str | Text]):
             self.marked.discard(row_id)
             self._redraw()
 
-    def cells(self, row_id: int) -> list[Text] | None:
-        return self._rows.get(row_id)
-
-    def apply_filter(self, text: str) -> int:
-        """Show only rows matching the filter; returns how many are shown."""
+    def apply_filter(self, text: str) -> None:
+        """Show only rows matching the filter."""
         self._filter = RowFilter.parse(text)
         self._redraw()
-        return self.row_count
 
     async def _on_idle(self, event: events.Idle) -> None:
         """DataTable sizes columns to new cells when idle, but keeps lines drawn before that

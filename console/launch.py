@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import click
 
-from console.cli.session import SSH_KNOWN_HOSTS_ENV, SshOptions, default_url
+from console.cli.session import SshOptions, default_url, known_hosts_file
 from console.config import load_credentials
 from console.connection import TunnelError, parse_ssh_url, ssh_tunnel, ssh_url
 from console.preferences import load_preferences
@@ -71,11 +70,7 @@ async def console_route(url: str, *, identity: Path | None = None) -> AsyncItera
         yield url
         return
     target, remote_port = parsed
-    known_hosts = os.environ.get(SSH_KNOWN_HOSTS_ENV)
     async with ssh_tunnel(
-        target,
-        remote_port=remote_port,
-        identity=identity,
-        known_hosts=Path(known_hosts) if known_hosts else None,
+        target, remote_port=remote_port, identity=identity, known_hosts=known_hosts_file()
     ) as local_url:
         yield local_url

@@ -121,6 +121,12 @@ def current_ssh_options() -> SshOptions:
     return options if isinstance(options, SshOptions) else SshOptions(target=None)
 
 
+def known_hosts_file() -> Path | None:
+    """The known_hosts file UPMETR_SSH_KNOWN_HOSTS names; None for ~/.ssh/known_hosts."""
+    named = os.environ.get(SSH_KNOWN_HOSTS_ENV)
+    return Path(named) if named else None
+
+
 def default_url() -> str:
     """Where to reach the server: `--ssh`, UPMETR_URL, the stored login's, or the default.
 
@@ -151,12 +157,11 @@ def http_url(url: str) -> str:
     root = click.get_current_context().find_root()
     tunnels: dict[str, str] = root.meta.setdefault(_TUNNELS_META, {})
     if url not in tunnels:
-        known_hosts = os.environ.get(SSH_KNOWN_HOSTS_ENV)
         tunnel = ssh_tunnel_in_thread(
             target,
             remote_port=remote_port,
             identity=current_ssh_options().identity,
-            known_hosts=Path(known_hosts) if known_hosts else None,
+            known_hosts=known_hosts_file(),
         )
         try:
             tunnels[url] = root.with_resource(tunnel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -20,33 +21,36 @@ from shared.api.monitors import MaintenanceCreate, MaintenanceRead
 MAX_WINDOWS = 100
 
 
+def _by_monitor(rows: Iterable[MaintenanceWindow]) -> dict[int, list[MaintenanceWindow]]:
+    by_monitor: dict[int, list[MaintenanceWindow]] = defaultdict(list)
+    for row in rows:
+        by_monitor[row.monitor_id].append(row)
+    return by_monitor
+
+
 async def windows_of(
     db: AsyncSession, monitor_ids: list[int]
 ) -> dict[int, list[MaintenanceWindow]]:
-    by_monitor: dict[int, list[MaintenanceWindow]] = defaultdict(list)
-    if monitor_ids:
-        rows = await db.scalars(
+    if not monitor_ids:
+        return defaultdict(list)
+    return _by_monitor(
+        await db.scalars(
             select(MaintenanceWindow).where(MaintenanceWindow.monitor_id.in_(monitor_ids))
         )
-        for row in rows:
-            by_monitor[row.monitor_id].append(row)
-    return by_monitor
+    )
 
 
 async def monitors_in_maintenance(db: AsyncSession, *, org_id: int, now: datetime) -> set[int]:
     """The org's monitors inside a maintenance window now (recurrences are worked out here,
     not in SQL; an org has few windows, MAX_WINDOWS per monitor at most)."""
-    by_monitor: dict[int, list[MaintenanceWindow]] = defaultdict(list)
     rows = await db.scalars(
         select(MaintenanceWindow)
         .join(Monitor, Monitor.id == MaintenanceWindow.monitor_id)
         .where(Monitor.org_id == org_id)
     )
-    for row in rows:
-        by_monitor[row.monitor_id].append(row)
     return {
         monitor_id
-        for monitor_id, found in by_monitor.items()
+        for monitor_id, found in _by_monitor(rows).items()
         if maintenance.active_window(found, now) is not None
     }
 

@@ -30,6 +30,7 @@ from server.context import (
 from server.db.engine import create_engine, create_sessionmaker
 from server.engines.check_writer import ResultWriter
 from server.engines.checks import CheckEngine
+from server.engines.loop import Engine
 from server.engines.metrics import metrics
 from server.engines.rollup import RollupEngine
 from server.events.bus import EVENT_BUS, MemoryEventBus
@@ -116,11 +117,25 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[EVENTS] = bus
     tasks = BackgroundTasks()
     app[TASKS] = tasks
-    async with _check_engine(app, bus):
+    async with _check_engine(app, bus), _cloud_engines(app):
         yield
     bus.close()
     await tasks.drain()
     await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _cloud_engines(app: web.Application) -> AsyncIterator[None]:
+    """Discovery and cost sync. Their job runners always run, since a 202 promises the job
+    will run; the schedules that queue automatic runs only when engines are on."""
+    engines: list[Engine] = []
+    running = [asyncio.create_task(engine.run(), name=engine.name) for engine in engines]
+    try:
+        yield
+    finally:
+        for engine in engines:
+            await engine.stop()
+        await asyncio.gather(*running, return_exceptions=True)
 
 
 @contextlib.asynccontextmanager

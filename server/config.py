@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     # A bearer token required by GET /metrics (Prometheus); unset, /metrics is open.
     metrics_token: str | None = None
 
+    # Cloud providers. The endpoint override points boto3 at one AWS-compatible endpoint
+    # (moto's server in tests, LocalStack in a lab); unset, each service's real endpoint.
+    aws_endpoint_url: str | None = None
+    aws_max_attempts: int = Field(8, ge=1, description="boto3 adaptive retries per call")
+    # Provider calls running at once per account (discovery, cost sync), and per region.
+    provider_concurrency: int = Field(8, ge=1)
+    provider_region_concurrency: int = Field(3, ge=1)
+
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None

@@ -231,4 +231,9 @@ ROUTES: list[Route] = [
     Route("POST", "/heartbeat/{token}/fail", monitors.heartbeat_fail_post,
           "Report a failed run (POST)", "monitors", access=PUBLIC,
           response=monitors_api.HeartbeatAck),
+    # Cloud accounts (fixed paths before /cloud-accounts/{id})
+    # Jobs
+    # Resources (fixed paths before /resources/{id})
+    # Costs
+    # Budgets (fixed paths before /budgets/{id})
 ]  # fmt: skip

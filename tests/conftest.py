@@ -22,7 +22,8 @@ from server.context import SESSIONS
 from server.db.migrate import upgrade
 from tests.builders import PASSWORD, Person, add_member, create_org, create_user
 
-pytest_plugins = ["tests.mail"]  # the `smtp` fixture: a real SMTP server on 127.0.0.1
+# `smtp`: a real SMTP server on 127.0.0.1; `aws`: moto's server on 127.0.0.1.
+pytest_plugins = ["tests.mail", "tests.aws"]
 
 # Cheap argon2 parameters keep the suite fast; production uses the defaults in Settings.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}

@@ -3,10 +3,15 @@
 from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession, MfaBackupCode, OneTimeToken, RefreshToken
 from server.billing.models import Plan
+from server.budgets.models import Budget
+from server.cloud_accounts.models import CloudAccount
+from server.costs.models import CostDaily, CostSync
 from server.db.base import Base
 from server.incidents.models import Incident, IncidentEvent
+from server.jobs.models import Job
 from server.monitors.models import CheckResult, MaintenanceWindow, Monitor, MonitorRollup
 from server.orgs.models import Membership, Organization
+from server.resources.models import Resource, ResourceAction, ResourceTag
 from server.users.models import Invitation, User
 
 __all__ = [
@@ -14,10 +19,15 @@ __all__ = [
     "AuditLog",
     "AuthSession",
     "Base",
+    "Budget",
     "CheckResult",
+    "CloudAccount",
+    "CostDaily",
+    "CostSync",
     "Incident",
     "IncidentEvent",
     "Invitation",
+    "Job",
     "MaintenanceWindow",
     "Membership",
     "MfaBackupCode",
@@ -27,5 +37,8 @@ __all__ = [
     "Organization",
     "Plan",
     "RefreshToken",
+    "Resource",
+    "ResourceAction",
+    "ResourceTag",
     "User",
 ]

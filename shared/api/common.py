@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
@@ -80,3 +81,6 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 ShortText = Annotated[str, Field(max_length=500)]
 Secret = Annotated[str, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
+
+# Money travels as a decimal string ("12.34"), which pydantic does for Decimal in JSON.
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=6)]

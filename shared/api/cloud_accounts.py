@@ -1,0 +1,104 @@
+"""Cloud accounts: provider credentials (write-only), regions, connection tests."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+from shared.api.common import ApiModel, Name, ReadModel, Secret, UtcDatetime
+
+
+class CloudProvider(StrEnum):
+    aws = "aws"
+    gcp = "gcp"
+    azure = "azure"
+    digitalocean = "digitalocean"
+
+
+class AccountStatus(StrEnum):
+    pending = "pending"  # not tested yet
+    ok = "ok"
+    error = "error"
+
+
+Region = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[a-z0-9-]+$")]
+
+
+class AwsRoleCredentials(ApiModel):
+    """An IAM role Upmetr assumes with STS; the external ID guards against confused deputies."""
+
+    role_arn: str = Field(
+        max_length=2048, pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]+$"
+    )
+    external_id: str = Field(min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9+=,.@:/_-]+$")
+
+
+class AwsKeyCredentials(ApiModel):
+    access_key_id: str = Field(min_length=16, max_length=128, pattern=r"^[A-Z0-9]+$")
+    secret_access_key: Secret
+
+
+# Only AWS is served today; other providers will add their credential shapes here.
+Credentials = AwsRoleCredentials | AwsKeyCredentials
+
+
+class CloudAccountCreate(ApiModel):
+    name: Name
+    provider: CloudProvider
+    credentials: Credentials
+    default_region: Region = "us-east-1"
+    regions: list[Region] | None = Field(
+        None, max_length=40, description="regions to discover; default: every enabled region"
+    )
+    cloudwatch_enabled: bool = False
+
+
+class CloudAccountUpdate(ApiModel):
+    """Every field optional; new credentials replace the stored ones."""
+
+    name: Name | None = None
+    credentials: Credentials | None = None
+    default_region: Region | None = None
+    regions: list[Region] | None = Field(None, max_length=40)
+    cloudwatch_enabled: bool | None = None
+
+
+class CloudAccountRead(ReadModel):
+    id: int
+    name: str
+    provider: CloudProvider
+    auth_method: str = Field(description="role or keys")
+    credentials_hint: str = Field(description="masked, e.g. ****ab12; never the secret")
+    default_region: str
+    regions: list[str]
+    cloudwatch_enabled: bool
+    external_account_id: str | None = Field(description="the provider's account id")
+    status: AccountStatus
+    status_detail: str | None
+    last_tested_at: UtcDatetime | None
+    last_discovered_at: UtcDatetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class ConnectionTestRequest(ApiModel):
+    """Unsaved credentials to try before creating an account."""
+
+    provider: CloudProvider
+    credentials: Credentials
+    default_region: Region = "us-east-1"
+
+
+class PermissionCheck(ReadModel):
+    feature: str = Field(description="e.g. discovery:ec2, costs, actions")
+    ok: bool
+    detail: str
+
+
+class ConnectionTestResult(ReadModel):
+    ok: bool
+    account_id: str | None = Field(description="the provider's account id when identity is proven")
+    detail: str
+    permissions: list[PermissionCheck] = Field(default_factory=list)

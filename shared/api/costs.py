@@ -1,0 +1,103 @@
+"""Costs: month to date, breakdowns, daily series, a local forecast, and the provider sync."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from shared.api.common import ApiModel, ReadModel, UtcDatetime
+
+
+class CostRange(ApiModel):
+    start: date | None = Field(None, description="first day (default: first of this month)")
+    end: date | None = Field(None, description="last day, inclusive (default: today)")
+    account_id: int | None = None
+
+
+class GroupBy(StrEnum):
+    service = "service"
+    account = "account"
+
+
+class DailyQuery(CostRange):
+    group_by: GroupBy = GroupBy.service
+
+
+class ForecastQuery(ApiModel):
+    days: Literal[30, 90] = 30
+    account_id: int | None = None
+
+
+class CostSummary(ReadModel):
+    current_month: Decimal
+    previous_month: Decimal
+    forecast_month_end: Decimal | None = Field(description="null while history is too short")
+    daily_average: Decimal = Field(description="this month to date")
+    currency: str
+    last_synced_at: UtcDatetime | None
+
+
+class ServiceCost(ReadModel):
+    service: str
+    amount: Decimal
+    share_pct: float
+    change_pct: float | None = Field(description="vs the same number of days before; null if new")
+
+
+class AccountCost(ReadModel):
+    account_id: int
+    name: str
+    amount: Decimal
+    share_pct: float
+    change_pct: float | None
+
+
+class DailySeries(ReadModel):
+    key: str = Field(description="the service, or the account id")
+    label: str
+    amounts: list[Decimal] = Field(description="one per day of `days`")
+    total: Decimal
+
+
+class DailyCosts(ReadModel):
+    group_by: GroupBy
+    currency: str
+    days: list[date]
+    series: list[DailySeries]
+
+
+class ForecastPoint(ReadModel):
+    date: date
+    mean: Decimal
+    lower: Decimal
+    upper: Decimal
+
+
+class CostForecast(ReadModel):
+    method: Literal["seasonal", "run_rate", "not_enough_data"]
+    currency: str
+    interval_pct: int = 80
+    history_days: int
+    total: Decimal | None
+    total_lower: Decimal | None
+    total_upper: Decimal | None
+    points: list[ForecastPoint]
+
+
+class CostSyncRead(ReadModel):
+    account_id: int
+    account_name: str
+    status: str = Field(description="running, succeeded or failed")
+    job_id: int | None
+    start_day: date
+    end_day: date
+    rows: int
+    api_calls: int
+    api_cost: Decimal = Field(description="what the provider bills for these calls ($0.01 each)")
+    detail: str | None
+    started_at: UtcDatetime
+    finished_at: UtcDatetime | None

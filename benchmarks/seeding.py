@@ -56,24 +56,31 @@ def seed(data_dir: str, target_url: str, monitors: int, interval: int, overdue: 
     return asyncio.run(_seed(data_dir, target_url, monitors, interval, overdue))
 
 
-async def _seed(data_dir: str, target_url: str, monitors: int, interval: int, overdue: bool) -> int:
+async def seed_org(sessions: Any) -> int:
+    """The benchmark's Enterprise organization and its superadmin (EMAIL / PASSWORD)."""
     from argon2 import PasswordHasher
-    from sqlalchemy import func, insert, select
 
-    from server.db.base import Base
-    from server.db.engine import create_engine, create_sessionmaker
     from tests.builders import add_member, create_org, create_user
 
-    monitor = Base.metadata.tables["monitor"]
-    rollup = Base.metadata.tables["monitor_rollup"]
-    engine = create_engine(database_url(data_dir))
-    sessions = create_sessionmaker(engine)
     hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     async with sessions() as db, db.begin():
         org = await create_org(db, "Bench", plan="enterprise")
         user = await create_user(db, EMAIL, password_hash=hasher.hash(PASSWORD))
         await add_member(db, user, org, "superadmin")
-        org_id = org.id
+        return int(org.id)
+
+
+async def _seed(data_dir: str, target_url: str, monitors: int, interval: int, overdue: bool) -> int:
+    from sqlalchemy import func, insert, select
+
+    from server.db.base import Base
+    from server.db.engine import create_engine, create_sessionmaker
+
+    monitor = Base.metadata.tables["monitor"]
+    rollup = Base.metadata.tables["monitor_rollup"]
+    engine = create_engine(database_url(data_dir))
+    sessions = create_sessionmaker(engine)
+    org_id = await seed_org(sessions)
 
     now = datetime.now(UTC)
     next_check_at = now - timedelta(days=1) if overdue else None

@@ -52,5 +52,15 @@ def moto_endpoint() -> Iterator[str]:
 def aws(moto_endpoint: str, settings: Settings) -> str:
     """moto's endpoint, emptied, with the server under test pointed at it."""
     httpx.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    # A test may have turned on moto's IAM checks (`enforce_iam`); every test starts without.
+    httpx.post(
+        f"{moto_endpoint}/moto-api/reset-auth", content=b"inf", timeout=10
+    ).raise_for_status()
     settings.aws_endpoint_url = moto_endpoint
     return moto_endpoint
+
+
+def enforce_iam(endpoint: str) -> None:
+    """Make moto check signatures and IAM policies from now on, as AWS does: unknown keys
+    are refused (InvalidClientTokenId), and a user may only do what its policies allow."""
+    httpx.post(f"{endpoint}/moto-api/reset-auth", content=b"0", timeout=10).raise_for_status()

@@ -10,6 +10,7 @@ from typing import Any, Generic, Self
 
 import httpx
 
+from shared.client.cloud import AsyncJobs, CloudAccounts, CloudResources, SyncJobs
 from shared.client.core import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
@@ -18,6 +19,7 @@ from shared.client.core import (
     TokenCallback,
     normalize_base_url,
 )
+from shared.client.costs import Budgets, Costs
 from shared.client.events import AsyncEvents, SyncEvents
 from shared.client.monitors import Monitors
 from shared.client.namespace import Async, M, Sync
@@ -46,6 +48,10 @@ class _Namespaces(Generic[M]):
     plans: Plans[M]
     incidents: Incidents[M]
     monitors: Monitors[M]
+    cloud_accounts: CloudAccounts[M]
+    resources: CloudResources[M]
+    costs: Costs[M]
+    budgets: Budgets[M]
 
     def _attach(self, core: SyncCore | AsyncCore) -> None:
         self._core = core
@@ -58,6 +64,10 @@ class _Namespaces(Generic[M]):
         self.plans = Plans(core)
         self.incidents = Incidents(core)
         self.monitors = Monitors(core)
+        self.cloud_accounts = CloudAccounts(core)
+        self.resources = CloudResources(core)
+        self.costs = Costs(core)
+        self.budgets = Budgets(core)
 
     @property
     def base_url(self) -> str:
@@ -102,6 +112,7 @@ class Client(_Namespaces[Sync]):
     """
 
     events: SyncEvents
+    jobs: SyncJobs
 
     def __init__(
         self,
@@ -132,6 +143,7 @@ class Client(_Namespaces[Sync]):
         )
         self._attach(core)
         self.events = SyncEvents(core)
+        self.jobs = SyncJobs(core)
 
     def close(self) -> None:
         self._http.close()
@@ -152,6 +164,7 @@ class AsyncClient(_Namespaces[Async]):
     """Asynchronous twin of `Client`: the same namespaces and methods, awaited."""
 
     events: AsyncEvents
+    jobs: AsyncJobs
 
     def __init__(
         self,
@@ -182,6 +195,7 @@ class AsyncClient(_Namespaces[Async]):
         )
         self._attach(core)
         self.events = AsyncEvents(core)
+        self.jobs = AsyncJobs(core)
 
     async def aclose(self) -> None:
         await self._http.aclose()

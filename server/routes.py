@@ -8,6 +8,7 @@ from server.billing import handlers as billing
 from server.events import handlers as events
 from server.http.routing import Access, Route
 from server.incidents import handlers as incidents
+from server.jobs import handlers as jobs
 from server.monitors import handlers as monitors
 from server.orgs import handlers as orgs
 from server.users import handlers as users
@@ -16,6 +17,7 @@ from shared.api import auth as auth_api
 from shared.api import billing as billing_api
 from shared.api import events as events_api
 from shared.api import incidents as incidents_api
+from shared.api import jobs as jobs_api
 from shared.api import monitors as monitors_api
 from shared.api import orgs as orgs_api
 from shared.api import users as users_api
@@ -233,6 +235,12 @@ ROUTES: list[Route] = [
           response=monitors_api.HeartbeatAck),
     # Cloud accounts (fixed paths before /cloud-accounts/{id})
     # Jobs
+    Route("GET", "/jobs", jobs.list_jobs, "Background jobs (discovery, cost sync), newest first",
+          "jobs", query=jobs_api.JobQuery, response=Page[jobs_api.JobRead]),
+    Route("GET", "/jobs/{id}", jobs.get_job, "One job: status, progress and outcome", "jobs",
+          response=jobs_api.JobRead,
+          description="A 202 answers with a `job_id`; read it here, or follow `job.updated` "
+          "live events. `progress` changes while it runs; `result` holds its counts."),
     # Resources (fixed paths before /resources/{id})
     # Costs
     # Budgets (fixed paths before /budgets/{id})

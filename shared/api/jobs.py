@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from shared.api.common import ReadModel, UtcDatetime
+from shared.api.common import PageQuery, ReadModel, UtcDatetime
 
 
 class JobKind(StrEnum):
@@ -39,3 +39,9 @@ class JobRead(ReadModel):
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
+
+
+class JobQuery(PageQuery):
+    kind: JobKind | None = None
+    status: JobStatus | None = None
+    account_id: int | None = None

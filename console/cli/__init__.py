@@ -7,10 +7,15 @@ from pathlib import Path
 import click
 
 from console.cli.account_commands import api_keys, login, logout, orgs, whoami
+from console.cli.budgets_commands import budgets
+from console.cli.cloud_accounts_commands import cloud_accounts
 from console.cli.console_command import console
+from console.cli.costs_commands import costs
 from console.cli.events_commands import events
 from console.cli.incidents_commands import incidents
+from console.cli.jobs_commands import jobs
 from console.cli.monitors_commands import monitors
+from console.cli.resources_commands import resources
 from console.cli.server_commands import serve, users
 from console.cli.session import SshOptions, ssh_options, use_ssh_options
 from console.cli.up_command import up
@@ -39,4 +44,9 @@ main.add_command(api_keys)
 main.add_command(monitors)
 main.add_command(incidents)
 main.add_command(events)
+main.add_command(cloud_accounts)
+main.add_command(resources)
+main.add_command(costs)
+main.add_command(budgets)
+main.add_command(jobs)
 main.add_command(console)

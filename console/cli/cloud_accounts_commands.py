@@ -1,0 +1,318 @@
+"""`upmetr cloud-accounts list|show|add|update|remove|test|discover`.
+
+Secrets are never taken as an option value (it would sit in the shell history and the
+process list): a secret access key is read from stdin, the environment or a hidden prompt.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from console.cli.cloud_format import follow_job, timeout_option, wait_option, when
+from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.session import open_client, reports_errors
+from shared.api.cloud_accounts import CloudAccountRead, CloudProvider, ConnectionTestResult
+
+SECRET_ENV = "UPMETR_AWS_SECRET_ACCESS_KEY"
+PROVIDERS = click.Choice([provider.value for provider in CloudProvider])
+
+
+def _regions(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [region.strip() for region in value.split(",") if region.strip()]
+
+
+def _credential_options(command: Any) -> Any:
+    options = [
+        click.option("--role-arn", help="IAM role to assume (with --external-id)."),
+        click.option("--external-id", help="External ID the role's trust policy requires."),
+        click.option("--access-key-id", help="Access key id (the secret is asked for)."),
+        click.option(
+            "--secret-access-key-stdin",
+            is_flag=True,
+            help=f"Read the secret access key from stdin (else ${SECRET_ENV}, else a prompt).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _secret(from_stdin: bool) -> str:
+    if from_stdin:
+        secret = sys.stdin.readline().strip()
+    else:
+        secret = os.environ.get(SECRET_ENV) or click.prompt(
+            "Secret access key", hide_input=True, err=True
+        )
+    if not secret:
+        raise click.UsageError("the secret access key is empty")
+    return secret
+
+
+def _credentials(
+    role_arn: str | None,
+    external_id: str | None,
+    access_key_id: str | None,
+    secret_access_key_stdin: bool,
+    *,
+    required: bool,
+) -> dict[str, str] | None:
+    """Role credentials or an access key pair, from the options; None when none is given."""
+    if role_arn or external_id:
+        if access_key_id:
+            raise click.UsageError("give --role-arn/--external-id or --access-key-id, not both")
+        if not (role_arn and external_id):
+            raise click.UsageError("--role-arn and --external-id go together")
+        return {"role_arn": role_arn, "external_id": external_id}
+    if access_key_id:
+        return {
+            "access_key_id": access_key_id,
+            "secret_access_key": _secret(secret_access_key_stdin),
+        }
+    if required:
+        raise click.UsageError("credentials: --role-arn with --external-id, or --access-key-id")
+    return None
+
+
+_COLUMNS: list[tuple[str, Any]] = [
+    ("id", lambda a: a.id),
+    ("name", lambda a: a.name),
+    ("provider", lambda a: a.provider.value),
+    ("auth", lambda a: a.auth_method),
+    ("status", lambda a: a.status.value),
+    ("regions", lambda a: len(a.regions) or "all"),
+    ("discovered", lambda a: when(a.last_discovered_at)),
+]
+
+
+def _print_account(account: CloudAccountRead) -> None:
+    print_fields(
+        [
+            ("id", account.id),
+            ("name", account.name),
+            ("provider", account.provider.value),
+            ("account", account.external_account_id),
+            ("auth", account.auth_method),
+            ("credentials", account.credentials_hint),
+            ("default region", account.default_region),
+            ("regions", ", ".join(account.regions) or "all enabled"),
+            ("cloudwatch", account.cloudwatch_enabled),
+            ("status", account.status.value),
+            ("detail", account.status_detail),
+            ("tested", when(account.last_tested_at)),
+            ("discovered", when(account.last_discovered_at)),
+            ("created", when(account.created_at)),
+        ]
+    )
+
+
+def _print_test(result: ConnectionTestResult) -> None:
+    print_fields([("ok", result.ok), ("account", result.account_id), ("detail", result.detail)])
+    if result.permissions:
+        click.echo()
+        print_table(
+            result.permissions,
+            [
+                ("feature", lambda p: p.feature),
+                ("ok", lambda p: p.ok if getattr(p, "checked", True) else "unchecked"),
+                ("detail", lambda p: p.detail),
+            ],
+        )
+
+
+@click.group("cloud-accounts")
+def cloud_accounts() -> None:
+    """Cloud provider accounts: credentials, connection tests, discovery."""
+
+
+@cloud_accounts.command("list")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@json_option
+@reports_errors
+def accounts_list(page: int, per_page: int, as_json: bool) -> None:
+    """Connected accounts and how their last test went."""
+    with open_client() as api:
+        result = api.cloud_accounts.list(page=page, per_page=per_page)
+    if as_json:
+        print_json(result)
+        return
+    print_table(result.items, _COLUMNS)
+    if result.total > len(result.items):
+        click.echo(f"({len(result.items)} of {result.total}; --page for more)")
+
+
+@cloud_accounts.command("show")
+@click.argument("account_id", type=int)
+@json_option
+@reports_errors
+def accounts_show(account_id: int, as_json: bool) -> None:
+    """One account (its credentials only as a masked hint)."""
+    with open_client() as api:
+        account = api.cloud_accounts.get(account_id)
+    if as_json:
+        print_json(account)
+        return
+    _print_account(account)
+
+
+@cloud_accounts.command("add")
+@click.option("--name", required=True, help="A name to tell the account by.")
+@click.option("--provider", type=PROVIDERS, default="aws", show_default=True)
+@_credential_options
+@click.option("--default-region", help="Region for global calls (us-east-1).")
+@click.option("--regions", help="Comma-separated regions to discover (default: all enabled).")
+@click.option("--cloudwatch/--no-cloudwatch", default=None, help="Read CloudWatch metrics.")
+@json_option
+@reports_errors
+def accounts_add(
+    name: str,
+    provider: str,
+    role_arn: str | None,
+    external_id: str | None,
+    access_key_id: str | None,
+    secret_access_key_stdin: bool,
+    default_region: str | None,
+    regions: str | None,
+    cloudwatch: bool | None,
+    as_json: bool,
+) -> None:
+    """Connect an account with an IAM role (preferred) or an access key pair."""
+    credentials = _credentials(
+        role_arn, external_id, access_key_id, secret_access_key_stdin, required=True
+    )
+    assert credentials is not None
+    with open_client() as api:
+        account = api.cloud_accounts.create(
+            name=name,
+            provider=provider,
+            credentials=credentials,
+            default_region=default_region,
+            regions=_regions(regions),
+            cloudwatch_enabled=cloudwatch,
+        )
+    if as_json:
+        print_json(account)
+        return
+    click.echo(f"Cloud account {account.id} added: {account.name} ({account.credentials_hint}).")
+    click.echo(f"Check it with `upmetr cloud-accounts test {account.id}`.")
+
+
+@cloud_accounts.command("update")
+@click.argument("account_id", type=int)
+@click.option("--name", help="New name.")
+@_credential_options
+@click.option("--default-region", help="Region for global calls.")
+@click.option("--regions", help="Comma-separated regions to discover.")
+@click.option("--cloudwatch/--no-cloudwatch", default=None, help="Read CloudWatch metrics.")
+@json_option
+@reports_errors
+def accounts_update(
+    account_id: int,
+    name: str | None,
+    role_arn: str | None,
+    external_id: str | None,
+    access_key_id: str | None,
+    secret_access_key_stdin: bool,
+    default_region: str | None,
+    regions: str | None,
+    cloudwatch: bool | None,
+    as_json: bool,
+) -> None:
+    """Change what is given; new credentials replace the stored ones."""
+    credentials = _credentials(
+        role_arn, external_id, access_key_id, secret_access_key_stdin, required=False
+    )
+    with open_client() as api:
+        account = api.cloud_accounts.update(
+            account_id,
+            name=name,
+            credentials=credentials,
+            default_region=default_region,
+            regions=_regions(regions),
+            cloudwatch_enabled=cloudwatch,
+        )
+    if as_json:
+        print_json(account)
+        return
+    _print_account(account)
+
+
+@cloud_accounts.command("remove")
+@click.argument("account_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@reports_errors
+def accounts_remove(account_id: int, yes: bool) -> None:
+    """Remove an account with its resources and cost history."""
+    with open_client() as api:
+        if not yes:
+            account = api.cloud_accounts.get(account_id)
+            click.confirm(
+                f"Remove cloud account {account.id} ({account.name}) with its resources "
+                "and cost history?",
+                abort=True,
+                err=True,
+            )
+        api.cloud_accounts.delete(account_id)
+    click.echo(f"Cloud account {account_id} removed.")
+
+
+@cloud_accounts.command("test")
+@click.argument("account_id", type=int, required=False)
+@click.option("--provider", type=PROVIDERS, default="aws", show_default=True)
+@_credential_options
+@click.option("--default-region", help="Region to test in (us-east-1).")
+@json_option
+@reports_errors
+def accounts_test(
+    account_id: int | None,
+    provider: str,
+    role_arn: str | None,
+    external_id: str | None,
+    access_key_id: str | None,
+    secret_access_key_stdin: bool,
+    default_region: str | None,
+    as_json: bool,
+) -> None:
+    """Test a saved account (by id) or credentials before adding them.
+
+    Proves the identity, then read access per feature; exits 1 when the test failed.
+    """
+    credentials = _credentials(
+        role_arn, external_id, access_key_id, secret_access_key_stdin, required=account_id is None
+    )
+    if account_id is not None and credentials is not None:
+        raise click.UsageError("give an account id or credentials, not both")
+    with open_client() as api:
+        if account_id is not None:
+            result = api.cloud_accounts.test_saved(account_id)
+        else:
+            assert credentials is not None
+            result = api.cloud_accounts.test(
+                provider=provider, credentials=credentials, default_region=default_region
+            )
+    if as_json:
+        print_json(result)
+    else:
+        _print_test(result)
+    if not result.ok:
+        sys.exit(1)
+
+
+@cloud_accounts.command("discover")
+@click.argument("account_id", type=int)
+@wait_option
+@timeout_option
+@json_option
+@reports_errors
+def accounts_discover(account_id: int, wait: bool, timeout: float, as_json: bool) -> None:
+    """Find the account's resources now (a background job)."""
+    with open_client() as api:
+        accepted = api.cloud_accounts.discover(account_id)
+        follow_job(api, accepted.job_id, wait=wait, timeout=timeout, as_json=as_json)

@@ -1,0 +1,102 @@
+"""What the cloud commands share: money, short times, clipped names, sparklines, jobs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import click
+
+from console.cli.output import print_fields, print_json
+from shared.api.jobs import JobRead, JobStatus
+from shared.client import Client
+from shared.client.cloud import JobTimeout
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+_BARS = "▁▂▃▄▅▆▇█"
+
+wait_option = click.option(
+    "--wait", is_flag=True, help="Wait for the job to finish and print its outcome."
+)
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600,
+    show_default=True,
+    help="Seconds --wait waits at most.",
+)
+
+
+def money(amount: Decimal | None, currency: str = "USD") -> str | None:
+    """`$1,234.56` (cents are enough to read; --json keeps every digit)."""
+    if amount is None:
+        return None
+    symbol = _SYMBOLS.get(currency)
+    text = f"{amount:,.2f}"
+    if text.startswith("-"):
+        return f"-{symbol}{text[1:]}" if symbol else f"{text} {currency}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+def pct(value: float | None, *, signed: bool = False) -> str | None:
+    if value is None:
+        return None
+    return f"{value:+.1f}%" if signed else f"{value:.1f}%"
+
+
+def when(value: datetime | None) -> str | None:
+    """Minutes are enough in a table; --json keeps the exact time."""
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def clip(text: str | None, width: int) -> str | None:
+    if text is None or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
+
+
+def sparkline(values: Sequence[Decimal]) -> str:
+    """One block per value, scaled from zero to the largest."""
+    top = max(values, default=Decimal(0))
+    if top <= 0:
+        return _BARS[0] * len(values)
+    last = len(_BARS) - 1
+    return "".join(_BARS[int(max(value, Decimal(0)) / top * last)] for value in values)
+
+
+def print_job(job: JobRead) -> None:
+    pairs = [
+        ("job", job.id),
+        ("kind", job.kind.value),
+        ("status", job.status.value),
+        ("account", job.account_id),
+        ("created", when(job.created_at)),
+        ("started", when(job.started_at)),
+        ("finished", when(job.finished_at)),
+        ("detail", job.detail),
+    ]
+    pairs += [(f"progress {key}", value) for key, value in job.progress.items()]
+    pairs += [(f"result {key}", value) for key, value in job.result.items()]
+    print_fields(pairs)
+
+
+def follow_job(api: Client, job_id: int, *, wait: bool, timeout: float, as_json: bool) -> None:
+    """Report a started job; with `wait`, its outcome, exiting 1 when it failed."""
+    if not wait:
+        if as_json:
+            print_json({"job_id": job_id})
+        else:
+            click.echo(f"Job {job_id} started; follow it with `upmetr jobs wait {job_id}`.")
+        return
+    try:
+        job = api.jobs.wait(job_id, timeout)
+    except JobTimeout as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        print_json(job)
+    else:
+        print_job(job)
+    if job.status is JobStatus.failed:
+        sys.exit(1)

@@ -1,0 +1,239 @@
+"""`upmetr costs summary|by-service|by-account|daily|forecast|sync|syncs`.
+
+Amounts print rounded to cents; `--json` keeps the server's exact decimal strings.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import click
+
+from console.cli.cloud_format import (
+    clip,
+    follow_job,
+    money,
+    pct,
+    sparkline,
+    timeout_option,
+    wait_option,
+    when,
+)
+from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.session import open_client, reports_errors
+from shared.api.costs import GroupBy
+
+account_option = click.option(
+    "--account", "account_id", type=click.IntRange(min=1), help="Only this cloud account."
+)
+
+
+def _range_options(command: Any) -> Any:
+    options = [
+        click.option(
+            "--start",
+            type=click.DateTime(["%Y-%m-%d"]),
+            help="First day, YYYY-MM-DD (default: the 1st of this month).",
+        ),
+        click.option(
+            "--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive (today)."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _day(value: Any) -> date | None:
+    return None if value is None else value.date()
+
+
+@click.group()
+def costs() -> None:
+    """Cloud costs: month to date, breakdowns, forecast, and the sync with the provider."""
+
+
+@costs.command("summary")
+@json_option
+@reports_errors
+def costs_summary(as_json: bool) -> None:
+    """This month so far, last month, the month-end forecast and the daily average."""
+    with open_client() as api:
+        summary = api.costs.summary()
+    if as_json:
+        print_json(summary)
+        return
+    currency = summary.currency
+    print_fields(
+        [
+            ("this month", money(summary.current_month, currency)),
+            ("last month", money(summary.previous_month, currency)),
+            (
+                "month-end forecast",
+                money(summary.forecast_month_end, currency) or "not enough data",
+            ),
+            ("daily average", money(summary.daily_average, currency)),
+            ("last synced", when(summary.last_synced_at) or "never"),
+        ]
+    )
+
+
+@costs.command("by-service")
+@_range_options
+@account_option
+@json_option
+@reports_errors
+def costs_by_service(start: Any, end: Any, account_id: int | None, as_json: bool) -> None:
+    """Cost per service over the range, largest first, with the change vs the range before."""
+    with open_client() as api:
+        rows = api.costs.by_service(start=_day(start), end=_day(end), account_id=account_id)
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        rows,
+        [
+            ("service", lambda r: clip(r.service, 40)),
+            ("amount", lambda r: money(r.amount)),
+            ("share", lambda r: pct(r.share_pct)),
+            ("change", lambda r: pct(r.change_pct, signed=True) or "new"),
+        ],
+    )
+
+
+@costs.command("by-account")
+@_range_options
+@json_option
+@reports_errors
+def costs_by_account(start: Any, end: Any, as_json: bool) -> None:
+    """Cost per cloud account over the range, with the change vs the range before."""
+    with open_client() as api:
+        rows = api.costs.by_account(start=_day(start), end=_day(end))
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        rows,
+        [
+            ("id", lambda r: r.account_id),
+            ("account", lambda r: clip(r.name, 32)),
+            ("amount", lambda r: money(r.amount)),
+            ("share", lambda r: pct(r.share_pct)),
+            ("change", lambda r: pct(r.change_pct, signed=True) or "new"),
+        ],
+    )
+
+
+@costs.command("daily")
+@_range_options
+@click.option(
+    "--group-by",
+    type=click.Choice([g.value for g in GroupBy]),
+    default="service",
+    show_default=True,
+)
+@account_option
+@json_option
+@reports_errors
+def costs_daily(start: Any, end: Any, group_by: str, account_id: int | None, as_json: bool) -> None:
+    """Daily cost per service (or account), drawn as a sparkline of the range."""
+    with open_client() as api:
+        daily = api.costs.daily(
+            start=_day(start), end=_day(end), group_by=group_by, account_id=account_id
+        )
+    if as_json:
+        print_json(daily)
+        return
+    if daily.days:
+        click.echo(f"{daily.days[0]} to {daily.days[-1]}")
+    print_table(
+        daily.series,
+        [
+            (daily.group_by.value, lambda s: clip(s.label, 24)),
+            ("total", lambda s: money(s.total, daily.currency)),
+            # The last 40 days at most, so the table stays within 80 columns.
+            ("daily", lambda s: sparkline(s.amounts[-40:])),
+        ],
+    )
+
+
+@costs.command("forecast")
+@click.option("--days", type=click.Choice(["30", "90"]), default="30", show_default=True)
+@account_option
+@click.option("--points/--no-points", default=True, help="List the daily forecast.")
+@json_option
+@reports_errors
+def costs_forecast(days: str, account_id: int | None, points: bool, as_json: bool) -> None:
+    """Cost of the coming days, forecast from the synced history with an 80% interval."""
+    with open_client() as api:
+        forecast = api.costs.forecast(30 if days == "30" else 90, account_id=account_id)
+    if as_json:
+        print_json(forecast)
+        return
+    currency = forecast.currency
+    lower, upper = money(forecast.total_lower, currency), money(forecast.total_upper, currency)
+    if forecast.method == "not_enough_data":
+        click.echo(f"Not enough data: {forecast.history_days} days of history, at least 7 needed.")
+        return
+    print_fields(
+        [
+            ("method", forecast.method.replace("_", " ")),
+            ("history", f"{forecast.history_days} days"),
+            (f"next {days} days", money(forecast.total, currency)),
+            (
+                f"{forecast.interval_pct}% interval",
+                f"{lower} to {upper}",
+            ),
+        ]
+    )
+    if points:
+        click.echo()
+        print_table(
+            forecast.points,
+            [
+                ("date", lambda p: p.date),
+                ("mean", lambda p: money(p.mean, currency)),
+                ("lower", lambda p: money(p.lower, currency)),
+                ("upper", lambda p: money(p.upper, currency)),
+            ],
+        )
+
+
+@costs.command("sync")
+@wait_option
+@timeout_option
+@json_option
+@reports_errors
+def costs_sync(wait: bool, timeout: float, as_json: bool) -> None:
+    """Re-read the previous and current month from the provider (a background job).
+
+    Each Cost Explorer request costs $0.01; `upmetr costs syncs` shows how many a sync made.
+    """
+    with open_client() as api:
+        accepted = api.costs.sync()
+        follow_job(api, accepted.job_id, wait=wait, timeout=timeout, as_json=as_json)
+
+
+@costs.command("syncs")
+@json_option
+@reports_errors
+def costs_syncs(as_json: bool) -> None:
+    """The last sync per account: status, rows, provider API calls and what they cost."""
+    with open_client() as api:
+        rows = api.costs.syncs()
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        rows,
+        [
+            ("account", lambda s: clip(s.account_name, 20)),
+            ("status", lambda s: s.status),
+            ("days", lambda s: f"{s.start_day:%m-%d}..{s.end_day:%m-%d}"),
+            ("rows", lambda s: s.rows),
+            ("calls", lambda s: s.api_calls),
+            ("api cost", lambda s: money(s.api_cost)),
+            ("finished", lambda s: when(s.finished_at)),
+        ],
+    )

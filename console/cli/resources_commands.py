@@ -1,0 +1,230 @@
+"""`upmetr resources list|show|actions|start|stop|reboot`: the discovered cloud inventory."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from console.cli.cloud_format import clip, when
+from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.session import open_client, reports_errors
+from shared.api.resources import ResourceActionName, ResourceDetail, ResourceType
+from shared.client import Client
+
+TYPES = click.Choice([kind.value for kind in ResourceType])
+# Short names keep the table inside 80 columns.
+SHORT_TYPES = {
+    ResourceType.ec2_instance: "ec2",
+    ResourceType.rds_instance: "rds",
+    ResourceType.lambda_function: "lambda",
+    ResourceType.s3_bucket: "s3",
+    ResourceType.load_balancer: "lb",
+}
+
+_COLUMNS: list[tuple[str, Any]] = [
+    ("id", lambda r: r.id),
+    ("name", lambda r: clip(r.name, 24)),
+    ("type", lambda r: SHORT_TYPES.get(r.type, r.type.value)),
+    ("state", lambda r: r.state),
+    ("region", lambda r: r.region),
+    ("size", lambda r: clip(r.size, 12)),
+]
+
+_ACTION_COLUMNS: list[tuple[str, Any]] = [
+    ("id", lambda a: a.id),
+    ("action", lambda a: a.action.value),
+    ("status", lambda a: a.status.value),
+    ("by", lambda a: clip(a.actor, 24)),
+    ("requested", lambda a: when(a.requested_at)),
+    ("change", lambda a: f"{a.from_state or '?'} -> {a.to_state or '?'}"),
+]
+
+
+def _print_resource(resource: ResourceDetail) -> None:
+    print_fields(
+        [
+            ("id", resource.id),
+            ("name", resource.name),
+            ("type", resource.type.value),
+            ("state", resource.state),
+            ("size", resource.size),
+            ("region", resource.region),
+            ("account", f"{resource.account_name} ({resource.account_id})"),
+            ("provider id", resource.provider_id),
+            ("discovered", when(resource.discovered_at)),
+            ("last seen", when(resource.last_seen_at)),
+            ("state since", when(resource.state_changed_at)),
+            ("terminated", when(resource.terminated_at)),
+            ("actions", ", ".join(a.value for a in resource.actions) or "none"),
+        ]
+    )
+    if resource.tags:
+        click.echo("\nTags")
+        print_fields(sorted(resource.tags.items()))
+
+
+@click.group()
+def resources() -> None:
+    """Cloud resources found by discovery, and start / stop / reboot."""
+
+
+@resources.command("list")
+@click.option("--account", "account_id", type=click.IntRange(min=1), help="Cloud account id.")
+@click.option("--provider", help="aws, gcp, azure, digitalocean.")
+@click.option("--type", "type_", type=TYPES, help="Only this resource type.")
+@click.option("--region", help="Only this region.")
+@click.option("--state", help="Only this state (running, stopped, terminated...).")
+@click.option("--tag", help="key:value, or a key alone.")
+@click.option("-q", "--q", "q", help="Text in the name or the provider id.")
+@click.option("--sort", help="name, type, state, region, account_id, last_seen_at (-field: desc).")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@json_option
+@reports_errors
+def resources_list(
+    account_id: int | None,
+    provider: str | None,
+    type_: str | None,
+    region: str | None,
+    state: str | None,
+    tag: str | None,
+    q: str | None,
+    sort: str | None,
+    page: int,
+    per_page: int,
+    as_json: bool,
+) -> None:
+    """Resources, by name unless --sort says otherwise."""
+    with open_client() as api:
+        result = api.resources.list(
+            account_id=account_id,
+            provider=provider,
+            type=type_,
+            region=region,
+            state=state,
+            tag=tag,
+            q=q,
+            sort=sort,
+            page=page,
+            per_page=per_page,
+        )
+    if as_json:
+        print_json(result)
+        return
+    print_table(result.items, _COLUMNS)
+    shown = len(result.items)
+    if result.total > shown:
+        click.echo(f"({shown} of {result.total}; page {result.page}, --page for more)")
+
+
+@resources.command("show")
+@click.argument("resource_id", type=int)
+@json_option
+@reports_errors
+def resources_show(resource_id: int, as_json: bool) -> None:
+    """One resource: tags, provider metadata (--json) and recent actions."""
+    with open_client() as api:
+        resource = api.resources.get(resource_id)
+        history = api.resources.actions(resource_id, per_page=5)
+    if as_json:
+        print_json(resource)
+        return
+    _print_resource(resource)
+    if history.items:
+        click.echo("\nRecent actions")
+        print_table(history.items, _ACTION_COLUMNS)
+
+
+@resources.command("actions")
+@click.argument("resource_id", type=int)
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@json_option
+@reports_errors
+def resources_actions(resource_id: int, page: int, per_page: int, as_json: bool) -> None:
+    """Who started, stopped or rebooted the resource, when, and how it went."""
+    with open_client() as api:
+        history = api.resources.actions(resource_id, page=page, per_page=per_page)
+    if as_json:
+        print_json(history)
+        return
+    print_table(history.items, _ACTION_COLUMNS)
+
+
+def _act(
+    action: ResourceActionName, resource_ids: tuple[int, ...], yes: bool, as_json: bool
+) -> None:
+    """Ask first (unless --yes) for actions that interrupt service; one id or many."""
+    with open_client() as api:
+        if not yes and action is not ResourceActionName.start:
+            _confirm(api, action, resource_ids)
+        if len(resource_ids) == 1:
+            done = getattr(api.resources, action.value)(resource_ids[0])
+            if as_json:
+                print_json(done)
+            else:
+                click.echo(
+                    f"{action.value.title()} of resource {done.resource_id} accepted "
+                    f"(action {done.id}, {done.status.value}); "
+                    f"see `upmetr resources show {done.resource_id}`."
+                )
+            return
+        outcomes = api.resources.bulk_action(resource_ids, action)
+    if as_json:
+        print_json(outcomes)
+    else:
+        print_table(
+            outcomes,
+            [
+                ("id", lambda o: o.id),
+                ("ok", lambda o: o.ok),
+                ("action", lambda o: o.action_id),
+                ("detail", lambda o: o.detail),
+            ],
+        )
+    if not all(outcome.ok for outcome in outcomes):
+        sys.exit(1)
+
+
+def _confirm(api: Client, action: ResourceActionName, resource_ids: tuple[int, ...]) -> None:
+    if len(resource_ids) == 1:
+        resource = api.resources.get(resource_ids[0])
+        what = (
+            f"{resource.name} ({resource.provider_id}, {resource.type.value} "
+            f"in {resource.region}, now {resource.state})"
+        )
+    else:
+        what = f"{len(resource_ids)} resources ({', '.join(map(str, resource_ids))})"
+    click.confirm(f"{action.value.title()} {what}?", abort=True, err=True)
+
+
+def _action_command(action: ResourceActionName, summary: str) -> click.Command:
+    @click.argument("resource_ids", type=int, nargs=-1, required=True)
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @json_option
+    @reports_errors
+    def command(resource_ids: tuple[int, ...], yes: bool, as_json: bool) -> None:
+        _act(action, resource_ids, yes, as_json)
+
+    return click.command(action.value, help=summary)(command)
+
+
+resources.add_command(
+    _action_command(
+        ResourceActionName.start, "Start stopped resources (EC2, RDS); exits 1 if any failed."
+    )
+)
+resources.add_command(
+    _action_command(
+        ResourceActionName.stop,
+        "Stop running resources (asks first unless --yes); exits 1 if any failed.",
+    )
+)
+resources.add_command(
+    _action_command(
+        ResourceActionName.reboot,
+        "Reboot running resources (asks first unless --yes); exits 1 if any failed.",
+    )
+)

@@ -5,7 +5,7 @@ from server.auth.models import ApiKey, AuthSession, MfaBackupCode, OneTimeToken,
 from server.billing.models import Plan
 from server.budgets.models import Budget
 from server.cloud_accounts.models import CloudAccount
-from server.costs.models import CostDaily, CostSync
+from server.costs.models import CostAccountDay, CostDaily, CostServiceDay, CostSync
 from server.db.base import Base
 from server.incidents.models import Incident, IncidentEvent
 from server.jobs.models import Job
@@ -22,7 +22,9 @@ __all__ = [
     "Budget",
     "CheckResult",
     "CloudAccount",
+    "CostAccountDay",
     "CostDaily",
+    "CostServiceDay",
     "CostSync",
     "Incident",
     "IncidentEvent",

@@ -5,23 +5,27 @@ from __future__ import annotations
 from server.audit import handlers as audit
 from server.auth import handlers as auth
 from server.billing import handlers as billing
+from server.cloud_accounts import handlers as cloud_accounts
 from server.events import handlers as events
 from server.http.routing import Access, Route
 from server.incidents import handlers as incidents
 from server.jobs import handlers as jobs
 from server.monitors import handlers as monitors
 from server.orgs import handlers as orgs
+from server.resources import handlers as resources
 from server.users import handlers as users
 from shared.api import audit as audit_api
 from shared.api import auth as auth_api
 from shared.api import billing as billing_api
+from shared.api import cloud_accounts as cloud_accounts_api
 from shared.api import events as events_api
 from shared.api import incidents as incidents_api
 from shared.api import jobs as jobs_api
 from shared.api import monitors as monitors_api
 from shared.api import orgs as orgs_api
+from shared.api import resources as resources_api
 from shared.api import users as users_api
-from shared.api.common import Message, Page, Role
+from shared.api.common import Message, Page, PageQuery, Role
 
 API_PREFIX = "/api/v1"
 
@@ -29,6 +33,13 @@ PUBLIC = Access.public
 ADMIN = Role.admin
 SUPERADMIN = Role.superadmin
 IMAGE = "image/*"
+_ACTION_NOTES = (
+    "EC2 instances and RDS databases only; other types, a terminated resource, a state the "
+    "action does not apply to, or an action in progress are a 409. The action is carried out "
+    "in the background: its state changes come as `resource.state` events, its end as a "
+    "`resource.action` event and in GET /resources/{id}/actions. A provider refusal (AWS "
+    "cannot stop some kinds of database) ends it as failed with AWS's reason."
+)
 
 ROUTES: list[Route] = [
     # Auth
@@ -234,6 +245,44 @@ ROUTES: list[Route] = [
           "Report a failed run (POST)", "monitors", access=PUBLIC,
           response=monitors_api.HeartbeatAck),
     # Cloud accounts (fixed paths before /cloud-accounts/{id})
+    Route("GET", "/cloud-accounts", cloud_accounts.list_accounts, "Cloud provider accounts",
+          "cloud-accounts", query=PageQuery, response=Page[cloud_accounts_api.CloudAccountRead]),
+    Route("POST", "/cloud-accounts", cloud_accounts.create_account, "Add a cloud account",
+          "cloud-accounts", role=ADMIN, body=cloud_accounts_api.CloudAccountCreate,
+          response=cloud_accounts_api.CloudAccountRead, status=201, errors=(409,),
+          description="Credentials are stored encrypted and never returned (`credentials_hint` "
+          "shows the last 4 characters of the access key id or role ARN). Only `aws` is "
+          "served now; another provider is a 400. The plan's cloud account count is a 403 "
+          "naming the limit. The account is `pending` until tested."),
+    Route("POST", "/cloud-accounts/test", cloud_accounts.test_unsaved,
+          "Test credentials before saving them", "cloud-accounts", role=ADMIN,
+          body=cloud_accounts_api.ConnectionTestRequest,
+          response=cloud_accounts_api.ConnectionTestResult,
+          description="Proves the identity (STS GetCallerIdentity, after AssumeRole for a "
+          "role), then read access per feature with free calls; `permissions` names what is "
+          "missing. Cost Explorer is not called (each call costs $0.01): it is checked at "
+          "the first cost sync. `ok` is true when identity and every checked feature pass."),
+    Route("GET", "/cloud-accounts/{id}", cloud_accounts.get_account, "One cloud account",
+          "cloud-accounts", response=cloud_accounts_api.CloudAccountRead),
+    Route("PATCH", "/cloud-accounts/{id}", cloud_accounts.update_account,
+          "Change a cloud account (new credentials make it pending again)", "cloud-accounts",
+          role=ADMIN, body=cloud_accounts_api.CloudAccountUpdate,
+          response=cloud_accounts_api.CloudAccountRead, errors=(409,)),
+    Route("DELETE", "/cloud-accounts/{id}", cloud_accounts.delete_account,
+          "Delete a cloud account with its resources and cost rows", "cloud-accounts",
+          role=ADMIN, status=204),
+    Route("POST", "/cloud-accounts/{id}/test", cloud_accounts.test_saved,
+          "Test a saved account's credentials", "cloud-accounts", role=ADMIN,
+          response=cloud_accounts_api.ConnectionTestResult,
+          description="As /cloud-accounts/test; the account's status, status_detail, "
+          "external_account_id and last_tested_at are updated."),
+    Route("POST", "/cloud-accounts/{id}/discover", cloud_accounts.discover,
+          "Discover the account's resources (a background job)", "cloud-accounts",
+          role=ADMIN, response=jobs_api.JobAccepted, status=202,
+          description="Lists EC2, RDS, Lambda, load balancers in each region (the account's, "
+          "else every enabled one) and S3 once; upserts by provider id and marks resources "
+          "no longer listed `terminated`. A discovery already queued or running is answered "
+          "instead of a second. Follow it with GET /jobs/{id} or `job.updated` events."),
     # Jobs
     Route("GET", "/jobs", jobs.list_jobs, "Background jobs (discovery, cost sync), newest first",
           "jobs", query=jobs_api.JobQuery, response=Page[jobs_api.JobRead]),
@@ -242,6 +291,40 @@ ROUTES: list[Route] = [
           description="A 202 answers with a `job_id`; read it here, or follow `job.updated` "
           "live events. `progress` changes while it runs; `result` holds its counts."),
     # Resources (fixed paths before /resources/{id})
+    Route("GET", "/resources", resources.list_resources,
+          "Cloud resources, filtered, sorted and paged", "resources",
+          query=resources_api.ResourceQuery, response=Page[resources_api.ResourceRead],
+          description="Terminated resources (gone from the provider) are listed only when "
+          "`state=terminated` is asked for. `tag=key:value` matches a tag exactly, `tag=key` "
+          "any value of it; `q` matches part of the name or the provider id, ignoring case."),
+    Route("GET", "/resources/summary", resources.summary,
+          "Counts by type, state, region and account", "resources",
+          response=resources_api.ResourceSummary,
+          description="Counts resources that exist; terminated ones are counted apart "
+          "in `terminated`."),
+    Route("GET", "/resources/types", resources.types, "Resource types present, with counts",
+          "resources", response=list[resources_api.ResourceTypeCount]),
+    Route("POST", "/resources/bulk-action", resources.bulk_action,
+          "Start, stop or reboot many resources (an outcome per id)", "resources",
+          role=ADMIN, body=resources_api.BulkResourceAction,
+          response=list[resources_api.BulkResourceOutcome], status=202,
+          description="Each accepted id gets the `action_id` to follow; a refused one says "
+          "why (the reasons a single action answers with 409)."),
+    Route("GET", "/resources/{id}", resources.get_resource,
+          "One resource with its tags, provider metadata and the actions it allows now",
+          "resources", response=resources_api.ResourceDetail),
+    Route("GET", "/resources/{id}/actions", resources.list_actions,
+          "Actions taken on a resource, newest first: who, when, outcome", "resources",
+          query=PageQuery, response=Page[resources_api.ResourceActionRead]),
+    Route("POST", "/resources/{id}/start", resources.start, "Start a stopped resource",
+          "resources", role=ADMIN, response=resources_api.ResourceActionRead, status=202,
+          errors=(409,), description=_ACTION_NOTES),
+    Route("POST", "/resources/{id}/stop", resources.stop, "Stop a running resource",
+          "resources", role=ADMIN, response=resources_api.ResourceActionRead, status=202,
+          errors=(409,), description=_ACTION_NOTES),
+    Route("POST", "/resources/{id}/reboot", resources.reboot, "Reboot a running resource",
+          "resources", role=ADMIN, response=resources_api.ResourceActionRead, status=202,
+          errors=(409,), description=_ACTION_NOTES),
     # Costs
     # Budgets (fixed paths before /budgets/{id})
 ]  # fmt: skip

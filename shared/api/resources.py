@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.api.common import ApiModel, PageQuery, ReadModel, UtcDatetime
 
@@ -44,6 +44,13 @@ class ResourceQuery(PageQuery):
     q: str | None = Field(None, max_length=200, description="name or provider id contains")
     sort: str = Field("name", description="one of " + ", ".join(RESOURCE_SORTS) + "; -desc")
 
+    @field_validator("sort")
+    @classmethod
+    def _known_sort(cls, value: str) -> str:
+        if value.removeprefix("-") not in RESOURCE_SORTS:
+            raise ValueError("must be one of " + ", ".join(RESOURCE_SORTS) + ", or -field")
+        return value
+
 
 class ResourceRead(ReadModel):
     id: int
@@ -80,7 +87,10 @@ class AccountCount(ReadModel):
 
 
 class ResourceSummary(ReadModel):
+    """Counts of resources that exist (terminated ones are counted apart)."""
+
     total: int
+    terminated: int = 0
     by_type: list[CountItem]
     by_state: list[CountItem]
     by_region: list[CountItem]

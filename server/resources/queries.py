@@ -1,0 +1,240 @@
+"""Reading one organization's resources: the filtered list, counts, one in detail, its actions.
+
+Terminated resources (gone from the provider, kept for their history) are left out of the
+list, the summary and the types unless `state=terminated` is asked for; the summary counts
+them apart.
+
+Built for 100,000 resources per organization: every filter has an index (`resource`:
+org + type/state/region/account/name; `resource_tag`: key + value), a page is read as ids
+first (from the index alone where the sort allows, so a deep page does not fetch the rows
+it skips) and then those rows with their account names in one join.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.cloud_accounts.models import CloudAccount
+from server.http.errors import NotFound
+from server.resources import actions
+from server.resources.models import Resource, ResourceAction, ResourceTag
+from shared.api.common import Page, PageQuery
+from shared.api.resources import (
+    AccountCount,
+    CountItem,
+    ResourceActionRead,
+    ResourceDetail,
+    ResourceQuery,
+    ResourceRead,
+    ResourceSummary,
+    ResourceType,
+    ResourceTypeCount,
+)
+
+TERMINATED = "terminated"
+
+_SORT_COLUMNS: dict[str, ColumnElement[object]] = {
+    "name": Resource.name,  # type: ignore[dict-item]
+    "type": Resource.type,  # type: ignore[dict-item]
+    "state": Resource.state,  # type: ignore[dict-item]
+    "region": Resource.region,  # type: ignore[dict-item]
+    "account_id": Resource.account_id,  # type: ignore[dict-item]
+    "last_seen_at": Resource.last_seen_at,  # type: ignore[dict-item]
+    "id": Resource.id,  # type: ignore[dict-item]
+}
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _existing(org_id: int) -> list[ColumnElement[bool]]:
+    return [Resource.org_id == org_id, Resource.state != TERMINATED]
+
+
+def _conditions(org_id: int, query: ResourceQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [Resource.org_id == org_id]
+    if query.state is not None:
+        where.append(Resource.state == query.state)
+    else:
+        where.append(Resource.state != TERMINATED)
+    if query.account_id is not None:
+        where.append(Resource.account_id == query.account_id)
+    if query.provider is not None:
+        where.append(Resource.provider == query.provider)
+    if query.type is not None:
+        where.append(Resource.type == query.type.value)
+    if query.region is not None:
+        where.append(Resource.region == query.region)
+    if query.tag:
+        key, has_value, value = query.tag.partition(":")
+        tagged = select(ResourceTag.resource_id).where(ResourceTag.key == key)
+        if has_value:
+            tagged = tagged.where(ResourceTag.value == value)
+        where.append(Resource.id.in_(tagged))
+    if query.q:
+        # LIKE is case-insensitive for ASCII on SQLite; ILIKE says so on PostgreSQL.
+        pattern = _like(query.q)
+        where.append(
+            Resource.name.ilike(pattern, escape="\\")
+            | Resource.provider_id.ilike(pattern, escape="\\")
+        )
+    return where
+
+
+def _read(resource: Resource, account_name: str) -> ResourceRead:
+    return ResourceRead(
+        id=resource.id,
+        account_id=resource.account_id,
+        account_name=account_name,
+        provider=resource.provider,
+        provider_id=resource.provider_id,
+        type=ResourceType(resource.type),
+        name=resource.name,
+        state=resource.state,
+        size=resource.size,
+        region=resource.region,
+        tags=resource.tags or {},
+        discovered_at=resource.discovered_at,
+        last_seen_at=resource.last_seen_at,
+        state_changed_at=resource.state_changed_at,
+        terminated_at=resource.terminated_at,
+    )
+
+
+def _with_account() -> Select[Resource, str]:
+    return select(Resource, CloudAccount.name).join(
+        CloudAccount, CloudAccount.id == Resource.account_id
+    )
+
+
+async def list_resources(
+    db: AsyncSession, *, org_id: int, query: ResourceQuery
+) -> Page[ResourceRead]:
+    where = _conditions(org_id, query)
+    total = await db.scalar(select(func.count()).select_from(Resource).where(*where)) or 0
+    descending = query.sort.startswith("-")
+    column = _SORT_COLUMNS[query.sort.lstrip("-")]
+    order = column.desc() if descending else column.asc()
+    tiebreak = Resource.id.desc() if descending else Resource.id.asc()
+    ids = list(
+        await db.scalars(
+            select(Resource.id)
+            .where(*where)
+            .order_by(order, tiebreak)
+            .offset((query.page - 1) * query.per_page)
+            .limit(query.per_page)
+        )
+    )
+    rows = (await db.execute(_with_account().where(Resource.id.in_(ids)))).all() if ids else []
+    by_id = {resource.id: _read(resource, name) for resource, name in rows}
+    return Page[ResourceRead](
+        items=[by_id[resource_id] for resource_id in ids if resource_id in by_id],
+        total=total,
+        page=query.page,
+        per_page=query.per_page,
+    )
+
+
+async def _counts(db: AsyncSession, org_id: int, column: ColumnElement[str]) -> list[CountItem]:
+    rows = await db.execute(
+        select(column, func.count())
+        .where(*_existing(org_id))
+        .group_by(column)
+        .order_by(func.count().desc(), column)
+    )
+    return [CountItem(key=str(key), count=count) for key, count in rows]
+
+
+async def summary(db: AsyncSession, *, org_id: int) -> ResourceSummary:
+    by_state = await _counts(db, org_id, Resource.state)  # type: ignore[arg-type]
+    terminated = await db.scalar(
+        select(func.count()).where(Resource.org_id == org_id, Resource.state == TERMINATED)
+    )
+    accounts = await db.execute(
+        select(Resource.account_id, CloudAccount.name, func.count())
+        .join(CloudAccount, CloudAccount.id == Resource.account_id)
+        .where(*_existing(org_id))
+        .group_by(Resource.account_id, CloudAccount.name)
+        .order_by(func.count().desc(), Resource.account_id)
+    )
+    return ResourceSummary(
+        total=sum(item.count for item in by_state),
+        terminated=terminated or 0,
+        by_type=await _counts(db, org_id, Resource.type),  # type: ignore[arg-type]
+        by_state=by_state,
+        by_region=await _counts(db, org_id, Resource.region),  # type: ignore[arg-type]
+        by_account=[
+            AccountCount(account_id=account_id, name=name, count=count)
+            for account_id, name, count in accounts
+        ],
+    )
+
+
+async def types(db: AsyncSession, *, org_id: int) -> list[ResourceTypeCount]:
+    counts = await _counts(db, org_id, Resource.type)  # type: ignore[arg-type]
+    return [ResourceTypeCount(type=ResourceType(item.key), count=item.count) for item in counts]
+
+
+async def resource_of(db: AsyncSession, *, org_id: int, resource_id: int) -> Resource:
+    """The resource `resource_id` of `org_id`; another organization's is a 404 too."""
+    resource = await db.scalar(
+        select(Resource).where(Resource.id == resource_id, Resource.org_id == org_id)
+    )
+    if resource is None:
+        raise NotFound("Resource not found")
+    return resource
+
+
+async def busy(db: AsyncSession, *, resource_id: int) -> bool:
+    """Whether an action on the resource is still pending or being followed."""
+    found = await db.scalar(
+        select(ResourceAction.id)
+        .where(
+            ResourceAction.resource_id == resource_id,
+            ResourceAction.status.in_(actions.UNFINISHED),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def get_detail(db: AsyncSession, *, org_id: int, resource_id: int) -> ResourceDetail:
+    row = (
+        await db.execute(
+            _with_account().where(Resource.id == resource_id, Resource.org_id == org_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("Resource not found")
+    resource, account_name = row
+    available = [] if await busy(db, resource_id=resource.id) else actions.supported(resource)
+    return ResourceDetail(
+        **_read(resource, account_name).model_dump(),
+        metadata=resource.details or {},
+        actions=available,
+    )
+
+
+async def action_history(
+    db: AsyncSession, *, org_id: int, resource_id: int, query: PageQuery
+) -> Page[ResourceActionRead]:
+    """The resource's actions, newest first: who asked, when, and how each ended."""
+    await resource_of(db, org_id=org_id, resource_id=resource_id)
+    where = [ResourceAction.resource_id == resource_id]
+    total = await db.scalar(select(func.count()).select_from(ResourceAction).where(*where)) or 0
+    rows = await db.scalars(
+        select(ResourceAction)
+        .where(*where)
+        .order_by(ResourceAction.id.desc())
+        .offset((query.page - 1) * query.per_page)
+        .limit(query.per_page)
+    )
+    return Page[ResourceActionRead](
+        items=[ResourceActionRead.model_validate(action) for action in rows],
+        total=total,
+        page=query.page,
+        per_page=query.per_page,
+    )

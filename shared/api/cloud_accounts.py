@@ -95,6 +95,7 @@ class PermissionCheck(ReadModel):
     feature: str = Field(description="e.g. discovery:ec2, costs, actions")
     ok: bool
     detail: str
+    checked: bool = Field(True, description="false when not called (a paid API), see detail")
 
 
 class ConnectionTestResult(ReadModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from server.audit import handlers as audit
 from server.auth import handlers as auth
 from server.billing import handlers as billing
+from server.budgets import handlers as budgets
 from server.cloud_accounts import handlers as cloud_accounts
 from server.events import handlers as events
 from server.http.routing import Access, Route
@@ -17,6 +18,7 @@ from server.users import handlers as users
 from shared.api import audit as audit_api
 from shared.api import auth as auth_api
 from shared.api import billing as billing_api
+from shared.api import budgets as budgets_api
 from shared.api import cloud_accounts as cloud_accounts_api
 from shared.api import events as events_api
 from shared.api import incidents as incidents_api
@@ -327,4 +329,34 @@ ROUTES: list[Route] = [
           errors=(409,), description=_ACTION_NOTES),
     # Costs
     # Budgets (fixed paths before /budgets/{id})
+    Route("GET", "/budgets", budgets.list_budgets, "Budgets, by name", "budgets",
+          query=PageQuery, response=Page[budgets_api.BudgetRead]),
+    Route("POST", "/budgets", budgets.create_budget, "Create a budget (evaluated at once)",
+          "budgets", role=ADMIN, body=budgets_api.BudgetCreate, response=budgets_api.BudgetRead,
+          status=201, errors=(409,),
+          description="Amounts are decimal strings. Without `account_id` or `service` the "
+          "budget covers every account and service; an `account_id` that is not a cloud "
+          "account of this organization is a 400. A duplicate name is a 409. The budget is "
+          "evaluated at once: past its threshold it opens a `budget_threshold` incident "
+          "(warning), past 100% a `budget_exceeded` one (critical)."),
+    Route("GET", "/budgets/status", budgets.status_all, "Every budget's current period status",
+          "budgets", response=list[budgets_api.BudgetStatus]),
+    Route("GET", "/budgets/{id}", budgets.get_budget, "One budget", "budgets",
+          response=budgets_api.BudgetRead),
+    Route("PATCH", "/budgets/{id}", budgets.update_budget, "Change a budget (evaluated at once)",
+          "budgets", role=ADMIN, body=budgets_api.BudgetUpdate,
+          response=budgets_api.BudgetRead, errors=(409,),
+          description="Null on `account_id` or `service` widens the budget again. Raising the "
+          "amount or threshold resolves the incidents whose condition no longer holds."),
+    Route("DELETE", "/budgets/{id}", budgets.delete_budget,
+          "Delete a budget (its open incidents are resolved)", "budgets", role=ADMIN,
+          status=204),
+    Route("GET", "/budgets/{id}/status", budgets.get_status,
+          "Spent, remaining, burn rate, projection and state of the current period", "budgets",
+          response=budgets_api.BudgetStatus,
+          description="The current calendar month, quarter or year in UTC (both ends "
+          "inclusive; today counts as elapsed). Spent sums the synced daily costs of the "
+          "budget's account and service. The projection is a run rate: spent / days elapsed x "
+          "days in the period. `remaining` stops at 0; `state` is `exceeded` at 100% or more, "
+          "`warning` at the alert threshold or more, else `ok`. Amounts are rounded to cents."),
 ]  # fmt: skip

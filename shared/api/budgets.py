@@ -54,6 +54,9 @@ class BudgetRead(ReadModel):
     alert_threshold_pct: int
     account_id: int | None
     service: str | None
+    # The state at the last evaluation (after each cost sync, and on create and change).
+    state: BudgetState = BudgetState.ok
+    evaluated_at: UtcDatetime | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime
 

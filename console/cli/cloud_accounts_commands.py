@@ -12,8 +12,15 @@ from typing import Any
 
 import click
 
-from console.cli.cloud_format import follow_job, timeout_option, wait_option, when
-from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.cloud_format import (
+    follow_job,
+    print_wrapped_fields,
+    print_wrapped_table,
+    timeout_option,
+    wait_option,
+    when,
+)
+from console.cli.output import json_option, print_json, print_table
 from console.cli.session import open_client, reports_errors
 from shared.api.cloud_accounts import CloudAccountRead, CloudProvider, ConnectionTestResult
 
@@ -92,7 +99,7 @@ _COLUMNS: list[tuple[str, Any]] = [
 
 
 def _print_account(account: CloudAccountRead) -> None:
-    print_fields(
+    print_wrapped_fields(
         [
             ("id", account.id),
             ("name", account.name),
@@ -113,10 +120,12 @@ def _print_account(account: CloudAccountRead) -> None:
 
 
 def _print_test(result: ConnectionTestResult) -> None:
-    print_fields([("ok", result.ok), ("account", result.account_id), ("detail", result.detail)])
+    print_wrapped_fields(
+        [("ok", result.ok), ("account", result.account_id), ("detail", result.detail)]
+    )
     if result.permissions:
         click.echo()
-        print_table(
+        print_wrapped_table(
             result.permissions,
             [
                 ("feature", lambda p: p.feature),

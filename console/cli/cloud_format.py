@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import click
 
-from console.cli.output import print_fields, print_json
+from console.cli.output import cell, print_json
 from shared.api.jobs import JobRead, JobStatus
 from shared.client import Client
 from shared.client.cloud import JobTimeout
@@ -66,6 +69,38 @@ def sparkline(values: Sequence[Decimal]) -> str:
     return "".join(_BARS[int(max(value, Decimal(0)) / top * last)] for value in values)
 
 
+def _width() -> int:
+    return max(60, shutil.get_terminal_size((80, 24)).columns)
+
+
+def print_wrapped_fields(pairs: Sequence[tuple[str, object]]) -> None:
+    """Like `print_fields`, with long values wrapped under themselves to the terminal width."""
+    label_width = max(len(label) for label, _ in pairs)
+    room = max(20, _width() - label_width - 2)
+    for label, value in pairs:
+        lines = textwrap.wrap(cell(value), room) or [""]
+        click.echo(f"{label.ljust(label_width)}  {lines[0]}".rstrip())
+        for line in lines[1:]:
+            click.echo(" " * (label_width + 2) + line)
+
+
+def print_wrapped_table(
+    rows: Iterable[Any], columns: Sequence[tuple[str, Callable[[Any], Any]]]
+) -> None:
+    """Like `print_table`, with the last column (free text) wrapped to the terminal width."""
+    table = [[heading.upper() for heading, _ in columns]]
+    table += [[cell(get(row)) for _, get in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns) - 1)]
+    indent = sum(widths) + 2 * len(widths)
+    room = max(20, _width() - indent)
+    for line in table:
+        lead = "".join(text.ljust(width + 2) for text, width in zip(line, widths, strict=False))
+        wrapped = textwrap.wrap(line[-1], room) or [""]
+        click.echo((lead + wrapped[0]).rstrip())
+        for more in wrapped[1:]:
+            click.echo(" " * indent + more)
+
+
 def print_job(job: JobRead) -> None:
     pairs = [
         ("job", job.id),
@@ -79,7 +114,7 @@ def print_job(job: JobRead) -> None:
     ]
     pairs += [(f"progress {key}", value) for key, value in job.progress.items()]
     pairs += [(f"result {key}", value) for key, value in job.result.items()]
-    print_fields(pairs)
+    print_wrapped_fields(pairs)
 
 
 def follow_job(api: Client, job_id: int, *, wait: bool, timeout: float, as_json: bool) -> None:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import click
 
-from console.cli.cloud_format import clip, when
+from console.cli.cloud_format import clip, timeout_option, when
 from console.cli.output import json_option, print_fields, print_json, print_table
 from console.cli.session import open_client, reports_errors
-from shared.api.resources import ResourceActionName, ResourceDetail, ResourceType
+from shared.api.resources import (
+    ActionStatus,
+    ResourceActionName,
+    ResourceActionRead,
+    ResourceDetail,
+    ResourceType,
+)
 from shared.client import Client
 
 TYPES = click.Choice([kind.value for kind in ResourceType])
@@ -153,23 +160,59 @@ def resources_actions(resource_id: int, page: int, per_page: int, as_json: bool)
     print_table(history.items, _ACTION_COLUMNS)
 
 
+_FINISHED = (ActionStatus.succeeded, ActionStatus.failed)
+
+
+def _wait_for(api: Client, accepted: ResourceActionRead, timeout: float) -> ResourceActionRead:
+    """Poll the resource's action history until the action succeeded or failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        history = api.resources.actions(accepted.resource_id, per_page=20).items
+        current = next((a for a in history if a.id == accepted.id), accepted)
+        if current.status in _FINISHED:
+            return current
+        if time.monotonic() >= deadline:
+            raise click.ClickException(
+                f"action {accepted.id} still {current.status.value} after {timeout:g} s"
+            )
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
 def _act(
-    action: ResourceActionName, resource_ids: tuple[int, ...], yes: bool, as_json: bool
+    action: ResourceActionName,
+    resource_ids: tuple[int, ...],
+    *,
+    yes: bool,
+    wait: bool,
+    timeout: float,
+    as_json: bool,
 ) -> None:
     """Ask first (unless --yes) for actions that interrupt service; one id or many."""
+    if wait and len(resource_ids) > 1:
+        raise click.UsageError("--wait follows one resource; give a single id")
     with open_client() as api:
         if not yes and action is not ResourceActionName.start:
             _confirm(api, action, resource_ids)
         if len(resource_ids) == 1:
             done = getattr(api.resources, action.value)(resource_ids[0])
+            if wait:
+                done = _wait_for(api, done, timeout)
             if as_json:
                 print_json(done)
+            elif done.status in _FINISHED:
+                click.echo(
+                    f"{action.value.title()} of resource {done.resource_id} "
+                    f"{done.status.value}: {done.from_state or '?'} -> {done.to_state or '?'}"
+                    + (f" ({done.detail})" if done.detail else "")
+                )
             else:
                 click.echo(
                     f"{action.value.title()} of resource {done.resource_id} accepted "
                     f"(action {done.id}, {done.status.value}); "
                     f"see `upmetr resources show {done.resource_id}`."
                 )
+            if done.status is ActionStatus.failed:
+                sys.exit(1)
             return
         outcomes = api.resources.bulk_action(resource_ids, action)
     if as_json:
@@ -203,10 +246,14 @@ def _confirm(api: Client, action: ResourceActionName, resource_ids: tuple[int, .
 def _action_command(action: ResourceActionName, summary: str) -> click.Command:
     @click.argument("resource_ids", type=int, nargs=-1, required=True)
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @click.option("--wait", is_flag=True, help="Follow the action until the state settles.")
+    @timeout_option
     @json_option
     @reports_errors
-    def command(resource_ids: tuple[int, ...], yes: bool, as_json: bool) -> None:
-        _act(action, resource_ids, yes, as_json)
+    def command(
+        resource_ids: tuple[int, ...], yes: bool, wait: bool, timeout: float, as_json: bool
+    ) -> None:
+        _act(action, resource_ids, yes=yes, wait=wait, timeout=timeout, as_json=as_json)
 
     return click.command(action.value, help=summary)(command)
 

@@ -28,7 +28,7 @@ from server.context import (
     TASKS,
 )
 from server.db.engine import create_engine, create_sessionmaker
-from server.engines import resource_actions
+from server.engines import cost_sync, resource_actions
 from server.engines.check_writer import ResultWriter
 from server.engines.checks import CheckEngine
 from server.engines.discovery import DISCOVERY_ENGINE, DiscoveryEngine
@@ -137,6 +137,7 @@ async def _cloud_engines(app: web.Application) -> AsyncIterator[None]:
     app[DISCOVERY_ENGINE] = discovery
     engines: list[Engine] = [discovery]
     engines.append(resource_actions.build(app))
+    engines.append(cost_sync.build(app))
     running = [asyncio.create_task(engine.run(), name=engine.name) for engine in engines]
     try:
         yield

@@ -7,6 +7,7 @@ from server.auth import handlers as auth
 from server.billing import handlers as billing
 from server.budgets import handlers as budgets
 from server.cloud_accounts import handlers as cloud_accounts
+from server.costs import handlers as costs
 from server.events import handlers as events
 from server.http.routing import Access, Route
 from server.incidents import handlers as incidents
@@ -20,6 +21,7 @@ from shared.api import auth as auth_api
 from shared.api import billing as billing_api
 from shared.api import budgets as budgets_api
 from shared.api import cloud_accounts as cloud_accounts_api
+from shared.api import costs as costs_api
 from shared.api import events as events_api
 from shared.api import incidents as incidents_api
 from shared.api import jobs as jobs_api
@@ -41,6 +43,12 @@ _ACTION_NOTES = (
     "in the background: its state changes come as `resource.state` events, its end as a "
     "`resource.action` event and in GET /resources/{id}/actions. A provider refusal (AWS "
     "cannot stop some kinds of database) ends it as failed with AWS's reason."
+)
+
+_COST_RANGE_NOTES = (
+    "Days are UTC, both ends inclusive; default this month to date; at most 731 days "
+    "(start after end, or a longer range, is a 400). `change_pct` compares with the "
+    "period of equal length just before (null when that period had no cost)."
 )
 
 ROUTES: list[Route] = [
@@ -328,6 +336,38 @@ ROUTES: list[Route] = [
           "resources", role=ADMIN, response=resources_api.ResourceActionRead, status=202,
           errors=(409,), description=_ACTION_NOTES),
     # Costs
+    Route("GET", "/costs/summary", costs.summary,
+          "This month to date, last month, the month-end forecast, the daily average", "costs",
+          query=costs_api.SummaryQuery, response=costs_api.CostSummary,
+          description="`forecast_month_end` is the complete days of this month plus the local "
+          "forecast of the rest (null below 7 days of history); today counts in `current_month` "
+          "as synced so far."),
+    Route("GET", "/costs/by-service", costs.by_service,
+          "Cost per service in a range, its share and change vs the period before", "costs",
+          query=costs_api.CostRange, response=list[costs_api.ServiceCost],
+          description=_COST_RANGE_NOTES),
+    Route("GET", "/costs/by-account", costs.by_account,
+          "Cost per cloud account in a range, its share and change vs the period before",
+          "costs", query=costs_api.CostRange, response=list[costs_api.AccountCost],
+          description=_COST_RANGE_NOTES),
+    Route("GET", "/costs/daily", costs.daily,
+          "Daily series per service or account (zeros on days without costs)", "costs",
+          query=costs_api.DailyQuery, response=costs_api.DailyCosts,
+          description=_COST_RANGE_NOTES),
+    Route("GET", "/costs/forecast", costs.forecast,
+          "Forecast of the next 30 or 90 days with an 80% interval (no provider calls)",
+          "costs", query=costs_api.ForecastQuery, response=costs_api.CostForecast,
+          description="From the synced daily history before today: seasonal (Holt-Winters, "
+          "weekly season) from 28 days, a run rate from 7, `not_enough_data` below."),
+    Route("POST", "/costs/sync", costs.request_sync,
+          "Sync every AWS account's costs of the previous and current month", "costs",
+          role=ADMIN, response=jobs_api.JobAccepted, status=202, errors=(409,),
+          description="One job for the organization (a sync already queued or running is "
+          "answered instead); follow it with GET /jobs/{id}. Each Cost Explorer request is "
+          "billed $0.01 by AWS. 409 when the organization has no AWS account."),
+    Route("GET", "/costs/sync", costs.last_syncs,
+          "The last sync of each account: status, rows, provider API calls and their cost",
+          "costs", response=list[costs_api.CostSyncRead]),
     # Budgets (fixed paths before /budgets/{id})
     Route("GET", "/budgets", budgets.list_budgets, "Budgets, by name", "budgets",
           query=PageQuery, response=Page[budgets_api.BudgetRead]),

@@ -18,6 +18,10 @@ class CostRange(ApiModel):
     account_id: int | None = None
 
 
+class SummaryQuery(ApiModel):
+    account_id: int | None = Field(None, description="one account (default: all)")
+
+
 class GroupBy(StrEnum):
     service = "service"
     account = "account"

@@ -1,0 +1,372 @@
+"""Reading costs: summary, breakdowns, daily series and the forecast, summed in SQL.
+
+Org-wide figures come from the day totals (cost_account_day, cost_service_day; see
+models.py), one account's from its daily rows through the (account_id, day, ...) unique
+index: no read scans the organization's daily rows. Each breakdown reads its period and
+the preceding one in one grouped query (a conditional sum per period).
+
+Days are UTC. A range defaults to this month to date; both ends are inclusive; it may span
+at most MAX_RANGE_DAYS. Amounts are summed as integer micros and shown rounded to cents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.cloud_accounts.models import CloudAccount
+from server.costs import forecast as forecasting
+from server.costs.models import MICROS, CostAccountDay, CostDaily, CostServiceDay, CostSync
+from server.http.errors import BadRequest, NotFound
+from shared.api.costs import (
+    AccountCost,
+    CostForecast,
+    CostRange,
+    CostSummary,
+    CostSyncRead,
+    DailyCosts,
+    DailySeries,
+    ForecastPoint,
+    GroupBy,
+    ServiceCost,
+)
+
+MAX_RANGE_DAYS = 731  # two years, a leap day included
+DEFAULT_CURRENCY = "USD"
+# Cost Explorer bills $0.01 per GetCostAndUsage request.
+# https://aws.amazon.com/aws-cost-management/aws-cost-explorer/pricing/
+API_CALL_COST = Decimal("0.01")
+# The forecast fits at most forecast.FIT_DAYS; a few more days cover gaps at the end.
+HISTORY_DAYS = forecasting.FIT_DAYS + 14
+_CENT = Decimal("0.01")
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+def money(micros: int | None) -> Decimal:
+    return (Decimal(micros or 0) / MICROS).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(part * 100 / whole, 2) if whole else 0.0
+
+
+def _change(current: int, previous: int | None) -> float | None:
+    """Percent change vs the preceding period; None when it had no cost to compare with."""
+    if not previous:
+        return None
+    return round((current - previous) * 100 / previous, 2)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def preceding(self) -> Period:
+        """The period of equal length just before this one."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def dates(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range(self.days)]
+
+
+def period_of(query: CostRange, today: date) -> Period:
+    """The query's range (defaults: this month to date), validated: 400 naming the field."""
+    start = query.start or today.replace(day=1)
+    end = query.end or max(today, start)
+    if start > end:
+        raise BadRequest("start: must be on or before end")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise BadRequest(f"end: a range spans at most {MAX_RANGE_DAYS} days")
+    return Period(start, end)
+
+
+async def _check_account(db: AsyncSession, org_id: int, account_id: int | None) -> None:
+    """Another organization's account is a 404, as if it did not exist."""
+    if account_id is None:
+        return
+    found = await db.scalar(
+        select(CloudAccount.id).where(CloudAccount.id == account_id, CloudAccount.org_id == org_id)
+    )
+    if found is None:
+        raise NotFound("Cloud account not found")
+
+
+async def _currency(db: AsyncSession, org_id: int) -> str:
+    currency = await db.scalar(
+        select(CostDaily.currency)
+        .where(CostDaily.org_id == org_id)
+        .order_by(CostDaily.day.desc())
+        .limit(1)
+    )
+    return currency or DEFAULT_CURRENCY
+
+
+def _two_periods(day: Any, amount: Any, period: Period) -> tuple[Any, Any]:
+    """Conditional sums of `amount` in the period and in the one before it."""
+    current = func.sum(case((day >= period.start, amount)))
+    previous = func.sum(case((day < period.start, amount)))
+    return current.label("current"), previous.label("previous")
+
+
+async def _daily_totals(
+    db: AsyncSession, *, org_id: int, account_id: int | None, start: date, end: date
+) -> list[tuple[date, int]]:
+    """(day, micros) of every day with costs from start to end, all accounts or one."""
+    table = CostAccountDay
+    where: list[ColumnElement[bool]] = [table.org_id == org_id, table.day >= start]
+    where.append(table.day <= end)
+    if account_id is not None:
+        where.append(table.account_id == account_id)
+    rows = await db.execute(
+        select(table.day, func.sum(table.amount_micros)).where(*where).group_by(table.day)
+    )
+    return [(day, int(total)) for day, total in rows.all()]
+
+
+async def _last_synced_at(
+    db: AsyncSession, *, org_id: int, account_id: int | None
+) -> datetime | None:
+    where = [CostSync.org_id == org_id, CostSync.status == "succeeded"]
+    if account_id is not None:
+        where.append(CostSync.account_id == account_id)
+    value: datetime | None = await db.scalar(select(func.max(CostSync.finished_at)).where(*where))
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+async def summary(
+    db: AsyncSession, *, org_id: int, account_id: int | None, today: date
+) -> CostSummary:
+    """This month to date, last month, the month-end forecast (month to date + the
+    forecast of the rest of the month) and this month's average per day."""
+    await _check_account(db, org_id, account_id)
+    month_start = today.replace(day=1)
+    previous_start = (month_start - timedelta(days=1)).replace(day=1)
+    history_start = min(previous_start, today - timedelta(days=HISTORY_DAYS))
+    totals = await _daily_totals(
+        db, org_id=org_id, account_id=account_id, start=history_start, end=today
+    )
+    current = sum(micros for day, micros in totals if day >= month_start)
+    previous = sum(micros for day, micros in totals if previous_start <= day < month_start)
+    month_end = forecasting.month_end_forecast(
+        [(day, Decimal(micros) / MICROS) for day, micros in totals], today
+    )
+    return CostSummary(
+        current_month=money(current),
+        previous_month=money(previous),
+        forecast_month_end=month_end.total,
+        daily_average=money(current // today.day),
+        currency=await _currency(db, org_id),
+        last_synced_at=await _last_synced_at(db, org_id=org_id, account_id=account_id),
+    )
+
+
+async def by_service(
+    db: AsyncSession, *, org_id: int, query: CostRange, today: date
+) -> list[ServiceCost]:
+    """Each service's cost in the range, its share, and its change vs the preceding period."""
+    await _check_account(db, org_id, query.account_id)
+    period = period_of(query, today)
+    earlier = period.preceding()
+    table: Any = CostServiceDay if query.account_id is None else CostDaily
+    where = [table.org_id == org_id, table.day >= earlier.start, table.day <= period.end]
+    if query.account_id is not None:
+        where.append(table.account_id == query.account_id)
+    rows = (
+        await db.execute(
+            select(table.service, *_two_periods(table.day, table.amount_micros, period))
+            .where(*where)
+            .group_by(table.service)
+        )
+    ).all()
+    found = [(service, int(now), prev) for service, now, prev in rows if now is not None]
+    whole = sum(now for _, now, _ in found)
+    found.sort(key=lambda item: (-item[1], item[0]))
+    return [
+        ServiceCost(
+            service=service,
+            amount=money(now),
+            share_pct=_pct(now, whole),
+            change_pct=_change(now, prev),
+        )
+        for service, now, prev in found
+    ]
+
+
+async def _account_names(db: AsyncSession, org_id: int) -> dict[int, str]:
+    rows = await db.execute(
+        select(CloudAccount.id, CloudAccount.name).where(CloudAccount.org_id == org_id)
+    )
+    return {account_id: name for account_id, name in rows.all()}
+
+
+async def by_account(
+    db: AsyncSession, *, org_id: int, query: CostRange, today: date
+) -> list[AccountCost]:
+    """Each account's cost in the range, its share, and its change vs the preceding period."""
+    await _check_account(db, org_id, query.account_id)
+    period = period_of(query, today)
+    earlier = period.preceding()
+    table = CostAccountDay
+    where = [table.org_id == org_id, table.day >= earlier.start, table.day <= period.end]
+    if query.account_id is not None:
+        where.append(table.account_id == query.account_id)
+    rows = (
+        await db.execute(
+            select(table.account_id, *_two_periods(table.day, table.amount_micros, period))
+            .where(*where)
+            .group_by(table.account_id)
+        )
+    ).all()
+    names = await _account_names(db, org_id)
+    found = [(account, int(now), prev) for account, now, prev in rows if now is not None]
+    whole = sum(now for _, now, _ in found)
+    found.sort(key=lambda item: (-item[1], item[0]))
+    return [
+        AccountCost(
+            account_id=account,
+            name=names.get(account, str(account)),
+            amount=money(now),
+            share_pct=_pct(now, whole),
+            change_pct=_change(now, prev),
+        )
+        for account, now, prev in found
+    ]
+
+
+async def daily(
+    db: AsyncSession,
+    *,
+    org_id: int,
+    query: CostRange,
+    group_by: GroupBy,
+    today: date,
+) -> DailyCosts:
+    """One series per service (or account), one amount per day of the range, zero on days
+    without costs; the largest total first."""
+    await _check_account(db, org_id, query.account_id)
+    period = period_of(query, today)
+    table: Any
+    key: Any
+    if group_by is GroupBy.account:
+        table, key = CostAccountDay, CostAccountDay.account_id
+    elif query.account_id is None:
+        table, key = CostServiceDay, CostServiceDay.service
+    else:
+        table, key = CostDaily, CostDaily.service
+    where = [table.org_id == org_id, table.day >= period.start, table.day <= period.end]
+    if query.account_id is not None:
+        where.append(table.account_id == query.account_id)
+    rows = await db.execute(
+        select(key, table.day, func.sum(table.amount_micros)).where(*where).group_by(key, table.day)
+    )
+    days = period.dates()
+    index = {day: n for n, day in enumerate(days)}
+    amounts: dict[Any, list[int]] = {}
+    for series_key, day, micros in rows.all():
+        amounts.setdefault(series_key, [0] * len(days))[index[day]] += int(micros)
+    names = await _account_names(db, org_id) if group_by is GroupBy.account else {}
+    ordered = sorted(amounts.items(), key=lambda item: (-sum(item[1]), str(item[0])))
+    return DailyCosts(
+        group_by=group_by,
+        currency=await _currency(db, org_id),
+        days=days,
+        series=[
+            DailySeries(
+                key=str(series_key),
+                label=names.get(series_key, str(series_key)) if names else str(series_key),
+                amounts=[money(micros) for micros in values],
+                total=money(sum(values)),
+            )
+            for series_key, values in ordered
+        ],
+    )
+
+
+async def cost_forecast(
+    db: AsyncSession, *, org_id: int, account_id: int | None, days: int, today: date
+) -> CostForecast:
+    """The next `days` days from the synced history of complete days (before today): no
+    provider call. Methods and interval: server/costs/forecast.py."""
+    await _check_account(db, org_id, account_id)
+    yesterday = today - timedelta(days=1)
+    totals = await _daily_totals(
+        db,
+        org_id=org_id,
+        account_id=account_id,
+        start=yesterday - timedelta(days=HISTORY_DAYS),
+        end=yesterday,
+    )
+    first = await _first_day(db, org_id=org_id, account_id=account_id)
+    history_days = (yesterday - first).days + 1 if first is not None and first <= yesterday else 0
+    found = forecasting.forecast_costs(
+        [(day, Decimal(micros) / MICROS) for day, micros in totals], days
+    )
+    return CostForecast(
+        method=found.method,
+        currency=await _currency(db, org_id),
+        history_days=history_days,
+        total=found.total,
+        total_lower=found.total_lower,
+        total_upper=found.total_upper,
+        points=[
+            ForecastPoint(date=p.date, mean=p.mean, lower=p.lower, upper=p.upper)
+            for p in found.points
+        ],
+    )
+
+
+async def _first_day(db: AsyncSession, *, org_id: int, account_id: int | None) -> date | None:
+    where = [CostAccountDay.org_id == org_id]
+    if account_id is not None:
+        where.append(CostAccountDay.account_id == account_id)
+    first: date | None = await db.scalar(select(func.min(CostAccountDay.day)).where(*where))
+    return first
+
+
+async def last_syncs(db: AsyncSession, *, org_id: int) -> list[CostSyncRead]:
+    """The latest sync of each account of the organization, and what its calls cost."""
+    latest = (
+        select(func.max(CostSync.id))
+        .where(CostSync.org_id == org_id)
+        .group_by(CostSync.account_id)
+        .scalar_subquery()
+    )
+    rows = await db.execute(
+        select(CostSync, CloudAccount.name)
+        .join(
+            CloudAccount,
+            and_(CloudAccount.id == CostSync.account_id, CloudAccount.org_id == org_id),
+        )
+        .where(CostSync.id.in_(latest))
+        .order_by(CloudAccount.name, CostSync.account_id)
+    )
+    return [
+        CostSyncRead(
+            account_id=sync.account_id,
+            account_name=name,
+            status=sync.status,
+            job_id=sync.job_id,
+            start_day=sync.start_day,
+            end_day=sync.end_day,
+            rows=sync.rows,
+            api_calls=sync.api_calls,
+            api_cost=sync.api_calls * API_CALL_COST,
+            detail=sync.detail,
+            started_at=sync.started_at,
+            finished_at=sync.finished_at,
+        )
+        for sync, name in rows.all()
+    ]

@@ -2,11 +2,11 @@
 
 1. The period is the current calendar month, quarter or year in UTC, both ends inclusive;
    "today" (UTC) counts as an elapsed day, so on the 1st the burn rate is the day's spend.
-2. Spent is the sum of the daily cost rows from the period's start up to today, of the
+2. Spent is the sum of the daily costs from the period's start up to today, of the
    budget's account and service when it names them (all the organization's otherwise).
-   Every budget of a call is summed by one grouped query (per account and service, one
-   conditional sum per distinct period start), so a status page of any number of budgets
-   reads the cost rows once; a single budget's own filters narrow that query's WHERE.
+   The budgets of a call are summed together: at most three grouped queries (see
+   spent_micros), each with one conditional sum per distinct period start, so a status
+   page of any number of budgets reads each source once and never scans the daily rows.
 3. Projection is a run rate: burn_rate_per_day = spent / days elapsed, projected_total =
    spent + burn rate x days remaining. The seasonal forecast of server/costs/forecast.py is
    not used: it forecasts whole-organization or whole-account series, needs a daily series
@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.budgets.models import Budget
-from server.costs.models import MICROS, CostDaily
+from server.costs.models import MICROS, CostAccountDay, CostDaily, CostServiceDay
 from shared.api.budgets import BudgetPeriod, BudgetState, BudgetStatus
 
 _CENT = Decimal("0.01")
@@ -81,52 +82,92 @@ def state_of(*, spent_micros: int, amount_micros: int, threshold_pct: int) -> Bu
     return BudgetState.ok
 
 
-def _single(values: set[object]) -> object | None:
-    """The one value all budgets share, if they share one that narrows (not None)."""
-    return next(iter(values)) if len(values) == 1 else None
+Key = tuple[object, ...]  # what a budget narrows to in one source; None matches any value
+
+
+async def _sum_grouped(
+    db: AsyncSession,
+    budgets: Sequence[tuple[Budget, Key]],
+    windows: dict[int, Window],
+    *,
+    day: Any,
+    amount: Any,
+    keys: Sequence[Any],
+    where: Sequence[ColumnElement[bool]],
+) -> dict[int, int]:
+    """One query: per value of `keys`, a conditional sum per distinct period start; then
+    each budget adds up the groups its key matches."""
+    starts = sorted({windows[budget.id].start for budget, _ in budgets})
+    today = windows[budgets[0][0].id].today
+    sums = [func.coalesce(func.sum(case((day >= start, amount), else_=0)), 0) for start in starts]
+    rows = (
+        await db.execute(
+            select(*keys, *sums).where(*where, day >= starts[0], day <= today).group_by(*keys)
+        )
+    ).all()
+    column = {start: index + len(keys) for index, start in enumerate(starts)}
+    spent: dict[int, int] = {}
+    for budget, key in budgets:
+        index = column[windows[budget.id].start]
+        spent[budget.id] = sum(
+            int(row[index])
+            for row in rows
+            if all(want is None or want == got for want, got in zip(key, row, strict=False))
+        )
+    return spent
 
 
 async def spent_micros(
     db: AsyncSession, *, org_id: int, budgets: Sequence[Budget], now: datetime
 ) -> dict[int, int]:
-    """What each budget's current period has spent so far, by budget id (one query)."""
-    if not budgets:
-        return {}
+    """What each budget's current period has spent so far, by budget id.
+
+    Never a scan of the organization's daily rows: budgets of every service (all accounts
+    or one) read the per-account day totals, budgets of one service in every account the
+    per-service day totals (server/costs/models.py keeps both), budgets of one service in
+    one account that pair's daily rows through the (account_id, day, service) unique index.
+    So at most three queries, whatever the number of budgets.
+    """
     windows = {budget.id: window(budget.period, now) for budget in budgets}
-    starts = sorted({w.start for w in windows.values()})
-    today = next(iter(windows.values())).today
-    sums = [
-        func.coalesce(func.sum(case((CostDaily.day >= start, CostDaily.amount_micros), else_=0)), 0)
-        for start in starts
-    ]
-    where: list[ColumnElement[bool]] = [
-        CostDaily.org_id == org_id,
-        CostDaily.day >= starts[0],
-        CostDaily.day <= today,
-    ]
-    account = _single({budget.account_id for budget in budgets})
-    if account is not None:
-        where.append(CostDaily.account_id == account)
-    service = _single({budget.service for budget in budgets})
-    if service is not None:
-        where.append(CostDaily.service == service)
-    rows = (
-        await db.execute(
-            select(CostDaily.account_id, CostDaily.service, *sums)
-            .where(*where)
-            .group_by(CostDaily.account_id, CostDaily.service)
-        )
-    ).all()
-    column = {start: index + 2 for index, start in enumerate(starts)}
-    spent: dict[int, int] = {}
+    by_account, by_service, by_both = [], [], []
     for budget in budgets:
-        index = column[windows[budget.id].start]
-        spent[budget.id] = sum(
-            int(row[index])
-            for row in rows
-            if (budget.account_id is None or row[0] == budget.account_id)
-            and (budget.service is None or row[1] == budget.service)
+        if budget.service is None:
+            by_account.append((budget, (budget.account_id,)))
+        elif budget.account_id is None:
+            by_service.append((budget, (budget.service,)))
+        else:
+            by_both.append((budget, (budget.account_id, budget.service)))
+    spent: dict[int, int] = {}
+    if by_account:
+        where = [CostAccountDay.org_id == org_id]
+        accounts = {key[0] for _, key in by_account}
+        if None not in accounts:
+            where.append(CostAccountDay.account_id.in_(accounts))
+        spent |= await _sum_grouped(
+            db, by_account, windows, day=CostAccountDay.day,
+            amount=CostAccountDay.amount_micros, keys=[CostAccountDay.account_id], where=where,
+        )  # fmt: skip
+    if by_service:
+        services = {key[0] for _, key in by_service}
+        spent |= await _sum_grouped(
+            db, by_service, windows, day=CostServiceDay.day,
+            amount=CostServiceDay.amount_micros, keys=[CostServiceDay.service],
+            where=[CostServiceDay.org_id == org_id, CostServiceDay.service.in_(services)],
+        )  # fmt: skip
+    if by_both:
+        pairs = or_(
+            *(
+                and_(CostDaily.account_id == account, CostDaily.service == service)
+                for account, service in {key for _, key in by_both}
+            )
         )
+        # No org_id term: the accounts are the organization's (checked when the budget was
+        # saved), and with one SQLite plans the (org_id, day) index, reading every row of
+        # the organization's period, instead of the unique index once per pair.
+        spent |= await _sum_grouped(
+            db, by_both, windows, day=CostDaily.day, amount=CostDaily.amount_micros,
+            keys=[CostDaily.account_id, CostDaily.service], where=[pairs],
+        )  # fmt: skip
     return spent
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.api.common import ApiModel, ReadModel, UtcDatetime
 
@@ -34,6 +34,12 @@ class DailyQuery(CostRange):
 class ForecastQuery(ApiModel):
     days: Literal[30, 90] = 30
     account_id: int | None = None
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _query_digits(cls, value: object) -> object:
+        # A query string carries "30": a Literal of ints does not convert it by itself.
+        return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
 class CostSummary(ReadModel):

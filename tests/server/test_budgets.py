@@ -3,6 +3,8 @@ figures on arranged cost rows, and the incidents an evaluation opens and resolve
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -18,6 +20,7 @@ from server.budgets.models import Budget
 from server.budgets.status import window
 from server.cloud_accounts.models import CloudAccount
 from server.costs.models import MICROS, CostDaily
+from server.events.bus import EVENT_BUS
 from server.incidents.models import Incident
 from tests.conftest import World
 
@@ -545,3 +548,29 @@ async def test_evaluation_keeps_updated_at_for_members_changes(
     found = await get(client, world, f"/{created['id']}")
     assert found["updated_at"] == created["updated_at"]
     assert found["evaluated_at"] != created["evaluated_at"]
+
+
+async def test_changes_made_over_http_publish_incident_and_budget_state_events(
+    client: TestClient, world: World, db: AsyncSession
+) -> None:
+    bus = client.app[EVENT_BUS]
+    stream = bus.subscribe(world.org_a, after=None)
+    account_id = await add_account(db, world.org_a)
+    await add_costs(db, world.org_a, account_id, [(datetime.now(UTC).date(), "EC2", "90.00")])
+    created = await create(client, world, amount="100", alert_threshold_pct=80)
+    await client.patch(
+        f"{BUDGETS}/{created['id']}", json={"amount": "1000"}, headers=world.alice.headers
+    )
+    seen = []
+    for _ in range(4):
+        event = await asyncio.wait_for(stream.next(), timeout=2)
+        assert event is not None
+        data = json.loads(event.data_json)
+        seen.append((event.type, data.get("state") or data.get("status")))
+    assert seen == [
+        ("incident.opened", "open"),
+        ("budget.state", "warning"),
+        ("incident.resolved", "resolved"),
+        ("budget.state", "ok"),
+    ]
+    stream.close()

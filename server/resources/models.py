@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, utcnow
+
+# The condition of the partial indexes; queries repeat it word for word (SQLite uses a
+# partial index only for a query whose WHERE contains the index's own terms).
+EXISTING_CONDITION = "state != 'terminated'"
+_EXISTING: dict[str, Any] = {
+    "sqlite_where": text(EXISTING_CONDITION),
+    "postgresql_where": text(EXISTING_CONDITION),
+}
 
 
 class Resource(Base):
@@ -16,11 +24,13 @@ class Resource(Base):
     __table_args__ = (
         # Discovery upserts by the provider's id within an account.
         UniqueConstraint("account_id", "provider_id"),
-        Index("ix_resource_org_type", "org_id", "type"),
+        # Lists leave terminated resources out: partial indexes of the others, with the
+        # state last so counts and groupings read the index alone (server/resources/queries.py).
+        Index("ix_resource_org_type", "org_id", "type", "state", **_EXISTING),
         Index("ix_resource_org_state", "org_id", "state"),
-        Index("ix_resource_org_region", "org_id", "region"),
-        Index("ix_resource_org_account", "org_id", "account_id"),
-        Index("ix_resource_org_name", "org_id", "name"),
+        Index("ix_resource_org_region", "org_id", "region", "state", **_EXISTING),
+        Index("ix_resource_org_account", "org_id", "account_id", "state", **_EXISTING),
+        Index("ix_resource_org_name", "org_id", "name", **_EXISTING),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,7 +54,8 @@ class Resource(Base):
 
 class ResourceTag(Base):
     __tablename__ = "resource_tag"
-    __table_args__ = (Index("ix_resource_tag_key_value", "key", "value"),)
+    # resource_id in the index: a tag filter reads the matching ids without the table.
+    __table_args__ = (Index("ix_resource_tag_key_value", "key", "value", "resource_id"),)
 
     resource_id: Mapped[int] = mapped_column(
         ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True

@@ -165,6 +165,10 @@ async def test_q_matches_part_of_the_name_or_the_provider_id_ignoring_case(
     assert names(await get(client, world, q="WEB")) == ["web-1", "web-2"]
     assert names(await get(client, world, q="0aaa")) == ["web-1"]
     assert names(await get(client, world, q="100%")) == []  # % is a character, not a wildcard
+    second = await get(client, world, q="web", per_page="1", page="2")
+    assert names(second) == ["web-2"] and second["total"] == 2
+    beyond = await get(client, world, q="web", per_page="1", page="3")
+    assert names(beyond) == [] and beyond["total"] == 2
 
 
 async def test_resources_sort_by_a_whitelisted_field_either_way(

@@ -288,12 +288,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_resource")),
         sa.UniqueConstraint("account_id", "provider_id", name=op.f("uq_resource_account_id")),
     )
+    # Partial indexes of the resources that exist (lists leave terminated ones out), with
+    # the state last so counts and groupings read the index alone.
+    existing = {
+        "sqlite_where": sa.text("state != 'terminated'"),
+        "postgresql_where": sa.text("state != 'terminated'"),
+    }
     with op.batch_alter_table("resource", schema=None) as batch_op:
-        batch_op.create_index("ix_resource_org_account", ["org_id", "account_id"], unique=False)
-        batch_op.create_index("ix_resource_org_name", ["org_id", "name"], unique=False)
-        batch_op.create_index("ix_resource_org_region", ["org_id", "region"], unique=False)
+        batch_op.create_index(
+            "ix_resource_org_account", ["org_id", "account_id", "state"], unique=False, **existing
+        )
+        batch_op.create_index("ix_resource_org_name", ["org_id", "name"], unique=False, **existing)
+        batch_op.create_index(
+            "ix_resource_org_region", ["org_id", "region", "state"], unique=False, **existing
+        )
         batch_op.create_index("ix_resource_org_state", ["org_id", "state"], unique=False)
-        batch_op.create_index("ix_resource_org_type", ["org_id", "type"], unique=False)
+        batch_op.create_index(
+            "ix_resource_org_type", ["org_id", "type", "state"], unique=False, **existing
+        )
 
     op.create_table(
         "cost_sync",
@@ -381,7 +393,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("resource_id", "key", name=op.f("pk_resource_tag")),
     )
     with op.batch_alter_table("resource_tag", schema=None) as batch_op:
-        batch_op.create_index("ix_resource_tag_key_value", ["key", "value"], unique=False)
+        batch_op.create_index(
+            "ix_resource_tag_key_value", ["key", "value", "resource_id"], unique=False
+        )
 
     # ### end Alembic commands ###
 

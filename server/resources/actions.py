@@ -8,7 +8,6 @@ The engine in server/engines/resource_actions.py runs `carry_out` for every unfi
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
+from server.cloud_accounts import service as cloud_accounts
 from server.cloud_accounts.models import CloudAccount
 from server.config import Settings
 from server.db.engine import SessionMaker
@@ -34,6 +34,10 @@ RUNNING = ActionStatus.running.value
 SUCCEEDED = ActionStatus.succeeded.value
 FAILED = ActionStatus.failed.value
 UNFINISHED = (PENDING, RUNNING)
+
+# Live events: a new state of a resource; an action that ended.
+RESOURCE_STATE = "resource.state"
+RESOURCE_ACTION = "resource.action"
 
 FOLLOW_FOR = timedelta(minutes=10)
 FIRST_POLL_SECONDS = 0.5
@@ -95,16 +99,6 @@ def refusal(resource: Resource, action: ResourceActionName | str) -> str | None:
 def supported(resource: Resource) -> list[ResourceActionName]:
     """The actions the resource allows in its current state."""
     return [action for action in ResourceActionName if refusal(resource, action) is None]
-
-
-def target_of(account: CloudAccount, *, keys: Keys, settings: Settings) -> aws.AwsTarget:
-    """Where an account's calls go: its credentials decrypted with the server's key."""
-    values: dict[str, str] = json.loads(keys.decrypt(account.credentials))
-    return aws.AwsTarget(
-        credentials=aws.AwsCredentials.from_dict(values),
-        endpoint_url=settings.aws_endpoint_url,
-        max_attempts=settings.aws_max_attempts,
-    )
 
 
 def state_event(
@@ -214,7 +208,7 @@ class ActionRunner:
             return None
         action, resource, account = row
         try:
-            target = target_of(account, keys=self._keys, settings=self._settings)
+            target = cloud_accounts.aws_target(self._settings, self._keys, account)
         except ValueError as exc:
             detail = f"the account's credentials cannot be read: {exc}"
             await db.execute(
@@ -282,7 +276,7 @@ class ActionRunner:
             resource.state_changed_at = datetime.now(UTC)
             payload = state_event(resource, previous_state=previous, action_id=action_id)
             org_id = resource.org_id
-        self._events.publish(org_id, "resource.state", payload)
+        self._events.publish(org_id, RESOURCE_STATE, payload)
         return True
 
     async def _finish(self, action_id: int, status: str, detail: str, to_state: str | None) -> None:
@@ -316,7 +310,7 @@ class ActionRunner:
             await audit.write(db, [entry])
             payload = action_event(action)
             org_id = action.org_id
-        self._events.publish(org_id, "resource.action", payload)
+        self._events.publish(org_id, RESOURCE_ACTION, payload)
 
 
 async def unfinished(db: AsyncSession, *, limit: int = 500) -> list[int]:

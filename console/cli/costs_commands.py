@@ -55,12 +55,13 @@ def costs() -> None:
 
 
 @costs.command("summary")
+@account_option
 @json_option
 @reports_errors
-def costs_summary(as_json: bool) -> None:
+def costs_summary(account_id: int | None, as_json: bool) -> None:
     """This month so far, last month, the month-end forecast and the daily average."""
     with open_client() as api:
-        summary = api.costs.summary()
+        summary = api.costs.summary(account_id=account_id)
     if as_json:
         print_json(summary)
         return
@@ -147,13 +148,17 @@ def costs_daily(start: Any, end: Any, group_by: str, account_id: int | None, as_
         return
     if daily.days:
         click.echo(f"{daily.days[0]} to {daily.days[-1]}")
+    labels = [clip(series.label, 30) or "" for series in daily.series]
+    totals = [money(series.total, daily.currency) or "" for series in daily.series]
+    # The sparkline takes what is left of 80 columns: the latest days when the range is long.
+    used = max(map(len, labels), default=5) + max(map(len, totals), default=5) + 4
+    days = max(10, 80 - used)
     print_table(
-        daily.series,
+        range(len(daily.series)),
         [
-            (daily.group_by.value, lambda s: clip(s.label, 24)),
-            ("total", lambda s: money(s.total, daily.currency)),
-            # The last 40 days at most, so the table stays within 80 columns.
-            ("daily", lambda s: sparkline(s.amounts[-40:])),
+            (daily.group_by.value, lambda i: labels[i]),
+            ("total", lambda i: totals[i]),
+            ("daily", lambda i: sparkline(daily.series[i].amounts[-days:])),
         ],
     )
 

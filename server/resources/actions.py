@@ -157,7 +157,9 @@ class ActionRunner:
         1. A pending action is claimed with a compare-and-set to running (another process
            that won the claim carries it out instead); a running one was claimed before a
            restart, so it is not sent again, only followed.
-        2. The provider call: a refusal or any error fails the action with its reason.
+        2. The provider call: a refusal or any error fails the action with its reason. An
+           action still pending 10 minutes after it was asked (the server was down) is
+           failed instead of sent: nobody expects a stop that late.
         3. Follow: describe the resource with backoff (0.5 s doubling to 15 s). Each new
            state is stored on the resource and pushed as `resource.state`; the goal state
            (running/available, or stopped) ends it as succeeded, a dead end (terminated,
@@ -179,6 +181,10 @@ class ActionRunner:
         if action.status != RUNNING:
             return
         if claimed.rowcount:  # type: ignore[attr-defined]
+            if datetime.now(UTC) - _utc(action.requested_at) > FOLLOW_FOR:
+                detail = "not sent: the server was down when it was asked, and it is now stale"
+                await self._finish(action_id, FAILED, detail, to_state=None)
+                return
             try:
                 answered = await aws.resource_action(
                     target,

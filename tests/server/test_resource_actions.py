@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.app import build_app
 from server.audit.models import AuditLog
 from server.config import Settings
+from server.engines.resource_actions import RESOURCE_ACTIONS
 from server.resources.models import Resource, ResourceAction
 from tests.conftest import World
 from tests.server.test_events import open_stream, read_event
@@ -324,3 +326,21 @@ async def test_an_action_left_running_by_a_stopped_server_is_followed_after_a_re
         history = await finished(restarted, world, resource.id)
     assert history["id"] == action.id and history["status"] == "succeeded"
     assert await state_of(client, world, resource.id) == "stopped"
+
+
+async def test_an_action_still_pending_long_after_it_was_asked_is_failed_not_sent(
+    client: TestClient, db: AsyncSession, world: World, ec2: Any
+) -> None:
+    resource = await running_instance(client, db, world, ec2)
+    async with db.begin():
+        db.add(
+            ResourceAction(
+                org_id=world.org_a, resource_id=resource.id, action="stop", status="pending",
+                actor=world.alice.email, from_state="running",
+                requested_at=datetime.now(UTC) - timedelta(minutes=11),
+            )
+        )  # fmt: skip
+    client.app[RESOURCE_ACTIONS].wake()
+    history = await finished(client, world, resource.id)
+    assert history["status"] == "failed" and history["detail"].startswith("not sent")
+    assert ec2_state(ec2, resource.provider_id) == "running"

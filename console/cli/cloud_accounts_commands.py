@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import click
+from pydantic import BaseModel, ValidationError
 
 from console.cli.cloud_format import (
     follow_job,
@@ -22,7 +23,13 @@ from console.cli.cloud_format import (
 )
 from console.cli.output import json_option, print_json, print_table
 from console.cli.session import open_client, reports_errors
-from shared.api.cloud_accounts import CloudAccountRead, CloudProvider, ConnectionTestResult
+from shared.api.cloud_accounts import (
+    AwsKeyCredentials,
+    AwsRoleCredentials,
+    CloudAccountRead,
+    CloudProvider,
+    ConnectionTestResult,
+)
 
 SECRET_ENV = "UPMETR_AWS_SECRET_ACCESS_KEY"
 PROVIDERS = click.Choice([provider.value for provider in CloudProvider])
@@ -62,6 +69,26 @@ def _secret(from_stdin: bool) -> str:
     return secret
 
 
+_OPTION_OF = {
+    "role_arn": "--role-arn",
+    "external_id": "--external-id",
+    "access_key_id": "--access-key-id",
+    "secret_access_key": "secret access key",
+}
+
+
+def _checked(model: type[BaseModel], values: dict[str, str]) -> dict[str, str]:
+    """Refuse malformed credentials here, naming the option; the value is never repeated
+    (pydantic's own message would quote it, and a secret must not reach the terminal)."""
+    try:
+        model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        raise click.UsageError(f"{_OPTION_OF.get(field, field)}: {first['msg']}") from None
+    return values
+
+
 def _credentials(
     role_arn: str | None,
     external_id: str | None,
@@ -76,12 +103,15 @@ def _credentials(
             raise click.UsageError("give --role-arn/--external-id or --access-key-id, not both")
         if not (role_arn and external_id):
             raise click.UsageError("--role-arn and --external-id go together")
-        return {"role_arn": role_arn, "external_id": external_id}
+        return _checked(AwsRoleCredentials, {"role_arn": role_arn, "external_id": external_id})
     if access_key_id:
-        return {
+        # The key id is checked before the secret is asked for.
+        _checked(AwsKeyCredentials, {"access_key_id": access_key_id, "secret_access_key": "-"})
+        keys = {
             "access_key_id": access_key_id,
             "secret_access_key": _secret(secret_access_key_stdin),
         }
+        return _checked(AwsKeyCredentials, keys)
     if required:
         raise click.UsageError("credentials: --role-arn with --external-id, or --access-key-id")
     return None

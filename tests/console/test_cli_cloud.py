@@ -130,7 +130,7 @@ async def test_add_asks_for_the_secret_without_echoing_it(alice: Run, aws: str) 
     assert "Cloud account" in added.stdout and "added: Prompted" in added.stdout
 
 
-async def test_a_role_needs_its_external_id_and_a_secret_option_value_is_refused(
+async def test_malformed_credentials_are_refused_by_option_without_repeating_the_secret(
     alice: Run, aws: str
 ) -> None:
     half = await alice(
@@ -141,6 +141,17 @@ async def test_a_role_needs_its_external_id_and_a_secret_option_value_is_refused
         "cloud-accounts", "add", "--name", "R", "--secret-access-key", SECRET
     )  # a secret on the command line would sit in the shell history
     assert refused.exit_code == 2
+    too_long = "Wr0ng-" * 200
+    malformed = await alice(
+        "cloud-accounts", "add", "--name", "K", "--access-key-id", KEYS["access_key_id"],
+        "--secret-access-key-stdin", input=too_long + "\n",
+    )  # fmt: skip
+    assert malformed.exit_code == 2
+    assert "secret access key: String should have at most 1024 characters" in malformed.stderr
+    assert "Wr0ng-" not in malformed.output + malformed.stderr
+    lowercase = await alice("cloud-accounts", "add", "--name", "K", "--access-key-id", "akia")
+    assert lowercase.exit_code == 2 and "--access-key-id:" in lowercase.stderr
+    assert "Secret access key" not in lowercase.stderr  # not asked for a doomed key
 
 
 async def test_test_proves_saved_and_unsaved_credentials(alice: Run, aws: str) -> None:

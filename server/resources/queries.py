@@ -59,12 +59,16 @@ def _existing(org_id: int) -> list[ColumnElement[bool]]:
     return [Resource.org_id == org_id, _EXISTS]
 
 
-def _conditions(org_id: int, query: ResourceQuery, *, dialect: str) -> list[ColumnElement[bool]]:
-    """The WHERE of a list. Hints for SQLite's planner, harmless elsewhere: `id + 0`
-    keeps a tag filter from driving one table lookup per tagged resource (the page walks
-    the name index and tests the tag ids instead); with `q`, `org_id + 0` and a bound
-    (not literal) terminated make it one plain scan rather than a walk of an index with
-    a table lookup per row."""
+def _conditions(
+    org_id: int, query: ResourceQuery, *, dialect: str, counting: bool = False
+) -> list[ColumnElement[bool]]:
+    """The WHERE of a list. Hints for SQLite's planner, harmless elsewhere (measured on
+    100,000 resources):
+    - `id + 0` keeps a tag filter from driving one table lookup per tagged resource: a
+      page walks its sort's index and tests the tag ids, a count with another filter reads
+      that filter's index. Only a count by the tag alone is quicker driven by the tag ids.
+    - With `q`, `org_id + 0` and `state NOT IN` (which no partial index matches) make it
+      one plain scan rather than a walk of an index with a table lookup per row."""
     where: list[ColumnElement[bool]] = []
     if query.q:
         # A scan: neither the org's indexes nor the partial ones may drive it.
@@ -88,7 +92,11 @@ def _conditions(org_id: int, query: ResourceQuery, *, dialect: str) -> list[Colu
         tagged = select(ResourceTag.resource_id).where(ResourceTag.key == key)
         if has_value:
             tagged = tagged.where(ResourceTag.value == value)
-        where.append((Resource.id + 0).in_(tagged))
+        narrowed = any(
+            value is not None for value in (query.type, query.region, query.account_id, query.state)
+        )
+        by_tag_ids = counting and not narrowed
+        where.append((Resource.id if by_tag_ids else Resource.id + 0).in_(tagged))
     if query.q:
         # LIKE ignores ASCII case on SQLite, where lower() would double the scan's cost;
         # PostgreSQL says so with ILIKE.
@@ -134,8 +142,13 @@ def _with_account() -> Select[Resource, str]:
 async def list_resources(
     db: AsyncSession, *, org_id: int, query: ResourceQuery
 ) -> Page[ResourceRead]:
-    where = _conditions(org_id, query, dialect=db.get_bind().dialect.name)
-    count = select(func.count()).select_from(Resource).where(*where)
+    dialect = db.get_bind().dialect.name
+    where = _conditions(org_id, query, dialect=dialect)
+    count = (
+        select(func.count())
+        .select_from(Resource)
+        .where(*_conditions(org_id, query, dialect=dialect, counting=True))
+    )
     descending = query.sort.startswith("-")
     column = _SORT_COLUMNS[query.sort.lstrip("-")]
     order = column.desc() if descending else column.asc()

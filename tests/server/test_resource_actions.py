@@ -122,7 +122,11 @@ async def test_admin_stops_an_instance_and_its_state_is_followed_until_stopped(
         event = await read_event(stream)
         if event["type"] == "resource.state":
             states.append(event["data"])
+    ended = await read_event(stream)
+    while ended["type"] != "resource.action":
+        ended = await read_event(stream)
     stream.close()
+    assert ended["data"]["id"] == action["id"] and ended["data"]["status"] == "succeeded"
     assert states[-1]["id"] == resource.id
     assert states[-1]["action_id"] == action["id"]
     assert states[0]["previous_state"] == "running"
@@ -299,6 +303,20 @@ async def test_bulk_action_gives_an_outcome_per_id(
     for resource in (first, second):
         assert (await finished(client, world, resource.id))["status"] == "succeeded"
         assert ec2_state(ec2, resource.provider_id) == "stopped"
+
+
+async def test_bulk_action_finds_nothing_of_another_organization(
+    client: TestClient, db: AsyncSession, world: World, ec2: Any
+) -> None:
+    resource = await running_instance(client, db, world, ec2)
+    response = await client.post(
+        f"{RESOURCES}/bulk-action", json={"ids": [resource.id], "action": "stop"},
+        headers=world.carol.headers,
+    )  # fmt: skip
+    assert await response.json() == [
+        {"id": resource.id, "ok": False, "detail": "Resource not found", "action_id": None}
+    ]
+    assert ec2_state(ec2, resource.provider_id) == "running"
 
 
 async def test_viewer_cannot_use_bulk_actions(client: TestClient, world: World) -> None:

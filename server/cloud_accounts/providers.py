@@ -169,7 +169,7 @@ class AwsProvider:
             raise _error(exc) from exc
 
     def forget(self, credentials: dict[str, str]) -> None:
-        aws.forget_role_session(aws.AwsCredentials.from_dict(credentials))
+        aws.forget_clients(aws.AwsCredentials.from_dict(credentials))
 
 
 def provider_for(name: str, settings: Settings) -> Provider:

@@ -238,6 +238,36 @@ COSTS_NOT_CHECKED = (
 )
 
 
+# Clients are thread-safe and slow to build (each loads its service model), so discovery
+# and tests reuse them per target, service and region; a role's client renews its own
+# credentials through the cached role session.
+_CLIENTS_KEPT = 256
+_clients: dict[tuple[AwsTarget, str, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(target: AwsTarget, service: str, region: str) -> Any:
+    key = (target, service, region)
+    with _clients_lock:
+        found = _clients.get(key)
+    if found is not None:
+        return found
+    made = client(target, service, region)
+    with _clients_lock:
+        if len(_clients) >= _CLIENTS_KEPT:
+            _clients.pop(next(iter(_clients)))
+        _clients[key] = made
+    return made
+
+
+def forget_clients(credentials: AwsCredentials) -> None:
+    """Drop cached clients (and a role's session) of these credentials."""
+    forget_role_session(credentials)
+    with _clients_lock:
+        for key in [key for key in _clients if key[0].credentials == credentials]:
+            del _clients[key]
+
+
 @dataclass(frozen=True)
 class Identity:
     account_id: str
@@ -253,19 +283,19 @@ class FeatureCheck:
 
 
 def _identity(target: AwsTarget, region: str) -> Identity:
-    answer = client(target, "sts", region).get_caller_identity()
+    answer = _client(target, "sts", region).get_caller_identity()
     return Identity(account_id=str(answer["Account"]), arn=str(answer["Arn"]))
 
 
 async def identity(target: AwsTarget, *, region: str, fresh: bool = False) -> Identity:
     """Who the credentials are; a role is assumed first (anew when `fresh`)."""
     if fresh and target.credentials.uses_role:
-        forget_role_session(target.credentials)
+        forget_clients(target.credentials)
     return await run(_identity, target, region)
 
 
 def _feature_call(target: AwsTarget, region: str, service: str, operation: str, **kw: Any) -> None:
-    getattr(client(target, service, region), operation)(**kw)
+    getattr(_client(target, service, region), operation)(**kw)
 
 
 async def check_features(target: AwsTarget, *, region: str) -> list[FeatureCheck]:
@@ -294,7 +324,7 @@ def is_credential_error(exc: AwsError) -> bool:
 
 
 def _enabled_regions(target: AwsTarget, region: str) -> list[str]:
-    answer = client(target, "ec2", region).describe_regions(AllRegions=False)
+    answer = _client(target, "ec2", region).describe_regions(AllRegions=False)
     return sorted(str(item["RegionName"]) for item in answer["Regions"])
 
 
@@ -323,7 +353,7 @@ def _found(
 
 
 def _ec2_instances(target: AwsTarget, region: str) -> list[dict[str, Any]]:
-    ec2 = client(target, "ec2", region)
+    ec2 = _client(target, "ec2", region)
     found = []
     for page in ec2.get_paginator("describe_instances").paginate(
         PaginationConfig={"PageSize": 1000}
@@ -350,7 +380,7 @@ def _ec2_instances(target: AwsTarget, region: str) -> list[dict[str, Any]]:
 
 
 def _rds_instances(target: AwsTarget, region: str) -> list[dict[str, Any]]:
-    rds = client(target, "rds", region)
+    rds = _client(target, "rds", region)
     found = []
     for page in rds.get_paginator("describe_db_instances").paginate():
         for item in page.get("DBInstances", []):
@@ -375,7 +405,7 @@ def _rds_instances(target: AwsTarget, region: str) -> list[dict[str, Any]]:
 
 
 def _lambda_functions(target: AwsTarget, region: str) -> list[dict[str, Any]]:
-    functions = client(target, "lambda", region)
+    functions = _client(target, "lambda", region)
     found = []
     for page in functions.get_paginator("list_functions").paginate():
         for item in page.get("Functions", []):
@@ -405,7 +435,7 @@ def _lambda_functions(target: AwsTarget, region: str) -> list[dict[str, Any]]:
 
 
 def _load_balancers(target: AwsTarget, region: str) -> list[dict[str, Any]]:
-    elb = client(target, "elbv2", region)
+    elb = _client(target, "elbv2", region)
     items = [
         item
         for page in elb.get_paginator("describe_load_balancers").paginate()
@@ -455,7 +485,7 @@ def _bucket_tags(s3: Any, name: str) -> dict[str, str]:
 
 
 def _s3_buckets(target: AwsTarget, region: str) -> list[dict[str, Any]]:
-    s3 = client(target, "s3", region)
+    s3 = _client(target, "s3", region)
     found = []
     for page in s3.get_paginator("list_buckets").paginate():
         for item in page.get("Buckets", []):

@@ -103,6 +103,8 @@ async def apply(
        its tag rows are replaced when its tags differ.
     4. A stored, not yet terminated one that was not listed becomes terminated.
     5. Every state change (not the first sighting) is returned for `resource.state`.
+    Counts: `terminated` is what became terminated now (listed so, or no longer listed),
+    `updated` any other change, `unchanged` the rest of what was seen again.
     Writes go in batches of BATCH rows; the caller commits.
     """
     result = Applied(found=len(found))
@@ -149,7 +151,10 @@ async def apply(
         if "tags" in differs:
             tags_by_id[row.id] = values["tags"]
         updates.append(change)
-        result.updated += 1
+        if "state" in differs and gone:
+            result.terminated += 1
+        else:
+            result.updated += 1
 
     vanished = [row for pid, row in stored.items() if pid not in listed and row.state != TERMINATED]
     for row in vanished:
@@ -159,7 +164,7 @@ async def apply(
         result.changes.append(
             StateChange(row.id, account_id, row.name, resource_type, TERMINATED, row.state)
         )
-    result.terminated = len(vanished)
+    result.terminated += len(vanished)
 
     for chunk in _chunks(inserts):
         created = await db.execute(

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from console.cli.cloud_format import clip, money, pct
+from console.cli.cloud_format import ACCOUNT, account_id_of, clip, money, pct
 from console.cli.output import json_option, print_fields, print_json, print_table
 from console.cli.session import open_client, reports_errors
 from shared.api.budgets import BudgetPeriod, BudgetRead, BudgetStatus
@@ -121,7 +121,7 @@ def budgets_show(budget_id: int, as_json: bool) -> None:
     show_default=True,
     help="Warn when this share of the limit is spent.",
 )
-@click.option("--account", "account_id", type=click.IntRange(min=1), help="Only this account.")
+@click.option("--account", type=ACCOUNT, help="Only this cloud account (id or name).")
 @click.option("--service", help="Only this service (as in `upmetr costs by-service`).")
 @json_option
 @reports_errors
@@ -130,7 +130,7 @@ def budgets_add(
     amount: Decimal,
     period: str,
     alert_threshold_pct: int,
-    account_id: int | None,
+    account: int | str | None,
     service: str | None,
     as_json: bool,
 ) -> None:
@@ -141,7 +141,7 @@ def budgets_add(
             amount=amount,
             period=period,
             alert_threshold_pct=alert_threshold_pct,
-            account_id=account_id,
+            account_id=account_id_of(api, account),
             service=service,
         )
     if as_json:
@@ -156,7 +156,7 @@ def budgets_add(
 @click.option("--amount", type=Decimal, help="The new limit.")
 @click.option("--period", type=PERIODS)
 @click.option("--alert-pct", "alert_threshold_pct", type=click.IntRange(1, 100))
-@click.option("--account", "account_id", type=click.IntRange(min=1), help="Only this account.")
+@click.option("--account", type=ACCOUNT, help="Only this cloud account (id or name).")
 @click.option("--all-accounts", is_flag=True, help="Cover every account again.")
 @click.option("--service", help="Only this service.")
 @click.option("--all-services", is_flag=True, help="Cover every service again.")
@@ -168,14 +168,14 @@ def budgets_update(
     amount: Decimal | None,
     period: str | None,
     alert_threshold_pct: int | None,
-    account_id: int | None,
+    account: int | str | None,
     all_accounts: bool,
     service: str | None,
     all_services: bool,
     as_json: bool,
 ) -> None:
     """Change what is given."""
-    if account_id is not None and all_accounts:
+    if account is not None and all_accounts:
         raise click.UsageError("--account and --all-accounts contradict each other")
     if service is not None and all_services:
         raise click.UsageError("--service and --all-services contradict each other")
@@ -186,7 +186,7 @@ def budgets_update(
             amount=amount,
             period=period,
             alert_threshold_pct=alert_threshold_pct,
-            account_id=None if all_accounts else (UNSET if account_id is None else account_id),
+            account_id=None if all_accounts else (account_id_of(api, account) or UNSET),
             service=None if all_services else (UNSET if service is None else service),
         )
     if as_json:

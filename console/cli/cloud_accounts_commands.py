@@ -14,6 +14,8 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from console.cli.cloud_format import (
+    ACCOUNT,
+    account_id_of,
     follow_job,
     print_wrapped_fields,
     print_wrapped_table,
@@ -30,6 +32,7 @@ from shared.api.cloud_accounts import (
     CloudProvider,
     ConnectionTestResult,
 )
+from shared.client import Client
 
 SECRET_ENV = "UPMETR_AWS_SECRET_ACCESS_KEY"
 PROVIDERS = click.Choice([provider.value for provider in CloudProvider])
@@ -165,6 +168,12 @@ def _print_test(result: ConnectionTestResult) -> None:
         )
 
 
+def _id(api: Client, account: int | str) -> int:
+    found = account_id_of(api, account)
+    assert found is not None
+    return found
+
+
 @click.group("cloud-accounts")
 def cloud_accounts() -> None:
     """Cloud provider accounts: credentials, connection tests, discovery."""
@@ -188,17 +197,17 @@ def accounts_list(page: int, per_page: int, as_json: bool) -> None:
 
 
 @cloud_accounts.command("show")
-@click.argument("account_id", type=int)
+@click.argument("account", type=ACCOUNT)
 @json_option
 @reports_errors
-def accounts_show(account_id: int, as_json: bool) -> None:
-    """One account (its credentials only as a masked hint)."""
+def accounts_show(account: int | str, as_json: bool) -> None:
+    """One account, by id or name (its credentials only as a masked hint)."""
     with open_client() as api:
-        account = api.cloud_accounts.get(account_id)
+        found = api.cloud_accounts.get(_id(api, account))
     if as_json:
-        print_json(account)
+        print_json(found)
         return
-    _print_account(account)
+    _print_account(found)
 
 
 @cloud_accounts.command("add")
@@ -244,7 +253,7 @@ def accounts_add(
 
 
 @cloud_accounts.command("update")
-@click.argument("account_id", type=int)
+@click.argument("account", type=ACCOUNT)
 @click.option("--name", help="New name.")
 @_credential_options
 @click.option("--default-region", help="Region for global calls.")
@@ -253,7 +262,7 @@ def accounts_add(
 @json_option
 @reports_errors
 def accounts_update(
-    account_id: int,
+    account: int | str,
     name: str | None,
     role_arn: str | None,
     external_id: str | None,
@@ -269,8 +278,8 @@ def accounts_update(
         role_arn, external_id, access_key_id, secret_access_key_stdin, required=False
     )
     with open_client() as api:
-        account = api.cloud_accounts.update(
-            account_id,
+        updated = api.cloud_accounts.update(
+            _id(api, account),
             name=name,
             credentials=credentials,
             default_region=default_region,
@@ -278,39 +287,39 @@ def accounts_update(
             cloudwatch_enabled=cloudwatch,
         )
     if as_json:
-        print_json(account)
+        print_json(updated)
         return
-    _print_account(account)
+    _print_account(updated)
 
 
 @cloud_accounts.command("remove")
-@click.argument("account_id", type=int)
+@click.argument("account", type=ACCOUNT)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @reports_errors
-def accounts_remove(account_id: int, yes: bool) -> None:
+def accounts_remove(account: int | str, yes: bool) -> None:
     """Remove an account with its resources and cost history."""
     with open_client() as api:
+        found = api.cloud_accounts.get(_id(api, account))
         if not yes:
-            account = api.cloud_accounts.get(account_id)
             click.confirm(
-                f"Remove cloud account {account.id} ({account.name}) with its resources "
+                f"Remove cloud account {found.id} ({found.name}) with its resources "
                 "and cost history?",
                 abort=True,
                 err=True,
             )
-        api.cloud_accounts.delete(account_id)
-    click.echo(f"Cloud account {account_id} removed.")
+        api.cloud_accounts.delete(found.id)
+    click.echo(f"Cloud account {found.id} ({found.name}) removed.")
 
 
 @cloud_accounts.command("test")
-@click.argument("account_id", type=int, required=False)
+@click.argument("account", type=ACCOUNT, required=False)
 @click.option("--provider", type=PROVIDERS, default="aws", show_default=True)
 @_credential_options
 @click.option("--default-region", help="Region to test in (us-east-1).")
 @json_option
 @reports_errors
 def accounts_test(
-    account_id: int | None,
+    account: int | str | None,
     provider: str,
     role_arn: str | None,
     external_id: str | None,
@@ -319,18 +328,18 @@ def accounts_test(
     default_region: str | None,
     as_json: bool,
 ) -> None:
-    """Test a saved account (by id) or credentials before adding them.
+    """Test a saved account (by id or name) or credentials before adding them.
 
     Proves the identity, then read access per feature; exits 1 when the test failed.
     """
     credentials = _credentials(
-        role_arn, external_id, access_key_id, secret_access_key_stdin, required=account_id is None
+        role_arn, external_id, access_key_id, secret_access_key_stdin, required=account is None
     )
-    if account_id is not None and credentials is not None:
-        raise click.UsageError("give an account id or credentials, not both")
+    if account is not None and credentials is not None:
+        raise click.UsageError("give an account or credentials, not both")
     with open_client() as api:
-        if account_id is not None:
-            result = api.cloud_accounts.test_saved(account_id)
+        if account is not None:
+            result = api.cloud_accounts.test_saved(_id(api, account))
         else:
             assert credentials is not None
             result = api.cloud_accounts.test(
@@ -345,13 +354,13 @@ def accounts_test(
 
 
 @cloud_accounts.command("discover")
-@click.argument("account_id", type=int)
+@click.argument("account", type=ACCOUNT)
 @wait_option
 @timeout_option
 @json_option
 @reports_errors
-def accounts_discover(account_id: int, wait: bool, timeout: float, as_json: bool) -> None:
+def accounts_discover(account: int | str, wait: bool, timeout: float, as_json: bool) -> None:
     """Find the account's resources now (a background job)."""
     with open_client() as api:
-        accepted = api.cloud_accounts.discover(account_id)
+        accepted = api.cloud_accounts.discover(_id(api, account))
         follow_job(api, accepted.job_id, wait=wait, timeout=timeout, as_json=as_json)

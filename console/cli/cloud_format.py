@@ -32,6 +32,36 @@ timeout_option = click.option(
 )
 
 
+class AccountRef(click.ParamType):
+    """A cloud account by id (digits) or by name; `account_id_of` resolves a name."""
+
+    name = "ID|NAME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value).strip()
+        if not text:
+            self.fail("an account id or name is needed", param, ctx)
+        return int(text) if text.isdigit() else text
+
+
+ACCOUNT = AccountRef()
+account_option = click.option(
+    "--account", "account", type=ACCOUNT, help="Only this cloud account (id or name)."
+)
+
+
+def account_id_of(api: Client, account: int | str | None) -> int | None:
+    """The id of the account given by id or name (exact, else ignoring case)."""
+    if account is None or isinstance(account, int):
+        return account
+    accounts = api.cloud_accounts.list(per_page=200).items
+    for same in (lambda name: name == account, lambda name: name.casefold() == account.casefold()):
+        found = [a.id for a in accounts if same(a.name)]
+        if found:
+            return found[0]
+    raise click.BadParameter(f"no cloud account is named {account!r}", param_hint="account")
+
+
 def money(amount: Decimal | None, currency: str = "USD") -> str | None:
     """`$1,234.56` (cents are enough to read; --json keeps every digit)."""
     if amount is None:

@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from console.cli.cloud_format import (
+    account_id_of,
+    account_option,
     clip,
     follow_job,
     money,
@@ -23,10 +25,6 @@ from console.cli.cloud_format import (
 from console.cli.output import json_option, print_fields, print_json, print_table
 from console.cli.session import open_client, reports_errors
 from shared.api.costs import GroupBy
-
-account_option = click.option(
-    "--account", "account_id", type=click.IntRange(min=1), help="Only this cloud account."
-)
 
 
 def _range_options(command: Any) -> Any:
@@ -58,10 +56,10 @@ def costs() -> None:
 @account_option
 @json_option
 @reports_errors
-def costs_summary(account_id: int | None, as_json: bool) -> None:
+def costs_summary(account: int | str | None, as_json: bool) -> None:
     """This month so far, last month, the month-end forecast and the daily average."""
     with open_client() as api:
-        summary = api.costs.summary(account_id=account_id)
+        summary = api.costs.summary(account_id=account_id_of(api, account))
     if as_json:
         print_json(summary)
         return
@@ -85,10 +83,12 @@ def costs_summary(account_id: int | None, as_json: bool) -> None:
 @account_option
 @json_option
 @reports_errors
-def costs_by_service(start: Any, end: Any, account_id: int | None, as_json: bool) -> None:
+def costs_by_service(start: Any, end: Any, account: int | str | None, as_json: bool) -> None:
     """Cost per service over the range, largest first, with the change vs the range before."""
     with open_client() as api:
-        rows = api.costs.by_service(start=_day(start), end=_day(end), account_id=account_id)
+        rows = api.costs.by_service(
+            start=_day(start), end=_day(end), account_id=account_id_of(api, account)
+        )
     if as_json:
         print_json(rows)
         return
@@ -137,11 +137,16 @@ def costs_by_account(start: Any, end: Any, as_json: bool) -> None:
 @account_option
 @json_option
 @reports_errors
-def costs_daily(start: Any, end: Any, group_by: str, account_id: int | None, as_json: bool) -> None:
+def costs_daily(
+    start: Any, end: Any, group_by: str, account: int | str | None, as_json: bool
+) -> None:
     """Daily cost per service (or account), drawn as a sparkline of the range."""
     with open_client() as api:
         daily = api.costs.daily(
-            start=_day(start), end=_day(end), group_by=group_by, account_id=account_id
+            start=_day(start),
+            end=_day(end),
+            group_by=group_by,
+            account_id=account_id_of(api, account),
         )
     if as_json:
         print_json(daily)
@@ -169,10 +174,12 @@ def costs_daily(start: Any, end: Any, group_by: str, account_id: int | None, as_
 @click.option("--points/--no-points", default=True, help="List the daily forecast.")
 @json_option
 @reports_errors
-def costs_forecast(days: str, account_id: int | None, points: bool, as_json: bool) -> None:
+def costs_forecast(days: str, account: int | str | None, points: bool, as_json: bool) -> None:
     """Cost of the coming days, forecast from the synced history with an 80% interval."""
     with open_client() as api:
-        forecast = api.costs.forecast(30 if days == "30" else 90, account_id=account_id)
+        forecast = api.costs.forecast(
+            30 if days == "30" else 90, account_id=account_id_of(api, account)
+        )
     if as_json:
         print_json(forecast)
         return

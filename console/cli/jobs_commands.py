@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from console.cli.cloud_format import follow_job, print_job, timeout_option, when
+from console.cli.cloud_format import (
+    account_id_of,
+    account_option,
+    follow_job,
+    print_job,
+    timeout_option,
+    when,
+)
 from console.cli.output import json_option, print_json, print_table
 from console.cli.session import open_client, reports_errors
 from shared.api.jobs import JobKind, JobStatus
@@ -21,7 +28,7 @@ def jobs() -> None:
 @jobs.command("list")
 @click.option("--kind", type=KINDS, help="Only jobs of this kind.")
 @click.option("--status", type=STATUSES, help="Only jobs in this state.")
-@click.option("--account", "account_id", type=click.IntRange(min=1), help="Cloud account id.")
+@account_option
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
 @json_option
@@ -29,7 +36,7 @@ def jobs() -> None:
 def jobs_list(
     kind: str | None,
     status: str | None,
-    account_id: int | None,
+    account: int | str | None,
     page: int,
     per_page: int,
     as_json: bool,
@@ -37,7 +44,11 @@ def jobs_list(
     """Jobs, newest first."""
     with open_client() as api:
         result = api.jobs.list(
-            kind=kind, status=status, account_id=account_id, page=page, per_page=per_page
+            kind=kind,
+            status=status,
+            account_id=account_id_of(api, account),
+            page=page,
+            per_page=per_page,
         )
     if as_json:
         print_json(result)

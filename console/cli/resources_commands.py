@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from console.cli.cloud_format import clip, timeout_option, when
+from console.cli.cloud_format import account_id_of, account_option, clip, timeout_option, when
 from console.cli.output import json_option, print_fields, print_json, print_table
 from console.cli.session import open_client, reports_errors
 from shared.api.resources import (
@@ -78,7 +78,7 @@ def resources() -> None:
 
 
 @resources.command("list")
-@click.option("--account", "account_id", type=click.IntRange(min=1), help="Cloud account id.")
+@account_option
 @click.option("--provider", help="aws, gcp, azure, digitalocean.")
 @click.option("--type", "type_", type=TYPES, help="Only this resource type.")
 @click.option("--region", help="Only this region.")
@@ -91,7 +91,7 @@ def resources() -> None:
 @json_option
 @reports_errors
 def resources_list(
-    account_id: int | None,
+    account: int | str | None,
     provider: str | None,
     type_: str | None,
     region: str | None,
@@ -106,7 +106,7 @@ def resources_list(
     """Resources, by name unless --sort says otherwise."""
     with open_client() as api:
         result = api.resources.list(
-            account_id=account_id,
+            account_id=account_id_of(api, account),
             provider=provider,
             type=type_,
             region=region,

@@ -190,13 +190,17 @@ async def test_discover_waits_for_the_job_and_prints_its_outcome(alice: Run, aws
     account_id = str(json.loads(added.stdout)["id"])
     started = ok(await alice("cloud-accounts", "discover", account_id))
     assert "upmetr jobs wait" in started.stdout
-    waited = ok(await alice("cloud-accounts", "discover", account_id, "--wait", "--json"))
+    waited = ok(await alice("cloud-accounts", "discover", "moto", "--wait", "--json"))
     job = json.loads(waited.stdout)
     assert (job["kind"], job["status"]) == ("discovery", "succeeded")
     listed = json.loads(
         ok(await alice("resources", "list", "--account", account_id, "--json")).stdout
     )
     assert listed["total"] == 3
+    by_name = json.loads(ok(await alice("resources", "list", "--account", "Moto", "--json")).stdout)
+    assert by_name["total"] == 3
+    unknown = await alice("resources", "list", "--account", "Nope")
+    assert unknown.exit_code == 2 and "no cloud account is named 'Nope'" in unknown.stderr
 
 
 async def test_remove_asks_first_and_keeps_the_account_when_declined(

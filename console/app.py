@@ -33,6 +33,8 @@ from console.screens.login import LoginScreen
 from console.screens.monitor_detail import MonitorDetailScreen
 from console.screens.monitors import MonitorsScreen
 from console.screens.org_switcher import OrgSwitcherScreen
+from console.screens.resource_detail import ResourceDetailScreen
+from console.screens.resources import ResourcesScreen
 from console.screens.view import ViewScreen
 from shared.api.auth import MeResponse, TokenPair
 from shared.api.common import Role
@@ -45,6 +47,7 @@ VIEWS: dict[str, type[ViewScreen]] = {
     "incidents": IncidentsScreen,
     "monitors": MonitorsScreen,
     "audit": AuditScreen,
+    "resources": ResourcesScreen,
     "help": HelpScreen,
 }
 # Views only some roles may open (the server refuses the others anyway).
@@ -52,6 +55,7 @@ VIEW_ROLES: dict[str, Role] = {"audit": Role.superadmin}
 DETAIL_SCREENS: dict[str, type[ViewScreen]] = {
     "incident detail": IncidentDetailScreen,
     "monitor detail": MonitorDetailScreen,
+    "resource detail": ResourceDetailScreen,
 }
 
 
@@ -70,6 +74,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
         Binding("2", "view('incidents')", "Incidents", show=False, id="app.incidents"),
         Binding("3", "view('monitors')", "Monitors", show=False, id="app.monitors"),
         Binding("4", "view('audit')", "Audit", show=False, id="app.audit"),
+        Binding("5", "view('resources')", "Resources", show=False, id="app.resources"),
         Binding("o", "switch_org", "Org", id="app.org"),
     ]
 
@@ -224,6 +229,9 @@ class UpmetrApp(App[None], inherit_bindings=False):
             self.exit()
         elif command.verb == "view":
             self.action_view(command.argument)
+            view = self.front_view
+            if command.rest and view is not None and command.argument == view.VIEW:
+                view.command(command.rest)
         elif command.verb == "org":
             self.action_switch_org()
         elif message.value:

@@ -11,6 +11,7 @@ VIEW_ALIASES: dict[str, tuple[str, ...]] = {
     "incidents": ("inc", "incident", "i"),
     "monitors": ("mon", "monitor", "m"),
     "audit": ("audit-log", "audit-logs", "log", "logs"),
+    "resources": ("res", "resource", "r"),
     "help": ("h", "?", "keys"),
 }
 QUIT_WORDS = ("q", "q!", "quit", "exit")
@@ -19,10 +20,12 @@ ORG_WORDS = ("org", "orgs", "ctx", "context")
 
 @dataclass(frozen=True)
 class Command:
-    """What a command line asks for: `verb` is view, quit, org or unknown."""
+    """What a command line asks for: `verb` is view, quit, org or unknown; `rest` is what
+    follows a view's name (`:res type=ec2_instance` hands `type=ec2_instance` to the view)."""
 
     verb: str
     argument: str = ""
+    rest: str = ""
 
 
 def parse_command(line: str) -> Command:
@@ -34,7 +37,7 @@ def parse_command(line: str) -> Command:
         return Command("org", rest.strip())
     for view, aliases in VIEW_ALIASES.items():
         if word == view or word in aliases:
-            return Command("view", view)
+            return Command("view", view, rest.strip())
     return Command("unknown", word)
 
 

@@ -119,6 +119,10 @@ class ViewScreen(Screen[None]):
         for table in self.query(ResourceTable).results(ResourceTable):
             table.apply_filter(text)
 
+    def command(self, argument: str) -> None:
+        """`:<view> <argument>` (`:res type=ec2`); views that take arguments override it."""
+        self.notify(f":{self.VIEW} takes no arguments", severity="warning")
+
     def action_open(self) -> None:
         """Open what the row under the cursor stands for; views with a detail override it."""
 

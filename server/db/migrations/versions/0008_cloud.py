@@ -160,6 +160,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_cost_daily_org_service_day", ["org_id", "service", "day"], unique=False
         )
+        batch_op.create_index(
+            "ix_cost_daily_account_day",
+            ["account_id", "day", "service", "amount_micros"],
+            unique=False,
+        )
 
     op.create_table(
         "cost_account_day",
@@ -434,6 +439,7 @@ def downgrade() -> None:
     op.drop_table("cost_account_day")
     with op.batch_alter_table("cost_daily", schema=None) as batch_op:
         batch_op.drop_index("ix_cost_daily_org_service_day")
+        batch_op.drop_index("ix_cost_daily_account_day")
         batch_op.drop_index("ix_cost_daily_org_day")
 
     op.drop_table("cost_daily")

@@ -25,6 +25,8 @@ from console.config import Credentials, save_credentials
 from console.messages import PromptSubmitted
 from console.preferences import MONOCHROME, Preferences
 from console.screens.audit import AuditScreen
+from console.screens.budgets import BudgetsScreen
+from console.screens.costs import CostsScreen
 from console.screens.dashboard import DashboardScreen
 from console.screens.help import HelpScreen
 from console.screens.incident_detail import IncidentDetailScreen
@@ -48,6 +50,8 @@ VIEWS: dict[str, type[ViewScreen]] = {
     "monitors": MonitorsScreen,
     "audit": AuditScreen,
     "resources": ResourcesScreen,
+    "costs": CostsScreen,
+    "budgets": BudgetsScreen,
     "help": HelpScreen,
 }
 # Views only some roles may open (the server refuses the others anyway).
@@ -75,6 +79,8 @@ class UpmetrApp(App[None], inherit_bindings=False):
         Binding("3", "view('monitors')", "Monitors", show=False, id="app.monitors"),
         Binding("4", "view('audit')", "Audit", show=False, id="app.audit"),
         Binding("5", "view('resources')", "Resources", show=False, id="app.resources"),
+        Binding("6", "view('costs')", "Costs", show=False, id="app.costs"),
+        Binding("7", "view('budgets')", "Budgets", show=False, id="app.budgets"),
         Binding("o", "switch_org", "Org", id="app.org"),
     ]
 

@@ -12,6 +12,8 @@ VIEW_ALIASES: dict[str, tuple[str, ...]] = {
     "monitors": ("mon", "monitor", "m"),
     "audit": ("audit-log", "audit-logs", "log", "logs"),
     "resources": ("res", "resource", "r"),
+    "costs": ("cost", "c"),
+    "budgets": ("bud", "budget", "b"),
     "help": ("h", "?", "keys"),
 }
 QUIT_WORDS = ("q", "q!", "quit", "exit")

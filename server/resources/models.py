@@ -26,7 +26,10 @@ class Resource(Base):
         UniqueConstraint("account_id", "provider_id"),
         # Lists leave terminated resources out: partial indexes of the others, with the
         # state last so counts and groupings read the index alone (server/resources/queries.py).
-        Index("ix_resource_org_type", "org_id", "type", "state", **_EXISTING),
+        # The type index holds every column the summary groups by: one scan counts them all.
+        Index(
+            "ix_resource_org_type", "org_id", "type", "state", "region", "account_id", **_EXISTING
+        ),
         Index("ix_resource_org_state", "org_id", "state"),
         Index("ix_resource_org_region", "org_id", "region", "state", **_EXISTING),
         Index("ix_resource_org_account", "org_id", "account_id", "state", **_EXISTING),

@@ -12,6 +12,9 @@ it skips) and then those rows with their account names in one join.
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 from sqlalchemy import ColumnElement, Select, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -188,41 +191,52 @@ async def _counts(db: AsyncSession, org_id: int, column: ColumnElement[str]) -> 
     return [CountItem(key=str(key), count=count) for key, count in rows]
 
 
+def _ranked(counter: Counter[Any]) -> list[tuple[Any, int]]:
+    """Largest count first, then by key."""
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+
+
 async def summary(db: AsyncSession, *, org_id: int) -> ResourceSummary:
-    by_state = await _counts(db, org_id, Resource.state)  # type: ignore[arg-type]
+    """One scan of the type index (it holds every column grouped here) counts the
+    combinations; they are summed per type, state, region and account in Python, and the
+    accounts are named with one small read (a join would look one up per resource)."""
+    combinations = await db.execute(
+        select(Resource.type, Resource.state, Resource.region, Resource.account_id, func.count())
+        .where(*_existing(org_id))
+        .group_by(Resource.type, Resource.state, Resource.region, Resource.account_id)
+    )
+    by_type: Counter[str] = Counter()
+    by_state: Counter[str] = Counter()
+    by_region: Counter[str] = Counter()
+    by_account: Counter[int] = Counter()
+    for type_, state, region, account_id, count in combinations:
+        by_type[type_] += count
+        by_state[state] += count
+        by_region[region] += count
+        by_account[account_id] += count
     terminated = await db.scalar(
         select(func.count())
         .select_from(Resource)
         .where(Resource.org_id == org_id, Resource.state == TERMINATED)
     )
-    # Counted from the index alone, then named with one small read (a join would look
-    # the account up once per resource).
-    per_account = (
-        await db.execute(
-            select(Resource.account_id, func.count())
-            .where(*_existing(org_id))
-            .group_by(Resource.account_id)
-            .order_by(func.count().desc(), Resource.account_id)
-        )
-    ).all()
     names = dict(
         (
             await db.execute(
                 select(CloudAccount.id, CloudAccount.name).where(
-                    CloudAccount.id.in_([account_id for account_id, _ in per_account])
+                    CloudAccount.id.in_(list(by_account))
                 )
             )
         ).all()
     )
     return ResourceSummary(
-        total=sum(item.count for item in by_state),
+        total=sum(by_state.values()),
         terminated=terminated or 0,
-        by_type=await _counts(db, org_id, Resource.type),  # type: ignore[arg-type]
-        by_state=by_state,
-        by_region=await _counts(db, org_id, Resource.region),  # type: ignore[arg-type]
+        by_type=[CountItem(key=key, count=count) for key, count in _ranked(by_type)],
+        by_state=[CountItem(key=key, count=count) for key, count in _ranked(by_state)],
+        by_region=[CountItem(key=key, count=count) for key, count in _ranked(by_region)],
         by_account=[
             AccountCount(account_id=account_id, name=names.get(account_id, ""), count=count)
-            for account_id, count in per_account
+            for account_id, count in _ranked(by_account)
         ],
     )
 

@@ -309,7 +309,10 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_resource_org_state", ["org_id", "state"], unique=False)
         batch_op.create_index(
-            "ix_resource_org_type", ["org_id", "type", "state"], unique=False, **existing
+            "ix_resource_org_type",
+            ["org_id", "type", "state", "region", "account_id"],
+            unique=False,
+            **existing,
         )
 
     op.create_table(

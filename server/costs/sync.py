@@ -22,10 +22,10 @@ on its own (`sync_account`), so one account's refusal does not cost the others t
    for one key add up; zero amounts are kept (a day with a zero cost is a day that was read).
 6. The CostSync row gets status succeeded (rows, api_calls) in the same transaction, or
    failed with the error in plain words and the calls made so far.
-7. After every account: the job finishes (succeeded when at least one account did, or
-   there was none), `cost.synced` is published per account, and budgets are evaluated when
-   any account succeeded (budgets.evaluate_events; its incident events are published
-   after that commit).
+7. `cost.synced` is published per account as it ends. After the last one, budgets are
+   evaluated when any account succeeded (budgets.evaluate_events; its incident events are
+   published after that commit), then the job finishes: succeeded when at least one
+   account did (or there was none), with the failures' reasons in its detail.
 """
 
 from __future__ import annotations
@@ -300,14 +300,7 @@ async def run_job(
         "api_calls": sum(o.api_calls for o in outcomes),
     }
     detail = "; ".join(f"account {o.account_id}: {o.detail}" for o in failed) or None
-    async with sessions() as db, db.begin():
-        await jobs.progress(db, job_id=job.id, values={"done": len(accounts), "step": None})
-        finished = await jobs.finish(
-            db, job_id=job.id, succeeded=bool(succeeded) or not outcomes,
-            result=result, detail=detail, now=clock(),
-        )  # fmt: skip
-    jobs.publish(events, finished)
-    if succeeded:
+    if succeeded:  # before the job ends: a finished job has had its budgets evaluated
         try:
             async with sessions() as db, db.begin():
                 changes = await budgets.evaluate_events(db, org_id=job.org_id, now=clock())
@@ -315,4 +308,11 @@ async def run_job(
                 events.publish(org_id, type, data)
         except Exception:  # the costs are stored; the next sync evaluates again
             log.exception("budget evaluation after the cost sync of org %s failed", job.org_id)
+    async with sessions() as db, db.begin():
+        await jobs.progress(db, job_id=job.id, values={"done": len(accounts), "step": None})
+        finished = await jobs.finish(
+            db, job_id=job.id, succeeded=bool(succeeded) or not outcomes,
+            result=result, detail=detail, now=clock(),
+        )  # fmt: skip
+    jobs.publish(events, finished)
     return finished

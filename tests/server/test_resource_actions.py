@@ -224,6 +224,16 @@ async def test_actions_that_do_not_fit_the_state_are_a_conflict(
     )  # fmt: skip
 
 
+async def test_a_resource_between_states_is_a_conflict_until_it_settles(
+    client: TestClient, db: AsyncSession, world: World, aws: str
+) -> None:
+    account = await add_account(client, db, world.org_a)
+    database = await add_resource(db, account, "orders", type="rds_instance", state="backing-up")
+    status, body = await act(client, world.alice, database.id, "reboot")
+    assert status == 409
+    assert body["detail"] == "orders is backing-up; wait until it is available or stopped"
+
+
 async def test_a_second_action_waits_for_the_first_to_finish(
     client: TestClient, db: AsyncSession, world: World, ec2: Any
 ) -> None:

@@ -147,6 +147,16 @@ def print_job(job: JobRead) -> None:
     print_wrapped_fields(pairs)
 
 
+def _report_progress(job: JobRead) -> None:
+    """While waiting, a line per change on stderr (stdout keeps the outcome alone)."""
+    if job.status in (JobStatus.succeeded, JobStatus.failed):
+        return
+    progress = job.progress
+    done, total, step = progress.get("done"), progress.get("total"), progress.get("step")
+    counts = f" {done}/{total}" if done is not None and total else ""
+    click.echo(f"job {job.id} {job.status.value}{counts}{f' ({step})' if step else ''}", err=True)
+
+
 def follow_job(api: Client, job_id: int, *, wait: bool, timeout: float, as_json: bool) -> None:
     """Report a started job; with `wait`, its outcome, exiting 1 when it failed."""
     if not wait:
@@ -156,7 +166,7 @@ def follow_job(api: Client, job_id: int, *, wait: bool, timeout: float, as_json:
             click.echo(f"Job {job_id} started; follow it with `upmetr jobs wait {job_id}`.")
         return
     try:
-        job = api.jobs.wait(job_id, timeout)
+        job = api.jobs.wait(job_id, timeout, on_update=None if as_json else _report_progress)
     except JobTimeout as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -35,6 +35,9 @@ from shared.client.namespace import Async, M, Namespace, Sync, endpoint
 CredentialsLike = Mapping[str, Any] | BaseModel
 
 FINISHED = frozenset({JobStatus.succeeded, JobStatus.failed})
+
+# Told each state of a waited-for job that differs from the one before (status or progress).
+JobCallback = Callable[[JobRead], None]
 
 
 def _credentials(value: CredentialsLike | None) -> dict[str, Any] | None:
@@ -187,13 +190,37 @@ def _next_wait(deadline: float, interval: float) -> float:
     return max(0.0, min(interval, deadline - time.monotonic()))
 
 
+class _Changes:
+    """Calls `on_update` when the job's status or progress differs from the last seen."""
+
+    def __init__(self, on_update: JobCallback | None) -> None:
+        self.on_update = on_update
+        self.last: tuple[JobStatus, dict[str, Any]] | None = None
+
+    def see(self, job: JobRead) -> None:
+        state = (job.status, job.progress)
+        if self.on_update is not None and state != self.last:
+            self.on_update(job)
+        self.last = state
+
+
 class SyncJobs(Jobs[Sync]):
-    def wait(self, job_id: int, timeout: float = 300.0, *, interval: float = 1.0) -> JobRead:
+    def wait(
+        self,
+        job_id: int,
+        timeout: float = 300.0,
+        *,
+        interval: float = 1.0,
+        on_update: JobCallback | None = None,
+    ) -> JobRead:
         """Poll the job until it succeeds or fails, and return it (a failed job is returned,
-        not raised: its `detail` says why). Raises `JobTimeout` after `timeout` seconds."""
+        not raised: its `detail` says why). Raises `JobTimeout` after `timeout` seconds.
+        `on_update` is told each new status or progress, the final one included."""
         deadline = time.monotonic() + timeout
+        changes = _Changes(on_update)
         while True:
             job = self.get(job_id)
+            changes.see(job)
             if job.status in FINISHED:
                 return job
             if time.monotonic() >= deadline:
@@ -202,12 +229,22 @@ class SyncJobs(Jobs[Sync]):
 
 
 class AsyncJobs(Jobs[Async]):
-    async def wait(self, job_id: int, timeout: float = 300.0, *, interval: float = 1.0) -> JobRead:
+    async def wait(
+        self,
+        job_id: int,
+        timeout: float = 300.0,
+        *,
+        interval: float = 1.0,
+        on_update: JobCallback | None = None,
+    ) -> JobRead:
         """Poll the job until it succeeds or fails, and return it (a failed job is returned,
-        not raised: its `detail` says why). Raises `JobTimeout` after `timeout` seconds."""
+        not raised: its `detail` says why). Raises `JobTimeout` after `timeout` seconds.
+        `on_update` is told each new status or progress, the final one included."""
         deadline = time.monotonic() + timeout
+        changes = _Changes(on_update)
         while True:
             job = await self.get(job_id)
+            changes.see(job)
             if job.status in FINISHED:
                 return job
             if time.monotonic() >= deadline:

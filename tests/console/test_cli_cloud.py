@@ -31,6 +31,7 @@ from tests.shared.test_cloud_client import (
     add_account,
     add_costs,
     add_resource,
+    add_running_job,
     this_month_so_far,
     url_of,
 )
@@ -449,14 +450,20 @@ async def test_budget_status_shows_spend_and_state(
 async def test_jobs_wait_gives_up_after_the_timeout_and_exits_1(
     bob: Run, world: World, db: AsyncSession
 ) -> None:
+    job_id = await add_running_job(db, org_id=world.org_a, kind="discovery")
     async with db.begin():
-        job, _ = await jobs_service.enqueue(db, org_id=world.org_a, kind="discovery")
-    waited = await bob("jobs", "wait", str(job.id), "--timeout", "1")
+        await jobs_service.progress(
+            db, job_id=job_id, values={"done": 2, "total": 5, "step": "listing rds"}
+        )
+    waited = await bob("jobs", "wait", str(job_id), "--timeout", "1")
     assert waited.exit_code == 1
-    assert f"job {job.id} still queued after 1 s" in waited.stderr
+    assert waited.stderr.splitlines() == [
+        f"job {job_id} running 2/5 (listing rds)",  # progress goes to stderr
+        f"Error: job {job_id} still running after 1 s",
+    ]
     async with db.begin():
-        await jobs_service.finish(db, job_id=job.id, succeeded=False, detail="AccessDenied")
-    failed = await bob("jobs", "wait", str(job.id))
+        await jobs_service.finish(db, job_id=job_id, succeeded=False, detail="AccessDenied")
+    failed = await bob("jobs", "wait", str(job_id))
     assert failed.exit_code == 1 and "AccessDenied" in failed.stdout
     listed = ok(await bob("jobs", "list"))
-    assert listed.stdout.splitlines()[1].split()[:3] == [str(job.id), "discovery", "failed"]
+    assert listed.stdout.splitlines()[1].split()[:3] == [str(job_id), "discovery", "failed"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.cloud_accounts.models import CloudAccount
@@ -64,6 +65,10 @@ class Outcome:
         }
 
 
+class AccountGone(Exception):
+    """The account (and so its job) was deleted while its discovery ran."""
+
+
 class Run:
     """run(job):
     1. Load the account; prove its identity with a free call. Credentials refused: the
@@ -98,6 +103,12 @@ class Run:
         self._write = asyncio.Lock()
 
     async def __call__(self, job: Job) -> None:
+        try:
+            await self._discover(job)
+        except* AccountGone:
+            log.info("discovery job %s ended: its account was deleted", job.id)
+
+    async def _discover(self, job: Job) -> None:
         account = await self._account(job)
         if account is None:
             await self._finish(job, False, {}, "The cloud account no longer exists")
@@ -115,7 +126,7 @@ class Run:
             return
         units = provider.units(regions, default_region=account.default_region)
         progress: dict[str, Any] = {"done": 0, "total": len(units), "step": "listing"}
-        await self._progress(job, progress)
+        await self._progress(job, account, progress)
         outcome = Outcome()
         everything = asyncio.Semaphore(self._settings.provider_concurrency)
         per_region: defaultdict[str, asyncio.Semaphore] = defaultdict(
@@ -141,12 +152,16 @@ class Run:
                     })  # fmt: skip
             async with self._write:
                 if found is not None:
-                    await self._store(account, unit, found, outcome)
+                    await self._store(job, account, unit, found, outcome)
                 progress["done"] += 1
                 progress["step"] = f"listed {unit.label}"
-                await self._progress(job, progress)
+                await self._progress(job, account, progress)
 
-        await asyncio.gather(*(one(unit) for unit in units))
+        # A task group: if one unit cannot be stored (the account was deleted meanwhile),
+        # the others stop too instead of writing for an account that is gone.
+        async with asyncio.TaskGroup() as group:
+            for unit in units:
+                group.create_task(one(unit))
         result = outcome.counts(regions, len(units))
         if refused:
             await self._account_failed(account, refused[0])
@@ -171,10 +186,27 @@ class Run:
         async with self._sessions() as db:
             return await db.get(CloudAccount, job.account_id)
 
+    @staticmethod
+    async def _check(db: AsyncSession, job: Job, account: CloudAccount) -> None:
+        """AccountGone unless the account and the job are still the ones this run began
+        with: SQLite reuses the id of a deleted last row, so the id alone is not proof."""
+        created = await db.scalar(
+            select(CloudAccount.created_at).where(CloudAccount.id == account.id)
+        )
+        queued = await db.scalar(select(Job.created_at).where(Job.id == job.id))
+        if created != account.created_at or queued != job.created_at:
+            raise AccountGone()
+
     async def _store(
-        self, account: CloudAccount, unit: Unit, found: list[dict[str, Any]], outcome: Outcome
+        self,
+        job: Job,
+        account: CloudAccount,
+        unit: Unit,
+        found: list[dict[str, Any]],
+        outcome: Outcome,
     ) -> None:
         async with self._sessions() as db, db.begin():
+            await self._check(db, job, account)
             applied = await stored.apply(
                 db, org_id=account.org_id, account_id=account.id, provider=account.provider,
                 resource_type=unit.resource_type,
@@ -185,8 +217,9 @@ class Run:
         for change in applied.changes:
             self._events.publish(account.org_id, RESOURCE_STATE, change.event())
 
-    async def _progress(self, job: Job, values: dict[str, Any]) -> None:
+    async def _progress(self, job: Job, account: CloudAccount, values: dict[str, Any]) -> None:
         async with self._sessions() as db, db.begin():
+            await self._check(db, job, account)
             updated = await jobs.progress(db, job_id=job.id, values=dict(values), now=self._clock())
         jobs.publish(self._events, updated)
 
@@ -195,7 +228,7 @@ class Run:
             return
         async with self._sessions() as db, db.begin():
             row = await db.get(CloudAccount, account.id)
-            if row is not None:
+            if row is not None and row.created_at == account.created_at:
                 row.status = AccountStatus.error.value
                 row.status_detail = f"Discovery could not connect: {exc}"[:2000]
 
@@ -213,6 +246,7 @@ class Run:
         now = self._clock()
         async with self._sessions() as db, db.begin():
             if account is not None:
+                await self._check(db, job, account)
                 row = await db.get(CloudAccount, account.id)
                 if row is not None:
                     row.last_discovered_at = now
@@ -221,7 +255,8 @@ class Run:
                         row.status = AccountStatus.ok.value
                         row.status_detail = f"Connected to account {external_id} (discovery)"
 
-            if await db.get(Job, job.id) is None:  # the account was deleted meanwhile
+            queued = await db.scalar(select(Job.created_at).where(Job.id == job.id))
+            if queued != job.created_at:  # the account was deleted meanwhile
                 return
             finished = await jobs.finish(
                 db, job_id=job.id, succeeded=succeeded, result=result, detail=detail, now=now

@@ -23,6 +23,7 @@ from server.config import Settings
 from server.context import EVENTS, KEYS, SESSIONS
 from server.engines.discovery import DiscoveryEngine
 from server.events.bus import EVENT_BUS
+from server.jobs import service as jobs
 from server.jobs.models import Job
 from server.orgs.models import Organization
 from server.resources.models import Resource, ResourceTag
@@ -39,6 +40,7 @@ from tests.server.cloud_helpers import (
     enforced_iam,
     keys_body,
     run_instances,
+    wait_for_job,
 )
 
 REGIONS = ["ap-southeast-2", "eu-west-1", "us-east-1"]
@@ -368,3 +370,50 @@ async def test_the_schedule_queues_discovery_per_the_organizations_settings(
     async with db.begin():
         accounts = list(await db.scalars(select(Job.account_id).order_by(Job.id)))
     assert accounts == [a["id"], a["id"]] and c["id"] not in accounts
+
+
+async def test_a_discovery_whose_runner_died_is_run_again_once_its_lease_lapses(
+    client: TestClient, world: World, db: AsyncSession, settings: Settings, aws: str
+) -> None:
+    run_instances(aws, "us-east-1", 2)
+    account = await add_account(client, world, regions=["us-east-1"])
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    async with db.begin():
+        job, _ = await jobs.enqueue(
+            db, org_id=world.org_a, kind="discovery", account_id=account["id"]
+        )
+        # Claimed by a runner that then died: running, its lease long lapsed.
+        await jobs.claim(db, kind="discovery", now=long_ago)
+        job_id = job.id
+    engine = DiscoveryEngine(
+        client.app[SESSIONS], client.app[EVENTS], settings, client.app[KEYS], schedule=False
+    )
+    assert await engine.run_once() is True
+    finished = await wait_for_job(client, world, job_id)
+    assert (finished["status"], finished["result"]["new"]) == ("succeeded", 2)
+    async with db.begin():
+        assert await db.scalar(select(Job.attempts).where(Job.id == job_id)) == 2
+    await engine.stop()
+
+
+async def test_deleting_an_account_during_its_discovery_leaves_nothing_behind(
+    client: TestClient, world: World, db: AsyncSession, aws: str
+) -> None:
+    for region in REGIONS:
+        run_instances(aws, region, 5)
+    doomed = await add_account(client, world, name="Doomed", regions=REGIONS)
+    path = f"/api/v1/cloud-accounts/{doomed['id']}"
+    assert (await client.post(f"{path}/discover", headers=world.alice.headers)).status == 202
+    await asyncio.sleep(0.3)  # the run is under way
+    assert (await client.delete(path, headers=world.alice.headers)).status == 204
+    other = await add_account(client, world, name="Other", regions=["us-east-1"])
+    job = await discover(client, world, other["id"])  # the engine goes on
+    assert job["status"] == "succeeded"
+    await asyncio.sleep(0.5)
+    # SQLite may give "Other" the id "Doomed" had; nothing of Doomed's run lands on it.
+    left = await resources(db)
+    assert {(r.account_id, r.region) for r in left} == {(other["id"], "us-east-1")}
+    assert len(left) == 5
+    async with db.begin():
+        job_ids = list(await db.scalars(select(Job.id)))
+    assert job_ids == [job["id"]]

@@ -126,6 +126,35 @@ def resources_list(
         click.echo(f"({shown} of {result.total}; page {result.page}, --page for more)")
 
 
+@resources.command("summary")
+@json_option
+@reports_errors
+def resources_summary(as_json: bool) -> None:
+    """How many resources exist, by type, state, region and account."""
+    with open_client() as api:
+        summary = api.resources.summary()
+    if as_json:
+        print_json(summary)
+        return
+    terminated = summary.terminated
+    click.echo(
+        f"{summary.total} resources" + (f", and {terminated} terminated" if terminated else "")
+    )
+    counts = [("type", summary.by_type), ("state", summary.by_state), ("region", summary.by_region)]
+    for heading, items in counts:
+        click.echo()
+        print_table(items, [(heading, lambda c: c.key), ("count", lambda c: c.count)])
+    click.echo()
+    print_table(
+        summary.by_account,
+        [
+            ("id", lambda a: a.account_id),
+            ("account", lambda a: clip(a.name, 40)),
+            ("count", lambda a: a.count),
+        ],
+    )
+
+
 @resources.command("show")
 @click.argument("resource_id", type=int)
 @json_option

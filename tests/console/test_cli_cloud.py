@@ -245,6 +245,16 @@ async def test_resources_list_filters_and_fits_80_columns(
     assert [r["name"] for r in lambdas["items"]] == ["fn"]
     paged = ok(await bob("resources", "list", "--sort", "-name", "--per-page", "2"))
     assert "(2 of 3; page 1, --page for more)" in paged.stdout
+    summary = ok(await bob("resources", "summary")).stdout
+    assert summary.startswith("3 resources\n")
+    assert ["ec2_instance", "2"] in [line.split() for line in summary.splitlines()]
+    assert ["ap-southeast-2", "1"] in [line.split() for line in summary.splitlines()]
+    counted = json.loads(ok(await bob("resources", "summary", "--json")).stdout)
+    assert {c["key"]: c["count"] for c in counted["by_state"]} == {
+        "running": 1,
+        "stopped": 1,
+        "active": 1,
+    }
     wrong = await bob("resources", "list", "--sort", "colour")
     assert wrong.exit_code == 1 and wrong.stderr.startswith("Error: ")
 

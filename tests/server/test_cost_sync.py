@@ -11,9 +11,10 @@ from typing import Any
 import boto3
 import httpx
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.audit.models import AuditLog
 from server.budgets.models import Budget
 from server.cloud_accounts.models import CloudAccount
 from server.context import EVENTS, KEYS, SESSIONS, SETTINGS
@@ -382,3 +383,23 @@ async def test_the_daily_schedule_queues_one_sync_per_organization_with_aws_acco
         assert job is not None and job.org_id == world.org_a and job.account_id is None
         job.status, job.created_at = "succeeded", now - timedelta(hours=25)
     assert await engine.queue_due(now=now) == 1  # a day later
+
+
+async def test_a_requested_sync_is_audited_with_its_job(
+    client: TestClient, db: AsyncSession, world: World
+) -> None:
+    await add_account(client, db, world.org_a)
+    async with db.begin():
+        db.add(Job(org_id=world.org_a, kind="cost_sync", status="running",
+                   claimed_until=datetime.now(UTC) + timedelta(hours=1)))  # fmt: skip
+    await client.post(f"{COSTS}/sync", headers=world.alice.headers)  # answered by that job
+    async with db.begin():
+        await db.execute(delete(Job))
+
+    response = await client.post(f"{COSTS}/sync", headers=world.alice.headers)
+
+    job_id = (await response.json())["job_id"]
+    entries = (
+        await db.scalars(select(AuditLog).where(AuditLog.action == "costs.sync_requested"))
+    ).all()
+    assert [(e.user_email, e.resource_id) for e in entries] == [(world.alice.email, str(job_id))]

@@ -195,6 +195,20 @@ async def test_summary_shows_this_month_last_month_and_the_average_per_day(
     assert summary["currency"] == "USD" and summary["last_synced_at"] is None
 
 
+async def test_the_summary_of_one_account_leaves_the_others_out(
+    client: TestClient, db: AsyncSession, world: World
+) -> None:
+    production = await add_account(client, db, world.org_a, "production")
+    staging = await add_account(client, db, world.org_a, "staging")
+    month_start = today().replace(day=1)
+    await add_costs(db, production, {(month_start, "Amazon EC2"): "30"})
+    await add_costs(db, staging, {(month_start, "Amazon EC2"): "5"})
+
+    summary = await get(client, world, "/summary", account_id=staging.id)
+
+    assert Decimal(summary["current_month"]) == Decimal("5.00")
+
+
 async def test_the_month_end_forecast_adds_the_rest_of_the_month_to_the_month_to_date(
     client: TestClient, db: AsyncSession, world: World
 ) -> None:

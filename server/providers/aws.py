@@ -244,6 +244,7 @@ COSTS_NOT_CHECKED = (
 _CLIENTS_KEPT = 256
 _clients: dict[tuple[AwsTarget, str, str], Any] = {}
 _clients_lock = threading.Lock()
+_build_lock = threading.Lock()
 
 
 def _client(target: AwsTarget, service: str, region: str) -> Any:
@@ -252,7 +253,15 @@ def _client(target: AwsTarget, service: str, region: str) -> Any:
         found = _clients.get(key)
     if found is not None:
         return found
-    made = client(target, service, region)
+    # Building clients from one session in several threads at once is not safe (a cached
+    # role session is shared), so they are built one at a time; calls still run at once.
+    # https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html#multithreading-or-multiprocessing-with-clients
+    with _build_lock:
+        with _clients_lock:
+            found = _clients.get(key)
+        if found is not None:
+            return found
+        made = client(target, service, region)
     with _clients_lock:
         if len(_clients) >= _CLIENTS_KEPT:
             _clients.pop(next(iter(_clients)))

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import boto3
+import httpx
 import pytest
 from aiohttp.test_utils import TestClient
 from click.testing import CliRunner, Result
@@ -26,7 +27,7 @@ from server.jobs import service as jobs_service
 from server.resources.models import ResourceAction
 from tests.aws import FAKE_ENV
 from tests.conftest import World
-from tests.shared.test_cloud_client import (
+from tests.shared.cloud_builders import (
     KEYS,
     add_account,
     add_costs,
@@ -176,6 +177,24 @@ async def test_test_proves_saved_and_unsaved_credentials(alice: Run, aws: str) -
     lines = saved.stdout.splitlines()
     assert lines[0].split() == ["ok", "yes"] and "123456789012" in lines[1]
     assert "FEATURE" in saved.stdout
+
+
+async def test_a_refused_key_fails_the_test_with_the_reason_and_exit_1(
+    alice: Run, aws: str
+) -> None:
+    # From here on moto checks signatures and keys, as AWS does (moto-api/reset-auth).
+    httpx.post(f"{aws}/moto-api/reset-auth", content=b"0", timeout=10).raise_for_status()
+    try:
+        refused = await alice(
+            "cloud-accounts", "test", "--access-key-id", "AKIAUPMETRNOSUCHKEY1",
+            "--secret-access-key-stdin", input=SECRET + "\n",
+        )  # fmt: skip
+    finally:
+        httpx.post(f"{aws}/moto-api/reset-auth", content=b"inf", timeout=10)
+    assert refused.exit_code == 1
+    assert refused.stdout.splitlines()[0].split() == ["ok", "no"]
+    assert "the access key ID is not valid" in refused.stdout
+    assert SECRET not in refused.output + refused.stderr
 
 
 async def test_discover_waits_for_the_job_and_prints_its_outcome(alice: Run, aws: str) -> None:

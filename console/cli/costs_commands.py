@@ -32,10 +32,14 @@ def _range_options(command: Any) -> Any:
         click.option(
             "--start",
             type=click.DateTime(["%Y-%m-%d"]),
-            help="First day, YYYY-MM-DD (default: the 1st of this month).",
+            metavar="YYYY-MM-DD",
+            help="First day (default: the 1st of this month).",
         ),
         click.option(
-            "--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive (today)."
+            "--end",
+            type=click.DateTime(["%Y-%m-%d"]),
+            metavar="YYYY-MM-DD",
+            help="Last day, inclusive (default: today).",
         ),
     ]
     for option in reversed(options):

@@ -38,6 +38,7 @@ from tests.server.cloud_helpers import (
     create_load_balancer,
     discover,
     enforced_iam,
+    iam_user,
     keys_body,
     run_instances,
     wait_for_job,
@@ -417,3 +418,27 @@ async def test_deleting_an_account_during_its_discovery_leaves_nothing_behind(
     async with db.begin():
         job_ids = list(await db.scalars(select(Job.id)))
     assert job_ids == [job["id"]]
+
+
+async def test_a_service_the_credentials_may_not_read_is_recorded_and_the_rest_is_stored(
+    client: TestClient, world: World, db: AsyncSession, aws: str
+) -> None:
+    run_instances(aws, "us-east-1", 3)
+    create_bucket(aws, "unseen")
+    ec2_only = iam_user(aws, "ec2-reader", ["ec2:DescribeInstances", "ec2:DescribeRegions"])
+    account = await add_account(client, world, credentials=ec2_only, regions=["us-east-1"])
+    with enforced_iam(aws):
+        job = await discover(client, world, account["id"])
+    assert job["status"] == "succeeded"
+    result = job["result"]
+    assert (result["found"], result["new"], result["failed_units"]) == (3, 3, 4)
+    failed = {f["unit"]: f for f in result["failures"]}
+    assert set(failed) == {"rds/us-east-1", "lambda/us-east-1", "elbv2/us-east-1", "s3"}
+    # moto 5.2 answers Lambda's signed REST calls with an XML SignatureDoesNotMatch
+    # under IAM enforcement, which botocore cannot parse: only its failure is asserted.
+    assert all(failed[unit]["permanent"] for unit in ("rds/us-east-1", "elbv2/us-east-1", "s3"))
+    assert failed["rds/us-east-1"]["detail"].startswith("not allowed to call DescribeDBInstances")
+    assert [r.type for r in await resources(db)] == ["ec2_instance"] * 3
+    async with db.begin():
+        stored = await db.get_one(CloudAccount, account["id"])
+    assert stored.status == "ok"  # refused services are not refused credentials

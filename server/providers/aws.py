@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -413,33 +414,47 @@ def _rds_instances(target: AwsTarget, region: str) -> list[dict[str, Any]]:
     return found
 
 
+# Lambda and S3 need a call per item (tags, a bucket's region): a few at once per listing.
+_ITEM_CALLS_AT_ONCE = 4
+
+
+def _per_item(fn: Callable[[Any], T], items: list[Any]) -> list[T]:
+    if len(items) < 2:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=_ITEM_CALLS_AT_ONCE) as pool:
+        return list(pool.map(fn, items))
+
+
 def _lambda_functions(target: AwsTarget, region: str) -> list[dict[str, Any]]:
     functions = _client(target, "lambda", region)
+    items = [
+        item
+        for page in functions.get_paginator("list_functions").paginate()
+        for item in page.get("Functions", [])
+    ]
+
+    def tags_of(item: dict[str, Any]) -> dict[str, str]:
+        # ListFunctions returns no tags: one ListTags per function.
+        answer = functions.list_tags(Resource=item["FunctionArn"]).get("Tags", {})
+        return {str(key): str(value) for key, value in answer.items()}
+
     found = []
-    for page in functions.get_paginator("list_functions").paginate():
-        for item in page.get("Functions", []):
-            # ListFunctions returns no tags: one ListTags per function.
-            tags = {
-                str(key): str(value)
-                for key, value in functions.list_tags(Resource=item["FunctionArn"])
-                .get("Tags", {})
-                .items()
-            }
-            runtime = item.get("Runtime") or item.get("PackageType") or "function"
-            found.append(_found(
-                provider_id=item["FunctionArn"], type="lambda_function",
-                name=tags.get("Name") or item["FunctionName"],
-                # ListFunctions leaves State out; a listed function is deployed.
-                state=str(item.get("State") or "active").lower(),
-                size=f"{runtime}, {item.get('MemorySize', 128)} MB", region=region, tags=tags,
-                metadata={
-                    "function_name": item["FunctionName"], "runtime": item.get("Runtime"),
-                    "handler": item.get("Handler"), "memory_mb": item.get("MemorySize"),
-                    "timeout_seconds": item.get("Timeout"),
-                    "architectures": item.get("Architectures"),
-                    "last_modified": item.get("LastModified"), "code_size": item.get("CodeSize"),
-                },
-            ))  # fmt: skip
+    for item, tags in zip(items, _per_item(tags_of, items), strict=True):
+        runtime = item.get("Runtime") or item.get("PackageType") or "function"
+        found.append(_found(
+            provider_id=item["FunctionArn"], type="lambda_function",
+            name=tags.get("Name") or item["FunctionName"],
+            # ListFunctions leaves State out; a listed function is deployed.
+            state=str(item.get("State") or "active").lower(),
+            size=f"{runtime}, {item.get('MemorySize', 128)} MB", region=region, tags=tags,
+            metadata={
+                "function_name": item["FunctionName"], "runtime": item.get("Runtime"),
+                "handler": item.get("Handler"), "memory_mb": item.get("MemorySize"),
+                "timeout_seconds": item.get("Timeout"),
+                "architectures": item.get("Architectures"),
+                "last_modified": item.get("LastModified"), "code_size": item.get("CodeSize"),
+            },
+        ))  # fmt: skip
     return found
 
 
@@ -495,16 +510,23 @@ def _bucket_tags(s3: Any, name: str) -> dict[str, str]:
 
 def _s3_buckets(target: AwsTarget, region: str) -> list[dict[str, Any]]:
     s3 = _client(target, "s3", region)
+    items = [
+        item
+        for page in s3.get_paginator("list_buckets").paginate()
+        for item in page.get("Buckets", [])
+    ]
+
+    def details_of(item: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        return _bucket_region(s3, item["Name"]), _bucket_tags(s3, item["Name"])
+
     found = []
-    for page in s3.get_paginator("list_buckets").paginate():
-        for item in page.get("Buckets", []):
-            name = item["Name"]
-            tags = _bucket_tags(s3, name)
-            found.append(_found(
-                provider_id=name, type="s3_bucket", name=tags.get("Name") or name,
-                state="available", size=None, region=_bucket_region(s3, name), tags=tags,
-                metadata={"bucket": name, "created_at": item.get("CreationDate")},
-            ))  # fmt: skip
+    for item, (bucket_region, tags) in zip(items, _per_item(details_of, items), strict=True):
+        name = item["Name"]
+        found.append(_found(
+            provider_id=name, type="s3_bucket", name=tags.get("Name") or name,
+            state="available", size=None, region=bucket_region, tags=tags,
+            metadata={"bucket": name, "created_at": item.get("CreationDate")},
+        ))  # fmt: skip
     return found
 
 

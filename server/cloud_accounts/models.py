@@ -12,7 +12,9 @@ from server.db.base import Base, utcnow
 
 class CloudAccount(Base):
     __tablename__ = "cloud_account"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    # Ids are never reused: a job still running for a deleted account must not write into
+    # a new account that took its id (SQLite reuses the largest id without AUTOINCREMENT).
+    __table_args__ = (UniqueConstraint("org_id", "name"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))

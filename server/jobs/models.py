@@ -20,6 +20,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_job_org_created", "org_id", "id"),
         Index("ix_job_kind_status", "kind", "status"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -34,6 +34,7 @@ class Resource(Base):
         Index("ix_resource_org_region", "org_id", "region", "state", **_EXISTING),
         Index("ix_resource_org_account", "org_id", "account_id", "state", **_EXISTING),
         Index("ix_resource_org_name", "org_id", "name", **_EXISTING),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +75,7 @@ class ResourceAction(Base):
     __table_args__ = (
         Index("ix_resource_action_resource", "resource_id", "id"),
         Index("ix_resource_action_status", "status"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

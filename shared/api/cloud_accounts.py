@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
 from shared.api.common import ApiModel, Name, ReadModel, Secret, UtcDatetime
 
@@ -40,8 +40,19 @@ class AwsKeyCredentials(ApiModel):
     secret_access_key: Secret
 
 
+def _credential_kind(value: Any) -> str:
+    """Which shape was meant, so a validation error names the field of that shape (a
+    plain union reported a missing `role_arn` for a malformed key pair)."""
+    if isinstance(value, dict):
+        return "role" if {"role_arn", "external_id"} & value.keys() else "keys"
+    return "role" if isinstance(value, AwsRoleCredentials) else "keys"
+
+
 # Only AWS is served today; other providers will add their credential shapes here.
-Credentials = AwsRoleCredentials | AwsKeyCredentials
+Credentials = Annotated[
+    Annotated[AwsRoleCredentials, Tag("role")] | Annotated[AwsKeyCredentials, Tag("keys")],
+    Discriminator(_credential_kind),
+]
 
 
 class CloudAccountCreate(ApiModel):

@@ -131,6 +131,24 @@ async def test_bad_credentials_shapes_are_400_naming_the_field(
     assert "credentials" in (await response.json())["detail"]
 
 
+async def test_a_key_pair_without_its_secret_names_the_secret_not_the_role(
+    client: TestClient, world: World
+) -> None:
+    response = await client.post(
+        ACCOUNTS,
+        json={
+            "name": "x",
+            "provider": "aws",
+            "credentials": {"access_key_id": "AKIAEXAMPLEKEY123456"},
+        },
+        headers=world.alice.headers,
+    )
+    assert response.status == 400
+    detail = (await response.json())["detail"]
+    assert "secret_access_key" in detail
+    assert "role_arn" not in detail
+
+
 async def test_a_duplicate_name_is_a_409(client: TestClient, world: World) -> None:
     await add_account(client, world, name="Production")
     response = await client.post(

@@ -95,6 +95,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cloud_account")),
         sa.UniqueConstraint("org_id", "name", name=op.f("uq_cloud_account_org_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "budget",
@@ -125,6 +126,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_budget")),
         sa.UniqueConstraint("org_id", "name", name=op.f("uq_budget_org_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "cost_daily",
@@ -255,6 +257,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("job", schema=None) as batch_op:
         batch_op.create_index("ix_job_kind_status", ["kind", "status"], unique=False)
@@ -292,6 +295,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_resource")),
         sa.UniqueConstraint("account_id", "provider_id", name=op.f("uq_resource_account_id")),
+        sqlite_autoincrement=True,
     )
     # Partial indexes of the resources that exist (lists leave terminated ones out), with
     # the state last so counts and groupings read the index alone.
@@ -382,6 +386,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_resource_action")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("resource_action", schema=None) as batch_op:
         batch_op.create_index("ix_resource_action_resource", ["resource_id", "id"], unique=False)

@@ -1,28 +1,60 @@
-"""The `upmetr` command line: server administration and commands for scripts."""
+"""The `upmetr` command line: server administration and commands for scripts.
+
+A command's module is imported when that command runs (or `--help` lists it), so `upmetr
+console` starts without the script commands and the API models only they use.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
 
-from console.cli.account_commands import api_keys, login, logout, orgs, whoami
-from console.cli.budgets_commands import budgets
-from console.cli.cloud_accounts_commands import cloud_accounts
-from console.cli.console_command import console
-from console.cli.costs_commands import costs
-from console.cli.events_commands import events
-from console.cli.incidents_commands import incidents
-from console.cli.jobs_commands import jobs
-from console.cli.monitors_commands import monitors
-from console.cli.resources_commands import resources
-from console.cli.server_commands import serve, users
 from console.cli.session import SshOptions, ssh_options, use_ssh_options
-from console.cli.up_command import up
 from console.connection import SshTarget
 
+# Each command and where it is defined: "module:attribute".
+COMMANDS = {
+    "up": "console.cli.up_command:up",
+    "serve": "console.cli.server_commands:serve",
+    "users": "console.cli.server_commands:users",
+    "login": "console.cli.account_commands:login",
+    "logout": "console.cli.account_commands:logout",
+    "whoami": "console.cli.account_commands:whoami",
+    "orgs": "console.cli.account_commands:orgs",
+    "api-keys": "console.cli.account_commands:api_keys",
+    "monitors": "console.cli.monitors_commands:monitors",
+    "incidents": "console.cli.incidents_commands:incidents",
+    "events": "console.cli.events_commands:events",
+    "cloud-accounts": "console.cli.cloud_accounts_commands:cloud_accounts",
+    "resources": "console.cli.resources_commands:resources",
+    "costs": "console.cli.costs_commands:costs",
+    "budgets": "console.cli.budgets_commands:budgets",
+    "jobs": "console.cli.jobs_commands:jobs",
+    "console": "console.cli.console_command:console",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """Commands imported on first use, click's own recipe:
+    https://click.palletsprojects.com/en/stable/complex/#lazily-loading-subcommands"""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = where.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command) or command.name != cmd_name:
+            raise RuntimeError(f"{where} is not the {cmd_name!r} command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="upmetr")
 @ssh_options
 @click.pass_context
@@ -31,22 +63,3 @@ def main(
 ) -> None:
     """Upmetr: uptime, incidents and cloud costs for on-call engineers."""
     use_ssh_options(ctx, SshOptions(target=ssh, remote_port=remote_port, identity=identity))
-
-
-main.add_command(up)
-main.add_command(serve)
-main.add_command(users)
-main.add_command(login)
-main.add_command(logout)
-main.add_command(whoami)
-main.add_command(orgs)
-main.add_command(api_keys)
-main.add_command(monitors)
-main.add_command(incidents)
-main.add_command(events)
-main.add_command(cloud_accounts)
-main.add_command(resources)
-main.add_command(costs)
-main.add_command(budgets)
-main.add_command(jobs)
-main.add_command(console)

@@ -114,6 +114,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
         self.preferences = preferences or Preferences()
         self.now = clock
         self.me: MeResponse | None = None
+        self._checking_saved_tokens = False
         self.prompt_history: list[str] = []
         self._credentials = credentials or Credentials(self.display_url, "", "", "")
         self._credentials.url = self.display_url
@@ -145,14 +146,25 @@ class UpmetrApp(App[None], inherit_bindings=False):
 
     @work(exclusive=True, group="session")
     async def start_session(self) -> None:
-        """Signed in with the saved tokens if they still work, else through the login screen."""
+        """Signed in with the saved tokens if they still work, else through the login screen.
+
+        With saved tokens the first view opens at once and reads while `/auth/me` is on its
+        way: its widgets are built and the server answers meanwhile. Tokens refused there
+        bring the login screen over that view, which reads again once it is back in front.
+        """
         if self.api.refresh_token or self.api.access_token:
+            self._checking_saved_tokens = True  # views open meanwhile
+            self.switch_mode(self._start_view)
+            view = self.front_view
+            if view is not None:
+                view.preload()
             try:
                 self.me = await self.api.auth.me()
             except Unauthorized:
                 self.me = None
             except ClientError as exc:
                 self.notify(str(exc), title="Cannot reach the server", severity="error")
+            self._checking_saved_tokens = False
         while self.me is None:
             await self.push_screen_wait(LoginScreen(self._credentials.email))
             try:
@@ -160,7 +172,11 @@ class UpmetrApp(App[None], inherit_bindings=False):
             except ClientError as exc:
                 self.notify(str(exc), severity="error")
         self._signed_in(self.me)
-        await self.switch_mode(self._start_view)
+        view = self.front_view
+        if view is None:
+            await self.switch_mode(self._start_view)
+        elif view.WRITE_ACTIONS:
+            view.refresh_bindings()  # opened before the role was known: show what it allows
         self.follow_events()
 
     def _signed_in(self, me: MeResponse) -> None:
@@ -212,13 +228,13 @@ class UpmetrApp(App[None], inherit_bindings=False):
     # -- navigation ----------------------------------------------------------------------
 
     def action_view(self, name: str) -> None:
-        if self.me is None:
+        if self.me is None and not self._checking_saved_tokens:
             return
         if name not in VIEWS:
             self.notify(f"No {name} view yet", severity="warning")
             return
         required = VIEW_ROLES.get(name)
-        if required is not None and self.me.role.rank < required.rank:
+        if required is not None and (self.me is None or self.me.role.rank < required.rank):
             self.notify(f"The {name} view is for {required.value}s", severity="warning")
             return
         self.switch_mode(name)
@@ -275,7 +291,9 @@ class UpmetrApp(App[None], inherit_bindings=False):
             if name != self.current_mode:
                 await self.remove_mode(name)
                 self.add_mode(name, view)
-        self.resync()
+        front = self.front_view
+        if front is not None:
+            front.organization_changed()
 
     # -- help and command palette ----------------------------------------------------------
 

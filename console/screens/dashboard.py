@@ -75,6 +75,7 @@ class DashboardScreen(ViewScreen):
     # Counting from one page is exact up to this many; past it, from the API's totals.
     PAGE: ClassVar[int] = 200  # the API's largest page
     BINDINGS = [Binding("enter", "open", "Detail", id="dashboard.open")]
+    PRELOADS = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -86,7 +87,6 @@ class DashboardScreen(ViewScreen):
         # A whole page while it holds every monitor; past that a page only feeds the sparklines.
         self._monitor_page = self.PAGE
         self._refetch: Timer | None = None
-        self._org_id: int | None = None
 
     def compose_body(self) -> ComposeResult:
         clock = self.upmetr.now
@@ -130,12 +130,11 @@ class DashboardScreen(ViewScreen):
 
     # -- reading -------------------------------------------------------------------------
 
+    def organization_changed(self) -> None:
+        self.changes.clear()  # the other organization's
+        self.reload()
+
     async def load(self) -> None:
-        me = self.upmetr.me
-        if me is not None and me.organization.id != self._org_id:
-            # The console switched organization under this view: forget the other's changes.
-            self._org_id = me.organization.id
-            self.changes.clear()
         api = self.upmetr.api.incidents
         now = self.upmetr.now()
         read = asyncio.gather(
@@ -147,6 +146,7 @@ class DashboardScreen(ViewScreen):
         loaded = await self.attempt(read)
         if loaded is None:
             return
+        await self.widgets_ready()  # the first load starts before the widgets are mounted
         incidents, monitors, opened, resolved = loaded
         self._show_incidents(incidents)
         self._show_monitors(monitors)

@@ -7,6 +7,7 @@ A view loads its data when it is shown (`reload`), follows live events while sho
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
@@ -39,6 +40,8 @@ class ViewScreen(Screen[None]):
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset()
     # Fallback polling while shown; live events do the real work.
     REFRESH_SECONDS: ClassVar[float] = 30.0
+    # Its `load` waits for `widgets_ready()` before showing, so it may start before mounting.
+    PRELOADS: ClassVar[bool] = False
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="view.filter"),
@@ -49,11 +52,13 @@ class ViewScreen(Screen[None]):
     _poll: Timer | None = None
     _pending: list[Event] | None = None  # events held while a load is under way
     _under_dialog = False  # suspended by a dialog on top, not by another view
+    _preloading = False  # the first load, started before the view was shown, is under way
     filter_text = ""
 
     def __init__(self) -> None:
         super().__init__()
         self._inbox: list[Event] = []  # events of the burst being read, applied together
+        self._shown = asyncio.Event()
 
     @property
     def upmetr(self) -> UpmetrApp:
@@ -74,6 +79,21 @@ class ViewScreen(Screen[None]):
         """Fetch this view's data again; called when shown and after reconnects."""
         self._load_in_worker()
 
+    def preload(self) -> None:
+        """Start the first load now, before the view is mounted (the view the console opens
+        on): the server answers while the widgets are built. Only for PRELOADS views."""
+        if self.PRELOADS:
+            self._preloading = True
+            self.reload()
+
+    def organization_changed(self) -> None:
+        """The console switched organization while this view was in front: read it anew."""
+        self.reload()
+
+    async def widgets_ready(self) -> None:
+        """Return once the view is mounted and shown: a preloaded load waits here to show."""
+        await self._shown.wait()
+
     @work(exclusive=True, group="load")
     async def _load_in_worker(self) -> None:
         """Load, then replay the events that arrived meanwhile: the answer may predate them
@@ -83,6 +103,7 @@ class ViewScreen(Screen[None]):
         try:
             await self.load()
         finally:
+            self._preloading = False
             if self._pending is pending:
                 self._pending = None
             self.live_many(pending)
@@ -136,9 +157,12 @@ class ViewScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         # Under a dialog the view stayed in front and kept receiving its live events:
         # nothing was missed, and re-reading would spend requests of the user's rate limit.
-        if not self._under_dialog:
+        if self._preloading:  # shown while its first load is under way
+            pass
+        elif not self._under_dialog:
             self.reload()
         self._under_dialog = False
+        self._shown.set()
         if self._poll is None:
             self._poll = self.set_interval(self.REFRESH_SECONDS, self.reload)
         else:
@@ -191,7 +215,9 @@ class ViewScreen(Screen[None]):
         try:
             result = await call
         except ClientError as exc:
-            self.notify(str(exc), title="The server said no", severity="error", timeout=8)
+            # Before the saved tokens are confirmed, the sign-in says what went wrong.
+            if self.upmetr.me is not None:
+                self.notify(str(exc), title="The server said no", severity="error", timeout=8)
             return None
         if done:
             self.notify(done)

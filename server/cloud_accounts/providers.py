@@ -1,6 +1,6 @@
 """The provider interface: what the cloud accounts and discovery need from a cloud.
 
-Each cloud is one class implementing `Provider` (AWS below, over server/providers/aws.py);
+Each cloud is one class implementing `Provider` (AWS below, over server/providers/aws/);
 GCP, Azure and DigitalOcean each become one more module registered in `provider_for`.
 Providers take the decrypted credentials as a dict, never touch the database, and raise
 `ProviderError` (with `permanent` and `credentials`) for failures.

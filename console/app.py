@@ -8,6 +8,7 @@ ctrl+c quit.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
@@ -24,43 +25,45 @@ from console.commands import parse_command
 from console.config import Credentials, save_credentials
 from console.messages import PromptSubmitted
 from console.preferences import MONOCHROME, Preferences
-from console.screens.audit import AuditScreen
-from console.screens.budgets import BudgetsScreen
-from console.screens.costs import CostsScreen
-from console.screens.dashboard import DashboardScreen
-from console.screens.help import HelpScreen
-from console.screens.incident_detail import IncidentDetailScreen
-from console.screens.incidents import IncidentsScreen
 from console.screens.login import LoginScreen
-from console.screens.monitor_detail import MonitorDetailScreen
-from console.screens.monitors import MonitorsScreen
 from console.screens.org_switcher import OrgSwitcherScreen
-from console.screens.resource_detail import ResourceDetailScreen
-from console.screens.resources import ResourcesScreen
 from console.screens.view import ViewScreen
 from shared.api.auth import MeResponse, TokenPair
 from shared.api.common import Role
 from shared.api.events import Event
 from shared.client import AsyncClient, ClientError, Unauthorized
 
-# The main views in number-key order; the first is where the console opens.
-VIEWS: dict[str, type[ViewScreen]] = {
-    "dashboard": DashboardScreen,
-    "incidents": IncidentsScreen,
-    "monitors": MonitorsScreen,
-    "audit": AuditScreen,
-    "resources": ResourcesScreen,
-    "costs": CostsScreen,
-    "budgets": BudgetsScreen,
-    "help": HelpScreen,
+# The main views in number-key order; the first is where the console opens. A view's
+# module is imported when it is first opened: the first frame waits for one view, not all
+# of them (and plotext).
+VIEWS: dict[str, str] = {
+    "dashboard": "console.screens.dashboard:DashboardScreen",
+    "incidents": "console.screens.incidents:IncidentsScreen",
+    "monitors": "console.screens.monitors:MonitorsScreen",
+    "audit": "console.screens.audit:AuditScreen",
+    "resources": "console.screens.resources:ResourcesScreen",
+    "costs": "console.screens.costs:CostsScreen",
+    "budgets": "console.screens.budgets:BudgetsScreen",
+    "help": "console.screens.help:HelpScreen",
 }
 # Views only some roles may open (the server refuses the others anyway).
 VIEW_ROLES: dict[str, Role] = {"audit": Role.superadmin}
-DETAIL_SCREENS: dict[str, type[ViewScreen]] = {
-    "incident detail": IncidentDetailScreen,
-    "monitor detail": MonitorDetailScreen,
-    "resource detail": ResourceDetailScreen,
+DETAIL_SCREENS: dict[str, str] = {
+    "incident detail": "console.screens.incident_detail:IncidentDetailScreen",
+    "monitor detail": "console.screens.monitor_detail:MonitorDetailScreen",
+    "resource detail": "console.screens.resource_detail:ResourceDetailScreen",
 }
+
+
+def screen_class(path: str) -> type[ViewScreen]:
+    """The class a `module:Class` path of VIEWS or DETAIL_SCREENS names, imported now."""
+    module, _, name = path.partition(":")
+    found: type[ViewScreen] = getattr(importlib.import_module(module), name)
+    return found
+
+
+def _new_view(path: str) -> ViewScreen:
+    return screen_class(path)()
 
 
 def _utcnow() -> datetime:
@@ -120,8 +123,8 @@ class UpmetrApp(App[None], inherit_bindings=False):
         self._credentials.url = self.display_url
         self._remember = remember
         self._start_view = start_view if start_view in VIEWS else next(iter(VIEWS))
-        for name, view in VIEWS.items():
-            self.add_mode(name, view)
+        for name, path in VIEWS.items():
+            self.add_mode(name, partial(_new_view, path))
 
     # -- session -------------------------------------------------------------------------
 
@@ -287,10 +290,10 @@ class UpmetrApp(App[None], inherit_bindings=False):
         """Views of the previous organization go; the one in front starts over."""
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        for name, view in VIEWS.items():
+        for name, path in VIEWS.items():
             if name != self.current_mode:
                 await self.remove_mode(name)
-                self.add_mode(name, view)
+                self.add_mode(name, partial(_new_view, path))
         front = self.front_view
         if front is not None:
             front.organization_changed()
@@ -298,8 +301,8 @@ class UpmetrApp(App[None], inherit_bindings=False):
     # -- help and command palette ----------------------------------------------------------
 
     def help_places(self) -> Iterable[tuple[str, type[DOMNode]]]:
-        yield from VIEWS.items()
-        yield from DETAIL_SCREENS.items()
+        for name, path in (VIEWS | DETAIL_SCREENS).items():
+            yield name, screen_class(path)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """ctrl+p: the actions of the view in front, then the views and the organization."""

@@ -203,6 +203,11 @@ ROUTES: list[Route] = [
     # Uptime monitors (fixed paths before /monitors/{id})
     Route("GET", "/monitors", monitors.list_monitors, "Uptime monitors with status and uptime",
           "monitors", query=monitors_api.MonitorQuery, response=Page[monitors_api.MonitorRead]),
+    Route("GET", "/monitors/summary", monitors.monitors_summary,
+          "How many monitors show each status", "monitors",
+          response=monitors_api.MonitorSummary,
+          description="Paused, then maintenance, then the last verdict: the status "
+          "`GET /monitors?status=` filters on. One request for the counts a dashboard shows."),
     Route("POST", "/monitors", monitors.create_monitor, "Create a monitor (checked at once)",
           "monitors", role=ADMIN, body=monitors_api.MonitorCreate,
           response=monitors_api.MonitorRead, status=201,

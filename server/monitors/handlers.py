@@ -19,6 +19,7 @@ from shared.api.monitors import (
     MaintenanceRead,
     MonitorMetrics,
     MonitorRead,
+    MonitorSummary,
 )
 
 CHECK_NOW_WRITE_SECONDS = 30  # how long a person waits for a busy database before a 503
@@ -36,6 +37,11 @@ async def list_monitors(call: Call) -> Page[MonitorRead]:
         query=call.query,
         public_url=call.settings.resolved_public_url,
     )
+
+
+async def monitors_summary(call: Call) -> MonitorSummary:
+    """GET /monitors/summary"""
+    return await monitors.summary(call.db, org_id=call.auth.org_id)
 
 
 async def create_monitor(call: Call) -> MonitorRead:

@@ -178,6 +178,13 @@ class MonitorQuery(PageQuery):
     sort: MonitorSort = "name"
 
 
+class MonitorSummary(ReadModel):
+    """How many monitors show each status (every status present, zeros included)."""
+
+    total: int
+    by_status: dict[MonitorStatus, int]
+
+
 MetricsRange = Literal["1h", "24h", "7d", "30d"]
 RollupPeriod = Literal["minute", "hour", "day"]
 

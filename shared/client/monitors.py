@@ -19,6 +19,7 @@ from shared.api.monitors import (
     MonitorMetrics,
     MonitorRead,
     MonitorStatus,
+    MonitorSummary,
     MonitorType,
 )
 from shared.client.call import Call, body, no_content, parse_as, query
@@ -109,6 +110,11 @@ class Monitors(Namespace[M]):
                 page=page, per_page=per_page, type=type, status=status, tag=tag, q=q, sort=sort
             ),
         )
+
+    @endpoint
+    def summary(self) -> Call[MonitorSummary]:
+        """How many monitors show each status."""
+        return Call("GET", "/monitors/summary", parse_as(MonitorSummary))
 
     @endpoint
     def get(self, monitor_id: int) -> Call[MonitorRead]:

@@ -212,6 +212,47 @@ async def test_the_status_filter_matches_the_status_shown_maintenance_included(
     assert (await carol_sees.json())["total"] == 0
 
 
+async def test_the_summary_counts_each_monitor_under_the_status_it_shows(
+    client: TestClient, world: World
+) -> None:
+    in_window = await make_monitor(client, world)
+    await make_monitor(client, world)
+    paused = await make_monitor(client, world)
+    now = datetime.now(UTC)
+    for monitor_id in (in_window, paused):  # paused wins over maintenance
+        response = await client.post(
+            f"{API_PREFIX}/monitors/{monitor_id}/maintenance",
+            json={
+                "starts_at": (now - timedelta(minutes=5)).isoformat(),
+                "ends_at": (now + timedelta(hours=1)).isoformat(),
+            },
+            headers=world.alice.headers,
+        )
+        assert response.status == 201, await response.text()
+    response = await client.post(
+        f"{API_PREFIX}/monitors/{paused}/pause", headers=world.alice.headers
+    )
+    assert response.status == 200, await response.text()
+
+    summary = await (
+        await client.get(f"{API_PREFIX}/monitors/summary", headers=world.bob.headers)
+    ).json()
+    assert summary["total"] == 3
+    assert summary["by_status"]["maintenance"] == 1
+    assert summary["by_status"]["paused"] == 1
+    assert summary["by_status"]["pending"] == 1
+    assert summary["by_status"]["down"] == 0
+    for status, count in summary["by_status"].items():  # the same as the filter finds
+        listed = await (
+            await client.get(
+                f"{API_PREFIX}/monitors?status={status}&per_page=1", headers=world.bob.headers
+            )
+        ).json()
+        assert listed["total"] == count, status
+    carol_sees = await client.get(f"{API_PREFIX}/monitors/summary", headers=world.carol.headers)
+    assert (await carol_sees.json())["total"] == 0
+
+
 async def test_a_recurring_window_reads_a_naive_start_in_its_timezone(
     client: TestClient, world: World
 ) -> None:

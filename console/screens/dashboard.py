@@ -6,8 +6,9 @@ of a few monitors (the troubled ones first). Keys: enter opens the incident or m
 under the cursor, tab moves between the two lists.
 
 A load costs a handful of requests whatever the organization's size (the API limits
-requests per user): counts come from one page of a list when it holds everything, else
-from the list's totals filtered by status (`per_page=1`). Live events change what is
+requests per user): monitor counts come from `/monitors/summary`; incident counts from
+one page of a list when it holds everything, else from the list's totals filtered by
+status (`per_page=1`). Live events change what is
 shown at once; incident events also re-read the incident counts, at most every 10 s.
 """
 
@@ -26,8 +27,6 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.timer import Timer
 
-from console.screens.incident_detail import IncidentDetailScreen
-from console.screens.monitor_detail import MonitorDetailScreen
 from console.screens.view import ViewScreen
 from console.widgets.change_log import ChangeLog
 from console.widgets.counter_tile import CounterTile
@@ -174,27 +173,19 @@ class DashboardScreen(ViewScreen):
 
     async def _read_monitors(self) -> MonitorsNow:
         api = self.upmetr.api.monitors
-        first = await api.list(per_page=self._monitor_page)
+        first, summary = await asyncio.gather(api.list(per_page=self._monitor_page), api.summary())
+        counts = Counter({status.value: count for status, count in summary.by_status.items()})
         statuses: dict[int, str] | None = None
         if first.total <= len(first.items):
             statuses = {monitor.id: monitor.status.value for monitor in first.items}
-            counts = Counter(statuses.values())
             trouble = [MonitorLine.of(m) for m in first.items if m.status.value in TROUBLE]
         else:
-            quiet = [status for status in MONITOR_TILES if status not in TROUBLE]
-            totals, troubled = await asyncio.gather(
-                asyncio.gather(*(api.list(status=status, per_page=1) for status in quiet)),
-                asyncio.gather(
-                    *(api.list(status=status, per_page=self.PAGE) for status in TROUBLE)
-                ),
+            # Only the statuses that have monitors are listed: usually none or one request.
+            wanted = [status for status in TROUBLE if counts[status]]
+            pages = await asyncio.gather(
+                *(api.list(status=status, per_page=self.PAGE) for status in wanted)
             )
-            counts = Counter(
-                {status: page.total for status, page in zip(quiet, totals, strict=True)}
-            )
-            counts.update(
-                {status: page.total for status, page in zip(TROUBLE, troubled, strict=True)}
-            )
-            trouble = [MonitorLine.of(m) for page in troubled for m in page.items]
+            trouble = [MonitorLine.of(m) for page in pages for m in page.items]
         self._monitor_page = self.PAGE if first.total <= self.PAGE else SPARK_ROWS
         return MonitorsNow(first.items, counts, first.total, trouble, statuses)
 
@@ -354,6 +345,10 @@ class DashboardScreen(ViewScreen):
     # -- keys ----------------------------------------------------------------------------
 
     def action_open(self) -> None:
+        # Imported here: the details (and plotext) are not needed for the first frame.
+        from console.screens.incident_detail import IncidentDetailScreen
+        from console.screens.monitor_detail import MonitorDetailScreen
+
         focused = self.focused
         table = focused if isinstance(focused, ResourceTable) else self.unresolved
         row_id = table.current_id

@@ -235,6 +235,7 @@ def reads(first_account: int) -> list[str]:
         f"/costs/by-account?start={year_ago}",
         f"/costs/daily?start={month_start}&group_by=service",
         f"/costs/daily?start={year_ago}&group_by=account",
+        f"/costs/daily?start={year_ago}&group_by=service",
         "/costs/forecast?days=30",
         "/costs/forecast?days=90",
         "/costs/sync",

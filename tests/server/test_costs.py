@@ -174,6 +174,47 @@ async def test_daily_series_of_one_account_by_service(
     ]
 
 
+async def test_daily_amounts_round_half_up_to_cents_and_show_credits_as_negative(
+    client: TestClient, db: AsyncSession, world: World
+) -> None:
+    production = await add_account(client, db, world.org_a, "production")
+    first, second, third = date(2026, 2, 1), date(2026, 2, 2), date(2026, 2, 3)
+    await add_costs(db, production, {
+        (first, "Amazon EC2"): "0.005", (second, "Amazon EC2"): "0.004999",
+        (third, "Amazon EC2"): "1234.565",
+        (first, "Credits"): "-0.004999", (second, "Credits"): "-0.005",
+        (third, "Credits"): "-10.994999",
+    })  # fmt: skip
+
+    daily = await get(client, world, "/daily", start="2026-02-01", end="2026-02-04")
+
+    assert daily["series"] == [
+        {"key": "Amazon EC2", "label": "Amazon EC2",
+         "amounts": ["0.01", "0.00", "1234.57", "0.00"], "total": "1234.57"},
+        {"key": "Credits", "label": "Credits",
+         "amounts": ["0.00", "-0.01", "-10.99", "0.00"], "total": "-11.00"},
+    ]  # fmt: skip
+
+
+async def test_daily_series_of_one_account_sum_its_linked_accounts_per_day(
+    client: TestClient, db: AsyncSession, world: World
+) -> None:
+    production = await add_account(client, db, world.org_a, "production")
+    async with db.begin():
+        db.add_all(
+            CostDaily(org_id=world.org_a, account_id=production.id, day=date(2026, 2, 2),
+                      service="Amazon EC2", linked_account=linked, amount_micros=micros)
+            for linked, micros in (("", 1_004_000), ("111111111111", 2_002_000))
+        )  # fmt: skip
+
+    daily = await get(client, world, "/daily", account_id=production.id, start="2026-02-01",
+                      end="2026-02-02")  # fmt: skip
+
+    assert daily["series"] == [
+        {"key": "Amazon EC2", "label": "Amazon EC2", "amounts": ["0.00", "3.01"], "total": "3.01"},
+    ]
+
+
 async def test_summary_shows_this_month_last_month_and_the_average_per_day(
     client: TestClient, db: AsyncSession, world: World
 ) -> None:

@@ -28,10 +28,9 @@ from server.context import (
     TASKS,
 )
 from server.db.engine import create_engine, create_sessionmaker
-from server.engines import cost_sync, resource_actions
+from server.engines import cost_sync, discovery, resource_actions
 from server.engines.check_writer import ResultWriter
 from server.engines.checks import CheckEngine
-from server.engines.discovery import DISCOVERY_ENGINE, DiscoveryEngine
 from server.engines.loop import Engine
 from server.engines.metrics import metrics
 from server.engines.rollup import RollupEngine
@@ -130,14 +129,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 async def _cloud_engines(app: web.Application) -> AsyncIterator[None]:
     """Discovery and cost sync. Their job runners always run, since a 202 promises the job
     will run; the schedules that queue automatic runs only when engines are on."""
-    settings = app[SETTINGS]
-    discovery = DiscoveryEngine(
-        app[SESSIONS], app[EVENTS], settings, app[KEYS], schedule=settings.engines
-    )
-    app[DISCOVERY_ENGINE] = discovery
-    engines: list[Engine] = [discovery]
-    engines.append(resource_actions.build(app))
-    engines.append(cost_sync.build(app))
+    engines: list[Engine] = [
+        discovery.build(app),
+        resource_actions.build(app),
+        cost_sync.build(app),
+    ]
     running = [asyncio.create_task(engine.run(), name=engine.name) for engine in engines]
     try:
         yield

@@ -7,7 +7,6 @@ what a run does and what its outcome says.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -262,12 +261,3 @@ class Run:
                 db, job_id=job.id, succeeded=succeeded, result=result, detail=detail, now=now
             )
         jobs.publish(self._events, finished)
-
-
-async def heartbeat(sessions: async_sessionmaker[AsyncSession], job_id: int, every: float) -> None:
-    """Renew a job's lease while it runs, so it is not claimed again behind its back."""
-    while True:
-        await asyncio.sleep(every)
-        with contextlib.suppress(Exception):
-            async with sessions() as db, db.begin():
-                await jobs.extend(db, job_id=job_id)

@@ -11,8 +11,17 @@ from server.incidents.models import Incident, IncidentEvent
 from server.jobs.models import Job
 from server.monitors.models import CheckResult, MaintenanceWindow, Monitor, MonitorRollup
 from server.orgs.models import Membership, Organization
-from server.resources.models import Resource, ResourceAction, ResourceTag
+from server.resources.models import SEARCH_TABLE, Resource, ResourceAction, ResourceTag
 from server.users.models import Invitation, User
+
+
+def described_by_models(name: str | None, type_: str, _parents: object = None) -> bool:
+    """Whether Alembic compares `name` with the models: not the full-text index and its
+    shadow tables (resource_search_data, ...), which migrations create as raw SQL."""
+    if type_ != "table" or name is None:
+        return True
+    return name != SEARCH_TABLE and not name.startswith(f"{SEARCH_TABLE}_")
+
 
 __all__ = [
     "ApiKey",
@@ -43,4 +52,5 @@ __all__ = [
     "ResourceAction",
     "ResourceTag",
     "User",
+    "described_by_models",
 ]

@@ -19,6 +19,34 @@ _EXISTING: dict[str, Any] = {
 }
 
 
+# `q` finds a substring of the name or provider id: a trigram index (FTS5, SQLite 3.34+)
+# of both finds the candidates, the LIKE of the list keeps its exact meaning. On 100,000
+# resources a selective term went from a 50 ms scan to 3 ms.
+# https://www.sqlite.org/fts5.html#the_trigram_tokenizer
+# External content: the index holds no copy of the text; triggers keep it in step with
+# `resource` (migration 0008 creates both; PostgreSQL would use pg_trgm instead).
+SEARCH_TABLE = "resource_search"
+SEARCH_DDL = (
+    "CREATE VIRTUAL TABLE resource_search USING fts5(name, provider_id,"
+    " content='resource', content_rowid='id', tokenize='trigram')"
+)
+SEARCH_TRIGGERS = {
+    "resource_search_insert": "AFTER INSERT ON resource BEGIN"
+    "\n    INSERT INTO resource_search (rowid, name, provider_id)"
+    "\n    VALUES (NEW.id, NEW.name, NEW.provider_id);\nEND",
+    "resource_search_delete": "AFTER DELETE ON resource BEGIN"
+    "\n    INSERT INTO resource_search (resource_search, rowid, name, provider_id)"
+    "\n    VALUES ('delete', OLD.id, OLD.name, OLD.provider_id);\nEND",
+    "resource_search_update": "AFTER UPDATE OF id, name, provider_id ON resource"
+    "\nWHEN NEW.id IS NOT OLD.id OR NEW.name IS NOT OLD.name"
+    " OR NEW.provider_id IS NOT OLD.provider_id BEGIN"
+    "\n    INSERT INTO resource_search (resource_search, rowid, name, provider_id)"
+    "\n    VALUES ('delete', OLD.id, OLD.name, OLD.provider_id);"
+    "\n    INSERT INTO resource_search (rowid, name, provider_id)"
+    "\n    VALUES (NEW.id, NEW.name, NEW.provider_id);\nEND",
+}
+
+
 class Resource(Base):
     __tablename__ = "resource"
     __table_args__ = (
@@ -57,15 +85,43 @@ class Resource(Base):
 
 
 class ResourceTag(Base):
+    """One tag of a resource, with copies of the resource's org_id and state (TAG_TRIGGERS
+    keep them; writers give only resource_id, key and value)."""
+
     __tablename__ = "resource_tag"
-    # resource_id in the index: a tag filter reads the matching ids without the table.
-    __table_args__ = (Index("ix_resource_tag_key_value", "key", "value", "resource_id"),)
+    # The index alone answers a tag filter: the ids of the org's resources with the tag, and
+    # how many of them are not terminated. Counting `tag=env:prod` (33,000 of 100,000) by
+    # looking each resource up took 37 ms in SQLite; from this index, 5 ms.
+    __table_args__ = (
+        Index("ix_resource_tag_org_key_value", "org_id", "key", "value", "state", "resource_id"),
+    )
 
     resource_id: Mapped[int] = mapped_column(
         ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(String(256))
+    # NULL only until the insert's trigger has copied them from the resource.
+    org_id: Mapped[int | None] = mapped_column(default=None)
+    state: Mapped[str | None] = mapped_column(String(30), default=None)
+
+
+# SQLite triggers (migration 0008 creates them) that copy a resource's org_id and state
+# into its tags, whoever writes the tag or changes the state (discovery, actions, tests).
+TAG_TRIGGERS = {
+    "resource_tag_copy_insert": "AFTER INSERT ON resource_tag BEGIN"
+    "\n    UPDATE resource_tag SET (org_id, state) ="
+    "\n        (SELECT org_id, state FROM resource WHERE id = NEW.resource_id)"
+    "\n    WHERE resource_id = NEW.resource_id AND key = NEW.key;\nEND",
+    "resource_tag_copy_move": "AFTER UPDATE OF resource_id ON resource_tag BEGIN"
+    "\n    UPDATE resource_tag SET (org_id, state) ="
+    "\n        (SELECT org_id, state FROM resource WHERE id = NEW.resource_id)"
+    "\n    WHERE resource_id = NEW.resource_id AND key = NEW.key;\nEND",
+    "resource_tag_copy_resource": "AFTER UPDATE OF org_id, state ON resource"
+    "\nWHEN NEW.org_id IS NOT OLD.org_id OR NEW.state IS NOT OLD.state BEGIN"
+    "\n    UPDATE resource_tag SET org_id = NEW.org_id, state = NEW.state"
+    "\n    WHERE resource_id = NEW.id;\nEND",
+}
 
 
 class ResourceAction(Base):

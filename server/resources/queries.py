@@ -5,9 +5,10 @@ list, the summary and the types unless `state=terminated` is asked for; the summ
 them apart.
 
 Built for 100,000 resources per organization: every filter has an index (`resource`:
-org + type/state/region/account/name; `resource_tag`: key + value), a page is read as ids
-first (from the index alone where the sort allows, so a deep page does not fetch the rows
-it skips) and then those rows with their account names in one join.
+org + type/state/region/account/name; `resource_tag`: org + key + value + state; a trigram
+index for `q`), a page is read as ids first (from the index alone where the sort allows,
+so a deep page does not fetch the rows it skips) and then those rows with their account
+names in one join.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal_column, select
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.cloud_accounts.models import CloudAccount
 from server.http.errors import NotFound
 from server.resources import actions
-from server.resources.models import Resource, ResourceAction, ResourceTag
+from server.resources.models import SEARCH_TABLE, Resource, ResourceAction, ResourceTag
 from shared.api.common import Page, PageQuery
 from shared.api.resources import (
     AccountCount,
@@ -53,6 +56,23 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+# The trigram index (server/resources/models.py) answers terms of 3 characters or more.
+_TRIGRAM = 3
+_SEARCH = sql_table(SEARCH_TABLE, sql_column("rowid"))
+
+
+def _indexed(q: str, dialect: str) -> bool:
+    return dialect == "sqlite" and len(q) >= _TRIGRAM
+
+
+def _search_candidates(q: str) -> Select[int]:
+    """Ids of resources whose name or provider id holds `q`, ignoring case: a phrase of its
+    trigrams, quoted so no character is FTS5 syntax. Case is folded beyond ASCII, so this is
+    a superset of the LIKE, which the list keeps."""
+    phrase = '"' + q.replace('"', '""') + '"'
+    return select(_SEARCH.c.rowid).where(literal_column(SEARCH_TABLE).op("MATCH")(phrase))
+
+
 # Word for word the condition of the partial indexes (server/resources/models.py), as a
 # literal: SQLite does not match a bound parameter against an index's WHERE.
 _EXISTS = Resource.state != literal_column("'terminated'")
@@ -70,10 +90,12 @@ def _conditions(
     - `id + 0` keeps a tag filter from driving one table lookup per tagged resource: a
       page walks its sort's index and tests the tag ids, a count with another filter reads
       that filter's index. Only a count by the tag alone is quicker driven by the tag ids.
-    - With `q`, `org_id + 0` and `state NOT IN` (which no partial index matches) make it
-      one plain scan rather than a walk of an index with a table lookup per row."""
+    - With `q` of 3 characters or more on SQLite, the trigram index gives the candidates
+      (a selective term: 3 ms instead of a 50 ms scan). A shorter term has no index: then
+      `org_id + 0` and `state NOT IN` (which no partial index matches) make it one plain
+      scan rather than a walk of an index with a table lookup per row."""
     where: list[ColumnElement[bool]] = []
-    if query.q:
+    if query.q and not _indexed(query.q, dialect):
         # A scan: neither the org's indexes nor the partial ones may drive it.
         where += [(Resource.org_id + 0) == org_id, Resource.state.not_in([TERMINATED])]
     else:
@@ -91,16 +113,15 @@ def _conditions(
     if query.region is not None:
         where.append(Resource.region == query.region)
     if query.tag:
-        key, has_value, value = query.tag.partition(":")
-        tagged = select(ResourceTag.resource_id).where(ResourceTag.key == key)
-        if has_value:
-            tagged = tagged.where(ResourceTag.value == value)
+        tagged = select(ResourceTag.resource_id).where(*_tag_conditions(org_id, query.tag))
         narrowed = any(
             value is not None for value in (query.type, query.region, query.account_id, query.state)
         )
         by_tag_ids = counting and not narrowed
         where.append((Resource.id if by_tag_ids else Resource.id + 0).in_(tagged))
     if query.q:
+        if _indexed(query.q, dialect):
+            where.append(Resource.id.in_(_search_candidates(query.q)))
         # LIKE ignores ASCII case on SQLite, where lower() would double the scan's cost;
         # PostgreSQL says so with ILIKE.
         pattern = _like(query.q)
@@ -114,6 +135,28 @@ def _conditions(
             )
         where.append(matches)
     return where
+
+
+def _tag_conditions(org_id: int, tag: str) -> list[ColumnElement[bool]]:
+    key, has_value, value = tag.partition(":")
+    where = [ResourceTag.org_id == org_id, ResourceTag.key == key]
+    if has_value:
+        where.append(ResourceTag.value == value)
+    return where
+
+
+def _tag_count(org_id: int, query: ResourceQuery) -> Select[int] | None:
+    """The count of a list filtered by tag alone (or tag and state), from the tag index
+    alone: the tags carry their resource's state. None for any other list."""
+    others = (query.account_id, query.provider, query.type, query.region)
+    if not query.tag or query.q or any(other is not None for other in others):
+        return None
+    where = _tag_conditions(org_id, query.tag)
+    if query.state is None:
+        where.append(ResourceTag.state != literal_column("'terminated'"))
+    else:
+        where.append(ResourceTag.state == query.state)
+    return select(func.count()).select_from(ResourceTag).where(*where)
 
 
 def _read(resource: Resource, account_name: str) -> ResourceRead:
@@ -147,11 +190,13 @@ async def list_resources(
 ) -> Page[ResourceRead]:
     dialect = db.get_bind().dialect.name
     where = _conditions(org_id, query, dialect=dialect)
-    count = (
-        select(func.count())
-        .select_from(Resource)
-        .where(*_conditions(org_id, query, dialect=dialect, counting=True))
-    )
+    count = _tag_count(org_id, query)
+    if count is None:
+        count = (
+            select(func.count())
+            .select_from(Resource)
+            .where(*_conditions(org_id, query, dialect=dialect, counting=True))
+        )
     descending = query.sort.startswith("-")
     column = _SORT_COLUMNS[query.sort.lstrip("-")]
     order = column.desc() if descending else column.asc()
@@ -164,7 +209,7 @@ async def list_resources(
         .limit(query.per_page)
     )
     if query.q:
-        # `q` scans the table: the page counts its matches in the same scan.
+        # The page counts the matches of `q` in the same read (a scan, or the candidates).
         counted = (await db.execute(page.add_columns(func.count().over()))).all()
         ids = [resource_id for resource_id, _ in counted]
         total = counted[0][1] if counted else await db.scalar(count) or 0

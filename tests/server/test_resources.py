@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.cloud_accounts.models import CloudAccount
@@ -158,6 +159,42 @@ async def test_resources_filter_by_tag_value_or_tag_key(
     assert names(await get(client, world, tag="env:nowhere")) == []
 
 
+async def test_tag_totals_count_the_resources_that_exist_as_their_state_changes(
+    client: TestClient, db: AsyncSession, world: World
+) -> None:
+    made = await fleet(client, db, world)
+    carol_account = await add_account(client, db, world.org_b, "carol-prod")
+    await add_resource(db, carol_account, "carol-web", tags={"env": "prod", "team": "web"})
+
+    def total(page: dict[str, Any]) -> int:
+        assert page["total"] == len(page["items"])
+        return int(page["total"])
+
+    assert total(await get(client, world, tag="env:prod")) == 2
+    assert total(await get(client, world, tag="team")) == 2
+    assert total(await get(client, world, tag="team", state="stopped")) == 1
+    assert total(await get(client, world, tag="team", state="terminated")) == 0
+
+    async with db.begin():
+        await db.execute(
+            update(Resource).where(Resource.id == made["web-1"].id).values(state="terminated")
+        )
+        await db.execute(
+            update(Resource).where(Resource.id == made["web-2"].id).values(state="running")
+        )
+    assert names(await get(client, world, tag="env:prod")) == ["orders-db"]
+    assert total(await get(client, world, tag="team")) == 1
+    assert names(await get(client, world, tag="team", state="terminated")) == ["web-1"]
+    assert names(await get(client, world, tag="team", state="running")) == ["web-2"]
+    assert total(await get(client, world, tag="team", state="stopped")) == 0
+
+    async with db.begin():
+        await db.execute(delete(Resource).where(Resource.id == made["orders-db"].id))
+        db.add(ResourceTag(resource_id=made["thumbnailer"].id, key="env", value="prod"))
+    assert names(await get(client, world, tag="env:prod")) == ["thumbnailer"]
+    assert names(await get(client, world, tag="env")) == ["thumbnailer", "web-2"]
+
+
 async def test_q_matches_part_of_the_name_or_the_provider_id_ignoring_case(
     client: TestClient, db: AsyncSession, world: World
 ) -> None:
@@ -169,6 +206,49 @@ async def test_q_matches_part_of_the_name_or_the_provider_id_ignoring_case(
     assert names(second) == ["web-2"] and second["total"] == 2
     beyond = await get(client, world, q="web", per_page="1", page="3")
     assert names(beyond) == [] and beyond["total"] == 2
+
+
+async def test_q_finds_substrings_of_any_length_ignoring_case_in_name_and_provider_id(
+    client: TestClient, db: AsyncSession, world: World
+) -> None:
+    account = await add_account(client, db, world.org_a, "production")
+    await add_resource(db, account, "Alpha-DB", provider_id="arn:aws:rds:db-XY1")
+    await add_resource(db, account, "beta_cache", provider_id="i-0QZ9")
+    await add_resource(db, account, "gamma", provider_id="i-0qz8", state="terminated")
+
+    for term, found in (
+        ("z", ["beta_cache"]), ("Q", ["beta_cache"]),  # 1 character
+        ("xy", ["Alpha-DB"]), ("a_", ["beta_cache"]), ("__", []),  # 2: _ is no wildcard
+        ("pha-d", ["Alpha-DB"]), ("ALPHA", ["Alpha-DB"]), ("DB-xy1", ["Alpha-DB"]),  # 3 and more
+        ("I-0qZ", ["beta_cache"]), ("a-db", ["Alpha-DB"]), ("ta_c", ["beta_cache"]),
+        ('"a"', []), ("a OR b", []), ("db*", []), ("alpha-dbx", []),  # no FTS5 syntax
+    ):  # fmt: skip
+        assert names(await get(client, world, q=term)) == found, term
+    terminated = await get(client, world, q="i-0qz", state="terminated")
+    assert names(terminated) == ["gamma"] and terminated["total"] == 1
+
+
+async def test_q_follows_renames_and_deletes(
+    client: TestClient, db: AsyncSession, world: World
+) -> None:
+    account = await add_account(client, db, world.org_a, "production")
+    web = await add_resource(db, account, "web-frontend", provider_id="i-0abc")
+    worker = await add_resource(db, account, "queue-worker", provider_id="i-0def")
+    async with db.begin():
+        await db.execute(update(Resource).where(Resource.id == web.id).values(name="api-gateway"))
+        await db.execute(
+            update(Resource).where(Resource.id == worker.id).values(provider_id="i-0xyz")
+        )
+
+    assert names(await get(client, world, q="frontend")) == []
+    assert names(await get(client, world, q="gateway")) == ["api-gateway"]
+    assert names(await get(client, world, q="i-0def")) == []
+    assert names(await get(client, world, q="0XYZ")) == ["queue-worker"]
+
+    async with db.begin():
+        await db.execute(delete(Resource).where(Resource.id == web.id))
+    assert names(await get(client, world, q="gateway")) == []
+    assert names(await get(client, world, q="i-0")) == ["queue-worker"]
 
 
 async def test_resources_sort_by_a_whitelisted_field_either_way(

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from server.db.base import UtcDateTime
 from server.db.engine import create_engine
-from server.db.models import Base
+from server.db.models import Base, described_by_models
 
 target_metadata = Base.metadata
 
@@ -30,6 +30,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        include_name=described_by_models,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,7 +8,14 @@ from typing import Any
 import click
 
 from console.cli.cloud_format import ACCOUNT, account_id_of, clip, money, pct
-from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.output import (
+    json_option,
+    page_options,
+    print_fields,
+    print_json,
+    print_page,
+    print_table,
+)
 from console.cli.session import open_client, reports_errors
 from shared.api.budgets import BudgetPeriod, BudgetRead, BudgetStatus
 from shared.client.costs import UNSET
@@ -67,8 +74,7 @@ def budgets() -> None:
 
 
 @budgets.command("list")
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@page_options
 @json_option
 @reports_errors
 def budgets_list(page: int, per_page: int, as_json: bool) -> None:
@@ -78,9 +84,7 @@ def budgets_list(page: int, per_page: int, as_json: bool) -> None:
     if as_json:
         print_json(result)
         return
-    print_table(result.items, _COLUMNS)
-    if result.total > len(result.items):
-        click.echo(f"({len(result.items)} of {result.total}; --page for more)")
+    print_page(result, _COLUMNS)
 
 
 @budgets.command("show")

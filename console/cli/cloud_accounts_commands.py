@@ -23,7 +23,7 @@ from console.cli.cloud_format import (
     wait_option,
     when,
 )
-from console.cli.output import json_option, print_json, print_table
+from console.cli.output import json_option, options, page_options, print_json, print_page
 from console.cli.session import open_client, reports_errors
 from shared.api.cloud_accounts import (
     AwsKeyCredentials,
@@ -44,20 +44,16 @@ def _regions(value: str | None) -> list[str] | None:
     return [region.strip() for region in value.split(",") if region.strip()]
 
 
-def _credential_options(command: Any) -> Any:
-    options = [
-        click.option("--role-arn", help="IAM role to assume (with --external-id)."),
-        click.option("--external-id", help="External ID the role's trust policy requires."),
-        click.option("--access-key-id", help="Access key id (the secret is asked for)."),
-        click.option(
-            "--secret-access-key-stdin",
-            is_flag=True,
-            help=f"Read the secret access key from stdin (else ${SECRET_ENV}, else a prompt).",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+_credential_options = options(
+    click.option("--role-arn", help="IAM role to assume (with --external-id)."),
+    click.option("--external-id", help="External ID the role's trust policy requires."),
+    click.option("--access-key-id", help="Access key id (the secret is asked for)."),
+    click.option(
+        "--secret-access-key-stdin",
+        is_flag=True,
+        help=f"Read the secret access key from stdin (else ${SECRET_ENV}, else a prompt).",
+    ),
+)
 
 
 def _secret(from_stdin: bool) -> str:
@@ -180,8 +176,7 @@ def cloud_accounts() -> None:
 
 
 @cloud_accounts.command("list")
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@page_options
 @json_option
 @reports_errors
 def accounts_list(page: int, per_page: int, as_json: bool) -> None:
@@ -191,9 +186,7 @@ def accounts_list(page: int, per_page: int, as_json: bool) -> None:
     if as_json:
         print_json(result)
         return
-    print_table(result.items, _COLUMNS)
-    if result.total > len(result.items):
-        click.echo(f"({len(result.items)} of {result.total}; --page for more)")
+    print_page(result, _COLUMNS)
 
 
 @cloud_accounts.command("show")

@@ -7,7 +7,14 @@ from typing import Any, cast
 
 import click
 
-from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.output import (
+    json_option,
+    page_options,
+    print_fields,
+    print_json,
+    print_page,
+    print_table,
+)
 from console.cli.session import open_client, reports_errors
 from shared.api.incidents import (
     BulkActionName,
@@ -71,8 +78,7 @@ def incidents() -> None:
 @click.option("--monitor-id", type=click.IntRange(min=1), help="Only this monitor's incidents.")
 @click.option("--search", "q", help="Text in the title.")
 @click.option("--sort", default=None, help="opened_at, severity, status, title... (-field: desc)")
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@page_options
 @json_option
 @reports_errors
 def incidents_list(
@@ -101,10 +107,7 @@ def incidents_list(
     if as_json:
         print_json(result)
         return
-    print_table(result.items, _COLUMNS)
-    shown = len(result.items)
-    if result.total > shown:
-        click.echo(f"({shown} of {result.total}; page {result.page}, --page for more)")
+    print_page(result, _COLUMNS, numbered=True)
 
 
 @incidents.command("show")

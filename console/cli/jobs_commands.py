@@ -12,7 +12,7 @@ from console.cli.cloud_format import (
     timeout_option,
     when,
 )
-from console.cli.output import json_option, print_json, print_table
+from console.cli.output import json_option, page_options, print_json, print_table
 from console.cli.session import open_client, reports_errors
 from shared.api.jobs import JobKind, JobStatus
 
@@ -29,8 +29,7 @@ def jobs() -> None:
 @click.option("--kind", type=KINDS, help="Only jobs of this kind.")
 @click.option("--status", type=STATUSES, help="Only jobs in this state.")
 @account_option
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@page_options
 @json_option
 @reports_errors
 def jobs_list(

@@ -4,13 +4,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+if TYPE_CHECKING:
+    from shared.api.common import Page
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Several click options as one decorator, listed in the order `--help` shows them."""
+
+    def apply(command: Any) -> Any:
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+
+    return apply
+
+
+page_options = options(
+    click.option("--page", type=click.IntRange(min=1), default=1, show_default=True),
+    click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True),
+)
 
 
 def print_json(value: Any) -> None:
@@ -43,3 +63,15 @@ def print_fields(pairs: Sequence[tuple[str, Any]]) -> None:
     width = max(len(label) for label, _ in pairs)
     for label, value in pairs:
         click.echo(f"{label.ljust(width)}  {cell(value)}")
+
+
+def print_page(
+    page: Page[Any], columns: Sequence[tuple[str, Callable[[Any], Any]]], *, numbered: bool = False
+) -> None:
+    """A page of a list as a table, and a line saying how to see the rest when there is more;
+    `numbered` names the page shown in that line."""
+    print_table(page.items, columns)
+    shown = len(page.items)
+    if page.total > shown:
+        where = f"page {page.page}, " if numbered else ""
+        click.echo(f"({shown} of {page.total}; {where}--page for more)")

@@ -9,7 +9,14 @@ from typing import Any
 import click
 
 from console.cli.cloud_format import account_id_of, account_option, clip, timeout_option, when
-from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.output import (
+    json_option,
+    page_options,
+    print_fields,
+    print_json,
+    print_page,
+    print_table,
+)
 from console.cli.session import open_client, reports_errors
 from shared.api.resources import (
     ActionStatus,
@@ -86,8 +93,7 @@ def resources() -> None:
 @click.option("--tag", help="key:value, or a key alone.")
 @click.option("-q", "--q", "q", help="Text in the name or the provider id.")
 @click.option("--sort", help="name, type, state, region, account_id, last_seen_at (-field: desc).")
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@page_options
 @json_option
 @reports_errors
 def resources_list(
@@ -120,10 +126,7 @@ def resources_list(
     if as_json:
         print_json(result)
         return
-    print_table(result.items, _COLUMNS)
-    shown = len(result.items)
-    if result.total > shown:
-        click.echo(f"({shown} of {result.total}; page {result.page}, --page for more)")
+    print_page(result, _COLUMNS, numbered=True)
 
 
 @resources.command("summary")
@@ -175,8 +178,7 @@ def resources_show(resource_id: int, as_json: bool) -> None:
 
 @resources.command("actions")
 @click.argument("resource_id", type=int)
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@page_options
 @json_option
 @reports_errors
 def resources_actions(resource_id: int, page: int, per_page: int, as_json: bool) -> None:

@@ -22,29 +22,31 @@ from console.cli.cloud_format import (
     wait_option,
     when,
 )
-from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.output import json_option, options, print_fields, print_json, print_table
 from console.cli.session import open_client, reports_errors
 from shared.api.costs import GroupBy
 
+_range_options = options(
+    click.option(
+        "--start",
+        type=click.DateTime(["%Y-%m-%d"]),
+        metavar="YYYY-MM-DD",
+        help="First day (default: the 1st of this month).",
+    ),
+    click.option(
+        "--end",
+        type=click.DateTime(["%Y-%m-%d"]),
+        metavar="YYYY-MM-DD",
+        help="Last day, inclusive (default: today).",
+    ),
+)
 
-def _range_options(command: Any) -> Any:
-    options = [
-        click.option(
-            "--start",
-            type=click.DateTime(["%Y-%m-%d"]),
-            metavar="YYYY-MM-DD",
-            help="First day (default: the 1st of this month).",
-        ),
-        click.option(
-            "--end",
-            type=click.DateTime(["%Y-%m-%d"]),
-            metavar="YYYY-MM-DD",
-            help="Last day, inclusive (default: today).",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+# What the by-service and by-account tables end with: a row's cost over the range.
+_SHARE_COLUMNS: list[tuple[str, Any]] = [
+    ("amount", lambda r: money(r.amount)),
+    ("share", lambda r: pct(r.share_pct)),
+    ("change", lambda r: pct(r.change_pct, signed=True) or "new"),
+]
 
 
 def _day(value: Any) -> date | None:
@@ -96,15 +98,7 @@ def costs_by_service(start: Any, end: Any, account: int | str | None, as_json: b
     if as_json:
         print_json(rows)
         return
-    print_table(
-        rows,
-        [
-            ("service", lambda r: clip(r.service, 40)),
-            ("amount", lambda r: money(r.amount)),
-            ("share", lambda r: pct(r.share_pct)),
-            ("change", lambda r: pct(r.change_pct, signed=True) or "new"),
-        ],
-    )
+    print_table(rows, [("service", lambda r: clip(r.service, 40)), *_SHARE_COLUMNS])
 
 
 @costs.command("by-account")
@@ -118,16 +112,11 @@ def costs_by_account(start: Any, end: Any, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    print_table(
-        rows,
-        [
-            ("id", lambda r: r.account_id),
-            ("account", lambda r: clip(r.name, 32)),
-            ("amount", lambda r: money(r.amount)),
-            ("share", lambda r: pct(r.share_pct)),
-            ("change", lambda r: pct(r.change_pct, signed=True) or "new"),
-        ],
-    )
+    account_columns: list[tuple[str, Any]] = [
+        ("id", lambda r: r.account_id),
+        ("account", lambda r: clip(r.name, 32)),
+    ]
+    print_table(rows, [*account_columns, *_SHARE_COLUMNS])
 
 
 @costs.command("daily")

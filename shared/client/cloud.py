@@ -186,22 +186,28 @@ class Jobs(Namespace[M]):
         return Call("GET", f"/jobs/{int(job_id)}", parse_as(JobRead))
 
 
-def _next_wait(deadline: float, interval: float) -> float:
-    return max(0.0, min(interval, deadline - time.monotonic()))
+class _Polling:
+    """What `wait` decides after each read of the job, shared by its sync and async loops:
+    tell `on_update` of a new status or progress; then the job is finished (None), the
+    time is up (JobTimeout), or the seconds to sleep before the next read."""
 
-
-class _Changes:
-    """Calls `on_update` when the job's status or progress differs from the last seen."""
-
-    def __init__(self, on_update: JobCallback | None) -> None:
+    def __init__(self, timeout: float, interval: float, on_update: JobCallback | None) -> None:
+        self.timeout = timeout
+        self.interval = interval
+        self.deadline = time.monotonic() + timeout
         self.on_update = on_update
         self.last: tuple[JobStatus, dict[str, Any]] | None = None
 
-    def see(self, job: JobRead) -> None:
+    def pause_after(self, job: JobRead) -> float | None:
         state = (job.status, job.progress)
         if self.on_update is not None and state != self.last:
             self.on_update(job)
         self.last = state
+        if job.status in FINISHED:
+            return None
+        if time.monotonic() >= self.deadline:
+            raise JobTimeout(job, self.timeout)
+        return max(0.0, min(self.interval, self.deadline - time.monotonic()))
 
 
 class SyncJobs(Jobs[Sync]):
@@ -216,16 +222,13 @@ class SyncJobs(Jobs[Sync]):
         """Poll the job until it succeeds or fails, and return it (a failed job is returned,
         not raised: its `detail` says why). Raises `JobTimeout` after `timeout` seconds.
         `on_update` is told each new status or progress, the final one included."""
-        deadline = time.monotonic() + timeout
-        changes = _Changes(on_update)
+        polling = _Polling(timeout, interval, on_update)
         while True:
             job = self.get(job_id)
-            changes.see(job)
-            if job.status in FINISHED:
+            pause = polling.pause_after(job)
+            if pause is None:
                 return job
-            if time.monotonic() >= deadline:
-                raise JobTimeout(job, timeout)
-            time.sleep(_next_wait(deadline, interval))
+            time.sleep(pause)
 
 
 class AsyncJobs(Jobs[Async]):
@@ -237,19 +240,14 @@ class AsyncJobs(Jobs[Async]):
         interval: float = 1.0,
         on_update: JobCallback | None = None,
     ) -> JobRead:
-        """Poll the job until it succeeds or fails, and return it (a failed job is returned,
-        not raised: its `detail` says why). Raises `JobTimeout` after `timeout` seconds.
-        `on_update` is told each new status or progress, the final one included."""
-        deadline = time.monotonic() + timeout
-        changes = _Changes(on_update)
+        """`SyncJobs.wait`, awaited."""
+        polling = _Polling(timeout, interval, on_update)
         while True:
             job = await self.get(job_id)
-            changes.see(job)
-            if job.status in FINISHED:
+            pause = polling.pause_after(job)
+            if pause is None:
                 return job
-            if time.monotonic() >= deadline:
-                raise JobTimeout(job, timeout)
-            await asyncio.sleep(_next_wait(deadline, interval))
+            await asyncio.sleep(pause)
 
 
 class CloudResources(Namespace[M]):

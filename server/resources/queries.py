@@ -83,13 +83,21 @@ def _existing(org_id: int) -> list[ColumnElement[bool]]:
 
 
 def _conditions(
-    org_id: int, query: ResourceQuery, *, dialect: str, counting: bool = False
+    org_id: int,
+    query: ResourceQuery,
+    *,
+    dialect: str,
+    counting: bool = False,
+    probing: bool = False,
 ) -> list[ColumnElement[bool]]:
     """The WHERE of a list. Hints for SQLite's planner, harmless elsewhere (measured on
     100,000 resources):
     - `id + 0` keeps a tag filter from driving one table lookup per tagged resource: a
       page walks its sort's index and tests the tag ids, a count with another filter reads
       that filter's index. Only a count by the tag alone is quicker driven by the tag ids.
+    - `probing`: a page of a common tag tests each resource of its walk for the tag (one
+      primary key probe) instead of first listing every tagged id (`tag=env:prod`, 33,000
+      ids: 11 ms, the probes 0.2 ms). See _PROBE_RATIO for when.
     - With `q` of 3 characters or more on SQLite, the trigram index gives the candidates
       (a selective term: 3 ms instead of a 50 ms scan). A shorter term has no index: then
       `org_id + 0` and `state NOT IN` (which no partial index matches) make it one plain
@@ -118,7 +126,10 @@ def _conditions(
             value is not None for value in (query.type, query.region, query.account_id, query.state)
         )
         by_tag_ids = counting and not narrowed
-        where.append((Resource.id if by_tag_ids else Resource.id + 0).in_(tagged))
+        if probing:
+            where.append(_has_tag(query.tag))
+        else:
+            where.append((Resource.id if by_tag_ids else Resource.id + 0).in_(tagged))
     if query.q:
         if _indexed(query.q, dialect):
             where.append(Resource.id.in_(_search_candidates(query.q)))
@@ -143,6 +154,22 @@ def _tag_conditions(org_id: int, tag: str) -> list[ColumnElement[bool]]:
     if has_value:
         where.append(ResourceTag.value == value)
     return where
+
+
+def _has_tag(tag: str) -> ColumnElement[bool]:
+    key, has_value, value = tag.partition(":")
+    found = select(ResourceTag.resource_id).where(
+        ResourceTag.resource_id == Resource.id, ResourceTag.key == key
+    )
+    if has_value:
+        found = found.where(ResourceTag.value == value)
+    return found.exists()
+
+
+# A page probes its walk for the tag when the tag's matches are at least this many times
+# the rows up to the page's end: the walk then visits at most 1/_PROBE_RATIO of the
+# organization's resources, and costs less than listing the matches.
+_PROBE_RATIO = 100
 
 
 def _tag_count(org_id: int, query: ResourceQuery) -> Select[int] | None:
@@ -189,7 +216,6 @@ async def list_resources(
     db: AsyncSession, *, org_id: int, query: ResourceQuery
 ) -> Page[ResourceRead]:
     dialect = db.get_bind().dialect.name
-    where = _conditions(org_id, query, dialect=dialect)
     count = _tag_count(org_id, query)
     if count is None:
         count = (
@@ -201,21 +227,31 @@ async def list_resources(
     column = _SORT_COLUMNS[query.sort.lstrip("-")]
     order = column.desc() if descending else column.asc()
     tiebreak = Resource.id.desc() if descending else Resource.id.asc()
-    page = (
-        select(Resource.id)
-        .where(*where)
-        .order_by(order, tiebreak)
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    )
+    offset = (query.page - 1) * query.per_page
+
+    def page(*where: ColumnElement[bool]) -> Select[int]:
+        return (
+            select(Resource.id)
+            .where(*where)
+            .order_by(order, tiebreak)
+            .offset(offset)
+            .limit(query.per_page)
+        )
+
     if query.q:
         # The page counts the matches of `q` in the same read (a scan, or the candidates).
-        counted = (await db.execute(page.add_columns(func.count().over()))).all()
+        counted = (
+            await db.execute(
+                page(*_conditions(org_id, query, dialect=dialect)).add_columns(func.count().over())
+            )
+        ).all()
         ids = [resource_id for resource_id, _ in counted]
         total = counted[0][1] if counted else await db.scalar(count) or 0
     else:
         total = await db.scalar(count) or 0
-        ids = list(await db.scalars(page))
+        probing = bool(query.tag) and total >= _PROBE_RATIO * (offset + query.per_page)
+        where = _conditions(org_id, query, dialect=dialect, probing=probing)
+        ids = list(await db.scalars(page(*where)))
     rows = (await db.execute(_with_account().where(Resource.id.in_(ids)))).all() if ids else []
     by_id = {resource.id: _read(resource, name) for resource, name in rows}
     return Page[ResourceRead](

@@ -195,6 +195,38 @@ async def test_tag_totals_count_the_resources_that_exist_as_their_state_changes(
     assert names(await get(client, world, tag="env")) == ["thumbnailer", "web-2"]
 
 
+async def test_pages_of_a_common_tag_and_of_a_rare_one_agree(
+    client: TestClient, db: AsyncSession, world: World
+) -> None:
+    """A page of a tag matched many times over tests each resource it walks; any other
+    lists the tagged ids first (server/resources/queries.py): the same rows either way."""
+    account = await add_account(client, db, world.org_a, "production")
+    async with db.begin():
+        resources = [
+            Resource(org_id=world.org_a, account_id=account.id, provider="aws",
+                     provider_id=f"i-{n:04d}", type="ec2_instance", name=f"node-{n:03d}",
+                     state="terminated" if n % 7 == 0 else "running", region="us-east-1",
+                     tags={})
+            for n in range(240)
+        ]  # fmt: skip
+        db.add_all(resources)
+        await db.flush()
+        db.add_all(
+            ResourceTag(resource_id=resource.id, key="env", value="prod" if n % 2 else "dev")
+            for n, resource in enumerate(resources)
+        )
+    prod = sorted(f"node-{n:03d}" for n in range(240) if n % 2 and n % 7)
+
+    first = await get(client, world, tag="env:prod", per_page="1")  # 103 matches: probes
+    assert names(first) == prod[:1] and first["total"] == len(prod) == 103
+    second = await get(client, world, tag="env:prod", per_page="1", page="2")  # lists
+    assert names(second) == prod[1:2] and second["total"] == 103
+    whole = await get(client, world, tag="env:prod", per_page="200")
+    assert names(whole) == prod
+    newest = await get(client, world, tag="env", sort="-name", per_page="1")
+    assert names(newest) == ["node-239"] and newest["total"] == 205
+
+
 async def test_q_matches_part_of_the_name_or_the_provider_id_ignoring_case(
     client: TestClient, db: AsyncSession, world: World
 ) -> None:

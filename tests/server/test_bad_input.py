@@ -70,6 +70,21 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/incidents/{id}/acknowledge"): {"note": "looking"},
     ("POST", "/incidents/{id}/resolve"): {"note": "fixed"},
     ("POST", "/incidents/{id}/notes"): {"text": "restarted the pods"},
+    ("POST", "/cloud-accounts"): {
+        "name": "prod",
+        "provider": "aws",
+        "credentials": {"access_key_id": "AKIAEXAMPLEKEY123456", "secret_access_key": "s3cret"},
+        "default_region": "us-east-1",
+    },
+    ("POST", "/cloud-accounts/test"): {
+        "provider": "aws",
+        "credentials": {"role_arn": "arn:aws:iam::123456789012:role/ro", "external_id": "ext-1"},
+        "default_region": "us-east-1",
+    },
+    ("PATCH", "/cloud-accounts/{id}"): {"name": "prod 2"},
+    ("POST", "/resources/bulk-action"): {"ids": [1], "action": "stop"},
+    ("POST", "/budgets"): {"name": "compute", "amount": "1500.00", "period": "monthly"},
+    ("PATCH", "/budgets/{id}"): {"name": "compute 2"},
 }
 
 BODY_ROUTES = [route for route in ROUTES if route.body is not None]

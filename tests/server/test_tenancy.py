@@ -17,8 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession
 from server.auth.tokens import hash_secret, new_secret
+from server.budgets.models import Budget
+from server.cloud_accounts.models import CloudAccount
 from server.incidents.models import Incident
+from server.jobs.models import Job
 from server.monitors.models import MaintenanceWindow, Monitor
+from server.resources.models import Resource
 from server.routes import API_PREFIX, ROUTES
 from server.users.models import Invitation, User
 from shared.api.common import Role
@@ -35,6 +39,10 @@ ID_KINDS = {
     "/audit-logs/": "audit_log",
     "/incidents/": "incident",
     "/monitors/": "monitor",
+    "/cloud-accounts/": "cloud_account",
+    "/jobs/": "job",
+    "/resources/": "resource",
+    "/budgets/": "budget",
 }
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -88,6 +96,33 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             ends_at=datetime.now(UTC) + timedelta(hours=1),
         )
         db.add(window)
+        account = CloudAccount(
+            org_id=world.org_a,
+            name="Org A production",
+            provider="aws",
+            auth_method="keys",
+            credentials="not read by these routes",
+            credentials_hint="****A001",
+            default_region="us-east-1",
+        )
+        db.add(account)
+        await db.flush()
+        # A finished job: the always-running job engines leave it alone.
+        job = Job(org_id=world.org_a, kind="discovery", account_id=account.id, status="succeeded")
+        resource = Resource(
+            org_id=world.org_a,
+            account_id=account.id,
+            provider="aws",
+            provider_id="i-0a0a0a0a0a0a0a0a0",
+            type="ec2_instance",
+            name="org-a-web",
+            state="running",
+            region="us-east-1",
+        )
+        budget = Budget(
+            org_id=world.org_a, name="Org A compute", amount_micros=1_000_000_000, period="monthly"
+        )
+        db.add_all([job, resource, budget])
         await db.execute(
             update(User)
             .where(User.id == world.bob.user_id)
@@ -109,6 +144,10 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             "incident": incident.id,
             "monitor": monitor.id,
             "window": window.id,
+            "cloud_account": account.id,
+            "job": job.id,
+            "resource": resource.id,
+            "budget": budget.id,
         }
 
 
@@ -181,6 +220,17 @@ async def test_org_a_objects_survive_carols_attempts(
             select(MaintenanceWindow.id).where(MaintenanceWindow.id == org_a_ids["window"])
         )
     assert monitor_name == "Org A homepage" and window_left is not None
+    async with db.begin():
+        account_name = await db.scalar(
+            select(CloudAccount.name).where(CloudAccount.id == org_a_ids["cloud_account"])
+        )
+        resource_state = await db.scalar(
+            select(Resource.state).where(Resource.id == org_a_ids["resource"])
+        )
+        budget_name = await db.scalar(select(Budget.name).where(Budget.id == org_a_ids["budget"]))
+    assert account_name == "Org A production"
+    assert resource_state == "running"
+    assert budget_name == "Org A compute"
 
 
 @pytest.mark.parametrize(
@@ -194,6 +244,11 @@ async def test_org_a_objects_survive_carols_attempts(
         ("/organization", "Org A"),
         ("/incidents", "Org A is down"),
         ("/monitors", "Org A homepage"),
+        ("/cloud-accounts", "Org A production"),
+        ("/resources", "org-a-web"),
+        ("/resources/summary", "Org A production"),
+        ("/budgets", "Org A compute"),
+        ("/budgets/status", "Org A compute"),
     ],
 )
 async def test_carols_lists_hold_nothing_of_org_a(

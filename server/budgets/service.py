@@ -23,7 +23,7 @@ Deleting a budget resolves its open incidents first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,7 @@ from server.budgets import status as figures
 from server.budgets.models import Budget
 from server.cloud_accounts.models import CloudAccount
 from server.costs.models import MICROS
+from server.db.base import utcnow
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.http.routing import Call
 from server.incidents import service as incidents
@@ -57,10 +58,6 @@ LiveEvent = tuple[int, str, dict[str, Any]]
 TARGET = "budget"
 _TRIGGERS = (TriggerType.budget_threshold, TriggerType.budget_exceeded)
 _NOT_NULL = {"name", "amount", "period", "alert_threshold_pct"}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _micros(amount: Decimal) -> int:
@@ -149,7 +146,7 @@ async def _flush(db: AsyncSession, name: str) -> None:
 async def _evaluate_for(call: Call, budget: Budget) -> BudgetRead:
     """Evaluate one budget now (its incidents open or resolve) and publish after commit."""
     events = await evaluate_events(
-        call.db, org_id=budget.org_id, now=_now(), budget_ids=[budget.id]
+        call.db, org_id=budget.org_id, now=utcnow(), budget_ids=[budget.id]
     )
     for _, type_, data in events:
         call.publish_after_commit(type_, data)

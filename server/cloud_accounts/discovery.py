@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.cloud_accounts.models import CloudAccount
@@ -187,13 +186,9 @@ class Run:
 
     @staticmethod
     async def _check(db: AsyncSession, job: Job, account: CloudAccount) -> None:
-        """AccountGone unless the account and the job are still the ones this run began
-        with: SQLite reuses the id of a deleted last row, so the id alone is not proof."""
-        created = await db.scalar(
-            select(CloudAccount.created_at).where(CloudAccount.id == account.id)
-        )
-        queued = await db.scalar(select(Job.created_at).where(Job.id == job.id))
-        if created != account.created_at or queued != job.created_at:
+        """AccountGone once the account (and with it the job) was deleted during the run;
+        their ids are never reused (AUTOINCREMENT), so the ids alone tell."""
+        if await db.get(CloudAccount, account.id) is None or await db.get(Job, job.id) is None:
             raise AccountGone()
 
     async def _store(
@@ -227,7 +222,7 @@ class Run:
             return
         async with self._sessions() as db, db.begin():
             row = await db.get(CloudAccount, account.id)
-            if row is not None and row.created_at == account.created_at:
+            if row is not None:
                 row.status = AccountStatus.error.value
                 row.status_detail = f"Discovery could not connect: {exc}"[:2000]
 
@@ -254,8 +249,7 @@ class Run:
                         row.status = AccountStatus.ok.value
                         row.status_detail = f"Connected to account {external_id} (discovery)"
 
-            queued = await db.scalar(select(Job.created_at).where(Job.id == job.id))
-            if queued != job.created_at:  # the account was deleted meanwhile
+            if await db.get(Job, job.id) is None:  # the account was deleted meanwhile
                 return
             finished = await jobs.finish(
                 db, job_id=job.id, succeeded=succeeded, result=result, detail=detail, now=now

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar, TypeVar
 
 from aiohttp import web
@@ -19,15 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
 from server.context import EVENTS, KEYS, SESSIONS, SETTINGS
+from server.db.base import utcnow
 from server.events import EventPublisher
 from server.jobs import service as jobs
 from server.jobs.models import Job
 from server.keys import Keys
 from shared.api.jobs import JobKind
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class JobEngine:
@@ -59,7 +56,7 @@ class JobEngine:
         poll_seconds: float = 5.0,
         schedule_seconds: float | None = None,
         max_running: int | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.name = self.kind.value
         self._sessions = sessions

@@ -9,13 +9,14 @@ after their transaction commits (`publish` does it for engines).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from server.db.base import utcnow
 from server.events import EventPublisher
 from server.http.errors import NotFound
 from server.jobs.models import Job
@@ -30,10 +31,6 @@ RUNNING = JobStatus.running.value
 SUCCEEDED = JobStatus.succeeded.value
 FAILED = JobStatus.failed.value
 ACTIVE = (QUEUED, RUNNING)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def event_data(job: Job) -> dict[str, Any]:
@@ -125,7 +122,7 @@ async def claim(
        took it first, no row changes and the next candidate is tried.
     4. The claimed job is running, leased until now + lease, one attempt more.
     """
-    now = now or _now()
+    now = now or utcnow()
     kind = str(kind)
     for _ in range(10):
         candidate = await db.scalar(
@@ -171,7 +168,7 @@ async def extend(
     await db.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == RUNNING)
-        .values(claimed_until=(now or _now()) + lease)
+        .values(claimed_until=(now or utcnow()) + lease)
         .execution_options(synchronize_session=False)
     )
 
@@ -188,7 +185,7 @@ async def progress(
     job = await db.get_one(Job, job_id)
     job.progress = {**(job.progress or {}), **values}
     if job.status == RUNNING:
-        job.claimed_until = (now or _now()) + lease
+        job.claimed_until = (now or utcnow()) + lease
     await db.flush()
     return job
 
@@ -207,7 +204,7 @@ async def finish(
     job.status = SUCCEEDED if succeeded else FAILED
     job.result = result or {}
     job.detail = detail[:2000] if detail else None
-    job.finished_at = now or _now()
+    job.finished_at = now or utcnow()
     job.claimed_until = None
     await db.flush()
     return job

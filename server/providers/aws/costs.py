@@ -6,6 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from server.providers.aws.discovery import caller_identity
 from server.providers.aws.session import AwsTarget, client, run
 
 # GetCostAndUsage is billed per request ($0.01 each); Organizations and STS calls are free.
@@ -22,7 +23,7 @@ _NO_ORGANIZATION = {
 
 def _is_organization_payer(target: AwsTarget) -> bool:
     # Identity first: refused credentials fail here with STS's clear error codes.
-    identity = client(target, "sts", COST_EXPLORER_REGION).get_caller_identity()
+    identity = caller_identity(target, COST_EXPLORER_REGION)
     organizations = client(target, "organizations", COST_EXPLORER_REGION)
     try:
         organization = organizations.describe_organization()["Organization"]
@@ -32,7 +33,7 @@ def _is_organization_payer(target: AwsTarget) -> bool:
         if exc.response.get("Error", {}).get("Code") in _NO_ORGANIZATION:
             return False
         raise
-    return bool(organization.get("MasterAccountId") == identity["Account"])
+    return bool(organization.get("MasterAccountId") == identity.account_id)
 
 
 async def is_organization_payer(target: AwsTarget) -> bool:

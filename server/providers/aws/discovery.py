@@ -60,7 +60,8 @@ class FeatureCheck:
     checked: bool = True
 
 
-def _identity(target: AwsTarget, region: str) -> Identity:
+def caller_identity(target: AwsTarget, region: str) -> Identity:
+    """Who the credentials are (STS GetCallerIdentity). Blocking: call it inside `run`."""
     answer = client(target, "sts", region).get_caller_identity()
     return Identity(account_id=str(answer["Account"]), arn=str(answer["Arn"]))
 
@@ -69,7 +70,7 @@ async def identity(target: AwsTarget, *, region: str, fresh: bool = False) -> Id
     """Who the credentials are; a role is assumed first (anew when `fresh`)."""
     if fresh and target.credentials.uses_role:
         forget_clients(target.credentials)
-    return await run(_identity, target, region)
+    return await run(caller_identity, target, region)
 
 
 def _feature_call(target: AwsTarget, region: str, service: str, operation: str, **kw: Any) -> None:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import BaseModel
-from pydantic_core import to_jsonable_python
+
+from shared.api.common import jsonable
 
 if TYPE_CHECKING:
     from shared.api.common import Page
@@ -36,7 +37,7 @@ page_options = options(
 def print_json(value: Any) -> None:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
-    click.echo(json.dumps(to_jsonable_python(value), indent=2, sort_keys=False))
+    click.echo(json.dumps(jsonable(value), indent=2, sort_keys=False))
 
 
 def cell(value: Any) -> str:
@@ -44,8 +45,7 @@ def cell(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    jsonable = to_jsonable_python(value)
-    return str(jsonable)
+    return str(jsonable(value))
 
 
 def print_table(rows: Iterable[Any], columns: Sequence[tuple[str, Callable[[Any], Any]]]) -> None:

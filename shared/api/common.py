@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic_core import to_jsonable_python
 
 T = TypeVar("T")
 
@@ -22,16 +23,42 @@ def _iso_z(value: datetime) -> str:
 UtcDatetime = Annotated[datetime, PlainSerializer(_iso_z, return_type=str, when_used="json")]
 
 
+# Every model builds its validator and serializer when first used (`defer_build`): a program
+# imports all of them and uses a few, and building one costs ~1 ms.
+
+
 class ApiModel(BaseModel):
     """Base of every request and response model: unknown fields are refused, not ignored."""
 
-    model_config = ConfigDict(extra="forbid", from_attributes=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", from_attributes=True, str_strip_whitespace=True, defer_build=True
+    )
 
 
 class ReadModel(BaseModel):
     """Base of response models: the client tolerates fields a newer server adds."""
 
-    model_config = ConfigDict(extra="ignore", from_attributes=True)
+    model_config = ConfigDict(extra="ignore", from_attributes=True, defer_build=True)
+
+
+def jsonable(value: Any) -> Any:
+    """`value` made of JSON types (pydantic_core.to_jsonable_python), models included:
+    to_jsonable_python takes a model's serializer as it is, so one not built yet is built
+    first."""
+    _build_models(value)
+    return to_jsonable_python(value)
+
+
+def _build_models(value: Any) -> None:
+    if isinstance(value, BaseModel):
+        if not type(value).__pydantic_complete__:
+            type(value).model_rebuild()  # its fields' models are part of its serializer
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _build_models(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _build_models(item)
 
 
 class Role(StrEnum):

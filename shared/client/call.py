@@ -8,7 +8,8 @@ from functools import cache
 from typing import IO, Any, Generic, TypeVar, cast
 
 from pydantic import TypeAdapter
-from pydantic_core import to_jsonable_python
+
+from shared.api.common import jsonable
 
 T = TypeVar("T")
 
@@ -60,7 +61,7 @@ def no_content(_data: Any) -> None:
 
 def body(**fields: Any) -> dict[str, Any]:
     """A JSON body from keyword arguments; None means "not given" and is left out."""
-    return {k: to_jsonable_python(v) for k, v in fields.items() if v is not None}
+    return {k: jsonable(v) for k, v in fields.items() if v is not None}
 
 
 def query(**fields: Any) -> dict[str, Any]:
@@ -69,8 +70,8 @@ def query(**fields: Any) -> dict[str, Any]:
     for key, value in fields.items():
         if value is None:
             continue
-        jsonable = to_jsonable_python(value)
-        if isinstance(jsonable, bool):
-            jsonable = "true" if jsonable else "false"
-        out[key.rstrip("_")] = jsonable
+        plain = jsonable(value)
+        if isinstance(plain, bool):
+            plain = "true" if plain else "false"
+        out[key.rstrip("_")] = plain
     return out

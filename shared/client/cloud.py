@@ -12,10 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic_core import to_jsonable_python
 
 from shared.api.cloud_accounts import CloudAccountRead, CloudProvider, ConnectionTestResult
-from shared.api.common import Page
+from shared.api.common import Page, jsonable
 from shared.api.jobs import JobAccepted, JobKind, JobRead, JobStatus
 from shared.api.resources import (
     BulkResourceOutcome,
@@ -45,7 +44,7 @@ def _credentials(value: CredentialsLike | None) -> dict[str, Any] | None:
         return None
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
-    return {key: to_jsonable_python(item) for key, item in value.items()}
+    return {key: jsonable(item) for key, item in value.items()}
 
 
 class CloudAccounts(Namespace[M]):

@@ -8,10 +8,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic_core import to_jsonable_python
-
 from shared.api.budgets import BudgetPeriod, BudgetRead, BudgetStatus
-from shared.api.common import Page
+from shared.api.common import Page, jsonable
 from shared.api.costs import (
     AccountCost,
     CostForecast,
@@ -181,7 +179,7 @@ class Budgets(Namespace[M]):
         if account_id is not UNSET:
             changes["account_id"] = account_id
         if service is not UNSET:
-            changes["service"] = to_jsonable_python(service)
+            changes["service"] = jsonable(service)
         return Call("PATCH", f"/budgets/{int(budget_id)}", parse_as(BudgetRead), json=changes)
 
     @endpoint

@@ -1,17 +1,23 @@
-"""`Client` (sync) and `AsyncClient`: the same namespaces, run over httpx."""
+"""`Client` (sync) and `AsyncClient`: the same namespaces, run over httpx.
+
+A namespace's module, and the API models it parses into, load when the namespace is first
+used: each costs ~1 ms per model to import, and the console's first frame needs four of
+fourteen namespaces.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from functools import cached_property
 from types import TracebackType
-from typing import Any, Generic, Self
+from typing import TYPE_CHECKING, Any, Generic, Self
 from urllib.request import getproxies
 
 import httpx
 
-from shared.client.cloud import AsyncJobs, CloudAccounts, CloudResources, SyncJobs
+from shared.client.auth import ApiKeys, Auth
 from shared.client.core import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
@@ -20,20 +26,15 @@ from shared.client.core import (
     TokenCallback,
     normalize_base_url,
 )
-from shared.client.costs import Budgets, Costs
 from shared.client.events import AsyncEvents, SyncEvents
+from shared.client.incidents import Incidents
 from shared.client.monitors import Monitors
 from shared.client.namespace import Async, M, Sync
-from shared.client.resources import (
-    ApiKeys,
-    AuditLogs,
-    Auth,
-    Incidents,
-    Organization,
-    Plans,
-    Settings,
-    Users,
-)
+
+if TYPE_CHECKING:
+    from shared.client.cloud import AsyncJobs, CloudAccounts, CloudResources, SyncJobs
+    from shared.client.costs import Budgets, Costs
+    from shared.client.organization import AuditLogs, Organization, Plans, Settings, Users
 
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_MAX_RETRY_WAIT = 60.0
@@ -42,33 +43,69 @@ DEFAULT_MAX_RETRY_WAIT = 60.0
 class _Namespaces(Generic[M]):
     auth: Auth[M]
     api_keys: ApiKeys[M]
-    users: Users[M]
-    organization: Organization[M]
-    settings: Settings[M]
-    audit_logs: AuditLogs[M]
-    plans: Plans[M]
     incidents: Incidents[M]
     monitors: Monitors[M]
-    cloud_accounts: CloudAccounts[M]
-    resources: CloudResources[M]
-    costs: Costs[M]
-    budgets: Budgets[M]
 
     def _attach(self, core: SyncCore | AsyncCore) -> None:
         self._core = core
         self.auth = Auth(core)
         self.api_keys = ApiKeys(core)
-        self.users = Users(core)
-        self.organization = Organization(core)
-        self.settings = Settings(core)
-        self.audit_logs = AuditLogs(core)
-        self.plans = Plans(core)
         self.incidents = Incidents(core)
         self.monitors = Monitors(core)
-        self.cloud_accounts = CloudAccounts(core)
-        self.resources = CloudResources(core)
-        self.costs = Costs(core)
-        self.budgets = Budgets(core)
+
+    @cached_property
+    def users(self) -> Users[M]:
+        from shared.client.organization import Users
+
+        return Users(self._core)
+
+    @cached_property
+    def organization(self) -> Organization[M]:
+        from shared.client.organization import Organization
+
+        return Organization(self._core)
+
+    @cached_property
+    def settings(self) -> Settings[M]:
+        from shared.client.organization import Settings
+
+        return Settings(self._core)
+
+    @cached_property
+    def audit_logs(self) -> AuditLogs[M]:
+        from shared.client.organization import AuditLogs
+
+        return AuditLogs(self._core)
+
+    @cached_property
+    def plans(self) -> Plans[M]:
+        from shared.client.organization import Plans
+
+        return Plans(self._core)
+
+    @cached_property
+    def cloud_accounts(self) -> CloudAccounts[M]:
+        from shared.client.cloud import CloudAccounts
+
+        return CloudAccounts(self._core)
+
+    @cached_property
+    def resources(self) -> CloudResources[M]:
+        from shared.client.cloud import CloudResources
+
+        return CloudResources(self._core)
+
+    @cached_property
+    def costs(self) -> Costs[M]:
+        from shared.client.costs import Costs
+
+        return Costs(self._core)
+
+    @cached_property
+    def budgets(self) -> Budgets[M]:
+        from shared.client.costs import Budgets
+
+        return Budgets(self._core)
 
     @property
     def base_url(self) -> str:
@@ -124,7 +161,6 @@ class Client(_Namespaces[Sync]):
     """
 
     events: SyncEvents
-    jobs: SyncJobs
 
     def __init__(
         self,
@@ -155,7 +191,12 @@ class Client(_Namespaces[Sync]):
         )
         self._attach(core)
         self.events = SyncEvents(core)
-        self.jobs = SyncJobs(core)
+
+    @cached_property
+    def jobs(self) -> SyncJobs:
+        from shared.client.cloud import SyncJobs
+
+        return SyncJobs(self._core)
 
     def close(self) -> None:
         self._http.close()
@@ -176,7 +217,6 @@ class AsyncClient(_Namespaces[Async]):
     """Asynchronous twin of `Client`: the same namespaces and methods, awaited."""
 
     events: AsyncEvents
-    jobs: AsyncJobs
 
     def __init__(
         self,
@@ -207,7 +247,12 @@ class AsyncClient(_Namespaces[Async]):
         )
         self._attach(core)
         self.events = AsyncEvents(core)
-        self.jobs = AsyncJobs(core)
+
+    @cached_property
+    def jobs(self) -> AsyncJobs:
+        from shared.client.cloud import AsyncJobs
+
+        return AsyncJobs(self._core)
 
     async def aclose(self) -> None:
         await self._http.aclose()

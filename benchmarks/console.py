@@ -6,7 +6,7 @@
 2. The server runs in another child (engines off: only the API and the event bus), with a
    trigger: asked through a pipe, it publishes a burst of `monitor.check` events at once,
    each stamped with the wall clock when published.
-3. First paint: `upmetr console` in a pseudo-terminal (160x48), signed in with the saved
+3. First paint: `upmetr console` (the installed command) in a pseudo-terminal (160x48), signed in with the saved
    login, from spawn to the first frame showing the dashboard's monitor total; 3 runs.
 4. Idle CPU: that process left alone for --idle seconds once the dashboard has settled.
 5. Event-to-screen: the console in this process (headless, 160x48) on the dashboard, then on
@@ -32,6 +32,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import termios
 import threading
@@ -43,6 +44,8 @@ from typing import Any
 import httpx
 from seeding import ARGON2, EMAIL, PASSWORD, free_port, seed, wait_for_port
 
+# The command users run, as pip installed it beside this Python.
+UPMETR = str(Path(sysconfig.get_path("scripts")) / "upmetr")
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 SIZE = (160, 48)
 
@@ -115,7 +118,7 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "console.cli", "console"],
+            [UPMETR, "console"],
             stdin=slave,
             stdout=slave,
             stderr=slave,

@@ -9,9 +9,10 @@ ctrl+c quit.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -21,21 +22,21 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Static
 
-from console.commands import parse_command
-from console.config import Credentials, save_credentials
+from console.commands import DEFAULT_VIEW, parse_command
+from console.config import Credentials, keep_tokens, save_credentials
 from console.messages import PromptSubmitted
-from console.preferences import MONOCHROME, Preferences
+from console.preferences import Preferences
 from console.screens.login import LoginScreen
 from console.screens.org_switcher import OrgSwitcherScreen
 from console.screens.view import ViewScreen
-from shared.api.auth import MeResponse, TokenPair
+from console.themes import MONOCHROME
+from shared.api.auth import MeResponse
 from shared.api.common import Role
 from shared.api.events import Event
 from shared.client import AsyncClient, ClientError, Unauthorized
 
-# The main views in number-key order; the first is where the console opens. A view's
-# module is imported when it is first opened: the first frame waits for one view, not all
-# of them (and plotext).
+# The main views in number-key order. A view's module is imported when it is first
+# opened: the first frame waits for one view, not all of them (and plotext).
 VIEWS: dict[str, str] = {
     "dashboard": "console.screens.dashboard:DashboardScreen",
     "incidents": "console.screens.incidents:IncidentsScreen",
@@ -101,17 +102,30 @@ class UpmetrApp(App[None], inherit_bindings=False):
         clock: Callable[[], datetime] = _utcnow,
         remember: bool = True,
         start_view: str | None = None,
+        api: AsyncClient | None = None,
+        early_reads: dict[str, Awaitable[Any]] | None = None,
     ) -> None:
         """`url` is where the API answers (a tunnel's local end over SSH); `credentials_url`
         is what the credentials file records (`ssh://...` then). `remember=False` keeps
-        tokens in memory only."""
+        tokens in memory only.
+
+        `api` is a client made before the app, with its `on_tokens` wired by its maker, and
+        `early_reads` what it was asked meanwhile: `/auth/me` as "me", and a view's first
+        load under the view's name (see console/launch.py)."""
+        self._start_view = start_view if start_view in VIEWS else DEFAULT_VIEW
+        if credentials is not None and (credentials.refresh_token or credentials.access_token):
+            # Textual starts in DEFAULT_MODE: with saved tokens the first view is the first
+            # screen, read while `/auth/me` is on its way; no splash is drawn before it.
+            self.DEFAULT_MODE = self._start_view  # type: ignore[misc]  # for this instance
         super().__init__()
-        self.api = AsyncClient(
+        self._credentials = credentials or Credentials(credentials_url or url, "", "", "")
+        self.api = api or AsyncClient(
             url,
-            access_token=credentials.access_token if credentials else None,
-            refresh_token=credentials.refresh_token if credentials else None,
-            on_tokens=self._tokens_changed,
+            access_token=self._credentials.access_token or None,
+            refresh_token=self._credentials.refresh_token or None,
+            on_tokens=partial(keep_tokens, self._credentials, save=remember),
         )
+        self._early_reads = dict(early_reads or {})
         self.display_url = credentials_url or url
         self.readonly = readonly
         self.preferences = preferences or Preferences()
@@ -119,17 +133,16 @@ class UpmetrApp(App[None], inherit_bindings=False):
         self.me: MeResponse | None = None
         self._checking_saved_tokens = False
         self.prompt_history: list[str] = []
-        self._credentials = credentials or Credentials(self.display_url, "", "", "")
         self._credentials.url = self.display_url
         self._remember = remember
-        self._start_view = start_view if start_view in VIEWS else next(iter(VIEWS))
         for name, path in VIEWS.items():
             self.add_mode(name, partial(_new_view, path))
 
     # -- session -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(f"connecting to {self.display_url} ...", id="splash")
+        if self.current_mode not in VIEWS:  # signing in first
+            yield Static(f"connecting to {self.display_url} ...", id="splash")
 
     def on_mount(self) -> None:
         self.register_theme(MONOCHROME)
@@ -141,28 +154,22 @@ class UpmetrApp(App[None], inherit_bindings=False):
     def can_write(self) -> bool:
         return self.me is not None and self.me.role.rank >= Role.admin.rank
 
-    def _tokens_changed(self, tokens: TokenPair) -> None:
-        self._credentials.access_token = tokens.access_token
-        self._credentials.refresh_token = tokens.refresh_token
-        if self._remember:
-            save_credentials(self._credentials)
+    def take_early_read(self, name: str) -> Awaitable[Any] | None:
+        """The read started before the app for `name` ("me" or a view), handed out once."""
+        return self._early_reads.pop(name, None)
 
     @work(exclusive=True, group="session")
     async def start_session(self) -> None:
         """Signed in with the saved tokens if they still work, else through the login screen.
 
-        With saved tokens the first view opens at once and reads while `/auth/me` is on its
-        way: its widgets are built and the server answers meanwhile. Tokens refused there
-        bring the login screen over that view, which reads again once it is back in front.
+        With saved tokens the first view is already open and reading (see __init__). Tokens
+        refused there bring the login screen over that view, which reads again once it is
+        back in front.
         """
         if self.api.refresh_token or self.api.access_token:
             self._checking_saved_tokens = True  # views open meanwhile
-            self.switch_mode(self._start_view)
-            view = self.front_view
-            if view is not None:
-                view.preload()
             try:
-                self.me = await self.api.auth.me()
+                self.me = await (self.take_early_read("me") or self.api.auth.me())
             except Unauthorized:
                 self.me = None
             except ClientError as exc:

@@ -16,6 +16,7 @@ VIEW_ALIASES: dict[str, tuple[str, ...]] = {
     "budgets": ("bud", "budget", "b"),
     "help": ("h", "?", "keys"),
 }
+DEFAULT_VIEW = "dashboard"  # where the console opens
 QUIT_WORDS = ("q", "q!", "quit", "exit")
 ORG_WORDS = ("org", "orgs", "ctx", "context")
 

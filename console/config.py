@@ -11,8 +11,12 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from shared.api.auth import TokenPair
 
 CONFIG_DIR_ENV = "UPMETR_CONFIG_DIR"
 CREDENTIALS_FILE = "credentials.json"
@@ -69,6 +73,15 @@ def save_credentials(credentials: Credentials) -> Path:
             tmp.unlink()
         raise
     return path
+
+
+def keep_tokens(credentials: Credentials, tokens: TokenPair, *, save: bool = True) -> None:
+    """Adopt a token pair the client took (sign-in, refresh, org switch). A refresh spends
+    the old refresh token, so the new pair is saved at once unless `save` is off."""
+    credentials.access_token = tokens.access_token
+    credentials.refresh_token = tokens.refresh_token
+    if save:
+        save_credentials(credentials)
 
 
 def delete_credentials() -> bool:

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import click
 
 from console.cli.session import SshOptions, default_url, known_hosts_file
-from console.config import load_credentials
+from console.commands import DEFAULT_VIEW
+from console.config import Credentials, keep_tokens, load_credentials
 from console.connection import TunnelError, parse_ssh_url, ssh_tunnel, ssh_url
+from console.entry import GC_THRESHOLD
 from console.preferences import load_preferences
+from console.screens.dashboard_data import read_dashboard
+from shared.client import AsyncClient
+
+# A view's first load that can start before the interface is imported: a coroutine over
+# the client, in a module without Textual (the view's own module imports it).
+EARLY_READS: dict[str, Callable[[AsyncClient, datetime], Awaitable[Any]]] = {
+    "dashboard": read_dashboard,
+}
 
 
 def launch(
@@ -44,20 +58,39 @@ def launch(
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
-    async def run() -> None:
-        from console.app import UpmetrApp
+    kept = credentials or Credentials(url, "", "", "")
 
-        gc.freeze()  # what the imports made stays: see quicker_start
+    async def run() -> None:
         async with console_route(url, identity=ssh.identity if ssh else None) as api_url:
-            app = UpmetrApp(
+            api = AsyncClient(
                 api_url,
-                credentials=credentials,
-                credentials_url=url,
-                readonly=readonly,
-                preferences=preferences,
-                start_view=view,
+                access_token=kept.access_token or None,
+                refresh_token=kept.refresh_token or None,
+                on_tokens=partial(keep_tokens, kept),
             )
-            await app.run_async()
+            early = start_early_reads(api, view or DEFAULT_VIEW) if credentials else {}
+            try:
+                # Textual and the app take a third of a second to import: meanwhile the
+                # loop sends the early reads and the server answers them.
+                app_module = await asyncio.to_thread(importlib.import_module, "console.app")
+                gc.freeze()  # what the imports made stays: see quicker_start
+                app = app_module.UpmetrApp(
+                    api_url,
+                    credentials=kept,
+                    credentials_url=url,
+                    readonly=readonly,
+                    preferences=preferences,
+                    start_view=view,
+                    api=api,
+                    early_reads=early,
+                )
+                await app.run_async()
+            finally:
+                for read in early.values():  # the reads the app never took
+                    if not read.done():
+                        read.cancel()
+                    elif not read.cancelled():
+                        read.exception()  # retrieved: an error nobody waits for is no news
 
     try:
         asyncio.run(run())
@@ -65,19 +98,26 @@ def launch(
         raise click.ClickException(str(exc)) from exc
 
 
+def start_early_reads(api: AsyncClient, view: str) -> dict[str, asyncio.Future[Any]]:
+    """`/auth/me` and the first view's load, started now for the app to take later."""
+    reads: dict[str, asyncio.Future[Any]] = {"me": asyncio.ensure_future(api.auth.me())}
+    read = EARLY_READS.get(view)
+    if read is not None:
+        reads[view] = asyncio.ensure_future(read(api, datetime.now(UTC)))
+    return reads
+
+
 def quicker_start() -> None:
     """Spare the console's start work that its first frame does not need.
 
-    The imports and the first view make some 70,000 objects that live as long as the console;
-    the cyclic collector, run every 700 allocations and now and then over all of them, took
-    0.1-0.3 s before the first frame. It runs every 10,000 now, and `gc.freeze()` keeps what
-    the imports made out of every later run.
+    The collector runs as console/entry.py sets it (also when the console is started some
+    other way), and `gc.freeze()` keeps what the imports made out of every later run.
 
     httpcore imports trio when it is installed (~0.1 s), only to tell whether trio runs it;
     the console runs on asyncio alone.
     """
     gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
+    gc.set_threshold(*GC_THRESHOLD)
     sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
 
 

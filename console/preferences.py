@@ -13,29 +13,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from textual.theme import Theme
-
 from console.config import config_dir
 
 PREFERENCES_FILE = "console.toml"
 DEFAULT_THEME = "textual-dark"
-MONO_THEME = "upmetr-mono"
-
-# Greys only: every status still reads by its glyph and word (console.formatting).
-MONOCHROME = Theme(
-    name=MONO_THEME,
-    primary="#d0d0d0",
-    secondary="#a0a0a0",
-    accent="#ffffff",
-    warning="#e0e0e0",
-    error="#ffffff",
-    success="#c0c0c0",
-    foreground="#e8e8e8",
-    background="#000000",
-    surface="#101010",
-    panel="#202020",
-    dark=True,
-)
+MONO_THEME = "upmetr-mono"  # console/themes.py
 
 
 @dataclass

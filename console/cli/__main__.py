@@ -1,5 +1,5 @@
 """`python -m console.cli ...` runs the `upmetr` command line."""
 
-from console.cli import main
+from console.entry import main
 
 main()

@@ -5,20 +5,15 @@ changes. Right: monitors by status, the ones down or degraded, response-time spa
 of a few monitors (the troubled ones first). Keys: enter opens the incident or monitor
 under the cursor, tab moves between the two lists.
 
-A load costs a handful of requests whatever the organization's size (the API limits
-requests per user): monitor counts come from `/monitors/summary`; incident counts from
-one page of a list when it holds everything, else from the list's totals filtered by
-status (`per_page=1`). Live events change what is
-shown at once; incident events also re-read the incident counts, at most every 10 s.
+What it reads is in dashboard_data.py. Live events change what is shown at once; incident
+events also re-read the incident counts, at most every 10 s.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from itertools import product
+from datetime import datetime
 from typing import Any, ClassVar
 
 from textual import work
@@ -27,43 +22,35 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.timer import Timer
 
+from console.screens.dashboard_data import (
+    HOUR,
+    LARGEST_PAGE,
+    TROUBLE,
+    UNRESOLVED,
+    DashboardNow,
+    IncidentsNow,
+    MonitorsNow,
+    read_dashboard,
+    read_incidents,
+)
 from console.screens.view import ViewScreen
 from console.widgets.change_log import ChangeLog
 from console.widgets.counter_tile import CounterTile
 from console.widgets.latency_sparks import POINTS, Followed, LatencySparks
 from console.widgets.resource_table import ResourceTable
-from console.widgets.trouble_list import TROUBLE, MonitorLine, TroubleList, monitor_change
+from console.widgets.trouble_list import MonitorLine, TroubleList, monitor_change
 from console.widgets.unresolved_list import IncidentLine, UnresolvedList, incident_change
 from shared.api.events import Event
-from shared.api.incidents import IncidentRead, IncidentStatus, Severity
-from shared.api.monitors import MonitorRead, MonitorStatus
+from shared.api.incidents import IncidentRead
+from shared.api.monitors import MonitorStatus
 
 INCIDENT_TILES = ("critical", "error", "warning", "info", "open", "acknowledged")
 MONITOR_TILES = ("up", "down", "degraded", "paused", "maintenance", "pending")
-UNRESOLVED = (IncidentStatus.open, IncidentStatus.acknowledged)
 QUIET = (MonitorStatus.paused, MonitorStatus.maintenance)  # no checks to draw
-RECENT = 50  # incidents read for the last hour's changes
 SPARK_ROWS = 6
-HOUR = timedelta(hours=1)
 # Counts move with each event at once; the exact re-read waits, as the API allows a user
 # 60 requests a minute and an incident storm sends many events.
 REFETCH_SECONDS = 10.0
-
-
-@dataclass
-class IncidentsNow:
-    items: list[IncidentRead]  # unresolved (all of them when `complete`)
-    counts: Counter[str]  # by severity and by status
-    complete: bool
-
-
-@dataclass
-class MonitorsNow:
-    first_page: list[MonitorRead]
-    counts: Counter[str]
-    total: int
-    trouble: list[MonitorLine]
-    statuses: dict[int, str] | None  # every monitor's, when the first page holds them all
 
 
 class DashboardScreen(ViewScreen):
@@ -72,9 +59,8 @@ class DashboardScreen(ViewScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     # Counting from one page is exact up to this many; past it, from the API's totals.
-    PAGE: ClassVar[int] = 200  # the API's largest page
+    PAGE: ClassVar[int] = LARGEST_PAGE
     BINDINGS = [Binding("enter", "open", "Detail", id="dashboard.open")]
-    PRELOADS = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -134,64 +120,23 @@ class DashboardScreen(ViewScreen):
         self.reload()
 
     async def load(self) -> None:
-        api = self.upmetr.api.incidents
-        now = self.upmetr.now()
-        read = asyncio.gather(
-            self._read_incidents(),
-            self._read_monitors(),
-            api.list(from_=now - HOUR, per_page=RECENT),
-            api.list(status=IncidentStatus.resolved, sort="-resolved_at", per_page=RECENT),
+        # The console's first load was started before the app existed (console/launch.py).
+        started = self.upmetr.take_early_read(self.VIEW)
+        read = started or read_dashboard(
+            self.upmetr.api, self.upmetr.now(), monitor_page=self._monitor_page, page=self.PAGE
         )
-        loaded = await self.attempt(read)
+        loaded: DashboardNow | None = await self.attempt(read)
         if loaded is None:
             return
-        await self.widgets_ready()  # the first load starts before the widgets are mounted
-        incidents, monitors, opened, resolved = loaded
-        self._show_incidents(incidents)
-        self._show_monitors(monitors)
-        self._past_hour([*incidents.items, *opened.items, *resolved.items], now)
+        self._monitor_page = self.PAGE if loaded.monitors.total <= self.PAGE else SPARK_ROWS
+        self._show_incidents(loaded.incidents)
+        self._show_monitors(loaded.monitors)
+        self._past_hour(loaded.recent, loaded.read_at)
         await self._seed(self.sparks.unseeded())
-
-    async def _read_incidents(self) -> IncidentsNow:
-        api = self.upmetr.api.incidents
-        pages = await asyncio.gather(*(api.list(status=s, per_page=self.PAGE) for s in UNRESOLVED))
-        counts = Counter(
-            {status.value: page.total for status, page in zip(UNRESOLVED, pages, strict=True)}
-        )
-        items = [item for page in pages for item in page.items]
-        complete = all(page.total <= len(page.items) for page in pages)
-        if complete:
-            counts.update(item.severity.value for item in items)
-        else:
-            pairs = list(product(UNRESOLVED, Severity))
-            totals = await asyncio.gather(
-                *(api.list(status=s, severity=v, per_page=1) for s, v in pairs)
-            )
-            for (_, severity), page in zip(pairs, totals, strict=True):
-                counts[severity.value] += page.total
-        return IncidentsNow(items, counts, complete)
-
-    async def _read_monitors(self) -> MonitorsNow:
-        api = self.upmetr.api.monitors
-        first, summary = await asyncio.gather(api.list(per_page=self._monitor_page), api.summary())
-        counts = Counter({status.value: count for status, count in summary.by_status.items()})
-        statuses: dict[int, str] | None = None
-        if first.total <= len(first.items):
-            statuses = {monitor.id: monitor.status.value for monitor in first.items}
-            trouble = [MonitorLine.of(m) for m in first.items if m.status.value in TROUBLE]
-        else:
-            # Only the statuses that have monitors are listed: usually none or one request.
-            wanted = [status for status in TROUBLE if counts[status]]
-            pages = await asyncio.gather(
-                *(api.list(status=status, per_page=self.PAGE) for status in wanted)
-            )
-            trouble = [MonitorLine.of(m) for page in pages for m in page.items]
-        self._monitor_page = self.PAGE if first.total <= self.PAGE else SPARK_ROWS
-        return MonitorsNow(first.items, counts, first.total, trouble, statuses)
 
     @work(exclusive=True, group="incident-counts")
     async def _reread_incidents(self) -> None:
-        incidents = await self.attempt(self._read_incidents())
+        incidents = await self.attempt(read_incidents(self.upmetr.api, page=self.PAGE))
         if incidents is not None:
             self._show_incidents(incidents)
 
@@ -231,7 +176,7 @@ class DashboardScreen(ViewScreen):
         self.monitor_statuses = monitors.statuses
         self.monitors_total = monitors.total
         self._draw_monitor_counts()
-        self.troubled.show(monitors.trouble)
+        self.troubled.show([MonitorLine.of(monitor) for monitor in monitors.trouble])
         picks = [Followed(line.id, line.name, line.status) for line in self.troubled.lines.values()]
         quiet_last = sorted(monitors.first_page, key=lambda monitor: monitor.status in QUIET)
         picks += [

@@ -1,13 +1,13 @@
 """What every console view shares: the status bar, the prompt, the footer, role-aware
 actions, readable errors, and loading only while the view is on screen.
 
-A view loads its data when it is shown (`reload`), follows live events while shown
-(`live`), and polls only as a fallback, paused while another view is in front.
+A view loads its data when it is mounted and each time it is shown again (`reload`),
+follows live events while shown (`live`), and polls only as a fallback, paused while
+another view is in front.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
@@ -40,8 +40,6 @@ class ViewScreen(Screen[None]):
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset()
     # Fallback polling while shown; live events do the real work.
     REFRESH_SECONDS: ClassVar[float] = 30.0
-    # Its `load` waits for `widgets_ready()` before showing, so it may start before mounting.
-    PRELOADS: ClassVar[bool] = False
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="view.filter"),
@@ -52,13 +50,12 @@ class ViewScreen(Screen[None]):
     _poll: Timer | None = None
     _pending: list[Event] | None = None  # events held while a load is under way
     _under_dialog = False  # suspended by a dialog on top, not by another view
-    _preloading = False  # the first load, started before the view was shown, is under way
+    _shown_before = False
     filter_text = ""
 
     def __init__(self) -> None:
         super().__init__()
         self._inbox: list[Event] = []  # events of the burst being read, applied together
-        self._shown = asyncio.Event()
 
     @property
     def upmetr(self) -> UpmetrApp:
@@ -79,20 +76,9 @@ class ViewScreen(Screen[None]):
         """Fetch this view's data again; called when shown and after reconnects."""
         self._load_in_worker()
 
-    def preload(self) -> None:
-        """Start the first load now, before the view is mounted (the view the console opens
-        on): the server answers while the widgets are built. Only for PRELOADS views."""
-        if self.PRELOADS:
-            self._preloading = True
-            self.reload()
-
     def organization_changed(self) -> None:
         """The console switched organization while this view was in front: read it anew."""
         self.reload()
-
-    async def widgets_ready(self) -> None:
-        """Return once the view is mounted and shown: a preloaded load waits here to show."""
-        await self._shown.wait()
 
     @work(exclusive=True, group="load")
     async def _load_in_worker(self) -> None:
@@ -103,7 +89,6 @@ class ViewScreen(Screen[None]):
         try:
             await self.load()
         finally:
-            self._preloading = False
             if self._pending is pending:
                 self._pending = None
             self.live_many(pending)
@@ -154,15 +139,20 @@ class ViewScreen(Screen[None]):
         event.data_table.focus()
         self.action_open()
 
+    def on_mount(self) -> None:
+        # The first load starts with the view rather than when it is first shown: an answer
+        # already there (the first view's, read before the app existed: console/launch.py)
+        # is then in the view's first frame, not drawn over it a frame later.
+        self.reload()
+
     def on_screen_resume(self) -> None:
         # Under a dialog the view stayed in front and kept receiving its live events:
         # nothing was missed, and re-reading would spend requests of the user's rate limit.
-        if self._preloading:  # shown while its first load is under way
-            pass
-        elif not self._under_dialog:
+        # Shown for the first time, its first load is under way (on_mount).
+        if self._shown_before and not self._under_dialog:
             self.reload()
+        self._shown_before = True
         self._under_dialog = False
-        self._shown.set()
         if self._poll is None:
             self._poll = self.set_interval(self.REFRESH_SECONDS, self.reload)
         else:

@@ -12,11 +12,11 @@ from datetime import datetime
 from rich.text import Text
 
 from console.formatting import ago, status_text
+from console.screens.dashboard_data import TROUBLE
 from console.widgets.resource_table import ResourceTable
-from shared.api.monitors import MonitorRead, MonitorStatus
+from shared.api.monitors import MonitorRead
 
 COLUMNS = ("STATUS", "NAME", "CHECKED", "LAST ERROR")
-TROUBLE = (MonitorStatus.down.value, MonitorStatus.degraded.value)
 
 
 @dataclass(frozen=True)

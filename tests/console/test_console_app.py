@@ -101,6 +101,7 @@ async def test_read_only_shows_actions_disabled_and_does_not_act(
     app = console_for(client, world.alice, readonly=True, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "api errors" in table_text(pilot))
+        await until(pilot, lambda: app.connection == "live")  # signed in: role known
         assert app.screen.check_action("acknowledge", ()) is None  # shown, disabled
         await pilot.press("a")
         await pilot.pause(0.2)
@@ -166,6 +167,7 @@ async def test_bindings_are_remapped_from_the_preferences(
     app = console_for(client, world.alice, preferences=preferences, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "remapped" in table_text(pilot))
+        await until(pilot, lambda: app.connection == "live")  # signed in: role known
         await pilot.press("a")
         await pilot.pause(0.2)
         assert await incident_status(client, world.alice, incident["id"]) == "open"
@@ -181,6 +183,7 @@ async def test_a_refusal_from_the_server_is_a_readable_notification(
     app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "noisy" in table_text(pilot))
+        await until(pilot, lambda: app.connection == "live")  # signed in: role known
         await pilot.press("n")
         await until(pilot, lambda: app.screen.query("#entry").first().has_focus)
         app.screen.query_one("#entry").value = "x" * 2001  # type: ignore[attr-defined]
@@ -201,6 +204,7 @@ async def test_switching_organization_shows_only_the_other_orgs_incidents(
     app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "org A problem" in table_text(pilot))
+        await until(pilot, lambda: app.connection == "live")  # signed in: role known
         await pilot.press("o")
         await until(pilot, lambda: isinstance(app.screen, OrgSwitcherScreen))
         await pilot.press("down", "enter")

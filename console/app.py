@@ -8,6 +8,7 @@ ctrl+c quit.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from console.commands import DEFAULT_VIEW, parse_command
 from console.config import Credentials, keep_tokens, save_credentials
@@ -76,7 +77,9 @@ class UpmetrApp(App[None], inherit_bindings=False):
     TITLE = "upmetr"
     BINDINGS = [
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit"),
-        Binding("colon", "prompt", "Command", id="app.command"),
+        # Priority: taken when the key arrives, before it goes to the focused widget, so what
+        # is typed right after `:` (`:q` and enter in one go) lands in the prompt.
+        Binding("colon", "prompt", "Command", id="app.command", priority=True),
         Binding("question_mark", "view('help')", "Help", id="app.help"),
         Binding("1", "view('dashboard')", "Dashboard", show=False, id="app.dashboard"),
         Binding("2", "view('incidents')", "Incidents", show=False, id="app.incidents"),
@@ -131,6 +134,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
         self.preferences = preferences or Preferences()
         self.now = clock
         self.me: MeResponse | None = None
+        self._me_known = asyncio.Event()
         self._checking_saved_tokens = False
         self.prompt_history: list[str] = []
         self._credentials.url = self.display_url
@@ -153,6 +157,10 @@ class UpmetrApp(App[None], inherit_bindings=False):
     @property
     def can_write(self) -> bool:
         return self.me is not None and self.me.role.rank >= Role.admin.rank
+
+    async def signed_in(self) -> None:
+        """Return once the signed-in user, and so the role, is known."""
+        await self._me_known.wait()
 
     def take_early_read(self, name: str) -> Awaitable[Any] | None:
         """The read started before the app for `name` ("me" or a view), handed out once."""
@@ -182,6 +190,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
             except ClientError as exc:
                 self.notify(str(exc), severity="error")
         self._signed_in(self.me)
+        self._me_known.set()
         view = self.front_view
         if view is None:
             await self.switch_mode(self._start_view)
@@ -248,6 +257,11 @@ class UpmetrApp(App[None], inherit_bindings=False):
             self.notify(f"The {name} view is for {required.value}s", severity="warning")
             return
         self.switch_mode(name)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "prompt":  # a `:` typed into a text field or a dialog stays there
+            return self.front_view is self.screen and not isinstance(self.focused, Input)
+        return True
 
     def action_prompt(self) -> None:
         view = self.front_view

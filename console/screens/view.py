@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, Input
 
 from console.messages import FilterChanged, PromptSubmitted
 from console.widgets.prompt import Prompt
@@ -42,7 +42,8 @@ class ViewScreen(Screen[None]):
     REFRESH_SECONDS: ClassVar[float] = 30.0
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="view.filter"),
+        # Priority, as `:` in console/app.py: what is typed right after `/` is the filter's.
+        Binding("slash", "filter", "Filter", id="view.filter", priority=True),
         Binding("escape", "back", "Back", show=False, id="view.back"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="view.reload"),
     ]
@@ -164,6 +165,8 @@ class ViewScreen(Screen[None]):
             self._poll.pause()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter":  # a `/` typed into a text field stays there
+            return not isinstance(self.focused, Input)
         if action not in self.WRITE_ACTIONS:
             return True
         if not self.upmetr.can_write:
@@ -208,6 +211,11 @@ class ViewScreen(Screen[None]):
             # Before the saved tokens are confirmed, the sign-in says what went wrong.
             if self.upmetr.me is not None:
                 self.notify(str(exc), title="The server said no", severity="error", timeout=8)
+            return None
+        # What a view shows waits for the user it is shown to: the role decides the actions
+        # it offers (a view opened with saved tokens reads while `/auth/me` is on its way).
+        await self.upmetr.signed_in()
+        if not self.display:  # being removed meanwhile (quitting, another organization)
             return None
         if done:
             self.notify(done)

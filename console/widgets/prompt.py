@@ -37,7 +37,9 @@ class Prompt(Input):
         self.value = value
         self._position = len(self._history)
         self.display = True
-        self.focus()
+        # At once, not after the messages already queued (Widget.focus): what is typed right
+        # after `:` (`:q` and enter in one go) belongs to the prompt.
+        self.screen.set_focus(self)
 
     def action_dismiss(self) -> None:
         self.display = False

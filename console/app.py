@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from console.commands import DEFAULT_VIEW, parse_command
-from console.config import Credentials, keep_tokens, save_credentials
+from console.config import Credentials, save_credentials, signed_in_client
 from console.messages import PromptSubmitted
 from console.preferences import Preferences
 from console.screens.login import LoginScreen
@@ -122,12 +122,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
             self.DEFAULT_MODE = self._start_view  # type: ignore[misc]  # for this instance
         super().__init__()
         self._credentials = credentials or Credentials(credentials_url or url, "", "", "")
-        self.api = api or AsyncClient(
-            url,
-            access_token=self._credentials.access_token or None,
-            refresh_token=self._credentials.refresh_token or None,
-            on_tokens=partial(keep_tokens, self._credentials, save=remember),
-        )
+        self.api = api or signed_in_client(url, self._credentials, save=remember)
         self._early_reads = dict(early_reads or {})
         self.display_url = credentials_url or url
         self.readonly = readonly

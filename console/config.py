@@ -10,10 +10,13 @@ import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import platformdirs
+
+from shared.client import AsyncClient
 
 if TYPE_CHECKING:
     from shared.api.auth import TokenPair
@@ -82,6 +85,17 @@ def keep_tokens(credentials: Credentials, tokens: TokenPair, *, save: bool = Tru
     credentials.refresh_token = tokens.refresh_token
     if save:
         save_credentials(credentials)
+
+
+def signed_in_client(url: str, credentials: Credentials, *, save: bool = True) -> AsyncClient:
+    """The console's client at `url`, with the tokens of `credentials` (if any), keeping the
+    ones it takes in them (`keep_tokens`)."""
+    return AsyncClient(
+        url,
+        access_token=credentials.access_token or None,
+        refresh_token=credentials.refresh_token or None,
+        on_tokens=partial(keep_tokens, credentials, save=save),
+    )
 
 
 def delete_credentials() -> bool:

@@ -9,7 +9,6 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import click
 
 from console.cli.session import SshOptions, default_url, known_hosts_file
 from console.commands import DEFAULT_VIEW
-from console.config import Credentials, keep_tokens, load_credentials
+from console.config import Credentials, load_credentials, signed_in_client
 from console.connection import TunnelError, parse_ssh_url, ssh_tunnel, ssh_url
 from console.entry import GC_THRESHOLD
 from console.preferences import load_preferences
@@ -62,12 +61,7 @@ def launch(
 
     async def run() -> None:
         async with console_route(url, identity=ssh.identity if ssh else None) as api_url:
-            api = AsyncClient(
-                api_url,
-                access_token=kept.access_token or None,
-                refresh_token=kept.refresh_token or None,
-                on_tokens=partial(keep_tokens, kept),
-            )
+            api = signed_in_client(api_url, kept)
             early = start_early_reads(api, view or DEFAULT_VIEW) if credentials else {}
             try:
                 # Textual and the app take a third of a second to import: meanwhile the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import click
 
@@ -11,11 +12,16 @@ from console.cli.session import (
     client_at,
     default_url,
     open_client,
-    persist_tokens,
     reports_errors,
     using_api_key,
 )
-from console.config import Credentials, delete_credentials, load_credentials, save_credentials
+from console.config import (
+    Credentials,
+    delete_credentials,
+    keep_tokens,
+    load_credentials,
+    save_credentials,
+)
 from shared.api.auth import MfaChallenge, TokenPair
 from shared.api.common import Role
 from shared.client import ClientError
@@ -46,7 +52,7 @@ def login(url: str | None, email: str | None, password: str | None) -> None:
             email=email,
         )
         path = save_credentials(credentials)
-        api.on_tokens = persist_tokens(credentials)
+        api.on_tokens = partial(keep_tokens, credentials)
         me = api.auth.me()
     click.echo(
         f"Logged in to {api.base_url} as {me.user.email} "

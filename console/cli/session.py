@@ -16,7 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from console.config import Credentials, load_credentials, save_credentials
+from console.config import keep_tokens, load_credentials
 from console.connection import (
     DEFAULT_REMOTE_PORT,
     SshTarget,
@@ -25,7 +25,6 @@ from console.connection import (
     ssh_tunnel_in_thread,
     ssh_url,
 )
-from shared.api.auth import TokenPair
 from shared.client import ApiConnectionError, Client, ClientError
 
 P = ParamSpec("P")
@@ -175,17 +174,6 @@ def client_at(url: str, **options: Any) -> Client:
     return Client(http_url(url), **options)
 
 
-def persist_tokens(credentials: Credentials) -> Callable[[TokenPair], None]:
-    """Keep the credentials file current when the client rotates tokens."""
-
-    def save(tokens: TokenPair) -> None:
-        credentials.access_token = tokens.access_token
-        credentials.refresh_token = tokens.refresh_token
-        save_credentials(credentials)
-
-    return save
-
-
 def open_client() -> Client:
     """A client signed in with UPMETR_API_KEY, else with the stored login.
 
@@ -203,7 +191,7 @@ def open_client() -> Client:
         url,
         access_token=stored.access_token,
         refresh_token=stored.refresh_token,
-        on_tokens=persist_tokens(stored),
+        on_tokens=functools.partial(keep_tokens, stored),
     )
 
 

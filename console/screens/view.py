@@ -51,7 +51,6 @@ class ViewScreen(Screen[None]):
     _poll: Timer | None = None
     _pending: list[Event] | None = None  # events held while a load is under way
     _under_dialog = False  # suspended by a dialog on top, not by another view
-    _shown_before = False
     filter_text = ""
 
     def __init__(self) -> None:
@@ -147,17 +146,15 @@ class ViewScreen(Screen[None]):
         self.reload()
 
     def on_screen_resume(self) -> None:
-        # Under a dialog the view stayed in front and kept receiving its live events:
-        # nothing was missed, and re-reading would spend requests of the user's rate limit.
-        # Shown for the first time, its first load is under way (on_mount).
-        if self._shown_before and not self._under_dialog:
-            self.reload()
-        self._shown_before = True
-        self._under_dialog = False
-        if self._poll is None:
+        if self._poll is None:  # shown for the first time: its first load is under way
             self._poll = self.set_interval(self.REFRESH_SECONDS, self.reload)
         else:
+            # Under a dialog the view stayed in front and kept receiving its live events:
+            # nothing was missed, and re-reading would spend requests of the rate limit.
+            if not self._under_dialog:
+                self.reload()
             self._poll.resume()
+        self._under_dialog = False
 
     def on_screen_suspend(self) -> None:
         self._under_dialog = isinstance(self.app.screen, ModalScreen)

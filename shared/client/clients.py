@@ -8,9 +8,9 @@ fourteen namespaces.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Awaitable, Callable
-from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self
 from urllib.request import getproxies
@@ -40,11 +40,45 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_MAX_RETRY_WAIT = 60.0
 
 
+class _OnFirstUse:
+    """A namespace attribute whose class, `module:Class` under shared/client, is imported and
+    made into the client's namespace when the attribute is first read; the namespace then
+    stays in the client's __dict__, so later reads do not come here."""
+
+    def __init__(self, path: str) -> None:
+        self.module, _, self.name = path.partition(":")
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.attribute = attribute
+
+    def __get__(self, client: Any, owner: type | None = None) -> Any:
+        if client is None:
+            return self
+        module = importlib.import_module(f"shared.client.{self.module}")
+        namespace = getattr(module, self.name)(client._core)
+        client.__dict__[self.attribute] = namespace
+        return namespace
+
+
+def _on_first_use(path: str) -> Any:
+    # Typed Any so that each attribute keeps its namespace's type for its readers.
+    return _OnFirstUse(path)
+
+
 class _Namespaces(Generic[M]):
     auth: Auth[M]
     api_keys: ApiKeys[M]
     incidents: Incidents[M]
     monitors: Monitors[M]
+    users: Users[M] = _on_first_use("organization:Users")
+    organization: Organization[M] = _on_first_use("organization:Organization")
+    settings: Settings[M] = _on_first_use("organization:Settings")
+    audit_logs: AuditLogs[M] = _on_first_use("organization:AuditLogs")
+    plans: Plans[M] = _on_first_use("organization:Plans")
+    cloud_accounts: CloudAccounts[M] = _on_first_use("cloud:CloudAccounts")
+    resources: CloudResources[M] = _on_first_use("cloud:CloudResources")
+    costs: Costs[M] = _on_first_use("costs:Costs")
+    budgets: Budgets[M] = _on_first_use("costs:Budgets")
 
     def _attach(self, core: SyncCore | AsyncCore) -> None:
         self._core = core
@@ -52,60 +86,6 @@ class _Namespaces(Generic[M]):
         self.api_keys = ApiKeys(core)
         self.incidents = Incidents(core)
         self.monitors = Monitors(core)
-
-    @cached_property
-    def users(self) -> Users[M]:
-        from shared.client.organization import Users
-
-        return Users(self._core)
-
-    @cached_property
-    def organization(self) -> Organization[M]:
-        from shared.client.organization import Organization
-
-        return Organization(self._core)
-
-    @cached_property
-    def settings(self) -> Settings[M]:
-        from shared.client.organization import Settings
-
-        return Settings(self._core)
-
-    @cached_property
-    def audit_logs(self) -> AuditLogs[M]:
-        from shared.client.organization import AuditLogs
-
-        return AuditLogs(self._core)
-
-    @cached_property
-    def plans(self) -> Plans[M]:
-        from shared.client.organization import Plans
-
-        return Plans(self._core)
-
-    @cached_property
-    def cloud_accounts(self) -> CloudAccounts[M]:
-        from shared.client.cloud import CloudAccounts
-
-        return CloudAccounts(self._core)
-
-    @cached_property
-    def resources(self) -> CloudResources[M]:
-        from shared.client.cloud import CloudResources
-
-        return CloudResources(self._core)
-
-    @cached_property
-    def costs(self) -> Costs[M]:
-        from shared.client.costs import Costs
-
-        return Costs(self._core)
-
-    @cached_property
-    def budgets(self) -> Budgets[M]:
-        from shared.client.costs import Budgets
-
-        return Budgets(self._core)
 
     @property
     def base_url(self) -> str:
@@ -161,6 +141,7 @@ class Client(_Namespaces[Sync]):
     """
 
     events: SyncEvents
+    jobs: SyncJobs = _on_first_use("cloud:SyncJobs")
 
     def __init__(
         self,
@@ -192,12 +173,6 @@ class Client(_Namespaces[Sync]):
         self._attach(core)
         self.events = SyncEvents(core)
 
-    @cached_property
-    def jobs(self) -> SyncJobs:
-        from shared.client.cloud import SyncJobs
-
-        return SyncJobs(self._core)
-
     def close(self) -> None:
         self._http.close()
 
@@ -217,6 +192,7 @@ class AsyncClient(_Namespaces[Async]):
     """Asynchronous twin of `Client`: the same namespaces and methods, awaited."""
 
     events: AsyncEvents
+    jobs: AsyncJobs = _on_first_use("cloud:AsyncJobs")
 
     def __init__(
         self,
@@ -247,12 +223,6 @@ class AsyncClient(_Namespaces[Async]):
         )
         self._attach(core)
         self.events = AsyncEvents(core)
-
-    @cached_property
-    def jobs(self) -> AsyncJobs:
-        from shared.client.cloud import AsyncJobs
-
-        return AsyncJobs(self._core)
 
     async def aclose(self) -> None:
         await self._http.aclose()

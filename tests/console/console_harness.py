@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from console.app import UpmetrApp
 from console.config import Credentials
 from console.preferences import Preferences
+from console.widgets.counter_tile import CounterTile
 from console.widgets.resource_table import ResourceTable
 from tests.conftest import Person
 
@@ -63,6 +64,12 @@ def table_text(pilot: Pilot[None], selector: str = "ResourceTable") -> str:
     return "\n".join(
         " ".join(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count)
     )
+
+
+def count(app: UpmetrApp, tile: str) -> int | None:
+    """The number on a dashboard tile (None until the dashboard has read it)."""
+    found = next(app.screen.query(f"#{tile}").results(CounterTile), None)
+    return None if found is None else found.count
 
 
 def fixed_clock(

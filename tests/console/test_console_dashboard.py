@@ -15,7 +15,6 @@ from console.screens.dashboard import DashboardScreen
 from console.screens.incident_detail import IncidentDetailScreen
 from console.screens.monitor_detail import MonitorDetailScreen
 from console.widgets.change_log import ChangeLog
-from console.widgets.counter_tile import CounterTile
 from console.widgets.latency_sparks import LatencySparks
 from server.context import EVENTS
 from server.events.bus import EVENT_BUS
@@ -26,6 +25,7 @@ from tests.console.console_harness import (
     SMALL,
     check_event,
     console_for,
+    count,
     create_monitor,
     open_incident,
     table_text,
@@ -51,12 +51,6 @@ async def mark_down(db: AsyncSession, monitor_id: int, error: str = "connection 
         update(Monitor).where(Monitor.id == monitor_id).values(status="down", last_error=error)
     )
     await db.commit()
-
-
-def count(app: UpmetrApp, tile: str) -> int | None:
-    """The number on a tile (None until the dashboard has read it)."""
-    found = next(app.screen.query(f"#{tile}").results(CounterTile), None)
-    return None if found is None else found.count
 
 
 def changes_text(app: UpmetrApp) -> str:

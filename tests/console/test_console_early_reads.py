@@ -14,11 +14,10 @@ from console.config import Credentials
 from console.launch import start_early_reads
 from console.screens.dashboard import DashboardScreen
 from console.screens.login import LoginScreen
-from console.widgets.counter_tile import CounterTile
 from shared.client import AsyncClient
 from tests.builders import PASSWORD
 from tests.conftest import World
-from tests.console.console_harness import SMALL, create_monitor, open_incident, until
+from tests.console.console_harness import SMALL, count, create_monitor, open_incident, until
 
 
 class RecordingTransport(httpx.AsyncHTTPTransport):
@@ -31,11 +30,6 @@ class RecordingTransport(httpx.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.asked.append(f"{request.method} {request.url.path}")
         return await super().handle_async_request(request)
-
-
-def tile(app: UpmetrApp, name: str) -> int | None:
-    found = next(app.screen.query(f"#{name}").results(CounterTile), None)
-    return None if found is None else found.count
 
 
 async def test_reads_started_before_the_app_fill_the_dashboard_and_are_not_asked_again(
@@ -63,8 +57,8 @@ async def test_reads_started_before_the_app_fill_the_dashboard_and_are_not_asked
     async with app.run_test(size=SMALL) as pilot:
         await until(pilot, lambda: app.connection == "live")
         assert isinstance(app.screen, DashboardScreen)
-        assert tile(app, "incidents-critical") == 1
-        assert tile(app, "monitors-pending") == 1
+        assert count(app, "incidents-critical") == 1
+        assert count(app, "monitors-pending") == 1
         assert app.me is not None and app.me.user.email == alice.email
     asked_by_the_app = transport.asked[len(read_early) :]
     assert "GET /api/v1/events" in asked_by_the_app
@@ -95,5 +89,5 @@ async def test_early_reads_with_revoked_tokens_end_on_the_login_screen(
         await until(pilot, lambda: isinstance(app.screen, LoginScreen))
         await pilot.click("#password")
         await pilot.press(*PASSWORD, "enter")
-        await until(pilot, lambda: tile(app, "incidents-warning") == 1)
+        await until(pilot, lambda: count(app, "incidents-warning") == 1)
         assert isinstance(app.screen, DashboardScreen)

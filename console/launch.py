@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
+import select
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -43,6 +44,10 @@ def launch(
     they belong to that server, or when only the way to it changes (`--ssh`), as the script
     commands do.
     """
+    if not sys.stdin.isatty():
+        raise click.ClickException(
+            "the console needs a terminal; scripts use the other commands, with --json"
+        )
     quicker_start()
     stored = load_credentials()
     if ssh is not None and ssh.target is not None and url is None:
@@ -78,7 +83,11 @@ def launch(
                     api=api,
                     early_reads=early,
                 )
-                await app.run_async()
+                watch = asyncio.ensure_future(exit_on_hang_up(app.exit))
+                try:
+                    await app.run_async()
+                finally:
+                    watch.cancel()
             finally:
                 for read in early.values():  # the reads the app never took
                     if not read.done():
@@ -99,6 +108,22 @@ def start_early_reads(api: AsyncClient, view: str) -> dict[str, asyncio.Future[A
     if read is not None:
         reads[view] = asyncio.ensure_future(read(api, datetime.now(UTC)))
     return reads
+
+
+async def exit_on_hang_up(exit_app: Callable[[], object], every: float = 1.0) -> None:
+    """Quit when the terminal goes away.
+
+    A closed terminal normally sends SIGHUP, which ends the process. Without one (the console
+    started in a session of its own, or its terminal's other end closed by a program), reads
+    of the terminal return nothing at once, forever, and the input thread would spin on them.
+    """
+    terminal = select.poll()
+    terminal.register(sys.stdin.fileno(), select.POLLIN)
+    while True:
+        await asyncio.sleep(every)
+        if any(events & (select.POLLHUP | select.POLLNVAL) for _, events in terminal.poll(0)):
+            exit_app()
+            return
 
 
 def quicker_start() -> None:

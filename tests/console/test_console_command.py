@@ -1,6 +1,7 @@
 """`upmetr console` as a user runs it: in a terminal, against a real server, signed in with
 the saved login. The dashboard comes up with the server's data, and `:q` with enter, typed in
-one go as a fast typist or a pasted line sends them, ends it cleanly."""
+one go as a fast typist or a pasted line sends them, ends it cleanly. Without a terminal it
+says so, and when its terminal goes away it ends."""
 
 from __future__ import annotations
 
@@ -27,11 +28,17 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 class Terminal:
     """A command in a pseudo-terminal of 120x40, its screen output kept as plain text."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], *, own_session: bool = False) -> None:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO
+            args,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=REPO,
+            start_new_session=own_session,  # no controlling terminal: no SIGHUP when it closes
         )
         os.close(slave)
         self.master = master
@@ -63,7 +70,20 @@ class Terminal:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
-        os.close(self.master)
+        with contextlib.suppress(OSError):  # closed already
+            os.close(self.master)
+
+
+CONSOLE = [sys.executable, "-m", "console.cli", "console"]
+
+
+def console_env(config: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "UPMETR_CONFIG_DIR": str(config),
+        "TERM": "xterm-256color",
+        "PYTHONPATH": str(REPO),
+    }
 
 
 def test_the_console_opens_on_the_dashboard_with_the_servers_data_and_quits_on_q(
@@ -74,16 +94,44 @@ def test_the_console_opens_on_the_dashboard_with_the_servers_data_and_quits_on_q
     with Client(server.url) as api:
         api.auth.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         api.incidents.create(title="disk almost full", severity="warning")
-    env = {
-        **os.environ,
-        "UPMETR_CONFIG_DIR": str(config_dir),
-        "TERM": "xterm-256color",
-        "PYTHONPATH": str(REPO),
-    }
-    terminal = Terminal([sys.executable, "-m", "console.cli", "console"], env)
+    terminal = Terminal(CONSOLE, console_env(config_dir))
     try:
         terminal.wait_for(b"monitors: 0", b"disk almost full", b"unresolved")
         terminal.type(b":q\r")  # in one write: the keys reach the console together
         assert terminal.wait_exit() == 0
+    finally:
+        terminal.close()
+
+
+def test_without_a_terminal_the_console_says_it_needs_one(
+    server: ServerProcess,
+    config_dir: Path,  # noqa: F811 - the fixture
+) -> None:
+    login(server, config_dir)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        CONSOLE,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=console_env(config_dir),
+        cwd=REPO,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert b"the console needs a terminal" in result.stderr
+
+
+def test_the_console_ends_when_its_terminal_closes_without_a_hang_up_signal(
+    server: ServerProcess,
+    config_dir: Path,  # noqa: F811 - the fixture
+) -> None:
+    """Started in a session of its own, the console gets no SIGHUP when the terminal's other
+    end closes; its reads of the terminal return nothing from then on. It must end rather
+    than spin on them."""
+    login(server, config_dir)
+    terminal = Terminal(CONSOLE, console_env(config_dir), own_session=True)
+    try:
+        terminal.wait_for(b"monitors: 0")
+        os.close(terminal.master)
+        assert terminal.process.wait(timeout=15) == 0
     finally:
         terminal.close()

@@ -11,15 +11,20 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
+from rich.console import Console
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Sparkline, Static
+from textual.geometry import Size
+from textual.renderables.sparkline import Sparkline as SparklineRenderable
+from textual.widget import Widget
 
 from console.formatting import milliseconds, status_text
 
 POINTS = 60
+NAME_WIDTH = 28  # at most; a narrow panel splits its width between name and sparkline
+VALUE_WIDTH = 8
+ROW_LINES = 3
 
 
 @dataclass
@@ -29,32 +34,27 @@ class Followed:
     status: str
 
 
-class LatencySparks(Vertical):
+class LatencySparks(Widget):
+    """One widget that draws every row (rather than a name, a sparkline and a value widget
+    per row): a quarter of the dashboard's widgets were these, and each widget costs the
+    console's start its styling and layout."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "latency-sparks--min-color",
+        "latency-sparks--max-color",
+    }
     DEFAULT_CSS = """
     LatencySparks {
         height: auto;
         padding: 0 1;
-    }
-    LatencySparks .spark-row {
-        height: 1;
-    }
-    LatencySparks .spark-name {
-        width: 1fr;
-        max-width: 28;
-        margin-right: 1;
+        overflow: hidden;
         text-wrap: nowrap;
-        text-overflow: ellipsis;
     }
-    LatencySparks Sparkline {
-        width: 1fr;
-        height: 100%;
+    LatencySparks > .latency-sparks--max-color {
+        color: $primary;
     }
-    LatencySparks .spark-value {
-        width: 8;
-        text-align: right;
-    }
-    LatencySparks #spark-none {
-        color: $text-muted;
+    LatencySparks > .latency-sparks--min-color {
+        color: $primary 30%;
     }
     """
 
@@ -64,18 +64,6 @@ class LatencySparks(Vertical):
         self.followed: list[Followed] = []
         self._points: dict[int, deque[tuple[int, float]]] = {}
         self._seeded: set[int] = set()
-        self._draw_due = False
-
-    def compose(self) -> ComposeResult:
-        for slot in range(self.rows):
-            with Horizontal(classes="spark-row", id=f"spark-{slot}"):
-                yield Static(classes="spark-name")
-                yield Sparkline([])
-                yield Static(classes="spark-value")
-        yield Static("no monitors to follow", id="spark-none")
-
-    def on_mount(self) -> None:
-        self._draw()
 
     @property
     def monitor_ids(self) -> list[int]:
@@ -83,11 +71,12 @@ class LatencySparks(Vertical):
 
     def follow(self, monitors: Sequence[Followed]) -> None:
         """Show these monitors in this order (as many as there are rows); forget the rest."""
+        rows_before = len(self.followed)
         self.followed = list(monitors[: self.rows])
         kept = set(self.monitor_ids)
         self._points = {key: value for key, value in self._points.items() if key in kept}
         self._seeded &= kept
-        self._draw()
+        self.refresh(layout=len(self.followed) != rows_before)  # its height when auto
 
     def put_first(self, monitor: Followed) -> None:
         """Follow `monitor` at the top (it just went wrong), dropping the last if full."""
@@ -98,7 +87,7 @@ class LatencySparks(Vertical):
         for item in self.followed:
             if item.monitor_id == monitor_id:
                 item.status = status
-                self._draw()
+                self.refresh()
 
     def unseeded(self) -> list[int]:
         return [monitor_id for monitor_id in self.monitor_ids if monitor_id not in self._seeded]
@@ -111,7 +100,7 @@ class LatencySparks(Vertical):
         merged = dict(self._points.get(monitor_id, ()))
         merged.update((result_id, float(ms)) for result_id, ms in results if ms is not None)
         self._points[monitor_id] = deque(sorted(merged.items()), maxlen=POINTS)
-        self._draw()
+        self.refresh()
 
     def record(self, monitor_id: int, result_id: int, response_ms: int | float | None) -> None:
         """One live check; one without a response time (refused, timed out) is left out."""
@@ -121,35 +110,57 @@ class LatencySparks(Vertical):
         if points and result_id <= points[-1][0]:
             return  # seen already, or older than what is shown
         points.append((result_id, float(response_ms)))
-        self._draw_soon()
+        self.refresh()  # drawn once for a burst of checks, when the console is next idle
 
     def values(self, monitor_id: int) -> list[float]:
         return [ms for _, ms in self._points.get(monitor_id, ())]
 
-    def _draw_soon(self) -> None:
-        """Draw once for a burst of checks, after this burst has been read."""
-        if not self._draw_due:
-            self._draw_due = True
-            self.call_later(self._draw)
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(len(self.followed), 1)
 
-    def _draw(self) -> None:
-        self._draw_due = False
-        if not self.is_mounted:
-            return
+    def render(self) -> Text:
+        if not self.followed:
+            return Text("no monitors to follow", style="dim")
+        width = self.size.width
+        name_width = min(NAME_WIDTH, max(width - VALUE_WIDTH - 1, 0) // 2)
+        spark_width = max(width - VALUE_WIDTH - 1 - name_width, 1)
+        # Tall panels give each row up to ROW_LINES lines, so the curves show their shape.
+        lines = max(1, min(ROW_LINES, self.size.height // self.rows))
+        _, background = self.background_colors
+        low, high = (
+            (background + self.get_component_styles(f"latency-sparks--{end}-color").color)
+            for end in ("min", "max")
+        )
         colors = self.app.theme_variables
-        for slot, row in enumerate(self.query(".spark-row").results(Horizontal)):
-            shown = slot < len(self.followed)
-            if row.display != shown:
-                row.display = shown
-            if not shown:
-                continue
-            item = self.followed[slot]
+        drawn = Text(no_wrap=True, overflow="crop")
+        for row, item in enumerate(self.followed):
             values = self.values(item.monitor_id)
-            glyph = status_text(item.status, colors)
-            name = Text.assemble(glyph[:1], f" {item.name}")
-            # Fixed widths (see the CSS): new text needs no layout of the whole screen.
-            row.query_one(".spark-name", Static).update(name, layout=False)
-            row.query_one(Sparkline).data = values
+            curve = SparklineRenderable(
+                values,
+                width=spark_width,
+                height=lines,
+                min_color=low.rich_color,
+                max_color=high.rich_color,
+            )
             last = milliseconds(values[-1]) if values else "-"
-            row.query_one(".spark-value", Static).update(last, layout=False)
-        self.query_one("#spark-none", Static).display = not self.followed
+            name = Text.assemble(status_text(item.status, colors)[:1], f" {item.name}")
+            name.truncate(name_width, overflow="ellipsis", pad=True)
+            for line, bars in enumerate(curve_lines(curve, self.app.console)):
+                if row or line:
+                    drawn.append("\n")
+                drawn.append_text(name if line == 0 else Text(" " * name_width))
+                drawn.append(" ")
+                drawn.append_text(bars)
+                drawn.append(f"{last:>{VALUE_WIDTH}}" if line == 0 else "")
+        return drawn
+
+
+def curve_lines(curve: SparklineRenderable[float], console: Console) -> list[Text]:
+    """The sparkline's lines as text, top first, its colours kept."""
+    lines = [Text()]
+    for segment in console.render(curve):
+        if segment.text == "\n":
+            lines.append(Text())
+        else:
+            lines[-1].append(segment.text, segment.style)
+    return lines

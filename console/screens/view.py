@@ -16,9 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from console.messages import FilterChanged, PromptSubmitted
+from console.widgets.key_footer import KeyFooter
 from console.widgets.prompt import Prompt
 from console.widgets.resource_table import ResourceTable
 from console.widgets.status_bar import StatusBar
@@ -67,10 +68,23 @@ class ViewScreen(Screen[None]):
         prompt = Prompt(self.upmetr.prompt_history)
         prompt.display = False
         yield prompt
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
+
+    def _compositor_refresh(self) -> None:
+        """Draw no frame that would be thrown away.
+
+        While the app starts, Textual draws the first screen inside its start-up batch, where
+        nothing reaches the terminal (App._display), then draws it again once the batch is
+        over: the first frame cost the console's start twice. Here the screen waits for the
+        batch to end and is then drawn once, whole.
+        """
+        if self.app._batch_count:
+            self._repaint_required = True
+            return
+        super()._compositor_refresh()
 
     def reload(self) -> None:
         """Fetch this view's data again; called when shown and after reconnects."""

@@ -8,6 +8,8 @@ another view is in front.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
@@ -17,6 +19,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from console.messages import FilterChanged, PromptSubmitted
 from console.widgets.key_footer import KeyFooter
@@ -33,6 +36,9 @@ T = TypeVar("T")
 
 # How long a live event may wait for the rest of its burst before it is applied.
 BURST_SECONDS = 0.1
+# How long a view's first frame waits for its first load: an answer in time is in the first
+# frame; a slower one is drawn over the empty view.
+FIRST_FRAME_SECONDS = 0.25
 
 
 class ViewScreen(Screen[None]):
@@ -157,7 +163,16 @@ class ViewScreen(Screen[None]):
         # The first load starts with the view rather than when it is first shown: an answer
         # already there (the first view's, read before the app existed: console/launch.py)
         # is then in the view's first frame, not drawn over it a frame later.
-        self.reload()
+        self.run_worker(self._first_frame(self._load_in_worker()), group="first-frame")
+
+    async def _first_frame(self, first_load: Worker[None]) -> None:
+        """Draw nothing until the first load is in, for at most FIRST_FRAME_SECONDS: an empty
+        frame drawn just before the data costs as much as the frame with it."""
+        with (
+            self.app.batch_update(),
+            contextlib.suppress(TimeoutError, WorkerCancelled, WorkerFailed),
+        ):
+            await asyncio.wait_for(asyncio.shield(first_load.wait()), FIRST_FRAME_SECONDS)
 
     def on_screen_resume(self) -> None:
         if self._poll is None:  # shown for the first time: its first load is under way

@@ -1,7 +1,8 @@
 """`upmetr console` as a user runs it: in a terminal, against a real server, signed in with
 the saved login. The dashboard comes up with the server's data, and `:q` with enter, typed in
 one go as a fast typist or a pasted line sends them, ends it cleanly. Without a terminal it
-says so, and when its terminal goes away it ends."""
+says so, when its terminal goes away it ends, and a server that never answers still gets the
+view drawn."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import pty
 import re
 import select
+import socket
 import struct
 import subprocess
 import sys
@@ -18,6 +20,9 @@ import termios
 import time
 from pathlib import Path
 
+import pytest
+
+from console.config import CONFIG_DIR_ENV, Credentials, save_credentials
 from shared.client import Client
 from tests.console.test_cli_account import config_dir, login  # noqa: F401 - fixture
 from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, REPO, ServerProcess
@@ -135,3 +140,21 @@ def test_the_console_ends_when_its_terminal_closes_without_a_hang_up_signal(
         assert terminal.process.wait(timeout=15) == 0
     finally:
         terminal.close()
+
+
+def test_against_a_server_that_never_answers_the_view_is_drawn_all_the_same(
+    config_dir: Path,  # noqa: F811 - the fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first frame waits for the view's first load, but only briefly: a server that
+    takes connections and never answers gets the dashboard drawn, still connecting, rather
+    than a blank terminal."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, never accepts
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setenv(CONFIG_DIR_ENV, str(config_dir))
+        save_credentials(Credentials(url, "access", "refresh", ADMIN_EMAIL))
+        terminal = Terminal(CONSOLE, console_env(config_dir))
+        try:
+            terminal.wait_for(b"dashboard", b"connecting", b"Command", timeout=20)
+        finally:
+            terminal.close()

@@ -140,7 +140,8 @@ class DashboardScreen(ViewScreen):
         self._show_incidents(loaded.incidents)
         self._show_monitors(loaded.monitors)
         self._past_hour(loaded.recent, loaded.read_at)
-        await self._seed(self.sparks.unseeded())
+        # Past response times come after: the view's first frame waits for its load.
+        self._seed_later(self.sparks.unseeded())
 
     @work(exclusive=True, group="incident-counts")
     async def _reread_incidents(self) -> None:

@@ -19,7 +19,7 @@ from console.cli.session import SshOptions, default_url, known_hosts_file
 from console.commands import DEFAULT_VIEW
 from console.config import Credentials, load_credentials, signed_in_client
 from console.connection import TunnelError, parse_ssh_url, ssh_tunnel, ssh_url
-from console.entry import GC_THRESHOLD
+from console.entry import tune_start
 from console.preferences import load_preferences
 from console.screens.dashboard_data import read_dashboard
 from shared.client import AsyncClient
@@ -129,15 +129,12 @@ async def exit_on_hang_up(exit_app: Callable[[], object], every: float = 1.0) ->
 def quicker_start() -> None:
     """Spare the console's start work that its first frame does not need.
 
-    The collector runs as console/entry.py sets it (also when the console is started some
-    other way), and `gc.freeze()` keeps what the imports made out of every later run.
-
-    httpcore imports trio when it is installed (~0.1 s), only to tell whether trio runs it;
-    the console runs on asyncio alone.
+    The process is tuned as `upmetr` tunes it (console/entry.py), also when the console is
+    started some other way, and `gc.freeze()` keeps what the imports made out of every later
+    run of the collector.
     """
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
-    sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
+    tune_start()
 
 
 @asynccontextmanager

@@ -72,14 +72,6 @@ class DashboardScreen(ViewScreen):
         # A whole page while it holds every monitor; past that a page only feeds the sparklines.
         self._monitor_page = self.PAGE
         self._refetch: Timer | None = None
-        # The size classes that the first resize would add (Screen._on_resize), added now:
-        # when they arrive after mounting, every widget is styled again.
-        width, height = self.app.size
-        self.add_class(
-            *self._get_breakpoint_classes(width, self.HORIZONTAL_BREAKPOINTS),
-            *self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS),
-            update=False,
-        )
 
     def compose_body(self) -> ComposeResult:
         clock = self.upmetr.now

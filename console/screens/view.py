@@ -63,6 +63,18 @@ class ViewScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._inbox: list[Event] = []  # events of the burst being read, applied together
+        # The size classes that the first resize would add (Screen._on_resize), added now:
+        # when they arrive after mounting, every widget is styled again.
+        app = self.app
+        width, height = app.size
+        own = (self.HORIZONTAL_BREAKPOINTS, self.VERTICAL_BREAKPOINTS)
+        horizontal = app.HORIZONTAL_BREAKPOINTS if own[0] is None else own[0]
+        vertical = app.VERTICAL_BREAKPOINTS if own[1] is None else own[1]
+        self.add_class(
+            *self._get_breakpoint_classes(width, horizontal or []),
+            *self._get_breakpoint_classes(height, vertical or []),
+            update=False,
+        )
 
     @property
     def upmetr(self) -> UpmetrApp:

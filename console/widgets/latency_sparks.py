@@ -148,10 +148,11 @@ class LatencySparks(Widget):
             for line, bars in enumerate(curve_lines(curve, self.app.console)):
                 if row or line:
                     drawn.append("\n")
-                drawn.append_text(name if line == 0 else Text(" " * name_width))
-                drawn.append(" ")
-                drawn.append_text(bars)
-                drawn.append(f"{last:>{VALUE_WIDTH}}" if line == 0 else "")
+                if line == 0:  # name and last value on the row's first line
+                    drawn.append_text(name)
+                    drawn.append(" ").append_text(bars).append(f"{last:>{VALUE_WIDTH}}")
+                else:
+                    drawn.append(" " * (name_width + 1)).append_text(bars)
         return drawn
 
 

@@ -6,6 +6,7 @@ never see org A's data). Org A and B are on the Enterprise plan unless a test sa
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,6 +25,19 @@ from tests.builders import PASSWORD, Person, add_member, create_org, create_user
 
 # `smtp`: a real SMTP server on 127.0.0.1; `aws`: moto's server on 127.0.0.1.
 pytest_plugins = ["tests.mail", "tests.aws"]
+
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under tox the suite tests the installed wheel: importing the checkout would hide a
+    file left out of the wheel, as the console's styles once were."""
+    import server
+
+    checkout = Path(__file__).resolve().parents[1]
+    imported = Path(server.__file__).resolve().parents[1]
+    if os.environ.get("UPMETR_TEST_INSTALLED") and imported == checkout:
+        raise pytest.UsageError(f"the tests imported the checkout at {checkout}, not the wheel")
+
 
 # Cheap argon2 parameters keep the suite fast; production uses the defaults in Settings.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}

@@ -25,7 +25,7 @@ import pytest
 from console.config import CONFIG_DIR_ENV, Credentials, save_credentials
 from shared.client import Client
 from tests.console.test_cli_account import config_dir, login  # noqa: F401 - fixture
-from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, REPO, ServerProcess
+from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, OUTSIDE_CHECKOUT, UPMETR, ServerProcess
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 
@@ -42,7 +42,7 @@ class Terminal:
             stdout=slave,
             stderr=slave,
             env=env,
-            cwd=REPO,
+            cwd=OUTSIDE_CHECKOUT,
             start_new_session=own_session,  # no controlling terminal: no SIGHUP when it closes
         )
         os.close(slave)
@@ -79,7 +79,7 @@ class Terminal:
             os.close(self.master)
 
 
-CONSOLE = [sys.executable, "-m", "console.cli", "console"]
+CONSOLE = [UPMETR, "console"]
 
 
 def console_env(config: Path) -> dict[str, str]:
@@ -87,7 +87,6 @@ def console_env(config: Path) -> dict[str, str]:
         **os.environ,
         "UPMETR_CONFIG_DIR": str(config),
         "TERM": "xterm-256color",
-        "PYTHONPATH": str(REPO),
     }
 
 
@@ -118,7 +117,7 @@ def test_without_a_terminal_the_console_says_it_needs_one(
         stdin=subprocess.DEVNULL,
         capture_output=True,
         env=console_env(config_dir),
-        cwd=REPO,
+        cwd=OUTSIDE_CHECKOUT,
         timeout=30,
     )
     assert result.returncode == 1

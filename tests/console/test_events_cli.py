@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from server.context import EVENTS
 from server.events.bus import EVENT_BUS
 from tests.conftest import World
-from tests.e2e.upmetr_server import REPO
+from tests.e2e.upmetr_server import OUTSIDE_CHECKOUT, UPMETR
 
 
 async def start_tail(
@@ -29,14 +29,13 @@ async def start_tail(
     assert created.status == 201, await created.text()
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO),
         "UPMETR_CONFIG_DIR": str(tmp_path / "config"),
         "UPMETR_URL": str(client.make_url("/")),
         "UPMETR_API_KEY": (await created.json())["key"],
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "console.cli", "events", "tail", *args,
-        env=env, cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        UPMETR, "events", "tail", *args,
+        env=env, cwd=OUTSIDE_CHECKOUT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     async with asyncio.timeout(20):
         while client.app[EVENT_BUS].subscriber_count(world.org_a) < 1:

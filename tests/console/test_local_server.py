@@ -33,7 +33,7 @@ from server.auth.passwords import check_policy
 from server.config import Settings
 from shared.client import Client
 from tests.conftest import FAST_ARGON2
-from tests.e2e.upmetr_server import REPO, free_port
+from tests.e2e.upmetr_server import OUTSIDE_CHECKOUT, UPMETR, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -210,7 +210,6 @@ class UpProcess:
         self.output = tmp_path / f"up-{time.monotonic_ns()}.out"
         env = {
             **os.environ,
-            "PYTHONPATH": str(REPO),
             "UPMETR_DATA_DIR": str(tmp_path / "data"),
             "UPMETR_CONFIG_DIR": str(tmp_path / "config"),
             "UPMETR_ARGON2_TIME_COST": "1",
@@ -219,9 +218,8 @@ class UpProcess:
         }
         with self.output.open("wb") as out:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [sys.executable, "-c", "from console.cli.up_command import up; up()",
-                 "--port", str(port), "--no-console"],
-                env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                [UPMETR, "up", "--port", str(port), "--no-console"],
+                env=env, cwd=OUTSIDE_CHECKOUT, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
 
     def text(self) -> str:

@@ -7,12 +7,16 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
+# The installed `upmetr` command beside this interpreter, run outside the checkout: a
+# subprocess imports the installed package, as a user's does.
+UPMETR = str(Path(sys.executable).with_name("upmetr"))
+OUTSIDE_CHECKOUT = Path(tempfile.gettempdir())
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "Correct-Horse-42!"
 
@@ -33,7 +37,6 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.env = {
             **os.environ,
-            "PYTHONPATH": str(REPO),
             "UPMETR_DATA_DIR": str(data_dir),
             "UPMETR_ARGON2_TIME_COST": "1",
             "UPMETR_ARGON2_MEMORY_COST": "1024",
@@ -46,10 +49,10 @@ class ServerProcess:
         }
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "console.cli", *args],
+        return subprocess.run(  # noqa: S603 - our own command and arguments
+            [UPMETR, *args],
             env=self.env,
-            cwd=REPO,
+            cwd=OUTSIDE_CHECKOUT,
             capture_output=True,
             text=True,
             timeout=60,
@@ -62,10 +65,10 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "console.cli", "serve", "--port", str(self.port)],
+        self.process = subprocess.Popen(  # noqa: S603 - our own command and arguments
+            [UPMETR, "serve", "--port", str(self.port)],
             env=self.env,
-            cwd=REPO,
+            cwd=OUTSIDE_CHECKOUT,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

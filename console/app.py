@@ -132,6 +132,8 @@ class UpmetrApp(App[None], inherit_bindings=False):
         self._me_known = asyncio.Event()
         self._checking_saved_tokens = False
         self.prompt_history: list[str] = []
+        # The view shown before the one in front: where esc leaves help for.
+        self.previous_view = self._start_view
         self._credentials.url = self.display_url
         self._remember = remember
         for name, path in VIEWS.items():
@@ -251,6 +253,8 @@ class UpmetrApp(App[None], inherit_bindings=False):
         if required is not None and (self.me is None or self.me.role.rank < required.rank):
             self.notify(f"The {name} view is for {required.value}s", severity="warning")
             return
+        if self.current_mode in VIEWS and self.current_mode != name:
+            self.previous_view = self.current_mode
         self.switch_mode(name)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -21,6 +21,19 @@ QUIT_WORDS = ("q", "q!", "quit", "exit")
 ORG_WORDS = ("org", "orgs", "ctx", "context")
 
 
+def short_word(view: str) -> str:
+    """The shortest word of at least three letters that opens `view` and starts its name
+    (`mon` for monitors): what the prompt's hint lists."""
+    words = [word for word in (view, *VIEW_ALIASES[view]) if view.startswith(word)]
+    return min((word for word in words if len(word) >= 3), key=len, default=view)
+
+
+# Every command the prompt knows, in the order its hint lists them.
+COMMAND_HINT = ", ".join([*(short_word(view) for view in VIEW_ALIASES), ORG_WORDS[0], "q"])
+# What the prompt completes to: whole names first, so `m` offers `monitors`.
+COMPLETIONS = (*VIEW_ALIASES, *ORG_WORDS, "quit")
+
+
 @dataclass(frozen=True)
 class Command:
     """What a command line asks for: `verb` is view, quit, org or unknown; `rest` is what

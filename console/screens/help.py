@@ -33,6 +33,14 @@ class HelpScreen(ViewScreen):
     def compose_body(self) -> ComposeResult:
         yield ResourceTable(COLUMNS, id="help")
 
+    def action_back(self) -> None:
+        """esc clears the filter, else goes back to the view help was opened from (help is a
+        view of its own, not a screen over the other one, so there is nothing to dismiss)."""
+        if self.filter_text:
+            self._set_filter("")
+        else:
+            self.upmetr.action_view(self.upmetr.previous_view)
+
     async def load(self) -> None:
         keymap = self.app._keymap
         shared = {binding.id or binding.action for binding in _bindings(ViewScreen)}

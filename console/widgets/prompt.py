@@ -1,15 +1,21 @@
 """The prompt line at the bottom: `:` for commands (with history) and `/` for filters.
 
-Hidden until asked for; esc hides it again. A filter applies as it is typed.
+Hidden until asked for; esc hides it again. A filter applies as it is typed. A command
+shows its completion as it is typed; tab (or right at the end) takes it.
 """
 
 from __future__ import annotations
 
 from textual import events, on
 from textual.binding import Binding
+from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
+from console.commands import COMMAND_HINT, COMPLETIONS
 from console.messages import FilterChanged, PromptSubmitted
+
+COMMAND_PLACEHOLDER = f"{COMMAND_HINT} (tab completes)"
+FILTER_PLACEHOLDER = "filter: regex, ! in front to invert"
 
 
 class Prompt(Input):
@@ -17,6 +23,7 @@ class Prompt(Input):
         Binding("escape", "dismiss", "Close", show=False),
         Binding("up", "history(-1)", "Previous", show=False),
         Binding("down", "history(1)", "Next", show=False),
+        Binding("tab", "complete", "Complete", show=False),
     ]
 
     def __init__(self, history: list[str]) -> None:
@@ -28,11 +35,8 @@ class Prompt(Input):
 
     def open(self, kind: str, value: str = "") -> None:
         self.kind = kind
-        self.placeholder = (
-            "command (dash, inc, mon, audit, help, org, q)"
-            if kind == ":"
-            else ("filter: regex, ! in front to invert")
-        )
+        self.placeholder = COMMAND_PLACEHOLDER if kind == ":" else FILTER_PLACEHOLDER
+        self.suggester = SuggestFromList(COMPLETIONS) if kind == ":" else None
         self.border_title = kind
         self.value = value
         self._position = len(self._history)
@@ -44,6 +48,11 @@ class Prompt(Input):
     def action_dismiss(self) -> None:
         self.display = False
         self.screen.focus_next()
+
+    def action_complete(self) -> None:
+        """Take the completion shown (Input takes it on right at the end of the line)."""
+        self.cursor_position = len(self.value)
+        self.action_cursor_right()
 
     def action_history(self, step: int) -> None:
         if self.kind != ":" or not self._history:

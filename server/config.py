@@ -35,7 +35,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 2 * 1024 * 1024
 
-    default_plan: Literal["free", "pro", "enterprise"] = "free"
+    # The plan of every new organization. An install run by its owner is the whole product,
+    # so the default is the Self-hosted plan (every module, no limits); a hosted service
+    # that sells plans sets UPMETR_DEFAULT_PLAN=free.
+    default_plan: Literal["self_hosted", "free", "pro", "enterprise"] = "self_hosted"
     access_token_minutes: int = 30
     refresh_token_days: int = 30
     magic_link_minutes: int = 15

@@ -1,6 +1,6 @@
 """The one helper every feature uses to enforce a plan limit or module.
 
-Plans live in the `plan` table (seeded by migration 0002, edited by platform admins).
+Plans live in the `plan` table (seeded by migrations 0002 and 0009, edited by platform admins).
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ from server.billing.models import Plan
 from server.http.errors import Forbidden
 from server.orgs.models import Organization
 from shared.api.billing import Limit, Module
+
+# The plan of an install run by its owner (seeded by migration 0009): every module, no
+# limits, and not for sale.
+SELF_HOSTED = "self_hosted"
 
 
 async def org_plan(db: AsyncSession, org_id: int) -> tuple[Organization, Plan]:

@@ -116,6 +116,10 @@ def test_first_run_creates_one_platform_admin_whose_password_signs_in(
     assert me.user.email == LOCAL_ADMIN_EMAIL
     assert me.user.is_platform_admin
     assert me.role.value == "superadmin"
+    # A local install is the whole product: every module, no limit.
+    assert me.plan.code == "self_hosted"
+    assert "audit_logs" in me.plan.modules
+    assert me.plan.limits["min_check_interval_seconds"] is None
 
 
 def test_second_run_creates_no_other_admin(local: LocalServer, settings: Settings) -> None:

@@ -66,8 +66,18 @@ async def test_register_creates_account_and_org_on_default_plan(
     me = await (await client.get(f"{API}/auth/me", headers=headers)).json()
     assert me["organization"]["name"] == "Dana Scully's organization"
     assert me["role"] == "superadmin"
-    assert me["plan"]["code"] == "free"
+    assert me["plan"]["code"] == "self_hosted"  # Settings.default_plan unless configured
     assert len(await audit_rows(client, "auth.register")) == 1
+
+
+async def test_a_hosted_server_registers_new_organizations_on_its_configured_plan(
+    settings: Settings,
+) -> None:
+    async with server_with(settings, default_plan="free") as client:
+        body = await (await client.post(f"{API}/auth/register", json=registration())).json()
+        headers = {"Authorization": f"Bearer {body['access_token']}"}
+        me = await (await client.get(f"{API}/auth/me", headers=headers)).json()
+    assert me["plan"]["code"] == "free"
 
 
 async def test_register_uses_the_given_organization_name(client: TestClient) -> None:

@@ -28,8 +28,9 @@ def test_plans_are_seeded_with_their_limits(template_db: Path) -> None:
     with engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT code, limits FROM plan ORDER BY id")).all()
     engine.dispose()
-    assert [code for code, _ in rows] == ["free", "pro", "enterprise"]
+    assert [code for code, _ in rows] == ["free", "pro", "enterprise", "self_hosted"]
     assert '"users": 3' in rows[0][1] and '"users": null' in rows[2][1]
+    assert '"min_check_interval_seconds": null' in rows[3][1]
 
 
 def test_migrations_build_the_search_index_and_its_triggers_as_the_models_describe(

@@ -43,6 +43,26 @@ async def test_plans_list_free_pro_enterprise_by_price(client: TestClient, world
         assert plan["currency"] == "USD" and plan["name"]
 
 
+async def test_the_self_hosted_plan_has_every_module_and_no_limits_and_is_not_for_sale(
+    client: TestClient, password_hash: str
+) -> None:
+    owner = await superadmin_on(client, password_hash, "self_hosted")
+    me = await (await client.get("/api/v1/auth/me", headers=owner.headers)).json()
+    assert (me["plan"]["code"], me["plan"]["name"]) == ("self_hosted", "Self-hosted")
+    assert set(me["plan"]["modules"]) == {module.value for module in Module}
+    assert me["plan"]["limits"] == {limit.value: None for limit in Limit}
+    audit = await client.get("/api/v1/audit-logs", headers=owner.headers)
+    assert audit.status == 200
+    monitor = {
+        "name": "Often", "type": "http", "url": "http://127.0.0.1:9/",
+        "interval_seconds": 10, "timeout_seconds": 5,
+    }  # fmt: skip
+    created = await client.post("/api/v1/monitors", json=monitor, headers=owner.headers)
+    assert created.status == 201, await created.text()
+    plans = await (await client.get("/api/v1/billing/plans", headers=owner.headers)).json()
+    assert "self_hosted" not in [plan["code"] for plan in plans]
+
+
 async def test_plans_need_a_token(client: TestClient) -> None:
     response = await client.get("/api/v1/billing/plans")
     assert response.status == 401

@@ -14,6 +14,7 @@ from server.incidents import handlers as incidents
 from server.jobs import handlers as jobs
 from server.monitors import handlers as monitors
 from server.orgs import handlers as orgs
+from server.overview import handlers as overview
 from server.resources import handlers as resources
 from server.users import handlers as users
 from shared.api import audit as audit_api
@@ -27,6 +28,7 @@ from shared.api import incidents as incidents_api
 from shared.api import jobs as jobs_api
 from shared.api import monitors as monitors_api
 from shared.api import orgs as orgs_api
+from shared.api import overview as overview_api
 from shared.api import resources as resources_api
 from shared.api import users as users_api
 from shared.api.common import Message, Page, PageQuery, Role
@@ -171,6 +173,17 @@ ROUTES: list[Route] = [
           response=str, content_type="text/csv"),
     Route("GET", "/audit-logs/{id}", audit.get_log, "One audit log entry", "audit",
           role=SUPERADMIN, module="audit_logs", response=audit_api.AuditLogRead),
+    # Overview
+    Route("GET", "/overview", overview.get_overview,
+          "One read for a dashboard's first frame: what is wrong now, in counts and short lists",
+          "overview", query=overview_api.OverviewQuery, response=overview_api.Overview,
+          description="Monitor counts by status, the troubled monitors (at most 20) and the "
+          "latest response times of a few; unresolved incident counts by status and severity, "
+          "the newest 20 and the last hour's changes; agents online and offline (zeros until "
+          "agents report); this month's cost against last month's with the month-end forecast "
+          "and the budgets past their alert threshold (both null when the plan includes no "
+          "cloud accounts); unread notifications. Every role may read it; a console then "
+          "follows `GET /events` instead of reading it again."),
     # Incidents (fixed paths before /incidents/{id})
     Route("GET", "/incidents", incidents.list_incidents, "Incidents, newest first", "incidents",
           query=incidents_api.IncidentQuery, response=Page[incidents_api.IncidentRead]),

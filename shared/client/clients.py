@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from shared.client.cloud import AsyncJobs, CloudAccounts, CloudResources, SyncJobs
     from shared.client.costs import Budgets, Costs
     from shared.client.organization import AuditLogs, Organization, Plans, Settings, Users
+    from shared.client.overview import OverviewReads
 
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_MAX_RETRY_WAIT = 60.0
@@ -79,6 +80,7 @@ class _Namespaces(Generic[M]):
     resources: CloudResources[M] = _on_first_use("cloud:CloudResources")
     costs: Costs[M] = _on_first_use("costs:Costs")
     budgets: Budgets[M] = _on_first_use("costs:Budgets")
+    overview: OverviewReads[M] = _on_first_use("overview:OverviewReads")
 
     def _attach(self, core: SyncCore | AsyncCore) -> None:
         self._core = core

@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
-from server.billing.plans import check_limit, check_minimum
+from server.billing.plans import check_limit, check_minimum, org_plan
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.http.routing import Call
 from server.monitors import maintenance, queries, windows
 from server.monitors.changes import touched
 from server.monitors.models import Monitor
+from server.orgs import service as orgs
 from shared.api.billing import Limit
 from shared.api.common import Page
 from shared.api.monitors import (
@@ -223,14 +224,27 @@ async def _read_one(call: Call, monitor: Monitor) -> MonitorRead:
     return read
 
 
+async def default_interval(db: AsyncSession, org_id: int) -> int:
+    """The organization's default check interval, raised to its plan's minimum, so a
+    monitor created without an interval is never refused for the interval it did not ask."""
+    org, plan = await org_plan(db, org_id)
+    default = orgs.settings_of(org).default_check_interval_seconds
+    minimum = plan.limits.get(Limit.min_check_interval_seconds) or 0
+    return max(default, minimum)
+
+
 async def create_monitor(call: Call, *, data: MonitorCreate) -> MonitorRead:
     db, org_id = call.db, call.auth.org_id
     values = data.model_dump(mode="json")
+    if values["interval_seconds"] is None:
+        values["interval_seconds"] = await default_interval(db, org_id)
     check_config(values)
     count_query = select(func.count()).select_from(Monitor).where(Monitor.org_id == org_id)
     count = await db.scalar(count_query) or 0
     await check_limit(db, org_id, Limit.monitors, current=count)
-    await check_minimum(db, org_id, Limit.min_check_interval_seconds, value=data.interval_seconds)
+    await check_minimum(
+        db, org_id, Limit.min_check_interval_seconds, value=values["interval_seconds"]
+    )
     # Unset optional settings take the column defaults ([] headers and tags...).
     monitor = Monitor(org_id=org_id, **{k: v for k, v in values.items() if v is not None})
     monitor.status = MonitorStatus.paused.value if data.paused else MonitorStatus.pending.value

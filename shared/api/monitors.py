@@ -100,7 +100,11 @@ class MonitorCreate(_MonitorFields):
     method: HttpMethod = HttpMethod.GET
     expected_status: int = Field(200, ge=100, le=599)
     follow_redirects: bool = True
-    interval_seconds: Interval = 60
+    interval_seconds: Interval | None = Field(
+        None,
+        description="seconds between checks; default: the organization's default check "
+        "interval (60 s unless changed), raised to the plan's minimum",
+    )
     timeout_seconds: Timeout = 30
     failure_threshold: Threshold = 1
     recovery_threshold: Threshold = 2

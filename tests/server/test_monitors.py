@@ -210,6 +210,38 @@ async def test_the_free_plan_minimum_interval_is_403_naming_the_limit(
     assert response.status == 403
 
 
+async def test_a_monitor_created_without_an_interval_gets_one_its_plan_allows(
+    client: TestClient, db: AsyncSession, password_hash: str, world: World
+) -> None:
+    async with db.begin():
+        org = await create_org(db, "Free Org", plan="free")
+        user = await create_user(db, "dora@example.com", password_hash=password_hash)
+        await add_member(db, user, org, "superadmin")
+    dora = await sign_in(
+        client, Person(email=user.email, user_id=user.id, org_id=org.id, role="superadmin")
+    )
+    status, monitor = await create(client, dora, HTTP)
+    assert status == 201, monitor
+    assert monitor["interval_seconds"] == 300  # the Free plan's minimum, not the 60 s default
+    status, monitor = await create(client, world.alice, HTTP)  # enterprise: the default
+    assert (status, monitor["interval_seconds"]) == (201, 60)
+
+
+async def test_a_monitor_created_without_an_interval_uses_the_organizations_default(
+    client: TestClient, world: World
+) -> None:
+    response = await client.patch(
+        f"{API_PREFIX}/settings",
+        json={"default_check_interval_seconds": 120},
+        headers=world.alice.headers,
+    )
+    assert response.status == 200, await response.text()
+    status, monitor = await create(client, world.alice, HTTP)
+    assert (status, monitor["interval_seconds"]) == (201, 120)
+    status, monitor = await create(client, world.alice, {**HTTP, "interval_seconds": 30})
+    assert (status, monitor["interval_seconds"]) == (201, 30)
+
+
 async def test_update_changes_only_what_is_given_and_is_audited(
     client: TestClient, db: AsyncSession, world: World
 ) -> None:

@@ -61,6 +61,7 @@ class Scheduled:
     state: State
     windows: list[MaintenanceWindow]
     due: float = 0.0  # epoch seconds
+    started_at: float = 0.0  # epoch seconds the last scheduled check started; 0: never
     generation: int = 0  # bumped on reschedule; older heap entries are skipped
     running: bool = False
     ssl_expiring: bool | None = None  # as last told to the incidents service; None: unknown
@@ -181,6 +182,12 @@ class CheckEngine:
 
         A changed row updates the engine's copy; it is due at its next_check_at when that
         is sooner (created or resumed: now), and a heartbeat with a new ping is judged at once.
+
+        The overlap reads a row again for a few seconds after it changed. Such a row is
+        skipped when its updated_at is the one the engine adopted (the result writer keeps
+        updated_at), and a next_check_at no later than the last check's start is that
+        check's request, fulfilled, which the writer has not replaced yet: honouring either
+        checked a new monitor twice at creation, once per read.
         """
         since = (self._polled_at or _now()) - POLL_OVERLAP
         self._polled_at = _now()
@@ -188,21 +195,26 @@ class CheckEngine:
             rows = list(await db.scalars(select(Monitor).where(Monitor.updated_at >= since)))
             by_monitor = await windows.windows_of(db, [row.id for row in rows])
         now = time.time()
+        changed = 0
         for row in rows:
             known = self._monitors.get(row.id)
+            if known is not None and known.monitor.updated_at == row.updated_at:
+                continue
+            changed += 1
             pinged = known is not None and known.monitor.last_ping_at != row.last_ping_at
             entry = self._adopt(row, by_monitor.get(row.id, []))
             if entry is None:
                 continue
             due = entry.due if known is not None else now
             due = min(due, now + row.interval_seconds)
-            if row.next_check_at is not None:
-                due = min(due, row.next_check_at.timestamp())
+            asked = row.next_check_at.timestamp() if row.next_check_at is not None else None
+            if asked is not None and asked > entry.started_at:
+                due = min(due, asked)
             if pinged:
                 due = now
             if known is None or due != entry.due:
                 self._schedule(entry, due)
-        return len(rows)
+        return changed
 
     def poll_soon(self) -> None:
         """Look for API changes now rather than at the next poll (called once they commit)."""
@@ -280,6 +292,7 @@ class CheckEngine:
     def _start(self, entry: Scheduled) -> None:
         entry.running = True
         started = time.time()
+        entry.started_at = started
         self.stats.started += 1
         self.stats.drift.append(max(0.0, started - entry.due))
         task = asyncio.create_task(self._check(entry), name=f"check monitor {entry.monitor.id}")

@@ -491,3 +491,34 @@ async def test_results_wait_out_a_locked_database_and_are_written_after(
     assert engine._writer.stats.failures >= 1
     shown = await get_monitor(client, world.alice, monitor["id"])
     assert shown["status"] == "up"
+
+
+async def test_a_new_monitor_is_checked_once_at_creation_and_next_after_its_interval(
+    client: TestClient, world: World, db: AsyncSession
+) -> None:
+    """A closed port fails three attempts a second apart, so its first check ends ~2 s after
+    it started: a poll before that result was written once read the creation's due time
+    back from the database and checked the monitor a second time."""
+    engine = client.app[CHECK_ENGINE]
+    runner = asyncio.create_task(engine.run())
+    try:
+        monitor = await create_monitor(
+            client, world.alice, type="tcp", host="127.0.0.1", port=free_port()
+        )
+        async with asyncio.timeout(10):
+            while engine.stats.finished == 0:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(4.0)  # several polls, and the result written
+    finally:
+        await engine.stop()
+        runner.cancel()
+    assert engine.stats.started == 1
+    async with db.begin():
+        rows = list(
+            await db.scalars(select(CheckResult).where(CheckResult.monitor_id == monitor["id"]))
+        )
+        row = await db.get(Monitor, monitor["id"])
+    assert [result.status for result in rows] == ["down"]
+    assert row is not None and row.next_check_at is not None
+    interval = (row.next_check_at - rows[0].checked_at).total_seconds()
+    assert 55 <= interval <= 60, interval

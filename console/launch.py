@@ -64,7 +64,7 @@ def launch(
 
     kept = credentials or Credentials(url, "", "", "")
 
-    async def run() -> None:
+    async def run() -> int:
         async with console_route(url, identity=ssh.identity if ssh else None) as api_url:
             api = signed_in_client(api_url, kept)
             early = start_early_reads(api, view or DEFAULT_VIEW) if credentials else {}
@@ -88,6 +88,7 @@ def launch(
                     await app.run_async()
                 finally:
                     watch.cancel()
+                return app.return_code or 0  # 1 when the app ended on an error it drew
             finally:
                 for read in early.values():  # the reads the app never took
                     if not read.done():
@@ -96,9 +97,11 @@ def launch(
                         read.exception()  # retrieved: an error nobody waits for is no news
 
     try:
-        asyncio.run(run())
+        status = asyncio.run(run())
     except TunnelError as exc:
         raise click.ClickException(str(exc)) from exc
+    if status:
+        raise SystemExit(status)
 
 
 def start_early_reads(api: AsyncClient, view: str) -> dict[str, asyncio.Future[Any]]:

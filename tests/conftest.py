@@ -27,7 +27,6 @@ from tests.builders import PASSWORD, Person, add_member, create_org, create_user
 pytest_plugins = ["tests.mail", "tests.aws"]
 
 
-
 def pytest_configure(config: pytest.Config) -> None:
     """Under tox the suite tests the installed wheel: importing the checkout would hide a
     file left out of the wheel, as the console's styles once were."""

@@ -6,18 +6,9 @@ view drawn."""
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
-import pty
-import re
-import select
 import socket
-import struct
 import subprocess
-import sys
-import termios
-import time
 from pathlib import Path
 
 import pytest
@@ -25,59 +16,14 @@ import pytest
 from console.config import CONFIG_DIR_ENV, Credentials, save_credentials
 from shared.client import Client
 from tests.console.test_cli_account import config_dir, login  # noqa: F401 - fixture
-from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, OUTSIDE_CHECKOUT, UPMETR, ServerProcess
-
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
-
-
-class Terminal:
-    """A command in a pseudo-terminal of 120x40, its screen output kept as plain text."""
-
-    def __init__(self, args: list[str], env: dict[str, str], *, own_session: bool = False) -> None:
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            args,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            cwd=OUTSIDE_CHECKOUT,
-            start_new_session=own_session,  # no controlling terminal: no SIGHUP when it closes
-        )
-        os.close(slave)
-        self.master = master
-        self.text = b""
-
-    def wait_for(self, *markers: bytes, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not all(marker in self.text for marker in markers):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError(f"never saw {markers}:\n{self.text[-3000:]!r}")
-            self.read(0.1)
-
-    def read(self, wait: float) -> None:
-        ready, _, _ = select.select([self.master], [], [], wait)
-        if ready:
-            with contextlib.suppress(OSError):  # the other end closed
-                self.text += ANSI.sub(b"", os.read(self.master, 65536))
-
-    def type(self, keys: bytes) -> None:
-        os.write(self.master, keys)
-
-    def wait_exit(self, timeout: float = 15.0) -> int:
-        deadline = time.monotonic() + timeout
-        while self.process.poll() is None and time.monotonic() < deadline:
-            self.read(0.1)
-        return self.process.wait(timeout=1)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        with contextlib.suppress(OSError):  # closed already
-            os.close(self.master)
-
+from tests.e2e.upmetr_server import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    OUTSIDE_CHECKOUT,
+    UPMETR,
+    ServerProcess,
+)
+from tests.terminal import Terminal
 
 CONSOLE = [UPMETR, "console"]
 

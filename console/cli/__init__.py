@@ -21,6 +21,7 @@ COMMANDS = {
     "users": "console.cli.server_commands:users",
     "login": "console.cli.account_commands:login",
     "logout": "console.cli.account_commands:logout",
+    "password": "console.cli.account_commands:password",
     "whoami": "console.cli.account_commands:whoami",
     "orgs": "console.cli.account_commands:orgs",
     "api-keys": "console.cli.account_commands:api_keys",

@@ -1,9 +1,8 @@
-"""Commands for scripts: login, logout, whoami, organizations and API keys."""
+"""Commands for scripts: login, logout, password, whoami, organizations and API keys."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 
 import click
 
@@ -18,7 +17,6 @@ from console.cli.session import (
 from console.config import (
     Credentials,
     delete_credentials,
-    keep_tokens,
     load_credentials,
     save_credentials,
 )
@@ -33,30 +31,99 @@ ROLES = click.Choice([role.value for role in Role])
 @click.option("--url", default=None, help="Server URL (default: UPMETR_URL or the last one).")
 @click.option("--email", default=None, help="Account email (prompted when missing).")
 @click.option("--password", default=None, help="Password (prompted, hidden, when missing).")
+@click.option(
+    "--magic-link",
+    "magic_token",
+    default=None,
+    metavar="TOKEN",
+    help="Sign in with the token of an emailed sign-in link instead of a password.",
+)
 @reports_errors
-def login(url: str | None, email: str | None, password: str | None) -> None:
+def login(
+    url: str | None, email: str | None, password: str | None, magic_token: str | None
+) -> None:
     """Sign in and store the tokens for the other commands."""
     url = url or default_url()
-    email = email or click.prompt("Email")
-    password = password or click.prompt("Password", hide_input=True)
+    if magic_token is not None and (email or password):
+        raise click.UsageError("--magic-link signs in without --email or --password")
     with client_at(url) as api:
-        result = api.auth.login(email, password)
+        if magic_token is not None:
+            # The token is spent by this call: a link works once (API.md, /auth/magic-link).
+            result = api.auth.verify_magic_link(magic_token.strip())
+        else:
+            email = email or click.prompt("Email")
+            password = password or click.prompt("Password", hide_input=True)
+            result = api.auth.login(email, password)
         if isinstance(result, MfaChallenge):
             code = click.prompt("MFA code (authenticator or backup code)")
             result = api.auth.verify_mfa(result.mfa_token, code.strip())
         tokens: TokenPair = result
-        credentials = Credentials(
-            url=url,
-            access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token,
-            email=email,
-        )
-        path = save_credentials(credentials)
-        api.on_tokens = partial(keep_tokens, credentials)
         me = api.auth.me()
+        path = save_credentials(
+            Credentials(
+                url=url,
+                access_token=api.access_token or tokens.access_token,
+                refresh_token=api.refresh_token or tokens.refresh_token,
+                email=me.user.email,
+            )
+        )
     click.echo(
         f"Logged in to {api.base_url} as {me.user.email} "
         f"({me.role.value} of {me.organization.name}). Credentials: {path}"
+    )
+
+
+@click.command()
+@click.option(
+    "--reset",
+    "reset_token",
+    default=None,
+    metavar="TOKEN",
+    help="Set a new password with the token of an emailed reset link (no sign-in needed).",
+)
+@click.option(
+    "--url",
+    default=None,
+    help="With --reset: the server URL (default: UPMETR_URL or the last one).",
+)
+@json_option
+@reports_errors
+def password(reset_token: str | None, url: str | None, as_json: bool) -> None:
+    """Change your password (asks for the current one), or finish a reset with --reset.
+
+    Passwords are asked for with hidden input, the new one twice. A change keeps this login
+    and signs every other session out; a reset signs every session out.
+    """
+    if reset_token is not None:
+        _reset_password(url or default_url(), reset_token.strip(), as_json=as_json)
+        return
+    if url is not None:
+        raise click.UsageError("--url goes with --reset; a change uses the stored login")
+    if using_api_key():
+        raise click.ClickException(
+            "an API key has no password: unset UPMETR_API_KEY and sign in with `upmetr login`"
+        )
+    with open_client() as api:
+        email = api.auth.me().user.email
+        current = click.prompt("Current password", hide_input=True, err=True)
+        new = click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
+        api.auth.change_password(current, new)
+    if as_json:
+        print_json({"email": email, "password_changed": True})
+        return
+    click.echo(f"Password changed for {email}. Other sessions were signed out.")
+
+
+def _reset_password(url: str, token: str, *, as_json: bool) -> None:
+    new = click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
+    with client_at(url) as api:
+        api.auth.reset_password(token, new)
+        base_url = api.base_url
+    if as_json:
+        print_json({"url": base_url, "password_reset": True})
+        return
+    click.echo(
+        f"Password reset on {base_url}. Every session was signed out: sign in with `upmetr login`."
     )
 
 
@@ -221,4 +288,4 @@ def api_keys_revoke(key_id: int) -> None:
     click.echo(f"Revoked API key {key_id}.")
 
 
-COMMANDS = [login, logout, whoami, orgs, api_keys]
+COMMANDS = [login, logout, password, whoami, orgs, api_keys]

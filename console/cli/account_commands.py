@@ -249,8 +249,12 @@ def api_keys_create(
     if as_json:
         print_json(created)
         return
-    click.echo(f"Created API key {created.name!r} (id {created.id}, role {created.role.value}).")
-    click.echo("Copy it now, it will not be shown again:")
+    # The words go to stderr and the key alone to stdout, so `KEY=$(upmetr api-keys create
+    # ...)` keeps the key and a person still reads what it is.
+    click.echo(
+        f"Created API key {created.name!r} (id {created.id}, role {created.role.value}).", err=True
+    )
+    click.echo("Copy it now, it will not be shown again:", err=True)
     click.echo(created.key)
 
 

@@ -129,11 +129,16 @@ def test_api_keys_create_list_revoke_and_use_from_the_environment(
     assert after.stderr.startswith("Error: ")
 
 
-def test_human_api_key_create_prints_the_key_once(server: ServerProcess, config_dir: Path) -> None:
+def test_human_api_key_create_prints_the_key_alone_on_stdout_and_the_words_on_stderr(
+    server: ServerProcess, config_dir: Path
+) -> None:
+    """So `KEY=$(upmetr api-keys create ...)`, as the README shows, keeps just the key."""
     login(server, config_dir)
     result = run(config_dir, "api-keys", "create", "--name", "laptop")
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().splitlines()[-1].startswith("upk_")
+    assert result.stdout.strip().startswith("upk_")
+    assert len(result.stdout.split()) == 1
+    assert "will not be shown again" in result.stderr
 
 
 def test_bad_password_prints_the_servers_detail_and_exits_1(

@@ -5,8 +5,10 @@ changes. Right: monitors by status, the ones down or degraded, response-time spa
 of a few monitors (the troubled ones first). Keys: enter opens the incident or monitor
 under the cursor, tab moves between the two lists.
 
-What it reads is in dashboard_data.py. Live events change what is shown at once; incident
-events also re-read the incident counts, at most every 10 s.
+What it reads is in dashboard_data.py: one `GET /overview`. Live events then change what
+is shown at once. It reads again (at most every 10 s) only for what an event does not say:
+an incident leaving a list that did not hold every unresolved one, or a monitor changing
+from a status the counts have none of (one created since the read).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -24,14 +26,13 @@ from textual.timer import Timer
 
 from console.screens.dashboard_data import (
     HOUR,
-    LARGEST_PAGE,
+    SPARK_ROWS,
     TROUBLE,
     UNRESOLVED,
     DashboardNow,
     IncidentsNow,
     MonitorsNow,
     read_dashboard,
-    read_incidents,
 )
 from console.screens.view import ViewScreen
 from console.widgets.change_log import ChangeLog
@@ -42,14 +43,11 @@ from console.widgets.trouble_list import MonitorLine, TroubleList, monitor_chang
 from console.widgets.unresolved_list import IncidentLine, UnresolvedList, incident_change
 from shared.api.events import Event
 from shared.api.incidents import IncidentRead
-from shared.api.monitors import MonitorStatus
 
 INCIDENT_TILES = ("critical", "error", "warning", "info", "open", "acknowledged")
 MONITOR_TILES = ("up", "down", "degraded", "paused", "maintenance", "pending")
-QUIET = (MonitorStatus.paused, MonitorStatus.maintenance)  # no checks to draw
-SPARK_ROWS = 6
-# Counts move with each event at once; the exact re-read waits, as the API allows a user
-# 60 requests a minute and an incident storm sends many events.
+# Counts move with each event at once; a re-read for what events do not say waits, as the
+# API allows a user 60 requests a minute and an incident storm sends many events.
 REFETCH_SECONDS = 10.0
 
 
@@ -58,8 +56,6 @@ class DashboardScreen(ViewScreen):
     CSS_PATH = "../styles/dashboard.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
-    # Counting from one page is exact up to this many; past it, from the API's totals.
-    PAGE: ClassVar[int] = LARGEST_PAGE
     BINDINGS = [Binding("enter", "open", "Detail", id="dashboard.open")]
 
     def __init__(self) -> None:
@@ -67,10 +63,7 @@ class DashboardScreen(ViewScreen):
         self.incidents_complete = True
         self.incident_counts: Counter[str] = Counter()
         self.monitor_counts: Counter[str] = Counter()
-        self.monitor_statuses: dict[int, str] | None = None
         self.monitors_total = 0
-        # A whole page while it holds every monitor; past that a page only feeds the sparklines.
-        self._monitor_page = self.PAGE
         self._refetch: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -122,27 +115,27 @@ class DashboardScreen(ViewScreen):
     async def load(self) -> None:
         # The console's first load was started before the app existed (console/launch.py).
         started = self.upmetr.take_early_read(self.VIEW)
-        read = started or read_dashboard(
-            self.upmetr.api, self.upmetr.now(), monitor_page=self._monitor_page, page=self.PAGE
-        )
+        read = started or read_dashboard(self.upmetr.api, points=POINTS)
         loaded: DashboardNow | None = await self.attempt(read)
         if loaded is None:
             return
-        self._monitor_page = self.PAGE if loaded.monitors.total <= self.PAGE else SPARK_ROWS
         self._show_incidents(loaded.incidents)
         self._show_monitors(loaded.monitors)
         self._past_hour(loaded.recent, loaded.read_at)
-        # Past response times come after: the view's first frame waits for its load.
-        self._seed_later(self.sparks.unseeded())
 
-    @work(exclusive=True, group="incident-counts")
-    async def _reread_incidents(self) -> None:
-        incidents = await self.attempt(read_incidents(self.upmetr.api, page=self.PAGE))
-        if incidents is not None:
-            self._show_incidents(incidents)
+    def _reread_soon(self) -> None:
+        """Read the overview again in a while, once for a burst of events."""
+        if self._refetch is None:
+            self._refetch = self.set_timer(REFETCH_SECONDS, self._refetch_now)
+
+    def _refetch_now(self) -> None:
+        self._refetch = None
+        self.reload()
 
     async def _seed(self, monitor_ids: list[int]) -> None:
-        """Past response times of newly followed monitors."""
+        """Past response times of monitors followed since the load (gone wrong since)."""
+        if not monitor_ids:
+            return
         api = self.upmetr.api.monitors
         reads = asyncio.gather(*(api.checks(i, per_page=POINTS) for i in monitor_ids))
         pages = await self.attempt(reads)
@@ -174,18 +167,18 @@ class DashboardScreen(ViewScreen):
 
     def _show_monitors(self, monitors: MonitorsNow) -> None:
         self.monitor_counts = monitors.counts
-        self.monitor_statuses = monitors.statuses
         self.monitors_total = monitors.total
         self._draw_monitor_counts()
-        self.troubled.show([MonitorLine.of(monitor) for monitor in monitors.trouble])
-        picks = [Followed(line.id, line.name, line.status) for line in self.troubled.lines.values()]
-        quiet_last = sorted(monitors.first_page, key=lambda monitor: monitor.status in QUIET)
-        picks += [
-            Followed(monitor.id, monitor.name, monitor.status.value)
-            for monitor in quiet_last
-            if monitor.id not in self.troubled.lines
-        ]
-        self.sparks.follow(picks)
+        self.troubled.show(
+            MonitorLine(m.id, m.name, m.status.value, m.last_checked_at, m.last_error)
+            for m in monitors.trouble
+        )
+        # The server picked them: the troubled first, paused and in maintenance last.
+        followed = monitors.latency
+        self.sparks.follow([Followed(m.monitor_id, m.name, m.status.value) for m in followed])
+        for monitor in followed:
+            points = [(point.result_id, point.response_time_ms) for point in monitor.points]
+            self.sparks.seed(monitor.monitor_id, points)
 
     def _draw_monitor_counts(self) -> None:
         for name in MONITOR_TILES:
@@ -226,16 +219,13 @@ class DashboardScreen(ViewScreen):
         monitor_id = int(data["monitor_id"])
         name, status = str(data.get("name", monitor_id)), str(data["status"])
         previous = str(data.get("previous_status") or "")
-        if self.monitor_statuses is not None:
-            # Every monitor is known: setting its status counts an event heard twice (during
-            # a load, then replayed after it) once.
-            self.monitor_statuses[monitor_id] = status
-            self.monitor_counts = Counter(self.monitor_statuses.values())
-            self.monitors_total = len(self.monitor_statuses)
-        else:  # counted from totals: move one; the next load puts any slip right
-            if previous:
-                self.monitor_counts[previous] = max(self.monitor_counts[previous] - 1, 0)
+        if self.monitor_counts[previous] > 0:
+            self.monitor_counts[previous] -= 1
             self.monitor_counts[status] += 1
+        else:
+            # No monitor was counted with that status: one created (or changed) since the
+            # read, which no event announced. The counts are read again.
+            self._reread_soon()
         self._draw_monitor_counts()
         if self.troubled.flipped(monitor_id, name, status) or (
             status in TROUBLE and monitor_id not in self.sparks.monitor_ids
@@ -259,8 +249,15 @@ class DashboardScreen(ViewScreen):
             str(data.get("status") or (known.status if known else "")),
             known.opened_at if known else self.upmetr.now(),
         )
-        if not self.incidents_complete:  # counted from totals: move them; the re-read corrects
-            self._move_incident_counts(kind, line, known.status if known else "open")
+        if not self.incidents_complete:  # counted from totals: move them
+            # A deleted incident's event says its status; a resolved one not listed was
+            # most likely open (the re-read below corrects it).
+            before = str(data.get("status")) if kind == "deleted" else "open"
+            self._move_incident_counts(kind, line, known.status if known else before)
+            if kind in ("resolved", "deleted"):
+                # The list lacks the next unresolved incident to take this one's place (and,
+                # for one not listed, what it was before): read again.
+                self._reread_soon()
         if kind == "deleted":
             self.unresolved.forget(incident_id)
         else:
@@ -269,8 +266,6 @@ class DashboardScreen(ViewScreen):
             text = incident_change(kind, line, self.app.theme_variables)
             self.changes.add(("incident", kind, incident_id), self.upmetr.now(), text)
         self._draw_incident_counts()
-        if self._refetch is None:
-            self._refetch = self.set_timer(REFETCH_SECONDS, self._refetch_incidents)
 
     def _move_incident_counts(self, kind: str, line: IncidentLine, previous: str) -> None:
         counts = self.incident_counts
@@ -283,10 +278,6 @@ class DashboardScreen(ViewScreen):
         elif kind in ("resolved", "deleted") and previous in ("open", "acknowledged"):
             counts[line.severity] = max(counts[line.severity] - 1, 0)
             counts[previous] = max(counts[previous] - 1, 0)
-
-    def _refetch_incidents(self) -> None:
-        self._refetch = None
-        self._reread_incidents()
 
     # -- keys ----------------------------------------------------------------------------
 

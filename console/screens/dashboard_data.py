@@ -1,105 +1,78 @@
-"""The dashboard's reads, apart from its widgets: the console starts them before Textual is
-imported (console/launch.py), so they are plain coroutines over the client.
+"""The dashboard's read, apart from its widgets: the console starts it before Textual is
+imported (console/launch.py), so it is a plain coroutine over the client.
 
-A load costs a handful of requests whatever the organization's size (the API limits
-requests per user): monitor counts come from `/monitors/summary`; incident counts from
-one page of a list when it holds everything, else from the list's totals filtered by
-status (`per_page=1`).
+A load is one request, `GET /overview`, whatever the organization's size (the API allows
+a user 60 requests a minute): counts, the troubled monitors, the newest unresolved
+incidents, the last hour's changes and the sparklines' past response times.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import product
 
-from shared.api.incidents import IncidentRead, IncidentStatus, Severity
-from shared.api.monitors import MonitorRead, MonitorStatus
+from shared.api.incidents import IncidentRead, IncidentStatus
+from shared.api.monitors import MonitorStatus
+from shared.api.overview import MonitorLatency, Overview, OverviewMonitor
 from shared.client import AsyncClient
 
 UNRESOLVED = (IncidentStatus.open, IncidentStatus.acknowledged)
 TROUBLE = (MonitorStatus.down.value, MonitorStatus.degraded.value)  # the monitors it lists
-LARGEST_PAGE = 200  # the API's: counting from one page is exact up to this many
-RECENT = 50  # incidents read for the last hour's changes
+SPARK_ROWS = 6  # monitors with a sparkline
+SPARK_POINTS = 60  # response times a sparkline keeps (console/widgets/latency_sparks.POINTS)
 HOUR = timedelta(hours=1)
 
 
 @dataclass
 class IncidentsNow:
-    items: list[IncidentRead]  # unresolved (all of them when `complete`)
+    items: list[IncidentRead]  # unresolved, newest first (all of them when `complete`)
     counts: Counter[str]  # by severity and by status
     complete: bool
 
 
 @dataclass
 class MonitorsNow:
-    first_page: list[MonitorRead]
     counts: Counter[str]
     total: int
-    trouble: list[MonitorRead]  # down or degraded
-    statuses: dict[int, str] | None  # every monitor's, when the first page holds them all
+    trouble: list[OverviewMonitor]  # down or degraded (all of them when `trouble_complete`)
+    trouble_complete: bool
+    latency: list[MonitorLatency]  # the sparklines' monitors, in order, with past times
 
 
 @dataclass
 class DashboardNow:
     incidents: IncidentsNow
     monitors: MonitorsNow
-    recent: list[IncidentRead]  # unresolved, opened within the hour, lately resolved
+    recent: list[IncidentRead]  # opened, acknowledged or resolved within the hour
     read_at: datetime
 
 
 async def read_dashboard(
-    api: AsyncClient, now: datetime, *, monitor_page: int = LARGEST_PAGE, page: int = LARGEST_PAGE
+    api: AsyncClient, now: datetime | None = None, *, points: int = SPARK_POINTS
 ) -> DashboardNow:
-    """Everything the dashboard shows; `monitor_page` is the first monitor page's size (a
-    whole page while it may hold every monitor; past that it only feeds the sparklines)."""
-    incidents, monitors, opened, resolved = await asyncio.gather(
-        read_incidents(api, page=page),
-        read_monitors(api, monitor_page, page=page),
-        api.incidents.list(from_=now - HOUR, per_page=RECENT),
-        api.incidents.list(status=IncidentStatus.resolved, sort="-resolved_at", per_page=RECENT),
+    """Everything the dashboard shows, from one `GET /overview`. `now` is unused: the
+    server's `read_at` says when the figures were read (the signature early reads share)."""
+    found = await api.overview.get(latency_monitors=SPARK_ROWS, latency_points=points)
+    return dashboard_now(found)
+
+
+def dashboard_now(found: Overview) -> DashboardNow:
+    incidents = found.incidents
+    counts = Counter({severity.value: n for severity, n in incidents.by_severity.items()})
+    counts.update({"open": incidents.open, "acknowledged": incidents.acknowledged})
+    unresolved = incidents.open + incidents.acknowledged
+    monitors = found.monitors
+    trouble_total = sum(monitors.by_status[MonitorStatus(status)] for status in TROUBLE)
+    return DashboardNow(
+        IncidentsNow(incidents.newest, counts, unresolved <= len(incidents.newest)),
+        MonitorsNow(
+            Counter({status.value: n for status, n in monitors.by_status.items()}),
+            monitors.total,
+            monitors.troubled,
+            trouble_total <= len(monitors.troubled),
+            monitors.latency,
+        ),
+        incidents.last_hour,
+        found.read_at,
     )
-    recent = [*incidents.items, *opened.items, *resolved.items]
-    return DashboardNow(incidents, monitors, recent, now)
-
-
-async def read_incidents(api: AsyncClient, *, page: int = LARGEST_PAGE) -> IncidentsNow:
-    incidents = api.incidents
-    pages = await asyncio.gather(*(incidents.list(status=s, per_page=page) for s in UNRESOLVED))
-    counts = Counter(
-        {status.value: page.total for status, page in zip(UNRESOLVED, pages, strict=True)}
-    )
-    items = [item for page in pages for item in page.items]
-    complete = all(page.total <= len(page.items) for page in pages)
-    if complete:
-        counts.update(item.severity.value for item in items)
-    else:
-        pairs = list(product(UNRESOLVED, Severity))
-        totals = await asyncio.gather(
-            *(incidents.list(status=s, severity=v, per_page=1) for s, v in pairs)
-        )
-        for (_, severity), found in zip(pairs, totals, strict=True):
-            counts[severity.value] += found.total
-    return IncidentsNow(items, counts, complete)
-
-
-async def read_monitors(
-    api: AsyncClient, first_page: int, *, page: int = LARGEST_PAGE
-) -> MonitorsNow:
-    monitors = api.monitors
-    first, summary = await asyncio.gather(monitors.list(per_page=first_page), monitors.summary())
-    counts = Counter({status.value: count for status, count in summary.by_status.items()})
-    statuses: dict[int, str] | None = None
-    if first.total <= len(first.items):
-        statuses = {monitor.id: monitor.status.value for monitor in first.items}
-        trouble = [monitor for monitor in first.items if monitor.status.value in TROUBLE]
-    else:
-        # Only the statuses that have monitors are listed: usually none or one request.
-        wanted = [status for status in TROUBLE if counts[status]]
-        pages = await asyncio.gather(
-            *(monitors.list(status=status, per_page=page) for status in wanted)
-        )
-        trouble = [monitor for found in pages for monitor in found.items]
-    return MonitorsNow(first.items, counts, first.total, trouble, statuses)

@@ -1,16 +1,23 @@
 """What every console view shares: the status bar, the prompt, the footer, role-aware
 actions, readable errors, and loading only while the view is on screen.
 
-A view loads its data when it is mounted and each time it is shown again (`reload`),
-follows live events while shown (`live`), and polls only as a fallback, paused while
-another view is in front.
+A view loads its data when it is mounted and each time it is shown again (`reload`), then
+follows live events while shown (`live`). It reads again only when events may have been
+missed (the stream reconnected, or said `stream.reset`), when it was behind another view,
+or for a change an event does not carry; never on a timer: the API allows a user 60
+requests a minute, shared by every console and script of theirs.
+
+While the server refuses requests for that limit (429), the status bar says `rate limited`
+and a banner counts down the seconds of its `Retry-After`; the client waits them itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Awaitable
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from textual import on, work
@@ -24,10 +31,11 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from console.messages import FilterChanged, PromptSubmitted
 from console.widgets.key_footer import KeyFooter
 from console.widgets.prompt import Prompt
+from console.widgets.rate_limit_banner import RateLimitBanner
 from console.widgets.resource_table import ResourceTable
 from console.widgets.status_bar import StatusBar
 from shared.api.events import Event
-from shared.client import ClientError
+from shared.client import ClientError, RateLimited
 
 if TYPE_CHECKING:
     from console.app import UpmetrApp
@@ -41,12 +49,18 @@ BURST_SECONDS = 0.1
 FIRST_FRAME_SECONDS = 0.25
 
 
+def _rate_limited(app: UpmetrApp, seconds: float) -> None:
+    """The client was answered 429: the view in front says so (a view shown later asks the
+    client itself when it comes to the front)."""
+    view = app.front_view
+    if view is not None and view.is_mounted:
+        view.show_rate_limit()
+
+
 class ViewScreen(Screen[None]):
     VIEW: ClassVar[str] = ""
     # Actions that change data: hidden from viewers, shown disabled when read-only.
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset()
-    # Fallback polling while shown; live events do the real work.
-    REFRESH_SECONDS: ClassVar[float] = 30.0
 
     BINDINGS = [
         # Priority, as `:` in console/app.py: what is typed right after `/` is the filter's.
@@ -55,8 +69,10 @@ class ViewScreen(Screen[None]):
         Binding("ctrl+r", "reload", "Reload", show=False, id="view.reload"),
     ]
 
-    _poll: Timer | None = None
+    _shown_before = False
     _pending: list[Event] | None = None  # events held while a load is under way
+    _rate_limit_tick: Timer | None = None  # counts the banner down while rate limited
+    _retry: Timer | None = None  # a load refused for the rate limit, tried again
     _under_dialog = False  # suspended by a dialog on top, not by another view
     filter_text = ""
 
@@ -82,6 +98,7 @@ class ViewScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(self.VIEW)
+        yield RateLimitBanner()
         yield from self.compose_body()
         prompt = Prompt(self.upmetr.prompt_history)
         prompt.display = False
@@ -172,6 +189,8 @@ class ViewScreen(Screen[None]):
         self.action_open()
 
     def on_mount(self) -> None:
+        # Every view sets the same callback: it goes to whichever view is in front.
+        self.upmetr.api.on_rate_limited = partial(_rate_limited, self.upmetr)
         # The first load starts with the view rather than when it is first shown: an answer
         # already there (the first view's, read before the app existed: console/launch.py)
         # is then in the view's first frame, not drawn over it a frame later.
@@ -187,20 +206,46 @@ class ViewScreen(Screen[None]):
             await asyncio.wait_for(asyncio.shield(first_load.wait()), FIRST_FRAME_SECONDS)
 
     def on_screen_resume(self) -> None:
-        if self._poll is None:  # shown for the first time: its first load is under way
-            self._poll = self.set_interval(self.REFRESH_SECONDS, self.reload)
-        else:
-            # Under a dialog the view stayed in front and kept receiving its live events:
-            # nothing was missed, and re-reading would spend requests of the rate limit.
-            if not self._under_dialog:
-                self.reload()
-            self._poll.resume()
+        # Shown for the first time, its first load is under way. Under a dialog the view
+        # stayed in front and kept receiving its live events: nothing was missed.
+        if self._shown_before and not self._under_dialog:
+            self.reload()
+        self._shown_before = True
         self._under_dialog = False
+        self.show_rate_limit()  # one that began while another view was in front
 
     def on_screen_suspend(self) -> None:
         self._under_dialog = isinstance(self.app.screen, ModalScreen)
-        if self._poll is not None:
-            self._poll.pause()
+
+    # -- rate limit ----------------------------------------------------------------------
+
+    def show_rate_limit(self) -> None:
+        """Say so while the server's last 429 holds, counting its seconds down each second
+        (drawn from the client's clock: no request is sent to count)."""
+        if self._rate_limit_tick is None and self._draw_rate_limit():
+            self._rate_limit_tick = self.set_interval(1.0, self._count_down)
+
+    def _count_down(self) -> None:
+        if not self._draw_rate_limit() and self._rate_limit_tick is not None:
+            self._rate_limit_tick.stop()
+            self._rate_limit_tick = None
+
+    def _draw_rate_limit(self) -> bool:
+        seconds = math.ceil(self.upmetr.api.rate_limit_left())
+        self.query_one(RateLimitBanner).seconds_left = seconds
+        self.query_one(StatusBar).rate_limited = seconds > 0
+        return seconds > 0
+
+    def _retry_after_rate_limit(self, error: RateLimited) -> None:
+        """A load whose retries the rate limit outlasted: load once more when it ends."""
+        self.show_rate_limit()
+        if self._retry is None:
+            wait = max(self.upmetr.api.rate_limit_left(), error.retry_after or 1.0)
+            self._retry = self.set_timer(wait, self._retry_now)
+
+    def _retry_now(self) -> None:
+        self._retry = None
+        self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter":  # a `/` typed into a text field stays there
@@ -245,6 +290,9 @@ class ViewScreen(Screen[None]):
         """Await an API call; the server's complaint becomes a notification, not a traceback."""
         try:
             result = await call
+        except RateLimited as exc:
+            self._retry_after_rate_limit(exc)  # the banner says it; no notification on top
+            return None
         except ClientError as exc:
             # Before the saved tokens are confirmed, the sign-in says what went wrong.
             if self.upmetr.me is not None:

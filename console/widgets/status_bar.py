@@ -1,6 +1,15 @@
-"""The top line of every view: where you are, who you are, and whether events are live."""
+"""The top line of every view: where you are, who you are, and whether events are live.
+
+The connection's state is what the line must never lose: on a narrow terminal the line
+takes shorter forms (the organization and role without the email, `[ro]` for
+`[read-only]`, the view without `upmetr >`, then the identity cut short) until it fits.
+While the server refuses requests for the rate limit, it says `rate limited`, not `live`:
+live events may still come, but nothing can be read.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from rich.text import Text
 from textual.reactive import reactive
@@ -10,12 +19,15 @@ CONNECTION_LABELS = {
     "connecting": ("◌ connecting", "secondary"),
     "live": ("● live", "success"),
     "reconnecting": ("◌ reconnecting", "warning"),
+    "rate limited": ("▲ rate limited", "error"),
 }
+SEPARATOR = " · "  # between the parts of the app's identity: email · organization · role
 
 
 class StatusBar(Static):
     connection: reactive[str] = reactive("connecting")
     identity: reactive[str] = reactive("")
+    rate_limited: reactive[bool] = reactive(False)
 
     def __init__(self, view: str) -> None:
         super().__init__(id="status-bar")
@@ -33,17 +45,49 @@ class StatusBar(Static):
         self.identity = value
 
     def render(self) -> Text:
-        label, variable = CONNECTION_LABELS.get(self.connection, (self.connection, "secondary"))
+        state = "rate limited" if self.rate_limited else self.connection
+        label, variable = CONNECTION_LABELS.get(state, (state, "secondary"))
         colors = self.app.theme_variables
-        line = Text.assemble(
-            ("upmetr", "bold"),
-            " > ",
-            (self._view, "bold"),
-            "  ",
-            self.identity,
-        )
+        status = Text(label, style=colors.get(variable, ""))
+        readonly_style = colors.get("warning", "")
+        width = self.size.width
+        for line in self._forms(status, readonly_style):
+            if not width or line.cell_len <= width:
+                return line
+        # Nothing shorter left: cut the identity, keep the view and the state whole.
+        return self._line(self._view, self.identity, "[ro]", status, readonly_style, fit_to=width)
+
+    def _forms(self, status: Text, readonly_style: str) -> Iterator[Text]:
+        """The line from its longest form to its shortest."""
+        parts = self.identity.split(SEPARATOR)
+        without_email = SEPARATOR.join(parts[1:]) if len(parts) > 1 else self.identity
+        for view, identity, readonly in (
+            (f"upmetr > {self._view}", self.identity, "[read-only]"),
+            (f"upmetr > {self._view}", without_email, "[read-only]"),
+            (f"upmetr > {self._view}", without_email, "[ro]"),
+            (self._view, without_email, "[ro]"),
+        ):
+            yield self._line(view, identity, readonly, status, readonly_style)
+
+    def _line(
+        self,
+        view: str,
+        identity: str,
+        readonly: str,
+        status: Text,
+        readonly_style: str,
+        fit_to: int | None = None,
+    ) -> Text:
+        head, _, place = view.rpartition(" > ")
+        line = Text.assemble((head, "bold"), " > " if head else "", (place, "bold"))
+        tail = Text()
         if getattr(self.app, "readonly", False):
-            line.append("  [read-only]", style=colors.get("warning", ""))
-        line.append("  ")
-        line.append(label, style=colors.get(variable, ""))
-        return line
+            tail.append("  ").append(readonly, style=readonly_style)
+        tail.append("  ").append_text(status)
+        if identity:
+            shown = Text(identity)
+            if fit_to is not None:
+                room = fit_to - line.cell_len - 2 - tail.cell_len
+                shown.truncate(max(room, 1), overflow="ellipsis")
+            line.append("  ").append_text(shown)
+        return line.append_text(tail)

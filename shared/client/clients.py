@@ -22,6 +22,7 @@ from shared.client.core import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
     AsyncCore,
+    RateLimitCallback,
     SyncCore,
     TokenCallback,
     normalize_base_url,
@@ -109,6 +110,20 @@ class _Namespaces(Generic[M]):
     @on_tokens.setter
     def on_tokens(self, callback: TokenCallback | None) -> None:
         self._core.on_tokens = callback
+
+    @property
+    def on_rate_limited(self) -> RateLimitCallback | None:
+        """Called with the seconds to wait on every 429, before the client waits them."""
+        return self._core.on_rate_limited
+
+    @on_rate_limited.setter
+    def on_rate_limited(self, callback: RateLimitCallback | None) -> None:
+        self._core.on_rate_limited = callback
+
+    def rate_limit_left(self) -> float:
+        """Seconds until the server's last 429 (`Retry-After`) allows requests again; 0 when
+        none is pending. Requests sent meanwhile are answered 429 too."""
+        return self._core.rate_limit_left()
 
 
 def _http_options(

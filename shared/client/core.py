@@ -28,6 +28,8 @@ T = TypeVar("T")
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 TokenCallback = Callable[[TokenPair], None]
+# Told the seconds the server asked to wait on each 429 (a console shows them).
+RateLimitCallback = Callable[[float], None]
 
 
 def client_version() -> str:
@@ -88,6 +90,9 @@ class _CoreBase:
         self.on_tokens = on_tokens
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
+        self.on_rate_limited: RateLimitCallback | None = None
+        # time.monotonic() until which the server asked for no more requests (429).
+        self.rate_limited_until: float | None = None
 
     # -- decisions shared by both cores ------------------------------------------------
     def _bearer(self) -> str | None:
@@ -112,11 +117,29 @@ class _CoreBase:
 
     def _retry_wait(self, response: httpx.Response, attempt: int) -> float | None:
         """Seconds to wait before retrying a 429, or None when retries are spent."""
-        if response.status_code != 429 or attempt >= self.max_retries:
+        if response.status_code != 429:
+            self.rate_limited_until = None  # answered: the server takes requests again
             return None
         hinted = retry_after_seconds(response)
         wait = hinted if hinted is not None else float(2**attempt)
+        self.rate_limited(wait)
+        if attempt >= self.max_retries:
+            return None
         return min(wait, self.max_retry_wait)
+
+    def rate_limited(self, seconds: float) -> None:
+        """Note a 429 asking to wait `seconds` (`Retry-After`), and tell `on_rate_limited`."""
+        until = time.monotonic() + seconds
+        if self.rate_limited_until is None or until > self.rate_limited_until:
+            self.rate_limited_until = until
+        if self.on_rate_limited is not None:
+            self.on_rate_limited(seconds)
+
+    def rate_limit_left(self) -> float:
+        """Seconds until the server's last 429 allows requests again (0 when it does)."""
+        if self.rate_limited_until is None:
+            return 0.0
+        return max(0.0, self.rate_limited_until - time.monotonic())
 
     def _refresh_call(self) -> Call[TokenPair]:
         return Call(

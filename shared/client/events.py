@@ -103,10 +103,12 @@ class _Stream:
     def check(self, response: httpx.Response) -> None:
         """Raise a permanent error, or `_Reconnect` for a transient one; pass a good stream."""
         if response.status_code == 200:
+            self.core.rate_limited_until = None  # answered: the server takes requests again
             return
         error = _error(response)
         if response.status_code == 429:
             hinted = retry_after_seconds(response)
+            self.core.rate_limited(hinted if hinted is not None else self.initial_delay)
             raise _Reconnect(error, None if hinted is None else min(hinted, self.max_delay))
         if isinstance(error, ServerError):
             raise _Reconnect(error)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -245,31 +244,29 @@ async def test_carol_sees_none_of_org_as_counts_or_their_events(
         assert "org A" not in changes_text(app)
 
 
-async def test_past_one_page_the_counts_come_from_the_api_totals_and_still_follow_events(
+async def test_past_the_overviews_lists_the_counts_come_from_its_totals_and_follow_events(
     client: TestClient,  # type: ignore[type-arg]
     world: World,
     db: AsyncSession,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(DashboardScreen, "PAGE", 2)
-    for severity in ("critical", "warning", "info"):
-        await open_incident(client, world.alice, f"{severity} trouble", severity)
+    """The overview lists the newest 20 unresolved incidents; past that the tiles count
+    from its totals, and events move them."""
+    for n in range(21):
+        await open_incident(client, world.alice, f"warning {n}", "warning")
+    await open_incident(client, world.alice, "critical trouble", "critical")
     down = await create_monitor(client, world.alice, "edge proxy")
     await mark_down(db, down["id"])
     await create_monitor(client, world.alice, "batch jobs", paused=True)
-    for n in range(2):
-        await create_monitor(client, world.alice, f"new site {n}")
     app = console_for(client, world.alice)
     async with app.run_test(size=SMALL) as pilot:
         await dashboard_shown(pilot, app)
-        assert [count(app, f"incidents-{s}") for s in ("critical", "warning", "info", "open")] == [
+        assert [count(app, f"incidents-{s}") for s in ("critical", "warning", "open")] == [
             1,
-            1,
-            1,
-            3,
+            21,
+            22,
         ]
-        assert [count(app, f"monitors-{s}") for s in ("down", "paused", "pending")] == [1, 1, 2]
+        assert [count(app, f"monitors-{s}") for s in ("down", "paused", "pending")] == [1, 1, 0]
         assert "edge proxy" in table_text(pilot, "#troubled")
         await open_incident(client, world.alice, "another one", "critical")
         await until(pilot, lambda: count(app, "incidents-critical") == 2)
-        assert count(app, "incidents-open") == 4
+        assert count(app, "incidents-open") == 23

@@ -50,7 +50,7 @@ async def test_reads_started_before_the_app_fill_the_dashboard_and_are_not_asked
     early = start_early_reads(api, "dashboard")
     await asyncio.wait(early.values())  # answered while the interface would be importing
     read_early = list(transport.asked)
-    assert "GET /api/v1/auth/me" in read_early and "GET /api/v1/monitors/summary" in read_early
+    assert sorted(read_early) == ["GET /api/v1/auth/me", "GET /api/v1/overview"]
 
     credentials = Credentials(url, alice.access_token or "", alice.refresh_token or "", alice.email)
     app = UpmetrApp(url, credentials=credentials, remember=False, api=api, early_reads=early)
@@ -65,7 +65,7 @@ async def test_reads_started_before_the_app_fill_the_dashboard_and_are_not_asked
     asked_again = [
         request
         for request in asked_by_the_app
-        if request.endswith(("/auth/me", "/monitors", "/monitors/summary", "/incidents"))
+        if request.endswith(("/auth/me", "/overview", "/monitors", "/incidents"))
     ]
     assert asked_again == []
 

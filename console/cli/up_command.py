@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -29,8 +30,10 @@ def up(
     """Start a local server and open the console, signed in: the first command to run.
 
     On the first run this creates the database and a local admin, whose password is
-    printed once. The server stops when the console quits.
+    printed once; in a terminal, the console opens at a key press, after it was read. The
+    server stops when the console quits.
     """
+    from console.config import credentials_path
     from console.local_server import (
         LOCAL_ADMIN_EMAIL,
         LocalServer,
@@ -52,17 +55,40 @@ def up(
         if password is not None:
             click.echo(
                 f"Created the local admin {LOCAL_ADMIN_EMAIL}  password: {password}  "
-                "(shown once; change it with POST /api/v1/auth/password/change, see /docs)"
+                "(shown once: keep it; change it with `upmetr password`)"
             )
         if local_credentials(url, password) is None:
             click.echo(
                 f"No saved login works for {url}: sign in (the local admin is {LOCAL_ADMIN_EMAIL})."
             )
+        elif password is not None:
+            click.echo(
+                f"The console and `upmetr` commands are signed in as {LOCAL_ADMIN_EMAIL} "
+                f"(saved in {credentials_path()})."
+            )
+            if not no_console and not _read_before_the_console():
+                return
         _console_or_serve(url, server.log_path, readonly=readonly, no_console=no_console)
     except (LocalServerError, ClientError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         server.stop()
+
+
+def _read_before_the_console() -> bool:
+    """Wait for a key before the console takes the screen, so the password printed once is
+    read first; False when the user pressed Ctrl-C instead. Without a terminal on stdin and
+    stdout (a script, a pipe) it returns at once. Not click.pause, which swallows Ctrl-C."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return True
+    click.echo("Press any key to open the console (Ctrl-C stops the server)...", nl=False)
+    try:
+        click.getchar()
+    except (KeyboardInterrupt, EOFError):
+        click.echo("\nStopping.")
+        return False
+    click.echo()
+    return True
 
 
 def _console_or_serve(url: str, log_path: Path, *, readonly: bool, no_console: bool) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
+import select
 import signal
 import socket
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -271,6 +272,57 @@ def test_up_creates_the_admin_once_signs_in_and_serves_until_ctrl_c(tmp_path: Pa
         assert sign_in_local(second.url, LOCAL_ADMIN_EMAIL, password).email == LOCAL_ADMIN_EMAIL
     finally:
         assert second.interrupt() == 0
+
+
+def test_in_a_terminal_up_shows_the_first_password_and_waits_for_a_key_before_the_console(
+    tmp_path: Path,
+) -> None:
+    """The console takes the whole screen: the password printed once must be read before."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "UPMETR_DATA_DIR": str(tmp_path / "data"),
+        "UPMETR_CONFIG_DIR": str(tmp_path / "config"),
+        **{f"UPMETR_{name.upper()}": str(value) for name, value in FAST_ARGON2.items()},
+    }
+    terminal, end = pty.openpty()
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [UPMETR, "up", "--port", str(port)], stdin=end, stdout=end, stderr=end,
+        env=env, cwd=OUTSIDE_CHECKOUT, start_new_session=True,
+    )  # fmt: skip
+    os.close(end)
+    shown = b""
+
+    def read(seconds: float) -> None:
+        nonlocal shown
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([terminal], [], [], left)[0]:
+                try:
+                    shown += os.read(terminal, 65536)
+                except OSError:  # the process closed the terminal
+                    return
+
+    try:
+        deadline = time.monotonic() + 60
+        while b"Press any key" not in shown:
+            assert process.poll() is None and time.monotonic() < deadline, shown
+            read(0.2)
+        read(1.0)  # time enough for a console that would not wait to start drawing
+        assert f"Created the local admin {LOCAL_ADMIN_EMAIL}  password: ".encode() in shown
+        assert b"upmetr password" in shown
+        assert b"\x1b[?1049h" not in shown  # the console's alternate screen never opened
+        assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+        assert (tmp_path / "config" / "credentials.json").exists()
+        os.write(terminal, b"\x03")  # Ctrl-C at the prompt: stop, without the console
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        os.close(terminal)
+    assert refuses_connections(url)
 
 
 async def test_after_the_first_run_the_console_opens_signed_in_as_the_local_admin(

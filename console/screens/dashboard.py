@@ -115,7 +115,7 @@ class DashboardScreen(ViewScreen):
     async def load(self) -> None:
         # The console's first load was started before the app existed (console/launch.py).
         started = self.upmetr.take_early_read(self.VIEW)
-        read = started or read_dashboard(self.upmetr.api, points=POINTS)
+        read = started or read_dashboard(self.upmetr.api, self.upmetr.now(), points=POINTS)
         loaded: DashboardNow | None = await self.attempt(read)
         if loaded is None:
             return

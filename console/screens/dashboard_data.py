@@ -44,20 +44,19 @@ class MonitorsNow:
 class DashboardNow:
     incidents: IncidentsNow
     monitors: MonitorsNow
-    recent: list[IncidentRead]  # opened, acknowledged or resolved within the hour
-    read_at: datetime
+    recent: list[IncidentRead]  # opened, acknowledged or resolved most recently
+    read_at: datetime  # by the console's clock
 
 
 async def read_dashboard(
-    api: AsyncClient, now: datetime | None = None, *, points: int = SPARK_POINTS
+    api: AsyncClient, now: datetime, *, points: int = SPARK_POINTS
 ) -> DashboardNow:
-    """Everything the dashboard shows, from one `GET /overview`. `now` is unused: the
-    server's `read_at` says when the figures were read (the signature early reads share)."""
+    """Everything the dashboard shows, from one `GET /overview`, read at `now`."""
     found = await api.overview.get(latency_monitors=SPARK_ROWS, latency_points=points)
-    return dashboard_now(found)
+    return dashboard_now(found, now)
 
 
-def dashboard_now(found: Overview) -> DashboardNow:
+def dashboard_now(found: Overview, now: datetime) -> DashboardNow:
     incidents = found.incidents
     counts = Counter({severity.value: n for severity, n in incidents.by_severity.items()})
     counts.update({"open": incidents.open, "acknowledged": incidents.acknowledged})
@@ -73,6 +72,6 @@ def dashboard_now(found: Overview) -> DashboardNow:
             trouble_total <= len(monitors.troubled),
             monitors.latency,
         ),
-        incidents.last_hour,
-        found.read_at,
+        incidents.recent,
+        now,
     )

@@ -7,14 +7,14 @@ counts, the cost summary, budget statuses), so the overview and the full reads a
    degraded, by name, not paused, not in maintenance), and the latest response times of a
    few monitors for sparklines, the troubled first.
 2. Incidents: unresolved counts by status and severity from one grouped query, the newest
-   unresolved ones, and those opened, acknowledged or resolved within the hour.
+   unresolved ones, and those opened, acknowledged or resolved most recently.
 3. Agents and notifications: zeros until those domains exist (the shape is fixed now).
 4. Costs and budgets over their threshold, only when the plan includes cloud accounts.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +43,6 @@ from shared.api.overview import (
     OverviewQuery,
 )
 
-HOUR = timedelta(hours=1)
 TROUBLE = (MonitorStatus.down.value, MonitorStatus.degraded.value)
 QUIET = (MonitorStatus.paused, MonitorStatus.maintenance)  # not checked: drawn last
 UNRESOLVED = (IncidentStatus.open.value, IncidentStatus.acknowledged.value)
@@ -60,7 +59,7 @@ async def overview(
     return Overview(
         read_at=now,
         monitors=await _monitors(db, org_id=org_id, query=query, now=now),
-        incidents=await _incidents(db, org_id=org_id, now=now),
+        incidents=await _incidents(db, org_id=org_id),
         agents=AgentsOverview(),
         costs=await _costs(db, org_id=org_id, now=now) if with_costs else None,
         budgets_over_threshold=(
@@ -188,7 +187,7 @@ async def _latest_results(
 # -- incidents -----------------------------------------------------------------------------
 
 
-async def _incidents(db: AsyncSession, *, org_id: int, now: datetime) -> IncidentsOverview:
+async def _incidents(db: AsyncSession, *, org_id: int) -> IncidentsOverview:
     unresolved = [Incident.org_id == org_id, Incident.status.in_(UNRESOLVED)]
     grouped = await db.execute(
         select(Incident.status, Incident.severity, func.count())
@@ -211,21 +210,23 @@ async def _incidents(db: AsyncSession, *, org_id: int, now: datetime) -> Inciden
         acknowledged=by_status[IncidentStatus.acknowledged.value],
         by_severity=by_severity,
         newest=[IncidentRead.model_validate(incident) for incident in newest],
-        last_hour=await _changed_since(db, org_id=org_id, since=now - HOUR),
+        recent=await _changed_lately(db, org_id=org_id),
     )
 
 
-async def _changed_since(db: AsyncSession, *, org_id: int, since: datetime) -> list[IncidentRead]:
-    """Incidents opened, acknowledged or resolved since `since`, latest change first.
+async def _changed_lately(db: AsyncSession, *, org_id: int) -> list[IncidentRead]:
+    """The incidents opened, acknowledged or resolved most recently, latest change first.
 
-    One bounded query per kind of change, merged here: the latest of three times is
-    `max(a, b, c)` in SQLite and `greatest` in PostgreSQL, and the merge is 60 rows at most.
+    The latest 20 of each kind of change hold the latest 20 changes, so one bounded query
+    per kind is merged here: the latest of three times is `max(a, b, c)` in SQLite and
+    `greatest` in PostgreSQL, and the merge is 60 rows at most. No time window: which
+    changes are recent enough to show is the reader's choice, by its own clock.
     """
     found: dict[int, Incident] = {}
     for column in (Incident.opened_at, Incident.acknowledged_at, Incident.resolved_at):
         rows = await db.scalars(
             select(Incident)
-            .where(Incident.org_id == org_id, column >= since)
+            .where(Incident.org_id == org_id, column.is_not(None))
             .order_by(column.desc(), Incident.id.desc())
             .limit(LIST_LIMIT)
         )

@@ -66,9 +66,9 @@ class IncidentsOverview(ReadModel):
         description="unresolved (open or acknowledged) incidents; every severity, zeros included"
     )
     newest: list[IncidentRead] = Field(description="unresolved, newest opened first; at most 20")
-    last_hour: list[IncidentRead] = Field(
-        description="opened, acknowledged or resolved within the hour before `read_at`, "
-        "latest change first; at most 20"
+    recent: list[IncidentRead] = Field(
+        description="the 20 incidents opened, acknowledged or resolved most recently, "
+        "resolved ones included, latest change first (a dashboard's change log)"
     )
 
 

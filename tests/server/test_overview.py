@@ -117,7 +117,7 @@ async def test_the_overview_counts_monitors_and_incidents_and_lists_what_is_wron
     assert (incidents["open"], incidents["acknowledged"]) == (1, 1)
     assert incidents["by_severity"] == {"info": 0, "warning": 1, "error": 0, "critical": 1}
     assert [i["title"] for i in incidents["newest"]] == ["disk filling", "checkout is down"]
-    assert [i["title"] for i in incidents["last_hour"]] == [
+    assert [i["title"] for i in incidents["recent"]] == [
         "blip", "disk filling", "checkout is down",
     ]  # fmt: skip
     assert found["agents"] == {"total": 0, "online": 0, "offline": 0}
@@ -168,7 +168,7 @@ async def test_carol_of_org_b_never_sees_org_as_counts(
     assert [m["name"] for m in found["monitors"]["latency"]] == ["org B api"]
     assert found["monitors"]["latency"][0]["points"] == []
     assert (found["incidents"]["open"], found["incidents"]["newest"]) == (0, [])
-    assert found["incidents"]["last_hour"] == []
+    assert found["incidents"]["recent"] == []
     assert found["costs"]["current_month"] == "0.00"
     assert "org A" not in str(found)
 

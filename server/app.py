@@ -45,7 +45,7 @@ from server.http.routing import AUDIT_WRITER, AUTHENTICATOR, MODULE_CHECK, Call,
 from server.keys import load_or_create_keys
 from server.providers.checks import Checker
 from server.providers.email import mailer_for
-from server.routes import API_PREFIX, ROUTES
+from server.routes import API_PREFIX, PAGES, ROUTES
 from server.tasks import BackgroundTasks
 
 log = logging.getLogger("upmetr.server")
@@ -87,6 +87,7 @@ def build_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_resources)
     app.on_shutdown.append(_end_live_event_streams)
     add_routes(app, ROUTES, API_PREFIX)
+    add_routes(app, PAGES, "")
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     add_docs(app, build_openapi(ROUTES, prefix=API_PREFIX, version=server_version()))

@@ -1,14 +1,16 @@
-"""The single readable table of every route under /api/v1."""
+"""The single readable table of every route: the API under /api/v1, and its pages."""
 
 from __future__ import annotations
 
 from server.audit import handlers as audit
 from server.auth import handlers as auth
+from server.auth import pages as auth_pages
 from server.billing import handlers as billing
 from server.budgets import handlers as budgets
 from server.cloud_accounts import handlers as cloud_accounts
 from server.costs import handlers as costs
 from server.events import handlers as events
+from server.http import pages
 from server.http.routing import Access, Route
 from server.incidents import handlers as incidents
 from server.jobs import handlers as jobs
@@ -417,4 +419,22 @@ ROUTES: list[Route] = [
           "budget's account and service. The projection is a run rate: spent / days elapsed x "
           "days in the period. `remaining` stops at 0; `state` is `exceeded` at 100% or more, "
           "`warning` at the alert threshold or more, else `ok`. Amounts are rounded to cents."),
+]  # fmt: skip
+
+HTML = "text/html"
+
+# Pages outside /api/v1, server-rendered without JavaScript: what a browser finds at the
+# server's address, and where the links in emails land (API.md, Live events and operations).
+PAGES: list[Route] = [
+    Route("GET", "/", pages.home, "What this server is: the API docs and the console", "pages",
+          access=PUBLIC, content_type=HTML),
+    Route("GET", "/magic-link", auth_pages.magic_link,
+          "An emailed sign-in link: valid or not, and the command that signs in", "pages",
+          access=PUBLIC, content_type=HTML),
+    Route("GET", "/reset-password", auth_pages.reset_form,
+          "An emailed password reset link: a form for the new password", "pages",
+          access=PUBLIC, content_type=HTML),
+    Route("POST", "/reset-password", auth_pages.reset_password,
+          "The reset form posted: sets the new password (the token is spent)", "pages",
+          access=PUBLIC, content_type=HTML),
 ]  # fmt: skip

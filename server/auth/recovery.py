@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
 from server.auth import service, sessions
@@ -101,11 +102,16 @@ async def request_magic_link(call: Call, email: str) -> Message:
     return Message(detail=LINK_SENT)
 
 
-async def _redeem(call: Call, token: str, purpose: str) -> User | None:
-    """The user of a valid unused token, which is spent (compare-and-set); else None."""
-    now = datetime.now(UTC)
+async def usable_token(
+    db: AsyncSession, token: str, purpose: str
+) -> tuple[OneTimeToken, User] | None:
+    """The record and user of an unused, unexpired token of an active account; else None.
+
+    Nothing is spent: the pages emailed links land on read this, so a mail scanner that
+    fetches a link does not use it up (only a POST, or the CLI, does).
+    """
     row = (
-        await call.db.execute(
+        await db.execute(
             select(OneTimeToken, User)
             .join(User, User.id == OneTimeToken.user_id)
             .where(OneTimeToken.token_hash == hash_secret(token), OneTimeToken.purpose == purpose)
@@ -114,8 +120,18 @@ async def _redeem(call: Call, token: str, purpose: str) -> User | None:
     if row is None:
         return None
     record, user = row[0], row[1]
-    if record.used_at is not None or record.expires_at <= now or not user.is_active:
+    if record.used_at is not None or record.expires_at <= datetime.now(UTC) or not user.is_active:
         return None
+    return record, user
+
+
+async def _redeem(call: Call, token: str, purpose: str) -> User | None:
+    """The user of a valid unused token, which is spent (compare-and-set); else None."""
+    now = datetime.now(UTC)
+    found = await usable_token(call.db, token, purpose)
+    if found is None:
+        return None
+    record, user = found
     spent = await call.db.execute(
         update(OneTimeToken)
         .where(OneTimeToken.id == record.id, OneTimeToken.used_at.is_(None))

@@ -32,6 +32,7 @@ COMMANDS = {
     "resources": "console.cli.resources_commands:resources",
     "costs": "console.cli.costs_commands:costs",
     "budgets": "console.cli.budgets_commands:budgets",
+    "overview": "console.cli.overview_command:overview",
     "jobs": "console.cli.jobs_commands:jobs",
     "console": "console.cli.console_command:console",
 }

@@ -30,7 +30,7 @@ def up(
     """Start a local server and open the console, signed in: the first command to run.
 
     On the first run this creates the database and a local admin, whose password is
-    printed once; in a terminal, the console opens at a key press, after it was read. The
+    printed once; in a terminal, the console opens when Enter is pressed, after it was read. The
     server stops when the console quits.
     """
     from console.config import credentials_path
@@ -76,12 +76,13 @@ def up(
 
 
 def _read_before_the_console() -> bool:
-    """Wait for a key before the console takes the screen, so the password printed once is
-    read first; False when the user pressed Ctrl-C instead. Without a terminal on stdin and
-    stdout (a script, a pipe) it returns at once. Not click.pause, which swallows Ctrl-C."""
+    """Wait for a key (Enter, as asked, or any other) before the console takes the screen,
+    so the password printed once is read first; False when the user pressed Ctrl-C instead.
+    Without a terminal on stdin and stdout (a script, a pipe) it returns at once. Not
+    click.pause, which swallows Ctrl-C."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return True
-    click.echo("Press any key to open the console (Ctrl-C stops the server)...", nl=False)
+    click.echo("Press Enter to open the console (Ctrl-C stops the server)...", nl=False)
     try:
         click.getchar()
     except (KeyboardInterrupt, EOFError):

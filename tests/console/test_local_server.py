@@ -274,7 +274,7 @@ def test_up_creates_the_admin_once_signs_in_and_serves_until_ctrl_c(tmp_path: Pa
         assert second.interrupt() == 0
 
 
-def test_in_a_terminal_up_shows_the_first_password_and_waits_for_a_key_before_the_console(
+def test_in_a_terminal_up_shows_the_first_password_and_waits_for_enter_before_the_console(
     tmp_path: Path,
 ) -> None:
     """The console takes the whole screen: the password printed once must be read before."""
@@ -306,7 +306,7 @@ def test_in_a_terminal_up_shows_the_first_password_and_waits_for_a_key_before_th
 
     try:
         deadline = time.monotonic() + 60
-        while b"Press any key" not in shown:
+        while b"Press Enter" not in shown:
             assert process.poll() is None and time.monotonic() < deadline, shown
             read(0.2)
         read(1.0)  # time enough for a console that would not wait to start drawing

@@ -98,7 +98,8 @@ def test_upmetr_up_from_the_wheel_reaches_the_dashboard_and_quits_on_q(
     command = [str(fresh_venv / "bin" / "upmetr"), "up", "--port", str(free_port())]
     terminal = Terminal(command, _user_env(fresh_venv, tmp_path), size=size, cwd=tmp_path)
     try:
-        terminal.wait_for(b"password", timeout=60)
+        terminal.wait_for(b"password", b"Press Enter", timeout=60)
+        terminal.type(b"\r")  # the first run's password was read
         terminal.wait_for(b"monitors", b"incidents", timeout=60)
         terminal.type(b":q\r")
         assert terminal.wait_exit(timeout=30) == 0, terminal.text[-3000:]
@@ -121,6 +122,8 @@ def test_a_console_that_crashes_exits_with_an_error_status(
             cwd=tmp_path,
         )
         try:
+            terminal.wait_for(b"Press Enter", timeout=60)
+            terminal.type(b"\r")
             status = terminal.wait_exit(timeout=60)
         finally:
             terminal.close()

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient
@@ -35,7 +34,8 @@ async def start_tail(
     }
     process = await asyncio.create_subprocess_exec(
         UPMETR, "events", "tail", *args,
-        env=env, cwd=OUTSIDE_CHECKOUT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=env, cwd=OUTSIDE_CHECKOUT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     async with asyncio.timeout(20):
         while client.app[EVENT_BUS].subscriber_count(world.org_a) < 1:

@@ -237,7 +237,8 @@ class ViewScreen(Screen[None]):
         return seconds > 0
 
     def _retry_after_rate_limit(self, error: RateLimited) -> None:
-        """A load whose retries the rate limit outlasted: load once more when it ends."""
+        """A load whose retries (the client waits `Retry-After` up to three times) the rate
+        limit outlasted: load once more when it ends."""
         self.show_rate_limit()
         if self._retry is None:
             wait = max(self.upmetr.api.rate_limit_left(), error.retry_after or 1.0)
@@ -291,7 +292,11 @@ class ViewScreen(Screen[None]):
         try:
             result = await call
         except RateLimited as exc:
-            self._retry_after_rate_limit(exc)  # the banner says it; no notification on top
+            if self._pending is not None:  # this view's load: the banner says why it waits
+                self._retry_after_rate_limit(exc)
+            else:  # an action (or a read) the person asked for was not done: say so
+                self.show_rate_limit()
+                self.notify(str(exc), title="Rate limited", severity="warning", timeout=8)
             return None
         except ClientError as exc:
             # Before the saved tokens are confirmed, the sign-in says what went wrong.

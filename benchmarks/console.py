@@ -1,15 +1,19 @@
-"""The console at scale: first paint, event-to-screen latency and idle CPU, figures printed.
+"""The console at scale: first paint, event-to-screen latency, idle CPU and idle requests.
 
 1. A child process seeds a fresh data directory (seeding.py): one organization, a user and
    N monitors (default 10,000) with 30 days of rollups; 20 incidents are opened through the
    API once the server is up.
 2. The server runs in another child (engines off: only the API and the event bus), with a
    trigger: asked through a pipe, it publishes a burst of `monitor.check` events at once,
-   each stamped with the wall clock when published.
+   each stamped with the wall clock when published, or tells the API requests it answered
+   (counted as each response starts, so an event stream counts when it opens).
 3. First paint: `upmetr console` (the installed command) in a pseudo-terminal (160x48),
    signed in with the saved login, from spawn to the first frame showing the dashboard's
    monitor total; 5 runs, each a second after the previous console has exited.
 4. Idle CPU: that process left alone for --idle seconds once the dashboard has settled.
+   Idle requests: another console, counted by the server from spawn until it is live and
+   settled (its start), then over --idle-minutes left alone (the API allows a user 60 a
+   minute; the console is meant to spend at most 5 of them while idle).
 5. Event-to-screen: the console in this process (headless, 160x48) on the dashboard, then on
    the monitors view; a burst of --burst events (default 1,000); an event's latency runs
    from its publish stamp to the end of the first screen refresh after the console applied
@@ -17,6 +21,7 @@
    server's and the stream's share.
 
     python benchmarks/console.py [--monitors 10000] [--burst 1000] [--idle 20]
+                                 [--idle-minutes 2.5]
 """
 
 from __future__ import annotations
@@ -71,6 +76,13 @@ def serve(data_dir: str, port: int, trigger: Connection) -> None:
         **ARGON2,  # type: ignore[arg-type]
     )
     app = build_app(settings)
+    answered: list[str] = []
+
+    async def count(request: web.Request, response: web.StreamResponse) -> None:
+        if request.path.startswith("/api/v1/"):
+            answered.append(f"{request.method} {request.path} {response.status}")
+
+    app.on_response_prepare.append(count)
 
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None)
@@ -78,7 +90,11 @@ def serve(data_dir: str, port: int, trigger: Connection) -> None:
         await web.TCPSite(runner, "127.0.0.1", port).start()
         loop = asyncio.get_running_loop()
         while True:
-            org_id, monitors = await loop.run_in_executor(None, trigger.recv)
+            kind, asked = await loop.run_in_executor(None, trigger.recv)
+            if kind == "requests":
+                trigger.send(list(answered))
+                continue
+            org_id, monitors = asked
             for index in range(len(monitors)):
                 monitor_id, name = monitors[index]
                 app[EVENTS].publish(org_id, "monitor.check", check_event(monitor_id, name, index))
@@ -189,6 +205,29 @@ def first_paint(env: dict[str, str], monitors: int, idle: float) -> tuple[list[f
     return paints, idle_share
 
 
+def answered(trigger: Connection) -> list[str]:
+    """The API requests the server has answered so far: `GET /api/v1/overview 200`."""
+    trigger.send(("requests", None))
+    found: list[str] = trigger.recv()
+    return found
+
+
+def idle_requests(
+    env: dict[str, str], trigger: Connection, minutes: float
+) -> tuple[list[str], list[str]]:
+    """The requests of one console's start (spawn until live and settled), then of
+    `minutes` left alone on the dashboard."""
+    before = len(answered(trigger))
+    terminal = Terminal(env)
+    terminal.wait_for(b"live")
+    time.sleep(5)  # the first loads and anything they start
+    start = answered(trigger)[before:]
+    time.sleep(minutes * 60)
+    idle = answered(trigger)[before + len(start) :]
+    terminal.quit()
+    return start, idle
+
+
 # Event-to-screen, with the console in this process
 
 
@@ -221,7 +260,7 @@ async def event_to_screen(
                     await pilot.pause(0.05)
             await pilot.pause(1.0)
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, trigger.send, (org_id, burst))
+            await loop.run_in_executor(None, trigger.send, ("burst", (org_id, burst)))
             await loop.run_in_executor(None, trigger.recv)
             deadline = time.monotonic() + 60
             while len(latencies) < len(burst) and time.monotonic() < deadline:
@@ -250,15 +289,16 @@ async def stream_only(
         reading = asyncio.create_task(read())
         await connected.wait()
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, trigger.send, (org_id, burst))
+        await loop.run_in_executor(None, trigger.send, ("burst", (org_id, burst)))
         await loop.run_in_executor(None, trigger.recv)
         await asyncio.wait_for(reading, 60)
     return latencies
 
 
-# What the dashboard and the monitors view read when they open.
+# What the dashboard (one overview) and the monitors view read when they open.
 OPENING_READS = (
     "/auth/me",
+    "/overview?latency_monitors=6&latency_points=60",
     "/monitors?per_page=6",
     "/monitors?per_page=100",
     "/monitors?status=up&per_page=1",
@@ -298,6 +338,7 @@ def main() -> None:
     parser.add_argument("--monitors", type=int, default=10_000)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--idle", type=float, default=20.0)
+    parser.add_argument("--idle-minutes", type=float, default=2.5)
     arguments = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -335,6 +376,7 @@ def main() -> None:
         save_credentials(Credentials(url, tokens["access_token"], tokens["refresh_token"], EMAIL))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(SIZE[0])}
         paints, idle_share = first_paint(env, arguments.monitors, arguments.idle)
+        start, idle = idle_requests(env, ours, arguments.idle_minutes)
         figures = {"stream only": asyncio.run(stream_only(url, tokens, ours, org_id, burst))}
         figures |= asyncio.run(event_to_screen(url, tokens, ours, org_id, burst))
         server.terminate()
@@ -348,6 +390,16 @@ def main() -> None:
     for path, seconds in reads.items():
         print(f"  GET {path}: {seconds * 1000:.0f} ms")
     print(f"idle CPU on the dashboard over {arguments.idle:.0f} s: {idle_share * 100:.2f} %")
+    print(f"requests of a console's start (until live and settled): {len(start)}")
+    for request in start:
+        print(f"  {request}")
+    minutes = arguments.idle_minutes
+    print(
+        f"requests of an idle console over {minutes:g} min: {len(idle)}"
+        f" ({len(idle) / minutes:.1f} a minute; the API allows 60)"
+    )
+    for request in idle:
+        print(f"  {request}")
     for view, latencies in figures.items():
         print(
             f"event to screen, {view}, burst of {arguments.burst}: "

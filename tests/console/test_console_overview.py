@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,3 +146,40 @@ async def test_the_header_keeps_live_in_sight_at_80_columns_read_only(
         line = bar.render()
         assert line.plain.endswith("● live") and line.cell_len <= width, line.plain
         assert "…" in line.plain and line.plain.startswith("dashboard") and "[ro]" in line.plain
+
+
+async def test_a_status_change_the_counts_cannot_hold_reads_the_overview_again(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    db: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A monitor created after the read was announced by no event: its first status change
+    comes from a status the counts have none of, so the dashboard reads them again."""
+    monkeypatch.setattr("console.screens.dashboard.REFETCH_SECONDS", 0.2)
+    first = await create_monitor(client, world.alice, "docs site")
+    await set_status(db, first["id"], "up")
+    transport = CountingTransport()
+    app = counted_console(client, world.alice, transport)
+    async with app.run_test(size=SMALL) as pilot:
+        await until(pilot, lambda: app.connection == "live")
+        await until(pilot, lambda: count(app, "monitors-up") == 1)
+        assert count(app, "monitors-pending") == 0
+        later = await create_monitor(client, world.alice, "search api")
+        await set_status(db, later["id"], "down")
+        data = {"monitor_id": later["id"], "name": "search api", "status": "down"}
+        client.app[EVENTS].publish(
+            world.alice.org_id, "monitor.status", {**data, "previous_status": "pending"}
+        )
+        await until(pilot, lambda: count(app, "monitors-down") == 1)
+        await until(pilot, lambda: transport.sent.count("GET /api/v1/overview") == 2)
+        await until(
+            pilot,
+            lambda: "monitors: 2" in str(app.screen.query_one("#monitor-counts").border_title),
+        )
+        assert (count(app, "monitors-up"), count(app, "monitors-pending")) == (1, 0)
+
+
+async def set_status(db: AsyncSession, monitor_id: int, status: str) -> None:
+    async with db.begin():
+        await db.execute(update(Monitor).where(Monitor.id == monitor_id).values(status=status))

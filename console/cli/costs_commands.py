@@ -78,7 +78,7 @@ def costs_summary(account: int | str | None, as_json: bool) -> None:
                 "month-end forecast",
                 money(summary.forecast_month_end, currency) or "not enough data",
             ),
-            ("daily average", money(summary.daily_average, currency)),
+            ("daily average", money(summary.daily_average, currency) or "no complete day yet"),
             ("last synced", when(summary.last_synced_at) or "never"),
         ]
     )

@@ -1,14 +1,19 @@
 """How a budget's current period is going: its window, what was spent, where it is heading.
 
-1. The period is the current calendar month, quarter or year in UTC, both ends inclusive;
-   "today" (UTC) counts as an elapsed day, so on the 1st the burn rate is the day's spend.
-2. Spent is the sum of the daily costs from the period's start up to today, of the
-   budget's account and service when it names them (all the organization's otherwise).
+1. The period is the current calendar month, quarter or year in UTC, both ends inclusive.
+   Its complete days are those before today (server/costs/queries.py, last_complete_day):
+   today's figure is partial until Cost Explorer reports the day.
+2. Spent is the sum of the daily costs from the period's start up to today, today's partial
+   figure included, of the budget's account and service when it names them (all the
+   organization's otherwise).
    The budgets of a call are summed together: at most three grouped queries (see
    spent_micros), each with one conditional sum per distinct period start, so a status
    page of any number of budgets reads each source once and never scans the daily rows.
-3. Projection is a run rate: burn_rate_per_day = spent / days elapsed, projected_total =
-   spent + burn rate x days remaining. The seasonal forecast of server/costs/forecast.py is
+3. Projection is a run rate over complete days: burn_rate_per_day = spent on complete days
+   / complete days, projected_total = that spend + burn rate x the days left, today
+   included (and never below what is spent already). On the period's first day, with no
+   complete day in it yet, the rate is that of the RECENT_DAYS complete days before it. The
+   seasonal forecast of server/costs/forecast.py is
    not used: it forecasts whole-organization or whole-account series, needs a daily series
    per budget (a query per budget) and serves monthly horizons, while budgets are also
    narrowed to a service and run a quarter or a year; a run rate reads from the same sum.
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
@@ -30,9 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.budgets.models import Budget
 from server.costs.models import MICROS, CostAccountDay, CostDaily, CostServiceDay
+from server.costs.queries import last_complete_day
 from shared.api.budgets import BudgetPeriod, BudgetState, BudgetStatus
 
 _CENT = Decimal("0.01")
+RECENT_DAYS = 7  # the burn rate of a period with no complete day yet: the week before it
 _MONTHS_PER_PERIOD = {BudgetPeriod.monthly: 1, BudgetPeriod.quarterly: 3, BudgetPeriod.yearly: 12}
 
 
@@ -45,12 +53,13 @@ class Window:
     today: date
 
     @property
-    def days_elapsed(self) -> int:
-        return (self.today - self.start).days + 1
+    def complete_days(self) -> int:
+        return (last_complete_day(self.today) - self.start).days + 1
 
     @property
-    def days_remaining(self) -> int:
-        return (self.end - self.today).days
+    def days_left(self) -> int:
+        """Today and the days after it: what the burn rate still has to cover."""
+        return (self.end - self.today).days + 1
 
 
 def window(period: BudgetPeriod | str, now: datetime) -> Window:
@@ -85,6 +94,16 @@ def state_of(*, spent_micros: int, amount_micros: int, threshold_pct: int) -> Bu
 Key = tuple[object, ...]  # what a budget narrows to in one source; None matches any value
 
 
+@dataclass(frozen=True)
+class Spent:
+    """Micros spent: in a budget's period up to today, on its complete days alone, and on
+    the RECENT_DAYS complete days before today (whatever the period)."""
+
+    total: int
+    complete: int = 0
+    recent: int = 0
+
+
 async def _sum_grouped(
     db: AsyncSession,
     budgets: Sequence[tuple[Budget, Key]],
@@ -94,32 +113,46 @@ async def _sum_grouped(
     amount: Any,
     keys: Sequence[Any],
     where: Sequence[ColumnElement[bool]],
-) -> dict[int, int]:
-    """One query: per value of `keys`, a conditional sum per distinct period start; then
-    each budget adds up the groups its key matches."""
+) -> dict[int, Spent]:
+    """One query: per value of `keys`, two conditional sums per distinct period start (up to
+    today, and up to the last complete day); then each budget adds up the groups its key
+    matches."""
     starts = sorted({windows[budget.id].start for budget, _ in budgets})
     today = windows[budgets[0][0].id].today
-    sums = [func.coalesce(func.sum(case((day >= start, amount), else_=0)), 0) for start in starts]
+    complete = day <= last_complete_day(today)
+    recent_start = today - timedelta(days=RECENT_DAYS)
+    conditions = [(day >= start, and_(day >= start, complete)) for start in starts]
+    sums = [
+        func.coalesce(func.sum(case((condition, amount), else_=0)), 0)
+        for condition in (and_(day >= recent_start, complete), *chain(*conditions))
+    ]
+    since = min(starts[0], recent_start)
     rows = (
         await db.execute(
-            select(*keys, *sums).where(*where, day >= starts[0], day <= today).group_by(*keys)
+            select(*keys, *sums).where(*where, day >= since, day <= today).group_by(*keys)
         )
     ).all()
-    column = {start: index + len(keys) for index, start in enumerate(starts)}
-    spent: dict[int, int] = {}
+    recent = len(keys)
+    column = {start: recent + 1 + 2 * index for index, start in enumerate(starts)}
+    spent: dict[int, Spent] = {}
     for budget, key in budgets:
         index = column[windows[budget.id].start]
-        spent[budget.id] = sum(
-            int(row[index])
+        matching = [
+            row
             for row in rows
             if all(want is None or want == got for want, got in zip(key, row, strict=False))
+        ]
+        spent[budget.id] = Spent(
+            total=sum(int(row[index]) for row in matching),
+            complete=sum(int(row[index + 1]) for row in matching),
+            recent=sum(int(row[recent]) for row in matching),
         )
     return spent
 
 
 async def spent_micros(
     db: AsyncSession, *, org_id: int, budgets: Sequence[Budget], now: datetime
-) -> dict[int, int]:
+) -> dict[int, Spent]:
     """What each budget's current period has spent so far, by budget id.
 
     Never a scan of the organization's daily rows: budgets of every service (all accounts
@@ -137,7 +170,7 @@ async def spent_micros(
             by_service.append((budget, (budget.service,)))
         else:
             by_both.append((budget, (budget.account_id, budget.service)))
-    spent: dict[int, int] = {}
+    spent: dict[int, Spent] = {}
     if by_account:
         where = [CostAccountDay.org_id == org_id]
         accounts = {key[0] for _, key in by_account}
@@ -171,12 +204,16 @@ async def spent_micros(
     return spent
 
 
-def figures(budget: Budget, *, spent: int, now: datetime) -> BudgetStatus:
-    """The status of `budget` given what its current period has spent (micros)."""
+def figures(budget: Budget, *, spent: Spent, now: datetime) -> BudgetStatus:
+    """The status of `budget` given what its current period has spent (steps 3 and 4)."""
     period = window(budget.period, now)
-    burn = Fraction(spent, period.days_elapsed)
-    projected = spent + burn * period.days_remaining
+    if period.complete_days:
+        burn = Fraction(spent.complete, period.complete_days)
+    else:
+        burn = Fraction(spent.recent, RECENT_DAYS)
+    projected = max(spent.complete + burn * period.days_left, Fraction(spent.total))
     amount = budget.amount_micros
+    spent_micros = spent.total
     return BudgetStatus(
         budget_id=budget.id,
         name=budget.name,
@@ -184,14 +221,16 @@ def figures(budget: Budget, *, spent: int, now: datetime) -> BudgetStatus:
         amount=money(amount),
         period_start=period.start,
         period_end=period.end,
-        spent=money(spent),
-        remaining=money(max(0, amount - spent)),
-        pct_used=round(spent * 100 / amount, 2) if amount else 0.0,
+        spent=money(spent_micros),
+        remaining=money(max(0, amount - spent_micros)),
+        pct_used=round(spent_micros * 100 / amount, 2) if amount else 0.0,
         burn_rate_per_day=money(burn),
         projected_total=money(projected),
         projected_overage=money(max(Fraction(0), projected - amount)),
         state=state_of(
-            spent_micros=spent, amount_micros=amount, threshold_pct=budget.alert_threshold_pct
+            spent_micros=spent_micros,
+            amount_micros=amount,
+            threshold_pct=budget.alert_threshold_pct,
         ),
     )
 

@@ -7,6 +7,12 @@ the preceding one in one grouped query (a conditional sum per period).
 
 Days are UTC. A range defaults to this month to date; both ends are inclusive; it may span
 at most MAX_RANGE_DAYS. Amounts are summed as integer micros and shown rounded to cents.
+
+Complete days: Cost Explorer reports a UTC day's costs during the following day(s), so
+today's figure is partial (often nothing yet). One rule, `last_complete_day`, decides which
+days count for anything that divides by days or compares periods: a day is complete once it
+is before today (UTC). Totals include today's partial figure (it was spent); averages,
+changes, the forecast and budgets' burn rates use complete days only.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, String, and_, case, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.cloud_accounts.models import CloudAccount
@@ -50,6 +56,11 @@ _ZERO = Decimal("0.00")
 
 def today_utc() -> date:
     return datetime.now(UTC).date()
+
+
+def last_complete_day(today: date) -> date:
+    """The last day whose costs are final: yesterday (see the module's docstring)."""
+    return today - timedelta(days=1)
 
 
 def money(micros: int | None) -> Decimal:
@@ -128,11 +139,38 @@ def _scope(table: Any, org_id: int, account_id: int | None) -> list[ColumnElemen
     return [table.account_id == account_id]
 
 
-def _two_periods(day: Any, amount: Any, period: Period) -> tuple[Any, Any]:
-    """Conditional sums of `amount` in the period and in the one before it."""
-    current = func.sum(case((day >= period.start, amount)))
-    previous = func.sum(case((day < period.start, amount)))
-    return current.label("current"), previous.label("previous")
+@dataclass(frozen=True)
+class Comparison:
+    """A range's amount, and its complete days against as many days just before them:
+    comparing a range that ends today with a full earlier one would show flat spending
+    falling by today's missing share."""
+
+    period: Period
+    compared: Period | None  # the range's complete days; None when it has none yet
+
+    @classmethod
+    def of(cls, period: Period, today: date) -> Comparison:
+        end = min(period.end, last_complete_day(today))
+        return cls(period, Period(period.start, end) if end >= period.start else None)
+
+    @property
+    def first_day(self) -> date:
+        return self.compared.preceding().start if self.compared else self.period.start
+
+    def sums(self, day: Any, amount: Any) -> tuple[Any, Any, Any]:
+        """Conditional sums: the whole range, its complete days, the days before them."""
+        current = func.sum(case((day >= self.period.start, amount))).label("current")
+        if self.compared is None:
+            return current, literal(None).label("compared"), literal(None).label("previous")
+        compared = func.sum(
+            case((and_(day >= self.period.start, day <= self.compared.end), amount), else_=0)
+        )
+        previous = func.sum(case((day < self.period.start, amount)))
+        return current, compared.label("compared"), previous.label("previous")
+
+    @staticmethod
+    def change(compared: int | None, previous: int | None) -> float | None:
+        return _change(int(compared or 0), previous) if compared is not None else None
 
 
 async def _daily_totals(
@@ -163,8 +201,9 @@ async def _last_synced_at(
 async def summary(
     db: AsyncSession, *, org_id: int, account_id: int | None, today: date
 ) -> CostSummary:
-    """This month to date, last month, the month-end forecast (month to date + the
-    forecast of the rest of the month) and this month's average per day."""
+    """This month to date, last month, the month-end forecast (the month's complete days +
+    the forecast of the rest of the month, today included) and the average of this month's
+    complete days (none on the 1st)."""
     await _check_account(db, org_id, account_id)
     month_start = today.replace(day=1)
     previous_start = (month_start - timedelta(days=1)).replace(day=1)
@@ -174,6 +213,10 @@ async def summary(
     )
     current = sum(micros for day, micros in totals if day >= month_start)
     previous = sum(micros for day, micros in totals if previous_start <= day < month_start)
+    complete_days = (last_complete_day(today) - month_start).days + 1
+    complete = sum(
+        micros for day, micros in totals if month_start <= day <= last_complete_day(today)
+    )
     month_end = forecasting.month_end_forecast(
         [(day, Decimal(micros) / MICROS) for day, micros in totals], today
     )
@@ -181,7 +224,7 @@ async def summary(
         current_month=money(current),
         previous_month=money(previous),
         forecast_month_end=month_end.total,
-        daily_average=money(current // today.day),
+        daily_average=money(complete // complete_days) if complete_days else None,
         currency=await _currency(db, org_id),
         last_synced_at=await _last_synced_at(db, org_id=org_id, account_id=account_id),
     )
@@ -192,29 +235,28 @@ async def by_service(
 ) -> list[ServiceCost]:
     """Each service's cost in the range, its share, and its change vs the preceding period."""
     await _check_account(db, org_id, query.account_id)
-    period = period_of(query, today)
-    earlier = period.preceding()
+    ranges = Comparison.of(period_of(query, today), today)
     table: Any = CostServiceDay if query.account_id is None else CostDaily
-    where = [*_scope(table, org_id, query.account_id), table.day >= earlier.start]
-    where.append(table.day <= period.end)
+    where = [*_scope(table, org_id, query.account_id), table.day >= ranges.first_day]
+    where.append(table.day <= ranges.period.end)
     rows = (
         await db.execute(
-            select(table.service, *_two_periods(table.day, table.amount_micros, period))
+            select(table.service, *ranges.sums(table.day, table.amount_micros))
             .where(*where)
             .group_by(table.service)
         )
     ).all()
-    found = [(service, int(now), prev) for service, now, prev in rows if now is not None]
-    whole = sum(now for _, now, _ in found)
+    found = [(service, int(now), *rest) for service, now, *rest in rows if now is not None]
+    whole = sum(now for _, now, _, _ in found)
     found.sort(key=lambda item: (-item[1], item[0]))
     return [
         ServiceCost(
             service=service,
             amount=money(now),
             share_pct=_pct(now, whole),
-            change_pct=_change(now, prev),
+            change_pct=Comparison.change(compared, previous),
         )
-        for service, now, prev in found
+        for service, now, compared, previous in found
     ]
 
 
@@ -230,22 +272,22 @@ async def by_account(
 ) -> list[AccountCost]:
     """Each account's cost in the range, its share, and its change vs the preceding period."""
     await _check_account(db, org_id, query.account_id)
-    period = period_of(query, today)
-    earlier = period.preceding()
+    ranges = Comparison.of(period_of(query, today), today)
     table = CostAccountDay
-    where = [table.org_id == org_id, table.day >= earlier.start, table.day <= period.end]
+    where = [table.org_id == org_id, table.day >= ranges.first_day]
+    where.append(table.day <= ranges.period.end)
     if query.account_id is not None:
         where.append(table.account_id == query.account_id)
     rows = (
         await db.execute(
-            select(table.account_id, *_two_periods(table.day, table.amount_micros, period))
+            select(table.account_id, *ranges.sums(table.day, table.amount_micros))
             .where(*where)
             .group_by(table.account_id)
         )
     ).all()
     names = await _account_names(db, org_id)
-    found = [(account, int(now), prev) for account, now, prev in rows if now is not None]
-    whole = sum(now for _, now, _ in found)
+    found = [(account, int(now), *rest) for account, now, *rest in rows if now is not None]
+    whole = sum(now for _, now, _, _ in found)
     found.sort(key=lambda item: (-item[1], item[0]))
     return [
         AccountCost(
@@ -253,9 +295,9 @@ async def by_account(
             name=names.get(account, str(account)),
             amount=money(now),
             share_pct=_pct(now, whole),
-            change_pct=_change(now, prev),
+            change_pct=Comparison.change(compared, previous),
         )
-        for account, now, prev in found
+        for account, now, compared, previous in found
     ]
 
 
@@ -349,6 +391,7 @@ async def daily(
         group_by=group_by,
         currency=await _currency(db, org_id),
         days=days,
+        complete_through=last_complete_day(today),
         # Built without validation: the amounts are Decimals already, 18,000 for a year.
         series=[
             DailySeries.model_construct(
@@ -368,7 +411,7 @@ async def cost_forecast(
     """The next `days` days from the synced history of complete days (before today): no
     provider call. Methods and interval: server/costs/forecast.py."""
     await _check_account(db, org_id, account_id)
-    yesterday = today - timedelta(days=1)
+    yesterday = last_complete_day(today)
     totals = await _daily_totals(
         db,
         org_id=org_id,

@@ -45,6 +45,7 @@ from server.cloud_accounts.models import CloudAccount
 from server.cloud_accounts.service import aws_target
 from server.config import Settings
 from server.costs.models import MICROS, CostDaily, CostSync
+from server.db.base import utcnow
 from server.events import EventPublisher
 from server.jobs import service as jobs
 from server.jobs.models import Job
@@ -206,7 +207,7 @@ async def sync_account(
     async with sessions() as db, db.begin():
         record = CostSync(
             org_id=account.org_id, account_id=account.id, job_id=job_id, status=RUNNING,
-            start_day=start, end_day=end, started_at=now,
+            start_day=start, end_day=end, started_at=utcnow(),
         )  # fmt: skip
         db.add(record)
         await db.flush()
@@ -233,7 +234,8 @@ async def sync_account(
         record.rows = outcome.rows
         record.api_calls = outcome.api_calls
         record.detail = outcome.detail[:2000] if outcome.detail else None
-        record.finished_at = now
+        # The clock now, not `now`: the job's clock for the window, read before the calls.
+        record.finished_at = utcnow()
     return outcome
 
 

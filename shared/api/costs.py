@@ -46,7 +46,10 @@ class CostSummary(ReadModel):
     current_month: Decimal
     previous_month: Decimal
     forecast_month_end: Decimal | None = Field(description="null while history is too short")
-    daily_average: Decimal = Field(description="this month to date")
+    daily_average: Decimal | None = Field(
+        description="the average of this month's complete days (before today, UTC: Cost "
+        "Explorer reports a day during the next); null on the 1st"
+    )
     currency: str
     last_synced_at: UtcDatetime | None
 
@@ -55,7 +58,10 @@ class ServiceCost(ReadModel):
     service: str
     amount: Decimal
     share_pct: float
-    change_pct: float | None = Field(description="vs the same number of days before; null if new")
+    change_pct: float | None = Field(
+        description="the range's complete days (before today) vs as many days just before "
+        "them; null if new, or while the range has no complete day"
+    )
 
 
 class AccountCost(ReadModel):
@@ -77,6 +83,9 @@ class DailyCosts(ReadModel):
     group_by: GroupBy
     currency: str
     days: list[date]
+    complete_through: date = Field(
+        description="the last day with final figures (yesterday, UTC); later days are partial"
+    )
     series: list[DailySeries]
 
 

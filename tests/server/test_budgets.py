@@ -249,17 +249,20 @@ def test_periods_are_the_calendar_month_quarter_and_year_in_utc() -> None:
     late_in_new_york = datetime(2024, 5, 31, 21, tzinfo=timezone(timedelta(hours=-4)))
     assert window("monthly", late_in_new_york).start == date(2024, 6, 1)  # UTC's June
     month, quarter, year = (window(p, NOW) for p in ("monthly", "quarterly", "yearly"))
-    assert (month.start, month.end, month.days_elapsed, month.days_remaining) == (
-        date(2024, 5, 1), date(2024, 5, 31), 10, 21,
+    # Complete days are those before today; the days left count today.
+    assert (month.start, month.end, month.complete_days, month.days_left) == (
+        date(2024, 5, 1), date(2024, 5, 31), 9, 22,
     )  # fmt: skip
-    assert (quarter.start, quarter.end, quarter.days_elapsed) == (
-        date(2024, 4, 1), date(2024, 6, 30), 40,
+    assert (quarter.start, quarter.end, quarter.complete_days) == (
+        date(2024, 4, 1), date(2024, 6, 30), 39,
     )  # fmt: skip
-    assert (year.start, year.end, year.days_elapsed) == (date(2024, 1, 1), date(2024, 12, 31), 131)
+    assert (year.start, year.end, year.complete_days) == (date(2024, 1, 1), date(2024, 12, 31), 130)
     december = window("quarterly", datetime(2024, 12, 31, tzinfo=UTC))
-    assert (december.start, december.end, december.days_remaining) == (
-        date(2024, 10, 1), date(2024, 12, 31), 0,
+    assert (december.start, december.end, december.days_left) == (
+        date(2024, 10, 1), date(2024, 12, 31), 1,
     )  # fmt: skip
+    first = window("monthly", datetime(2024, 6, 1, 8, tzinfo=UTC))
+    assert (first.complete_days, first.days_left) == (0, 30)
 
 
 async def test_monthly_status_sums_the_month_so_far_and_projects_the_run_rate(
@@ -272,7 +275,7 @@ async def test_monthly_status_sums_the_month_so_far_and_projects_the_run_rate(
     await add_costs(db, world.org_a, account_id, rows)
     created = await create(client, world, amount="1000", alert_threshold_pct=80)
     found = await status_at(db, world.org_a, created["id"], NOW)
-    # 400 spent in 10 days: 40 a day, 31 days projects 1240, 240 over.
+    # 360 in 9 complete days, 40 more today: 40 a day, 31 days project 1240, 240 over.
     assert (found.period_start, found.period_end) == (date(2024, 5, 1), date(2024, 5, 31))
     assert (found.spent, found.remaining, found.pct_used) == (
         Decimal("400.00"), Decimal("600.00"), 40.0,
@@ -339,10 +342,10 @@ async def test_quarterly_and_yearly_budgets_sum_their_own_windows(
     assert {period: s.spent for period, s in spent.items()} == {
         "monthly": Decimal("1.00"), "quarterly": Decimal("11.00"), "yearly": Decimal("111.00"),
     }  # fmt: skip
-    quarter = spent["quarterly"]  # 11 over 40 days of 91: 0.275 a day, 51 days to go
+    quarter = spent["quarterly"]  # 11 over 39 complete days of 91: 52 days left, today's in
     assert (quarter.period_start, quarter.period_end) == (date(2024, 4, 1), date(2024, 6, 30))
     assert (quarter.burn_rate_per_day, quarter.projected_total) == (
-        Decimal("0.28"), Decimal("25.03"),
+        Decimal("0.28"), Decimal("25.67"),
     )  # fmt: skip
     year = spent["yearly"]
     assert (year.period_start, year.period_end) == (date(2024, 1, 1), date(2024, 12, 31))
@@ -357,8 +360,9 @@ async def test_status_over_http_counts_todays_costs(
     created = await create(client, world, amount="120.00", alert_threshold_pct=25)
     found = await get(client, world, f"/{created['id']}/status")
     current = window("monthly", datetime.now(UTC))
-    burn = Decimal(36) / current.days_elapsed
-    projected = (36 + burn * current.days_remaining).quantize(Decimal("0.01"))
+    # Today's partial figure is spent, but gives no rate while the month has complete days
+    # (none spent); on the 1st, the rate is the week before's (nothing).
+    projected = Decimal("36.00")
     assert (found["budget_id"], found["spent"], found["remaining"]) == (
         created["id"], "36.00", "84.00",
     )  # fmt: skip

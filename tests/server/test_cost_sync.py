@@ -173,6 +173,14 @@ async def test_get_sync_shows_each_accounts_last_sync_with_its_calls_and_their_c
     assert last["api_calls"] == 2 and Decimal(last["api_cost"]) == Decimal("0.02")
     assert (last["start_day"], last["end_day"]) == (start.isoformat(), end.isoformat())
     assert last["finished_at"].endswith("Z") and last["detail"] is None
+    # The record tells when the calls began and when they ended, and the summary's last
+    # sync is that end.
+    started_at, finished_at = (
+        datetime.fromisoformat(last[k]) for k in ("started_at", "finished_at")
+    )
+    assert started_at < finished_at
+    summary = await client.get(f"{COSTS}/summary", headers=world.bob.headers)
+    assert datetime.fromisoformat((await summary.json())["last_synced_at"]) == finished_at
 
 
 async def test_the_window_is_the_previous_month_and_this_month_to_date() -> None:

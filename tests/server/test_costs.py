@@ -232,7 +232,13 @@ async def test_summary_shows_this_month_last_month_and_the_average_per_day(
     current = Decimal("31.50")
     assert Decimal(summary["current_month"]) == current
     assert Decimal(summary["previous_month"]) == Decimal("100.00")
-    assert Decimal(summary["daily_average"]) == (current / now.day).quantize(Decimal("0.01"))
+    # The average is of complete days (before today): the 1st's 30 over them; none on the 1st.
+    if now.day == 1:
+        assert summary["daily_average"] is None
+    else:
+        assert Decimal(summary["daily_average"]) == (30 / Decimal(now.day - 1)).quantize(
+            Decimal("0.01")
+        )
     assert summary["currency"] == "USD" and summary["last_synced_at"] is None
 
 

@@ -19,10 +19,18 @@ from textual.widgets import Static
 
 from console.formatting import ago, status_text
 from console.screens.view import ViewScreen
-from console.widgets.resource_table import ResourceTable
+from console.widgets.column_fit import Col, actor_forms, moment_forms
+from console.widgets.resource_table import Cell, ResourceTable
 from shared.api.audit import AuditLogRead
 
-COLUMNS = ("WHEN", "ACTOR", "ACTION", "RESOURCE", "STATUS", "IP")
+COLUMNS = (
+    Col("WHEN", 85),
+    Col("ACTOR", 95),
+    Col("ACTION", 100),
+    Col("RESOURCE", 80),
+    Col("STATUS", 90),
+    Col("IP", 30),
+)
 PER_PAGE = 50  # the API takes 25, 50 or 100
 SYSTEM = "system"  # the actor of what the server did on its own (no user)
 
@@ -45,10 +53,10 @@ def outcome(entry: AuditLogRead, colors: dict[str, str]) -> Text:
     return status_text(entry.status, colors)
 
 
-def audit_cells(entry: AuditLogRead, colors: dict[str, str]) -> list[str | Text]:
+def audit_cells(entry: AuditLogRead, colors: dict[str, str]) -> list[Cell]:
     return [
-        when(entry.created_at),
-        entry.user_email or SYSTEM,
+        moment_forms(entry.created_at, seconds=True),
+        actor_forms(entry.user_email or SYSTEM),
         entry.action,
         resource(entry),
         outcome(entry, colors),
@@ -91,7 +99,7 @@ class AuditScreen(ViewScreen):
         self.entries = {entry.id: entry for entry in page.items}
         colors = self.app.theme_variables
         self.table.set_rows([(entry.id, audit_cells(entry, colors)) for entry in page.items])
-        self.table.border_title = f"audit log ({page.total})  page {self.page} of {self.pages}"
+        self.table.set_title("audit log", str(page.total), f"  page {self.page} of {self.pages}")
 
     def action_page(self, step: int) -> None:
         wanted = self.page + step

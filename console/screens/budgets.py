@@ -149,8 +149,8 @@ class BudgetsScreen(ViewScreen):
             for state in (BudgetState.exceeded, BudgetState.warning)
             if any(item.state is state for item in statuses)
         ]
-        self.table.border_title = f"budgets ({len(statuses)})" + (
-            f": {', '.join(counts)}" if counts else ""
+        self.table.set_title(
+            "budgets", str(len(statuses)), f": {', '.join(counts)}" if counts else ""
         )
 
     def live_many(self, events: list[Event]) -> None:

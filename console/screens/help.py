@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,9 +11,15 @@ from textual.widgets import DataTable
 
 from console.commands import ORG_WORDS, VIEW_ALIASES
 from console.screens.view import ViewScreen
-from console.widgets.resource_table import ResourceTable
+from console.widgets.column_fit import Col
+from console.widgets.resource_table import Cell, ResourceTable
 
-COLUMNS = ("WHERE", "KEY", "BINDING ID", "ACTION")
+COLUMNS = (
+    Col("WHERE", 80),
+    Col("KEY", 90),
+    Col("BINDING ID", 10),
+    Col("ACTION", 70, min_width=20),
+)
 
 
 def _bindings(node_class: type[DOMNode]) -> Iterable[Binding]:
@@ -25,6 +31,15 @@ def _bindings(node_class: type[DOMNode]) -> Iterable[Binding]:
                 continue
             if binding.id or node_class is DataTable:
                 yield binding
+
+
+def also(what: str, aliases: Sequence[str]) -> tuple[str, ...]:
+    """`open audit (or :audit-log, :log)`, and shorter forms with fewer of its aliases."""
+    words = [f":{alias}" for alias in sorted(aliases, key=len)]
+    return tuple(
+        f"{what} (or {', '.join(words[:count])})" if count else what
+        for count in range(len(words), -1, -1)
+    )
 
 
 class HelpScreen(ViewScreen):
@@ -51,7 +66,7 @@ class HelpScreen(ViewScreen):
             ("tables", ResourceTable),
             *self.upmetr.help_places(),
         ]
-        rows: list[tuple[str, str, str, str]] = []
+        rows: list[tuple[Cell, ...]] = []
         for where, node_class in places:
             for binding in _bindings(node_class):
                 ident = binding.id or binding.action
@@ -64,10 +79,8 @@ class HelpScreen(ViewScreen):
                 )
                 rows.append((where, display, binding.id or "", label))
         for view, aliases in VIEW_ALIASES.items():
-            rows.append((":command", f":{view}", "", f"open {view} (or :{', :'.join(aliases)})"))
-        rows.append(
-            (":command", ":org", "", f"switch organization (or :{', :'.join(ORG_WORDS[1:])})")
-        )
+            rows.append((":command", f":{view}", "", also(f"open {view}", aliases)))
+        rows.append((":command", ":org", "", also("switch organization", ORG_WORDS[1:])))
         rows.append((":command", ":q", "", "quit (or ctrl+c)"))
         rows.append(("/filter", "text or regex", "", "show matching rows; ! in front inverts"))
         self.query_one(ResourceTable).set_rows(

@@ -13,11 +13,17 @@ from textual.widgets import Static
 from console.formatting import ago, status_text
 from console.screens.text_entry import TextEntryScreen
 from console.screens.view import ViewScreen
+from console.widgets.column_fit import Col, actor_forms, moment_forms
 from console.widgets.resource_table import ResourceTable
 from shared.api.events import Event
 from shared.api.incidents import IncidentDetail, IncidentStatus
 
-TIMELINE_COLUMNS = ("WHEN", "EVENT", "WHO", "TEXT")
+TIMELINE_COLUMNS = (
+    Col("WHEN", 80),
+    Col("EVENT", 100),
+    Col("WHO", 70),
+    Col("TEXT", 90, min_width=20),
+)
 
 
 class IncidentDetailScreen(ViewScreen):
@@ -65,9 +71,9 @@ class IncidentDetailScreen(ViewScreen):
                 (
                     event.id,
                     [
-                        event.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        moment_forms(event.created_at, seconds=True),
                         event.kind.value,
-                        event.actor,
+                        actor_forms(event.actor),
                         event.text or "",
                     ],
                 )

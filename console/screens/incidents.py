@@ -18,13 +18,21 @@ from console.formatting import ago, status_text
 from console.screens.confirm import ConfirmScreen
 from console.screens.text_entry import TextEntryScreen
 from console.screens.view import ViewScreen
-from console.widgets.resource_table import ResourceTable
+from console.widgets.column_fit import Col
+from console.widgets.resource_table import Cell, ResourceTable
 from shared.api.events import Event
 from shared.api.incidents import BulkActionName, IncidentRead, IncidentStatus
 
-COLUMNS = ("ID", "SEVERITY", "STATUS", "TITLE", "TARGET", "OPENED")
 # Columns that change live, at the width of their longest value.
 LIVE_WIDTHS = {"SEVERITY": 10, "STATUS": 14, "OPENED": 6}
+COLUMNS = (
+    Col("ID", 80),
+    Col("SEVERITY", 100, width=LIVE_WIDTHS["SEVERITY"]),
+    Col("STATUS", 95, width=LIVE_WIDTHS["STATUS"]),
+    Col("TITLE", 90, min_width=16),
+    Col("TARGET", 40),
+    Col("OPENED", 85, width=LIVE_WIDTHS["OPENED"]),
+)
 PAGE = 100
 # Which statuses each action starts from (the server answers 409 for the others).
 ACTION_FROM: dict[BulkActionName, set[IncidentStatus]] = {
@@ -71,7 +79,14 @@ class IncidentsScreen(ViewScreen):
         self.incidents: dict[int, IncidentRead] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield ResourceTable(COLUMNS, widths=LIVE_WIDTHS, markable=True, id="incidents")
+        yield ResourceTable(COLUMNS, markable=True, id="incidents")
+
+    def on_mount(self) -> None:
+        self.table.follow_time("OPENED", self._opened)
+
+    def _opened(self) -> list[tuple[int, Cell]]:
+        now = self.upmetr.now()
+        return [(item.id, ago(item.opened_at, now)) for item in self.incidents.values()]
 
     @property
     def table(self) -> ResourceTable:
@@ -85,7 +100,7 @@ class IncidentsScreen(ViewScreen):
         now = self.upmetr.now()
         colors = self.app.theme_variables
         self.table.set_rows([(item.id, incident_cells(item, now, colors)) for item in page.items])
-        self.table.border_title = f"incidents ({page.total})"
+        self.table.set_title("incidents", str(page.total))
 
     def live(self, event: Event) -> None:
         if not event.type.startswith("incident."):

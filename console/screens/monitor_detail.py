@@ -17,8 +17,9 @@ from textual.widgets import Static
 from console.formatting import ago, milliseconds, percent, short_duration, status_text
 from console.screens.monitors import check_summary, monitor_target
 from console.screens.view import ViewScreen
+from console.widgets.column_fit import Col, moment_forms
 from console.widgets.latency_chart import LatencyChart, LatencyPoint
-from console.widgets.resource_table import ResourceTable
+from console.widgets.resource_table import Cell, ResourceTable
 from console.widgets.uptime_bar import UptimeBar
 from shared.api.events import Event
 from shared.api.monitors import (
@@ -30,7 +31,14 @@ from shared.api.monitors import (
     MonitorType,
 )
 
-MAINTENANCE_COLUMNS = ("STARTS", "ENDS", "REPEATS", "ZONE", "NOW", "REASON")
+MAINTENANCE_COLUMNS = (
+    Col("STARTS", 100),
+    Col("ENDS", 95),
+    Col("REPEATS", 60, min_width=8),
+    Col("ZONE", 50),
+    Col("NOW", 90),
+    Col("REASON", 80, min_width=10),
+)
 RECENT_CHECKS = 100
 UPTIME_DAYS = 90
 
@@ -117,10 +125,10 @@ def summary_text(
     return text
 
 
-def window_cells(window: MaintenanceRead) -> list[str | Text]:
+def window_cells(window: MaintenanceRead) -> list[Cell]:
     return [
-        _when(window.next_starts_at or window.starts_at),
-        _when(window.next_ends_at or window.ends_at),
+        moment_forms(window.next_starts_at or window.starts_at),
+        moment_forms(window.next_ends_at or window.ends_at),
         window.recurrence or "once",
         window.timezone,
         status_text("maintenance") if window.active else "",
@@ -176,7 +184,7 @@ class MonitorDetailScreen(ViewScreen):
         if windows is not None:
             table = self.query_one(ResourceTable)
             table.set_rows([(window.id, window_cells(window)) for window in windows])
-            table.border_title = f"maintenance windows ({len(windows)})"
+            table.set_title("maintenance windows", str(len(windows)))
         self.refresh_bindings()
 
     def _summarize(self) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,23 +20,36 @@ from textual.binding import Binding
 from console.formatting import ago, milliseconds, percent, spark, status_text
 from console.screens.confirm import ConfirmScreen
 from console.screens.view import ViewScreen
-from console.widgets.resource_table import ResourceTable
+from console.widgets.column_fit import Col
+from console.widgets.resource_table import Cell, ResourceTable
 from shared.api.events import Event
 from shared.api.monitors import CheckResultRead, MonitorRead, MonitorStatus
 
-# What an on-call engineer reads first comes first: at 80 columns the table shows up to
-# CHECKED, the rest is a scroll to the right away.
-COLUMNS = ("STATUS", "NAME", "UP 24H", "LATENCY", "TREND", "CHECKED", "UP 30D", "TYPE", "TARGET")
 TREND_POINTS = 12
-# Columns that change with every check, at the width of their longest value.
+# Columns that change with every check, at the width of their longest value (a status
+# wider than the column's lays the table out again).
 LIVE_WIDTHS = {
-    "STATUS": 13,
     "UP 24H": 7,
     "UP 30D": 7,
     "LATENCY": 8,
     "TREND": TREND_POINTS,
     "CHECKED": 7,
 }
+# What an on-call engineer reads first comes first; a narrow terminal keeps the columns of
+# highest priority (console/widgets/column_fit.py).
+COLUMNS = (
+    Col("STATUS", 100),
+    Col("NAME", 95, min_width=10),
+    Col("UP 24H", 60, width=LIVE_WIDTHS["UP 24H"]),
+    Col("LATENCY", 80, width=LIVE_WIDTHS["LATENCY"]),
+    Col("TREND", 40, width=LIVE_WIDTHS["TREND"]),
+    Col("CHECKED", 90, width=LIVE_WIDTHS["CHECKED"]),
+    Col("UP 30D", 30, width=LIVE_WIDTHS["UP 30D"]),
+    Col("TYPE", 65),
+    Col("TARGET", 70, min_width=16),
+)
+# Monitor types by a shorter name where the column is narrow.
+SHORT_TYPES = {"heartbeat": "beat", "keyword": "kwd"}
 PAGE = 100
 # Statuses that win over what the last check said (the server's rule, see MonitorRead.status).
 STICKY = {MonitorStatus.paused, MonitorStatus.maintenance}
@@ -49,6 +62,18 @@ def monitor_target(monitor: MonitorRead) -> str:
     if monitor.host:
         return f"{monitor.host}:{monitor.port}" if monitor.port else monitor.host
     return monitor.heartbeat_url or "-"
+
+
+def target_forms(monitor: MonitorRead) -> tuple[str, ...]:
+    """The target, and for a URL its host alone (`shop.example.com`) for narrow columns."""
+    target = monitor_target(monitor)
+    host = urlsplit(target).hostname if "://" in target else None
+    return (target, host) if host and host != target else (target,)
+
+
+def type_forms(monitor: MonitorRead) -> tuple[str, ...]:
+    name = monitor.type.value
+    return (name, SHORT_TYPES[name]) if name in SHORT_TYPES else (name,)
 
 
 class LatencyHistory:
@@ -83,7 +108,7 @@ class LatencyHistory:
 
 def monitor_cells(
     monitor: MonitorRead, trend: str, now: datetime, colors: dict[str, str]
-) -> list[str | Text]:
+) -> list[Cell]:
     return [
         status_text(monitor.status.value, colors),
         monitor.name,
@@ -92,8 +117,8 @@ def monitor_cells(
         trend,
         ago(monitor.last_checked_at, now),
         percent(monitor.uptime_30d),
-        monitor.type.value,
-        monitor_target(monitor),
+        type_forms(monitor),
+        target_forms(monitor),
     ]
 
 
@@ -136,7 +161,14 @@ class MonitorsScreen(ViewScreen):
         self.total = 0
 
     def compose_body(self) -> ComposeResult:
-        yield ResourceTable(COLUMNS, widths=LIVE_WIDTHS, id="monitors")
+        yield ResourceTable(COLUMNS, id="monitors")
+
+    def on_mount(self) -> None:
+        self.table.follow_time("CHECKED", self._checked)
+
+    def _checked(self) -> list[tuple[int, Cell]]:
+        now = self.upmetr.now()
+        return [(item.id, ago(item.last_checked_at, now)) for item in self.monitors.values()]
 
     @property
     def table(self) -> ResourceTable:
@@ -179,7 +211,7 @@ class MonitorsScreen(ViewScreen):
     def _title(self) -> None:
         shown = len(self.monitors)
         counted = f"{shown}" if shown == self.total else f"first {shown} of {self.total}"
-        self.table.border_title = f"monitors ({counted})"
+        self.table.set_title("monitors", counted)
 
     def live(self, event: Event) -> None:
         self.live_many([event])

@@ -21,7 +21,8 @@ from console.formatting import ago, short_duration
 from console.screens.confirm import ConfirmScreen
 from console.screens.resources import VERBS, describe, state_text
 from console.screens.view import ViewScreen
-from console.widgets.resource_table import ResourceTable
+from console.widgets.column_fit import Col, actor_forms, moment_forms
+from console.widgets.resource_table import Cell, ResourceTable
 from shared.api.events import Event
 from shared.api.resources import (
     ActionStatus,
@@ -30,7 +31,18 @@ from shared.api.resources import (
     ResourceDetail,
 )
 
-HISTORY_COLUMNS = ("REQUESTED", "ACTION", "OUTCOME", "WHO", "FROM", "TO", "TOOK", "DETAIL")
+HISTORY_COLUMNS = (
+    Col("REQUESTED", 90),
+    Col("ACTION", 100),
+    Col("OUTCOME", 95),
+    Col("WHO", 60),
+    Col("FROM", 50),
+    Col("TO", 50),
+    Col("TOOK", 40),
+    Col("DETAIL", 80, min_width=10),
+)
+TAG_COLUMNS = (Col("TAG", 100, min_width=8), Col("VALUE", 90, min_width=8))
+METADATA_COLUMNS = (Col("METADATA", 100, min_width=12), Col("VALUE", 90, min_width=10))
 HISTORY = 50
 # Metadata values longer than this are cut: the detail is read, not copied from.
 VALUE_WIDTH = 60
@@ -91,17 +103,17 @@ def summary_text(resource: ResourceDetail, now: datetime, colors: dict[str, str]
     return text
 
 
-def action_cells(action: ResourceActionRead, colors: dict[str, str]) -> list[str | Text]:
+def action_cells(action: ResourceActionRead, colors: dict[str, str]) -> list[Cell]:
     glyph, variable = OUTCOME_STYLES[action.status]
     outcome = Text(f"{glyph} {action.status.value}", style=colors.get(variable, ""))
     took = "-"
     if action.finished_at is not None:
         took = short_duration((action.finished_at - action.requested_at).total_seconds())
     return [
-        _when(action.requested_at),
+        moment_forms(action.requested_at),
         action.action.value,
         outcome,
-        action.actor,
+        actor_forms(action.actor),
         action.from_state or "-",
         action.to_state or "-",
         took,
@@ -129,8 +141,8 @@ class ResourceDetailScreen(ViewScreen):
         with Vertical(id="resource-body"):
             yield Static(f"resource {self.resource_id}", id="resource-summary")
             with Horizontal(id="resource-facts"):
-                yield ResourceTable(("TAG", "VALUE"), id="resource-tags")
-                yield ResourceTable(("METADATA", "VALUE"), id="resource-metadata")
+                yield ResourceTable(TAG_COLUMNS, id="resource-tags")
+                yield ResourceTable(METADATA_COLUMNS, id="resource-metadata")
             yield ResourceTable(HISTORY_COLUMNS, id="resource-actions")
 
     async def load(self) -> None:
@@ -145,14 +157,14 @@ class ResourceDetailScreen(ViewScreen):
         self.query_one("#resource-summary", Static).update(summary_text(resource, now, colors))
         tags = self.query_one("#resource-tags", ResourceTable)
         tags.set_rows(list(enumerate(list(pair) for pair in sorted(resource.tags.items()))))
-        tags.border_title = f"tags ({len(resource.tags)})"
+        tags.set_title("tags", str(len(resource.tags)))
         metadata = self.query_one("#resource-metadata", ResourceTable)
         metadata.set_rows(list(enumerate(list(pair) for pair in flatten(resource.metadata))))
         metadata.border_title = "provider metadata"
         if history is not None:
             table = self.query_one("#resource-actions", ResourceTable)
             table.set_rows([(item.id, action_cells(item, colors)) for item in history.items])
-            table.border_title = f"actions ({history.total})"
+            table.set_title("actions", str(history.total))
         self.refresh_bindings()
 
     def live_many(self, events: list[Event]) -> None:

@@ -21,13 +21,31 @@ from console.formatting import ago
 from console.resource_filters import CLEAR_WORDS, ResourceFilters
 from console.screens.confirm import ConfirmScreen
 from console.screens.view import ViewScreen
-from console.widgets.resource_table import ResourceTable
+from console.widgets.column_fit import Col
+from console.widgets.resource_table import Cell, ResourceTable
 from shared.api.events import Event
 from shared.api.resources import ResourceActionName, ResourceRead, ResourceType
 
-COLUMNS = ("STATE", "NAME", "TYPE", "SIZE", "REGION", "ACCOUNT", "TAGS", "CHANGED")
 # The state changes live: a fixed width, that of the longest common state ("◐ rebooting").
 LIVE_WIDTHS = {"STATE": 12, "CHANGED": 7}
+COLUMNS = (
+    Col("STATE", 100, width=LIVE_WIDTHS["STATE"]),
+    Col("NAME", 95, min_width=10),
+    Col("TYPE", 75),
+    Col("SIZE", 60),
+    Col("REGION", 80),
+    Col("ACCOUNT", 70),
+    Col("TAGS", 30, min_width=10),
+    Col("CHANGED", 85, width=LIVE_WIDTHS["CHANGED"]),
+)
+# Resource types by their service's short name where the column is narrow.
+SHORT_TYPES = {
+    ResourceType.ec2_instance: "ec2",
+    ResourceType.rds_instance: "rds",
+    ResourceType.s3_bucket: "s3",
+    ResourceType.lambda_function: "lambda",
+    ResourceType.load_balancer: "elb",
+}
 PAGE = 200
 # Which types take which actions (the server also checks the state: 409 otherwise).
 ACTIONS: dict[ResourceType, frozenset[ResourceActionName]] = {
@@ -80,13 +98,12 @@ def tags_text(tags: dict[str, str]) -> str:
     return " ".join(f"{key}={value}" if value else key for key, value in sorted(tags.items()))
 
 
-def resource_cells(
-    resource: ResourceRead, now: datetime, colors: dict[str, str]
-) -> list[str | Text]:
+def resource_cells(resource: ResourceRead, now: datetime, colors: dict[str, str]) -> list[Cell]:
+    short = SHORT_TYPES.get(resource.type)
     return [
         state_text(resource.state, colors),
         resource.name,
-        resource.type.value,
+        (resource.type.value, short) if short else resource.type.value,
         resource.size or "-",
         resource.region,
         resource.account_name,
@@ -118,7 +135,14 @@ class ResourcesScreen(ViewScreen):
         self.total = 0
 
     def compose_body(self) -> ComposeResult:
-        yield ResourceTable(COLUMNS, widths=LIVE_WIDTHS, markable=True, id="resources")
+        yield ResourceTable(COLUMNS, markable=True, id="resources")
+
+    def on_mount(self) -> None:
+        self.table.follow_time("CHANGED", self._changed)
+
+    def _changed(self) -> list[tuple[int, Cell]]:
+        now = self.upmetr.now()
+        return [(item.id, ago(item.state_changed_at, now)) for item in self.resources.values()]
 
     @property
     def table(self) -> ResourceTable:
@@ -185,7 +209,7 @@ class ResourcesScreen(ViewScreen):
         shown = len(self.resources)
         counted = f"{shown}" if shown == self.total else f"first {shown} of {self.total}"
         narrowed = self.filters.describe()
-        self.table.border_title = f"resources ({counted})" + (f" {narrowed}" if narrowed else "")
+        self.table.set_title("resources", counted, f" {narrowed}" if narrowed else "")
 
     def live(self, event: Event) -> None:
         self.live_many([event])

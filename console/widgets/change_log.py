@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from console.formatting import ago
+from console.widgets.resource_table import TICK_SECONDS
 
 WINDOW = timedelta(hours=1)
 LIMIT = 200
@@ -40,6 +41,19 @@ class ChangeLog(Widget):
         super().__init__(id=id)
         self._clock = clock
         self._changes: dict[Hashable, Change] = {}
+        self._ages: list[str] = []  # as last drawn
+
+    def on_mount(self) -> None:
+        self.set_interval(TICK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        """Draw again when an age shown has moved on (`4m` to `5m`): no request."""
+        if self.screen.is_active and self._ages != self._ages_now():
+            self.refresh()
+
+    def _ages_now(self) -> list[str]:
+        now = self._clock()
+        return [ago(change.at, now) for change in self.recent()[: max(self.size.height, 1)]]
 
     def add(self, key: Hashable, at: datetime, text: Text) -> None:
         """Record a change (replacing one with the same key) if it is within the window."""
@@ -65,13 +79,13 @@ class ChangeLog(Widget):
 
     def render(self) -> Text:
         changes = self.recent()
+        self._ages = self._ages_now()
         if not changes:
             return Text("nothing changed in the last hour", style="dim")
-        now = self._clock()
         lines = Text()
-        for index, change in enumerate(changes[: max(self.size.height, 1)]):
+        for index, (change, age) in enumerate(zip(changes, self._ages, strict=False)):
             if index:
                 lines.append("\n")
-            lines.append(f"{ago(change.at, now):>4}  ", style="dim")
+            lines.append(f"{age:>4}  ", style="dim")
             lines.append_text(change.text)
         return lines

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
 from console.formatting import spark
+from console.widgets.column_fit import Col
 from console.widgets.resource_table import ResourceTable
 
 TREND_DAYS = 14
@@ -33,10 +34,19 @@ class CostLine:
     daily: tuple[float, ...]  # oldest first
 
 
-def money(amount: Decimal | float, currency: str = "USD") -> str:
-    """`$1,234.56` for dollars, `1,234.56 EUR` for the rest."""
-    figure = f"{Decimal(str(amount)):,.2f}"
+def money(amount: Decimal | float, currency: str = "USD", *, cents: bool = True) -> str:
+    """`$1,234.56` for dollars, `1,234.56 EUR` for the rest; `$1,235` without cents."""
+    figure = f"{Decimal(str(amount)):,.{2 if cents else 0}f}"
     return f"${figure}" if currency == "USD" else f"{figure} {currency}"
+
+
+def rough(amount: Decimal | float, currency: str = "USD") -> str:
+    """Money without its cents from 100 up: `$120`, `$0.45`."""
+    return money(amount, currency, cents=abs(amount) < 100)
+
+
+def money_forms(amount: Decimal | float, currency: str = "USD") -> tuple[str, str]:
+    return money(amount, currency), money(amount, currency, cents=False)
 
 
 def change_text(change_pct: float | None, colors: dict[str, str]) -> Text:
@@ -88,8 +98,13 @@ class CostBreakdown(Vertical):
 
     def compose(self) -> ComposeResult:
         yield ResourceTable(
-            (self.heading.upper(), "MONTH", "TREND", "SHARE", "CHANGE"),
-            widths={"TREND": TREND_DAYS, "SHARE": 5, "CHANGE": 6},
+            (
+                Col(self.heading.upper(), 95, min_width=10),
+                Col("MONTH", 90),
+                Col("TREND", 70, width=TREND_DAYS),
+                Col("SHARE", 60, width=5),
+                Col("CHANGE", 100, width=6),
+            )
         )
         with Horizontal(classes="daily"):
             yield Sparkline([])
@@ -114,7 +129,7 @@ class CostBreakdown(Vertical):
                     line.key,
                     [
                         line.name,
-                        money(line.amount, currency),
+                        money_forms(line.amount, currency),
                         spark(list(line.daily), width=TREND_DAYS),
                         f"{line.share_pct:.0f}%",
                         change_text(line.change_pct, colors),
@@ -138,11 +153,11 @@ class CostBreakdown(Vertical):
         values = list(line.daily) if line is not None else []
         self.sparkline.data = values
         if line is None:
-            label = "no costs in this range"
-        else:
+            label = "no costs yet"
+        else:  # the range first: a narrow label cuts the name, shown in the row as well
             low, high = (
-                money(min(values or [0]), self.currency),
-                money(max(values or [0]), self.currency),
+                rough(min(values or [0]), self.currency),
+                rough(max(values or [0]), self.currency),
             )
-            label = f"{line.name} {low}-{high}/day"
+            label = f"{low}-{high}/day {line.name}"
         self.query_one(".daily-label", Static).update(label)

@@ -13,10 +13,36 @@ from rich.text import Text
 
 from console.formatting import ago, status_text
 from console.screens.dashboard_data import TROUBLE
-from console.widgets.resource_table import ResourceTable
+from console.widgets.column_fit import Col
+from console.widgets.resource_table import Cell, ResourceTable
 from shared.api.monitors import MonitorRead
 
-COLUMNS = ("STATUS", "NAME", "CHECKED", "LAST ERROR")
+COLUMNS = (
+    Col("STATUS", 100),
+    Col("NAME", 95, min_width=8),
+    Col("CHECKED", 70),
+    Col("ERROR", 90, min_width=7),
+)
+# Errors a narrow column says in a word; the others are cut with an ellipsis.
+SHORT_ERRORS = {
+    "connection refused": "refused",
+    "timed out": "timeout",
+    "timeout": "timeout",
+    "name or service not known": "no DNS",
+    "certificate": "TLS error",
+    "ssl": "TLS error",
+}
+
+
+def error_forms(error: str | None) -> tuple[str, ...]:
+    """The check's error, and a word for it when the column is narrow."""
+    if not error:
+        return ("",)
+    lowered = error.lower()
+    for phrase, word in SHORT_ERRORS.items():
+        if phrase in lowered:
+            return (error, word)
+    return (error,)
 
 
 @dataclass(frozen=True)
@@ -53,6 +79,13 @@ class TroubleList(ResourceTable):
         self._clock = clock
         self.lines: dict[int, MonitorLine] = {}
 
+    def on_mount(self) -> None:
+        self.follow_time("CHECKED", self._checked)
+
+    def _checked(self) -> list[tuple[int, Cell]]:
+        now = self._clock()
+        return [(line.id, ago(line.checked_at, now)) for line in self.lines.values()]
+
     def show(self, lines: Iterable[MonitorLine]) -> None:
         ordered = sorted(lines, key=trouble_order)
         self.lines = {line.id: line for line in ordered}
@@ -84,10 +117,10 @@ class TroubleList(ResourceTable):
     def _title(self) -> None:
         self.border_title = f"down or degraded ({len(self.lines)})"
 
-    def _cells(self, line: MonitorLine) -> list[str | Text]:
+    def _cells(self, line: MonitorLine) -> list[Cell]:
         return [
             status_text(line.status, self.app.theme_variables),
             line.name,
             ago(line.checked_at, self._clock()),
-            line.error or "",
+            error_forms(line.error),
         ]

@@ -14,13 +14,20 @@ from datetime import datetime
 from rich.text import Text
 
 from console.formatting import ago, status_text
-from console.widgets.resource_table import ResourceTable
+from console.widgets.column_fit import Col
+from console.widgets.resource_table import Cell, ResourceTable
 from shared.api.incidents import IncidentRead, IncidentStatus
 
 # What it is comes before the long tail: a narrow terminal cuts off the right.
-COLUMNS = ("SEVERITY", "OPENED", "TITLE", "STATUS")
+COLUMNS = (
+    Col("SEVERITY", 100),
+    Col("OPENED", 85),
+    Col("TITLE", 95, min_width=10),
+    Col("STATUS", 80),
+)
 UNRESOLVED = frozenset({IncidentStatus.open.value, IncidentStatus.acknowledged.value})
 NEWEST = 20
+SHORT_STATUSES = {IncidentStatus.acknowledged.value: "ack"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,13 @@ class UnresolvedList(ResourceTable):
         self._clock = clock
         self.lines: dict[int, IncidentLine] = {}
 
+    def on_mount(self) -> None:
+        self.follow_time("OPENED", self._opened)
+
+    def _opened(self) -> list[tuple[int, Cell]]:
+        now = self._clock()
+        return [(line.id, ago(line.opened_at, now)) for line in self.lines.values()]
+
     def show(self, incidents: Iterable[IncidentRead]) -> None:
         self.lines = {incident.id: IncidentLine.of(incident) for incident in incidents}
         self._draw()
@@ -89,11 +103,13 @@ class UnresolvedList(ResourceTable):
         newest = sorted(self.lines.values(), key=lambda i: (i.opened_at, i.id), reverse=True)
         self.set_rows([(line.id, self._cells(line)) for line in newest[:NEWEST]])
 
-    def _cells(self, line: IncidentLine) -> list[str | Text]:
+    def _cells(self, line: IncidentLine) -> list[Cell]:
         colors = self.app.theme_variables
+        status = status_text(line.status, colors)
+        short = SHORT_STATUSES.get(line.status)
         return [
             status_text(line.severity, colors),
             ago(line.opened_at, self._clock()),
             f"#{line.id} {line.title}",
-            status_text(line.status, colors),
+            (status, Text(f"{status.plain[0]} {short}", style=status.style)) if short else status,
         ]

@@ -76,19 +76,21 @@ def up(
 
 
 def _read_before_the_console() -> bool:
-    """Wait for a key (Enter, as asked, or any other) before the console takes the screen,
-    so the password printed once is read first; False when the user pressed Ctrl-C instead.
-    Without a terminal on stdin and stdout (a script, a pipe) it returns at once. Not
-    click.pause, which swallows Ctrl-C."""
+    """Wait for Enter before the console takes the screen, so the password printed once is
+    read first; False when the user pressed Ctrl-C (or Ctrl-D) instead. Without a terminal
+    on stdin and stdout (a script, a pipe) it returns at once.
+
+    A line read in the terminal's own mode keeps an Enter typed ahead; a single key read in
+    raw mode (click.pause, click.getchar) would flush it and wait on, and click.pause also
+    swallows Ctrl-C.
+    """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return True
-    click.echo("Press Enter to open the console (Ctrl-C stops the server)...", nl=False)
     try:
-        click.getchar()
+        input("Press Enter to open the console (Ctrl-C stops the server)...")
     except (KeyboardInterrupt, EOFError):
         click.echo("\nStopping.")
         return False
-    click.echo()
     return True
 
 

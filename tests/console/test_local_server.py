@@ -315,7 +315,7 @@ def test_in_a_terminal_up_shows_the_first_password_and_waits_for_enter_before_th
         assert b"\x1b[?1049h" not in shown  # the console's alternate screen never opened
         assert httpx.get(f"{url}/health", timeout=5).status_code == 200
         assert (tmp_path / "config" / "credentials.json").exists()
-        os.write(terminal, b"\x03")  # Ctrl-C at the prompt: stop, without the console
+        process.send_signal(signal.SIGINT)  # Ctrl-C at the prompt: stop, without the console
         assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:

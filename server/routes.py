@@ -337,9 +337,10 @@ ROUTES: list[Route] = [
     Route("POST", "/resources/bulk-action", resources.bulk_action,
           "Start, stop or reboot many resources (an outcome per id)", "resources",
           role=ADMIN, body=resources_api.BulkResourceAction,
-          response=list[resources_api.BulkResourceOutcome], status=202,
+          response=list[resources_api.BulkResourceOutcome], status=202, also=(200,),
           description="Each accepted id gets the `action_id` to follow; a refused one says "
-          "why (the reasons a single action answers with 409)."),
+          "why (the reasons a single action answers with 409). 202 when at least one action "
+          "was queued; 200 when none was: every outcome is then final."),
     Route("GET", "/resources/{id}", resources.get_resource,
           "One resource with its tags, provider metadata and the actions it allows now",
           "resources", response=resources_api.ResourceDetail),

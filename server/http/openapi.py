@@ -166,12 +166,15 @@ def _responses(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
             "content": {route.content_type: {"schema": {"type": "string"}}},
         }
     else:
-        responses[str(route.status)] = {
-            "description": _STATUS_TEXT.get(route.status, "OK"),
-            "content": {
-                "application/json": {"schema": _schema_ref(route.response, refs, "serialization")}
-            },
-        }
+        for status in (route.status, *route.also):
+            responses[str(status)] = {
+                "description": _STATUS_TEXT.get(status, "OK"),
+                "content": {
+                    "application/json": {
+                        "schema": _schema_ref(route.response, refs, "serialization")
+                    }
+                },
+            }
     error_codes = {400, 429, *route.errors}
     if route.access is not Access.public:
         error_codes |= {401, 403}

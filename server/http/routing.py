@@ -69,6 +69,7 @@ class Route:
     query: type[BaseModel] | None = None
     response: Any = None  # a model or type; None with status 204 means no content
     status: int = 200
+    also: tuple[int, ...] = ()  # other success statuses a handler may answer with (Answer)
     content_type: str | None = None  # for non-JSON responses (files, CSV, HTML)
     multipart: bool = False
     description: str = ""
@@ -231,16 +232,26 @@ class _Invalid(Exception):
         self.response = response
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A handler's result with another of its route's statuses (one listed in `also`)."""
+
+    body: Any
+    status: int
+
+
 def _serialize(route: Route, result: Any) -> web.StreamResponse:
     if isinstance(result, web.StreamResponse):
         return result
+    status = route.status
+    if isinstance(result, Answer):
+        assert result.status in route.also, f"{result.status} is not among {route.path}'s"
+        result, status = result.body, result.status
     if route.response is None or result is None:
-        return web.Response(status=route.status if route.status == 204 else 204)
+        return web.Response(status=status if status == 204 else 204)
     assert route.response_adapter is not None
     body = route.response_adapter.dump_json(result, by_alias=True)
-    return web.Response(
-        body=body, status=route.status, content_type="application/json", charset="utf-8"
-    )
+    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
 
 
 def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

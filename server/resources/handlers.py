@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.http.routing import Call
+from server.http.routing import Answer, Call
 from server.resources import queries
 from server.resources import service as resources
 from shared.api.common import Page
@@ -32,9 +32,10 @@ async def types(call: Call) -> list[ResourceTypeCount]:
     return await queries.types(call.db, org_id=call.auth.org_id)
 
 
-async def bulk_action(call: Call) -> list[BulkResourceOutcome]:
-    """POST /resources/bulk-action"""
-    return await resources.bulk(call, data=call.body)
+async def bulk_action(call: Call) -> list[BulkResourceOutcome] | Answer:
+    """POST /resources/bulk-action: 202 when something was queued, else 200 (all final)."""
+    outcomes = await resources.bulk(call, data=call.body)
+    return outcomes if any(outcome.ok for outcome in outcomes) else Answer(outcomes, 200)
 
 
 async def get_resource(call: Call) -> ResourceDetail:

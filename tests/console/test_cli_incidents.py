@@ -51,6 +51,9 @@ def test_list_shows_incidents_as_a_table_or_json(config_dir: Path, api: Client) 
         "TITLE",
     ]
     assert "CLI list: checkout slow" in table.stdout
+    # Times to the minute, as every table shows them (the JSON keeps the exact time).
+    row = next(line for line in table.stdout.splitlines() if "checkout slow" in line)
+    assert incident.opened_at.strftime("%Y-%m-%d %H:%M") in row
     listed = run(config_dir, "incidents", "list", "--severity", "warning", "--json")
     assert listed.exit_code == 0, listed.output
     page = json.loads(listed.stdout)

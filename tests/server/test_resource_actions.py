@@ -329,6 +329,23 @@ async def test_bulk_action_finds_nothing_of_another_organization(
     assert ec2_state(ec2, resource.provider_id) == "running"
 
 
+async def test_a_bulk_action_that_queued_nothing_answers_200_not_202(
+    client: TestClient, db: AsyncSession, world: World
+) -> None:
+    """202 says work was accepted to run; when every id was refused, nothing runs and every
+    outcome is final."""
+    account = await add_account(client, db, world.org_a, "second")
+    function = await add_resource(db, account, "fn", type="lambda_function", state="active")
+    response = await client.post(
+        f"{RESOURCES}/bulk-action", json={"ids": [function.id, 999999], "action": "stop"},
+        headers=world.alice.headers,
+    )  # fmt: skip
+    assert response.status == 200
+    assert [(item["id"], item["ok"]) for item in await response.json()] == [
+        (function.id, False), (999999, False),
+    ]  # fmt: skip
+
+
 async def test_viewer_cannot_use_bulk_actions(client: TestClient, world: World) -> None:
     response = await client.post(
         f"{RESOURCES}/bulk-action", json={"ids": [1], "action": "stop"}, headers=world.bob.headers

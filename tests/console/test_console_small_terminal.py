@@ -4,15 +4,27 @@ tables that fit, times that move on without asking the server."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from console.commands import VIEW_ALIASES, parse_command
 from console.screens.help import HelpScreen
 from console.screens.incidents import IncidentsScreen
+from console.widgets.key_footer import KeyFooter
 from console.widgets.prompt import Prompt
+from console.widgets.resource_table import ResourceTable
+from shared.client.incidents import Incidents
 from tests.conftest import World
-from tests.console.console_harness import SMALL, console_for, open_incident, table_text, until
+from tests.console.console_harness import (
+    SMALL,
+    console_for,
+    create_monitor,
+    open_incident,
+    table_text,
+    until,
+)
 
 
 async def test_help_closes_on_escape_back_to_the_view_it_was_opened_from(
@@ -59,3 +71,56 @@ async def test_tab_completes_a_command_in_the_prompt(
         assert prompt.value == "budgets"
         await pilot.press("enter")
         await until(pilot, lambda: app.current_mode == "budgets")
+
+
+async def test_the_footer_fits_80_columns_and_keeps_help_on_every_view(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    app = console_for(client, world.alice, view="incidents")
+    async with app.run_test(size=SMALL) as pilot:
+        for number in "1234567":
+            await pilot.press(number)
+            await until(pilot, lambda: app.screen.query_one(KeyFooter).size.width == 80)
+            await pilot.pause()
+            line = app.screen.query_one(KeyFooter).render().plain
+            assert len(line) <= 80
+            assert "? Help" in line
+            if app.current_mode == "monitors":
+                assert "o Org" in line
+
+
+async def test_relative_times_move_on_without_asking_the_server(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`opened 0s` stays so no more: the view draws its times again from what it holds."""
+    await open_incident(client, world.alice, "queue backlog")
+    later = [timedelta(0)]
+    app = console_for(
+        client, world.alice, view="incidents", clock=lambda: datetime.now(UTC) + later[0]
+    )
+    async with app.run_test(size=SMALL) as pilot:
+        await until(pilot, lambda: "queue backlog" in table_text(pilot))
+        reads: list[object] = []
+        monkeypatch.setattr(Incidents, "list", lambda *args, **kwargs: reads.append(args))
+        monkeypatch.setattr(Incidents, "get", lambda *args, **kwargs: reads.append(args))
+        later[0] = timedelta(minutes=5)
+        await until(pilot, lambda: table_text(pilot).endswith(" 5m"))
+        assert reads == []
+
+
+async def test_monitors_at_80_columns_show_their_type_whole_and_their_target_host(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    await create_monitor(client, world.alice, "checkout api", "https://shop.example.com/api/health")
+    app = console_for(client, world.alice, view="monitors")
+    async with app.run_test(size=SMALL) as pilot:
+        await until(pilot, lambda: "checkout api" in table_text(pilot))
+        table = app.screen.query_one(ResourceTable)
+        await until(pilot, lambda: "TARGET" in table.shown_headers)
+        row = table_text(pilot)
+        assert "http " in f"{row} " and "shop.example.com" in row
+        assert max(len(table.render_line(n).text.rstrip()) for n in range(2)) <= 78

@@ -112,7 +112,10 @@ def summary_text(
                 style=colors.get("warning" if up else "success", ""),
             )
     text.append("\ndaily average ", style="dim")
-    text.append(money(summary.daily_average, currency))
+    if summary.daily_average is None:  # no complete day yet
+        text.append("not enough history")
+    else:
+        text.append(money(summary.daily_average, currency))
     if forecast is not None and forecast.total is not None:
         text.append(f"   next {len(forecast.points)} days ", style="dim")
         text.append(money(forecast.total, currency))

@@ -14,7 +14,7 @@ from console.formatting import ago, status_text
 from console.screens.text_entry import TextEntryScreen
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col, actor_forms, moment_forms
-from console.widgets.resource_table import ResourceTable
+from console.widgets.resource_table import TICK_SECONDS, ResourceTable
 from shared.api.events import Event
 from shared.api.incidents import IncidentDetail, IncidentStatus
 
@@ -40,32 +40,48 @@ class IncidentDetailScreen(ViewScreen):
         super().__init__()
         self.incident_id = incident_id
         self.incident: IncidentDetail | None = None
+        self._summary_shown = ""
 
     def compose_body(self) -> ComposeResult:
         yield Static(f"incident {self.incident_id}", id="incident-summary")
         yield ResourceTable(TIMELINE_COLUMNS, id="timeline")
 
-    async def load(self) -> None:
-        incident = await self.attempt(self.upmetr.api.incidents.get(self.incident_id))
+    def on_mount(self) -> None:
+        self.set_interval(TICK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        """`opened 5m ago` moves on, from what the view holds: no request."""
+        if self.is_active:
+            self._summarize()
+
+    def _summarize(self) -> None:
+        incident = self.incident
         if incident is None:
             return
-        self.incident = incident
         now = self.upmetr.now()
         colors = self.app.theme_variables
-        opened = ago(incident.opened_at, now)
         summary = Text.assemble(
             (f"#{incident.id} {incident.title}\n", "bold"),
             status_text(incident.severity.value, colors),
             "  ",
             status_text(incident.status.value, colors),
             f"  {incident.trigger_type.value}",
-            f"  opened {opened} ago",
+            f"  opened {ago(incident.opened_at, now)} ago",
         )
         if incident.duration_seconds is not None:
             summary.append(f"  lasted {ago(incident.opened_at, incident.resolved_at or now)}")
         if incident.description:
             summary.append(f"\n{incident.description}")
-        self.query_one("#incident-summary", Static).update(summary)
+        if summary.plain != self._summary_shown:
+            self._summary_shown = summary.plain
+            self.query_one("#incident-summary", Static).update(summary)
+
+    async def load(self) -> None:
+        incident = await self.attempt(self.upmetr.api.incidents.get(self.incident_id))
+        if incident is None:
+            return
+        self.incident = incident
+        self._summarize()
         self.query_one(ResourceTable).set_rows(
             [
                 (

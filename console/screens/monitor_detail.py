@@ -19,7 +19,7 @@ from console.screens.monitors import check_summary, monitor_target
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col, moment_forms
 from console.widgets.latency_chart import LatencyChart, LatencyPoint
-from console.widgets.resource_table import Cell, ResourceTable
+from console.widgets.resource_table import TICK_SECONDS, Cell, ResourceTable
 from console.widgets.uptime_bar import UptimeBar
 from shared.api.events import Event
 from shared.api.monitors import (
@@ -151,6 +151,7 @@ class MonitorDetailScreen(ViewScreen):
         self.monitor_id = monitor_id
         self.monitor: MonitorRead | None = None
         self.metrics: MonitorMetrics | None = None
+        self._summary_shown = ""
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="monitor-body"):
@@ -187,11 +188,21 @@ class MonitorDetailScreen(ViewScreen):
             table.set_title("maintenance windows", str(len(windows)))
         self.refresh_bindings()
 
+    def on_mount(self) -> None:
+        self.set_interval(TICK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        """`last check 43s ago` moves on, from what the view holds: no request."""
+        if self.is_active:
+            self._summarize()
+
     def _summarize(self) -> None:
         if self.monitor is not None:
             now = self.upmetr.now()
             summary = summary_text(self.monitor, self.metrics, now, self.app.theme_variables)
-            self.query_one("#monitor-summary", Static).update(summary)
+            if summary.plain != self._summary_shown:
+                self._summary_shown = summary.plain
+                self.query_one("#monitor-summary", Static).update(summary)
 
     def live(self, event: Event) -> None:
         if event.data.get("monitor_id") != self.monitor_id:

@@ -65,9 +65,9 @@ def monitor_target(monitor: MonitorRead) -> str:
 
 
 def target_forms(monitor: MonitorRead) -> tuple[str, ...]:
-    """The target, and for a URL its host alone (`shop.example.com`) for narrow columns."""
+    """The target, and for a URL its host (and port) alone for narrow columns."""
     target = monitor_target(monitor)
-    host = urlsplit(target).hostname if "://" in target else None
+    host = urlsplit(target).netloc.rpartition("@")[2] if "://" in target else None
     return (target, host) if host and host != target else (target,)
 
 

@@ -42,7 +42,7 @@ def money(amount: Decimal | float, currency: str = "USD", *, cents: bool = True)
 
 def rough(amount: Decimal | float, currency: str = "USD") -> str:
     """Money without its cents from 100 up: `$120`, `$0.45`."""
-    return money(amount, currency, cents=abs(amount) < 100)
+    return money(amount, currency, cents=abs(float(amount)) < 100)
 
 
 def money_forms(amount: Decimal | float, currency: str = "USD") -> tuple[str, str]:

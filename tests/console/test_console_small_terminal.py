@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient
+from textual.widgets import Static
 
 from console.commands import VIEW_ALIASES, parse_command
 from console.screens.help import HelpScreen
+from console.screens.incident_detail import IncidentDetailScreen
 from console.screens.incidents import IncidentsScreen
 from console.widgets.key_footer import KeyFooter
 from console.widgets.prompt import Prompt
@@ -124,3 +126,22 @@ async def test_monitors_at_80_columns_show_their_type_whole_and_their_target_hos
         row = table_text(pilot)
         assert "http " in f"{row} " and "shop.example.com" in row
         assert max(len(table.render_line(n).text.rstrip()) for n in range(2)) <= 78
+
+
+async def test_an_incident_detail_says_how_long_ago_it_opened_as_time_goes_on(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    await open_incident(client, world.alice, "queue backlog")
+    later = [timedelta(0)]
+    app = console_for(
+        client, world.alice, view="incidents", clock=lambda: datetime.now(UTC) + later[0]
+    )
+    async with app.run_test(size=SMALL) as pilot:
+        await until(pilot, lambda: "queue backlog" in table_text(pilot))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, IncidentDetailScreen))
+        summary = app.screen.query_one("#incident-summary", Static)
+        await until(pilot, lambda: "opened" in str(summary.render()))
+        later[0] = timedelta(minutes=5)
+        await until(pilot, lambda: "opened 5m ago" in str(summary.render()))

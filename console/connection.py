@@ -2,9 +2,10 @@
 
 The server listens on its host's loopback; `ssh_tunnel` connects to that host, forwards an
 ephemeral port on our 127.0.0.1 to 127.0.0.1:<remote_port> over there (like `ssh -L`) and
-yields the local base URL. Host keys are checked against known_hosts, and keys come from the
-ssh-agent, the default files in ~/.ssh (or `--identity`) and ~/.ssh/config, as with OpenSSH.
-Every failure becomes a `TunnelError` with a one-line message meant for the user.
+yields the local base URL, which stays valid while lost SSH connections are replaced behind
+it (`Tunnel`). Host keys are checked against known_hosts, and keys come from the ssh-agent,
+the default files in ~/.ssh (or `--identity`) and ~/.ssh/config, as with OpenSSH. Every
+failure becomes a `TunnelError` with a one-line message meant for the user.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import asyncio
 import concurrent.futures
 import contextlib
 import ipaddress
+import json
+import random
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -32,7 +35,36 @@ REMOTE_HOST = "127.0.0.1"
 CONNECT_TIMEOUT = 20.0
 # How long leaving `ssh_tunnel_in_thread` waits for the connection to close politely.
 SHUTDOWN_TIMEOUT = 5.0
+# A host that stops answering ends the connection after KEEPALIVE_INTERVAL x
+# KEEPALIVE_COUNT_MAX seconds without an answer (OpenSSH's ServerAliveInterval and
+# ServerAliveCountMax); without them a vanished host hangs the tunnel until TCP gives up.
+KEEPALIVE_INTERVAL = 10.0
+KEEPALIVE_COUNT_MAX = 3
+# Reconnecting a lost SSH connection: the first attempt at once, then this back-off.
+RECONNECT_INITIAL_DELAY = 1.0
+RECONNECT_MAX_DELAY = 30.0
+# A connection that lived shorter than this counts as a failed attempt for the back-off.
+STABLE_CONNECTION = 10.0
+# How long a request through the tunnel waits for a lost SSH connection to come back:
+# a quick reconnect goes unnoticed, and a host that stays away is reported (502) well
+# before the client's own 30-second timeout.
+WAIT_FOR_SSH = 5.0
+# How long a refused channel waits to see whether its SSH connection was ending.
+CLOSING_GRACE = 0.2
+RELAY_CHUNK = 64 * 1024
+MAX_UNANSWERED_BODY = 1024 * 1024
 TARGET_FORM = "expected [user@]host[:port]"
+
+
+class _Reader(Protocol):
+    async def read(self, n: int = -1) -> bytes: ...
+
+
+class _Writer(Protocol):
+    def write(self, data: bytes) -> None: ...
+    async def drain(self) -> None: ...
+    def can_write_eof(self) -> bool: ...
+    def write_eof(self) -> None: ...
 
 
 class TunnelError(Exception):
@@ -154,6 +186,7 @@ async def ssh_tunnel(
     identity: Path | None = None,
     known_hosts: Path | None = None,
     check_remote: bool = True,
+    keepalive_interval: float = KEEPALIVE_INTERVAL,
 ) -> AsyncIterator[str]:
     """Yield `http://127.0.0.1:<port>`, which reaches 127.0.0.1:`remote_port` on `target`.
 
@@ -161,27 +194,263 @@ async def ssh_tunnel(
     default ~/.ssh/id_* files, as `ssh -i` does); `known_hosts` replaces ~/.ssh/known_hosts.
     With `check_remote`, one connection is opened through the tunnel first, so that a
     server that is not running fails here, with a clear message, and not at the first request.
+    The URL stays valid until the block ends: a lost SSH connection is replaced behind it
+    (see `Tunnel`).
     """
-    # Imported here: it takes a noticeable part of a second, paid only by those using SSH.
-    import asyncssh
-
-    options = _connect_options(target, identity, known_hosts)
+    tunnel = Tunnel(
+        target,
+        remote_port=remote_port,
+        identity=identity,
+        known_hosts=known_hosts,
+        keepalive_interval=keepalive_interval,
+    )
+    await tunnel.open(check_remote=check_remote)
     try:
-        connection = await asyncssh.connect(target.host, target.port, **options)
-    except (OSError, asyncssh.Error, ValueError) as exc:
-        raise _explain(exc, target, identity, known_hosts) from exc
-    async with connection:
+        yield tunnel.url
+    finally:
+        await tunnel.close()
+
+
+class Tunnel:
+    """A local port that reaches the server for as long as it is open, over SSH connections
+    replaced as often as they are lost (an `ssh -L` that comes back by itself).
+
+    1. `open` connects once; its errors are `TunnelError`s, so a wrong target, key or port
+       fails at once. Then it listens on an ephemeral port of 127.0.0.1, kept until `close`,
+       so a client's base URL stays valid across reconnections.
+    2. Each connection to that port opens a channel to 127.0.0.1:`remote_port` on the
+       host over the current SSH connection and relays bytes both ways.
+    3. SSH keepalives end a connection whose host stopped answering (KEEPALIVE_INTERVAL x
+       KEEPALIVE_COUNT_MAX seconds); its channels close with it, so clients see their
+       requests and event streams fail instead of hanging.
+    4. A lost connection is replaced: the first attempt at once, then after a back-off of
+       min(RECONNECT_MAX_DELAY, RECONNECT_INITIAL_DELAY * 2**n) with full jitter in its upper
+       half, n counting failed attempts (and connections lost soon after they opened).
+    5. A connection to the local port while SSH is down waits up to WAIT_FOR_SSH for it to
+       come back. Then, or when the host refuses the channel, it is answered with an HTTP
+       502 whose detail says why: HTTP is what the port carries, and the client shows the
+       detail instead of a bare disconnection.
+    """
+
+    def __init__(
+        self,
+        target: SshTarget,
+        *,
+        remote_port: int = DEFAULT_REMOTE_PORT,
+        identity: Path | None = None,
+        known_hosts: Path | None = None,
+        keepalive_interval: float = KEEPALIVE_INTERVAL,
+    ) -> None:
+        self.target = target
+        self.remote_port = remote_port
+        self.identity = identity
+        self.known_hosts = known_hosts
+        self.keepalive_interval = keepalive_interval
+        self.url = ""
+        # How many SSH connections were opened, the first included (tests and logs read it).
+        self.connections_opened = 0
+        self.last_error: TunnelError | None = None
+        self._connection: asyncssh.SSHClientConnection | None = None
+        self._up = asyncio.Event()
+        self._listener: asyncio.Server | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._relays: set[asyncio.Task[None]] = set()
+
+    async def open(self, *, check_remote: bool = True) -> str:
+        """Connect and listen; returns the local URL. Raises `TunnelError`."""
+        connection = await self._connect()
         try:
             if check_remote:
-                await _check_remote(connection, remote_port)
-            listener = await connection.forward_local_port("127.0.0.1", 0, REMOTE_HOST, remote_port)
-        except (OSError, asyncssh.Error) as exc:
-            raise _explain(exc, target, identity, known_hosts, remote_port) from exc
+                try:
+                    await _check_remote(connection, self.remote_port)
+                except (OSError, _ssh_errors()) as exc:
+                    raise self._explain(exc, self.remote_port) from exc
+            self._listener = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        except BaseException:
+            connection.close()
+            raise
+        port = self._listener.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._use(connection)
+        self._supervisor = asyncio.create_task(self._keep_connected(connection))
+        return self.url
+
+    async def close(self) -> None:
+        """Stop listening, end the relays and the SSH connection."""
+        if self._listener is not None:
+            self._listener.close()
+        tasks = [*self._relays, *([self._supervisor] if self._supervisor else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._connection is not None:
+            self._connection.close()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                    await self._connection.wait_closed()
+        self._up.clear()
+
+    @property
+    def connected(self) -> bool:
+        return self._up.is_set()
+
+    async def _connect(self) -> asyncssh.SSHClientConnection:
+        import asyncssh
+
+        options = _connect_options(self.target, self.identity, self.known_hosts)
+        options["keepalive_interval"] = self.keepalive_interval
+        options["keepalive_count_max"] = KEEPALIVE_COUNT_MAX
         try:
-            yield f"http://127.0.0.1:{listener.get_port()}"
+            connection = await asyncssh.connect(self.target.host, self.target.port, **options)
+        except (OSError, asyncssh.Error, ValueError) as exc:
+            raise self._explain(exc) from exc
+        self.connections_opened += 1
+        return connection
+
+    def _explain(self, exc: BaseException, remote_port: int | None = None) -> TunnelError:
+        return _explain(exc, self.target, self.identity, self.known_hosts, remote_port)
+
+    def _use(self, connection: asyncssh.SSHClientConnection) -> None:
+        self._connection = connection
+        self.last_error = None
+        self._up.set()
+
+    async def _keep_connected(self, connection: asyncssh.SSHClientConnection) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            opened_at = loop.time()
+            await connection.wait_closed()
+            self._up.clear()
+            if loop.time() - opened_at < STABLE_CONNECTION:
+                failures += 1  # lost soon after it opened: no reconnecting in a tight loop
+            else:
+                failures = 0
+            self.last_error = TunnelError(f"the SSH connection to {self.target.address} was lost")
+            while True:
+                if failures:
+                    ceiling = min(
+                        RECONNECT_MAX_DELAY, RECONNECT_INITIAL_DELAY * 2 ** (failures - 1)
+                    )
+                    await asyncio.sleep(random.uniform(ceiling / 2, ceiling))
+                try:
+                    connection = await self._connect()
+                except TunnelError as exc:
+                    self.last_error = exc
+                    failures += 1
+                    continue
+                self._use(connection)
+                break
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.create_task(self._relay(reader, writer))
+        self._relays.add(task)
+        task.add_done_callback(self._relays.discard)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            channel = await self._open_channel()
+            if isinstance(channel, TunnelError):
+                await _answer_bad_gateway(reader, writer, str(channel))
+                return
+            remote_reader, remote_writer = channel
+            copies = [
+                asyncio.ensure_future(_copy(reader, remote_writer)),
+                asyncio.ensure_future(_copy(remote_reader, writer)),
+            ]
+            try:
+                await asyncio.gather(*copies)
+            finally:
+                # One way failing (its end went away) ends the other: both ends close.
+                for copy in copies:
+                    copy.cancel()
+                await asyncio.gather(*copies, return_exceptions=True)
+                remote_writer.close()
+        except _relay_errors():
+            pass  # either end went away: closing the other is all there is to do
         finally:
-            listener.close()
-            await listener.wait_closed()
+            writer.close()
+
+    async def _open_channel(
+        self,
+    ) -> tuple[asyncssh.SSHReader[bytes], asyncssh.SSHWriter[bytes]] | TunnelError:
+        """A channel to the server over the current SSH connection, waiting up to
+        WAIT_FOR_SSH for one; else the error to answer with."""
+        import asyncssh
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_FOR_SSH
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._up.wait()
+            except TimeoutError:
+                reason = self.last_error or f"the SSH connection to {self.target.address} is down"
+                return TunnelError(
+                    f"cannot reach the server through SSH: {reason}; reconnecting by itself"
+                )
+            connection = self._connection
+            assert connection is not None
+            if connection.is_closed():  # lost a moment ago: the supervisor is about to see it
+                await asyncio.sleep(CLOSING_GRACE)
+                continue
+            try:
+                return await connection.open_connection(REMOTE_HOST, self.remote_port)
+            except (OSError, asyncssh.Error) as exc:
+                error = exc
+            # A channel asked for as the connection ends fails too: then wait for the next
+            # connection; only a refusal on a connection that stays up is the answer.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSING_GRACE):
+                    await connection.wait_closed()
+            if not connection.is_closed():
+                return self._explain(error, self.remote_port)
+
+
+async def _copy(reader: _Reader, writer: _Writer) -> None:
+    """Bytes from `reader` to `writer` until end of file, which is passed on (half-close)."""
+    while data := await reader.read(RELAY_CHUNK):
+        writer.write(data)
+        await writer.drain()
+    if writer.can_write_eof():
+        writer.write_eof()
+
+
+async def _answer_bad_gateway(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, detail: str
+) -> None:
+    """Answer the HTTP request waiting on `reader` with 502 and `{"detail": ...}`, the API's
+    error shape (API.md). The request is read first: closing a socket with unread bytes
+    resets it, and the client would see the reset instead of the answer."""
+    with contextlib.suppress(TimeoutError, ValueError, asyncio.IncompleteReadError):
+        async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip())
+            if 0 < length <= MAX_UNANSWERED_BODY:
+                await reader.readexactly(length)
+    body = json.dumps({"detail": detail}).encode()
+    writer.write(
+        b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+
+
+def _ssh_errors() -> type[Exception]:
+    import asyncssh
+
+    return asyncssh.Error
+
+
+def _relay_errors() -> tuple[type[Exception], ...]:
+    import asyncssh
+
+    return (OSError, asyncssh.Error, asyncio.IncompleteReadError)
 
 
 def _connect_options(

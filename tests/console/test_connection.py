@@ -1,19 +1,14 @@
 """Reaching the server over SSH: a real asyncssh server on 127.0.0.1 forwards to a real API server.
 
-The SSH server stands for a remote host where `upmetr serve` listens on the loopback only: it
-allows port forwarding to 127.0.0.1 and nothing else, and records each forwarded connection so
-tests can tell that the CLI and the console went through the tunnel.
+The SSH server (tests/console/ssh_world.py) stands for a remote host where `upmetr serve`
+listens on the loopback only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import asyncssh
 import httpx
@@ -35,90 +30,14 @@ from console.connection import (
 from console.launch import console_route
 from shared.client import Client
 from tests.console.console_harness import table_text, until
+from tests.console.ssh_world import SSH_USER, SshHost, ssh_host_in, write_key
 from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess, free_port
-
-T = TypeVar("T")
-SSH_USER = "deploy"
-
-
-class LoopbackOnlyHost(asyncssh.SSHServer):
-    """Permits `ssh -L` to 127.0.0.1 only, remembering each destination port."""
-
-    def __init__(self, forwarded: list[int]) -> None:
-        self.forwarded = forwarded
-
-    def connection_requested(
-        self, dest_host: str, dest_port: int, orig_host: str, orig_port: int
-    ) -> bool:
-        if dest_host != "127.0.0.1":
-            return False
-        self.forwarded.append(dest_port)
-        return True
-
-
-class EventLoopThread:
-    """An event loop of its own, so the SSH server keeps serving while the CLI blocks."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
-
-
-@dataclass
-class SshHost:
-    """The SSH server and the client-side files that trust it and sign in to it."""
-
-    port: int
-    known_hosts: Path
-    identity: Path
-    forwarded: list[int] = field(default_factory=list)
-
-    @property
-    def target(self) -> SshTarget:
-        return SshTarget(user=SSH_USER, host="127.0.0.1", port=self.port)
-
-
-def write_key(path: Path) -> asyncssh.SSHKey:
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    key.write_private_key(path)
-    return key
 
 
 @pytest.fixture(scope="module")
 def ssh_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshHost]:
-    folder = tmp_path_factory.mktemp("ssh")
-    host_key = asyncssh.generate_private_key("ssh-ed25519")
-    client_key = write_key(folder / "id_ed25519")
-    forwarded: list[int] = []
-    authorized = asyncssh.import_authorized_keys(client_key.export_public_key().decode())
-
-    async def listen() -> asyncssh.SSHAcceptor:
-        return await asyncssh.create_server(
-            lambda: LoopbackOnlyHost(forwarded),
-            "127.0.0.1",
-            0,
-            server_host_keys=[host_key],
-            authorized_client_keys=authorized,
-        )
-
-    loop = EventLoopThread()
-    acceptor = loop.run(listen())
-    port = acceptor.get_port()
-    known_hosts = folder / "known_hosts"
-    known_hosts.write_text(f"[127.0.0.1]:{port} {host_key.export_public_key().decode()}")
-    yield SshHost(port, known_hosts, folder / "id_ed25519", forwarded)
-    acceptor.close()
-    loop.run(acceptor.wait_closed())
-    loop.close()
+    with ssh_host_in(tmp_path_factory.mktemp("ssh")) as host:
+        yield host
 
 
 @pytest.fixture

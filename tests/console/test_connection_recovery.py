@@ -1,0 +1,151 @@
+"""A lost SSH connection comes back by itself: the tunnel reconnects behind the same local URL.
+
+The SSH host (tests/console/ssh_world.py) ends its connections as killing their sshd processes
+does, and stops and starts listening as sshd does; the API server is a real one behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from console.app import UpmetrApp
+from console.cli.session import SSH_KNOWN_HOSTS_ENV
+from console.config import Credentials
+from console.connection import ssh_tunnel, ssh_url
+from console.launch import console_route
+from shared.client import Client
+from tests.console.console_harness import table_text, until
+from tests.console.ssh_world import SshHost, ssh_host_in
+from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
+
+
+@pytest.fixture
+def ssh_host(tmp_path: Path) -> Iterator[SshHost]:
+    with ssh_host_in(tmp_path) as host:
+        yield host
+
+
+@pytest.fixture
+def api(server: ServerProcess) -> Iterator[Client]:
+    with Client(server.url) as client:
+        client.auth.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        yield client
+
+
+async def health(http: httpx.AsyncClient, url: str) -> httpx.Response:
+    return await http.get(f"{url}/health")
+
+
+async def seconds_until_it_answers(http: httpx.AsyncClient, url: str, within: float) -> float:
+    """How long until `url` answers /health again: a request on its way as the connection
+    drops fails, as it would without a tunnel; the next ones must get through."""
+    started = time.monotonic()
+    async with asyncio.timeout(within):
+        while True:
+            try:
+                if (await health(http, url)).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+
+
+async def test_a_dropped_ssh_connection_is_reopened_behind_the_same_local_url(
+    server: ServerProcess, ssh_host: SshHost
+) -> None:
+    async with (
+        ssh_tunnel(
+            ssh_host.target,
+            remote_port=server.port,
+            identity=ssh_host.identity,
+            known_hosts=ssh_host.known_hosts,
+        ) as url,
+        httpx.AsyncClient() as http,
+    ):
+        assert (await health(http, url)).status_code == 200
+
+        assert ssh_host.drop_connections() == 1
+
+        assert await seconds_until_it_answers(http, url, within=5) < 3
+        assert ssh_host.connections_made == 2
+
+
+async def test_the_tunnel_waits_for_sshd_to_come_back_and_then_serves_again(
+    server: ServerProcess, ssh_host: SshHost
+) -> None:
+    async with (
+        ssh_tunnel(
+            ssh_host.target,
+            remote_port=server.port,
+            identity=ssh_host.identity,
+            known_hosts=ssh_host.known_hosts,
+        ) as url,
+        httpx.AsyncClient() as http,
+    ):
+        ssh_host.stop_listening()
+        ssh_host.drop_connections()
+        await asyncio.sleep(1.5)  # a few refused attempts
+        ssh_host.start_listening()
+
+        await seconds_until_it_answers(http, url, within=20)
+        assert ssh_host.connections_made >= 2
+
+
+async def test_a_request_while_the_ssh_host_stays_away_is_answered_502_with_the_reason(
+    server: ServerProcess, ssh_host: SshHost
+) -> None:
+    async with (
+        ssh_tunnel(
+            ssh_host.target,
+            remote_port=server.port,
+            identity=ssh_host.identity,
+            known_hosts=ssh_host.known_hosts,
+        ) as url,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        ssh_host.stop_listening()
+        ssh_host.drop_connections()
+
+        answer = await health(http, url)
+
+    assert answer.status_code == 502
+    detail = answer.json()["detail"]
+    assert "cannot reach the server through SSH" in detail
+    assert f"cannot connect to 127.0.0.1:{ssh_host.port}: connection refused" in detail
+
+
+async def test_the_console_comes_back_live_and_shows_an_incident_opened_while_ssh_was_down(
+    server: ServerProcess,
+    ssh_host: SshHost,
+    api: Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(SSH_KNOWN_HOSTS_ENV, str(ssh_host.known_hosts))
+    url = ssh_url(ssh_host.target, server.port)
+    credentials = Credentials(url, api.access_token or "", api.refresh_token or "", ADMIN_EMAIL)
+    async with console_route(url, identity=ssh_host.identity) as api_url:
+        app = UpmetrApp(
+            api_url,
+            credentials=credentials,
+            credentials_url=url,
+            remember=False,
+            start_view="incidents",
+        )
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(pilot, lambda: app.connection == "live", timeout=15)
+
+            ssh_host.stop_listening()
+            ssh_host.drop_connections()
+            await until(pilot, lambda: app.connection == "reconnecting", timeout=10)
+            api.incidents.create(title="opened while SSH was down", severity="critical")
+            ssh_host.start_listening()
+
+            await until(pilot, lambda: app.connection == "live", timeout=40)
+            await until(pilot, lambda: "opened while SSH was down" in table_text(pilot), 10)
+    assert ssh_host.connections_made >= 2

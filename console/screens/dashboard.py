@@ -23,6 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.timer import Timer
+from textual.widget import Widget
 
 from console.screens.dashboard_data import (
     HOUR,
@@ -119,9 +120,21 @@ class DashboardScreen(ViewScreen):
         loaded: DashboardNow | None = await self.attempt(read)
         if loaded is None:
             return
+        for panel in self._panels:
+            panel.loading = False
         self._show_incidents(loaded.incidents)
         self._show_monitors(loaded.monitors)
         self._past_hour(loaded.recent, loaded.read_at)
+
+    @property
+    def _panels(self) -> tuple[Widget, ...]:
+        return (self.unresolved, self.troubled, self.changes, self.sparks)
+
+    def first_load_pending(self) -> None:
+        # "nothing changed in the last hour" and "no monitors to follow" before anything was
+        # read looked like a quiet organization on a live console.
+        for panel in self._panels:
+            panel.loading = True
 
     def _reread_soon(self) -> None:
         """Read the overview again in a while, once for a burst of events."""

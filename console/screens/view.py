@@ -204,6 +204,12 @@ class ViewScreen(Screen[None]):
             contextlib.suppress(TimeoutError, WorkerCancelled, WorkerFailed),
         ):
             await asyncio.wait_for(asyncio.shield(first_load.wait()), FIRST_FRAME_SECONDS)
+        if not first_load.is_finished:
+            self.first_load_pending()
+
+    def first_load_pending(self) -> None:
+        """The first frame is drawn before the first load is in (a slow or rate-limited
+        server): views whose empty state reads as data ("nothing changed") say they wait."""
 
     def on_screen_resume(self) -> None:
         # Shown for the first time, its first load is under way. Under a dialog the view

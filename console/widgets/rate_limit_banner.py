@@ -35,7 +35,7 @@ class RateLimitBanner(Widget):
         return Text.assemble(
             ("▲ Rate limited by the server", f"bold {colors.get('error', '')}".strip()),
             f": reading again in {self.seconds_left} s",
-            (" (the limit counts every console and script of this user)", "dim"),
+            (" (the limit is per user)", "dim"),  # shared by their consoles and scripts
             no_wrap=True,
             overflow="ellipsis",
         )

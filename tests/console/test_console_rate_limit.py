@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
+from console.widgets.change_log import ChangeLog
 from console.widgets.rate_limit_banner import RateLimitBanner
 from console.widgets.status_bar import StatusBar
 from server.config import Settings
@@ -64,8 +65,11 @@ async def test_a_rate_limited_console_shows_a_banner_and_rate_limited_then_its_d
         assert "reading again in" in banner.render().plain
         assert "rate limited" in bar.render().plain and "live" not in bar.render().plain
         assert count(app, "incidents-critical") is None  # nothing read: not an empty "0"
+        changes = app.screen.query_one(ChangeLog)
+        await until(pilot, lambda: changes.loading)  # not "nothing changed in the last hour"
         # The client waits out Retry-After and reads again; the banner counts down to it.
         await until(pilot, lambda: count(app, "incidents-critical") == 1, WINDOW_SECONDS + 5)
         await until(pilot, lambda: app.connection == "live", 5)
         await until(pilot, lambda: not banner.display, 3)
         assert bar.render().plain.endswith("● live")
+        assert not changes.loading

@@ -23,6 +23,7 @@ from console.formatting import ago
 from console.screens.view import ViewScreen
 from console.widgets.cost_breakdown import CostBreakdown, CostLine, money
 from console.widgets.forecast_chart import ForecastChart
+from console.widgets.resource_table import TICK_SECONDS
 from shared.api.costs import (
     AccountCost,
     CostForecast,
@@ -159,6 +160,7 @@ class CostsScreen(ViewScreen):
         self.summary: CostSummary | None = None
         self.syncs: list[CostSyncRead] = []
         self.syncing: set[int] = set()  # job ids of cost syncs under way
+        self._sync_shown = ""
 
     def compose_body(self) -> ComposeResult:
         yield Static("reading costs ...", id="costs-summary")
@@ -201,12 +203,22 @@ class CostsScreen(ViewScreen):
         if syncs is not None:
             self._show_syncs(syncs)
 
+    def on_mount(self) -> None:
+        self.set_interval(TICK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        """`succeeded 5h ago` moves on, from what the view holds: no request."""
+        if self.is_active and self.summary is not None:  # read once already
+            self._show_syncs(self.syncs)
+
     def _show_syncs(self, syncs: list[CostSyncRead]) -> None:
         self.syncs = syncs
         line = sync_text(syncs, self.upmetr.now(), self.app.theme_variables)
         if self.syncing:
             line = Text.assemble(("syncing now ...  ", "bold"), line)
-        self.query_one("#costs-sync", Static).update(line)
+        if line.plain != self._sync_shown:
+            self._sync_shown = line.plain
+            self.query_one("#costs-sync", Static).update(line)
 
     def live_many(self, events: list[Event]) -> None:
         """A finished sync re-reads everything once, however many accounts it synced."""

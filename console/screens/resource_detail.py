@@ -22,7 +22,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.resources import VERBS, describe, state_text
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col, actor_forms, moment_forms
-from console.widgets.resource_table import Cell, ResourceTable
+from console.widgets.resource_table import TICK_SECONDS, Cell, ResourceTable
 from shared.api.events import Event
 from shared.api.resources import (
     ActionStatus,
@@ -136,6 +136,23 @@ class ResourceDetailScreen(ViewScreen):
         super().__init__()
         self.resource_id = resource_id
         self.resource: ResourceDetail | None = None
+        self._summary_shown = ""
+
+    def on_mount(self) -> None:
+        self.set_interval(TICK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        """`state since ... (12d ago)` moves on, from what the view holds: no request."""
+        if self.is_active:
+            self._summarize()
+
+    def _summarize(self) -> None:
+        if self.resource is None:
+            return
+        summary = summary_text(self.resource, self.upmetr.now(), self.app.theme_variables)
+        if summary.plain != self._summary_shown:
+            self._summary_shown = summary.plain
+            self.query_one("#resource-summary", Static).update(summary)
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="resource-body"):
@@ -153,8 +170,7 @@ class ResourceDetailScreen(ViewScreen):
         history = await self.attempt(api.actions(self.resource_id, per_page=HISTORY))
         self.resource = resource
         colors = self.app.theme_variables
-        now = self.upmetr.now()
-        self.query_one("#resource-summary", Static).update(summary_text(resource, now, colors))
+        self._summarize()
         tags = self.query_one("#resource-tags", ResourceTable)
         tags.set_rows(list(enumerate(list(pair) for pair in sorted(resource.tags.items()))))
         tags.set_title("tags", str(len(resource.tags)))

@@ -34,15 +34,34 @@ def tail(as_json: bool, prefixes: tuple[str, ...], since: int | None) -> None:
     printed) means events were missed.
     """
     with open_client() as api:
-        stream = api.events.stream(last_event_id=since)
+        progress = _Progress(since)
+        stream = api.events.stream(last_event_id=since, on_connection=progress.connection)
         try:
             for event in stream:
+                progress.last_event_id = event.id
                 if event.type == STREAM_RESET or not prefixes or event.type.startswith(prefixes):
                     _print(event, as_json)
         except KeyboardInterrupt:
             pass
         finally:
             stream.close()
+
+
+class _Progress:
+    """Says on stderr when the stream is lost and when it resumes, once each: a person
+    watching knows the silence is not a quiet organization, and stdout stays events only."""
+
+    def __init__(self, last_event_id: int | None) -> None:
+        self.last_event_id = last_event_id
+        self.lost = False
+
+    def connection(self, connected: bool) -> None:
+        if connected and self.lost:
+            after = f" after event {self.last_event_id}" if self.last_event_id else ""
+            click.echo(f"Reconnected; resuming{after}.", err=True)
+        elif not connected and not self.lost:
+            click.echo("Connection to the server lost; reconnecting...", err=True)
+        self.lost = not connected
 
 
 def _print(event: Event, as_json: bool) -> None:

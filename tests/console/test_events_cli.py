@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from server.context import EVENTS
 from server.events.bus import EVENT_BUS
 from tests.conftest import World
+from tests.console.ssh_world import SSH_USER, ssh_host_in
 from tests.e2e.upmetr_server import OUTSIDE_CHECKOUT, UPMETR
 
 
@@ -21,6 +22,7 @@ async def start_tail(
     world: World,
     tmp_path: Path,
     *args: str,
+    **env: str,
 ) -> asyncio.subprocess.Process:
     created = await client.post(
         "/api/v1/auth/api-keys", json={"name": "tail"}, headers=world.alice.headers
@@ -31,6 +33,7 @@ async def start_tail(
         "UPMETR_CONFIG_DIR": str(tmp_path / "config"),
         "UPMETR_URL": str(client.make_url("/")),
         "UPMETR_API_KEY": (await created.json())["key"],
+        **env,
     }
     process = await asyncio.create_subprocess_exec(
         UPMETR, "events", "tail", *args,
@@ -43,9 +46,9 @@ async def start_tail(
     return process
 
 
-async def read_line(process: asyncio.subprocess.Process) -> str:
+async def read_line(process: asyncio.subprocess.Process, within: float = 10) -> str:
     assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), 10)
+    line = await asyncio.wait_for(process.stdout.readline(), within)
     return line.decode()
 
 
@@ -86,3 +89,46 @@ async def test_events_tail_filters_by_type_prefix(
     assert "incident.resolved" in line and '{"id":9}' in line
     status, _ = await interrupt(process)
     assert status == 0
+
+
+async def test_events_tail_over_ssh_comes_back_after_the_connection_drops_and_misses_no_event(
+    client: TestClient,
+    world: World,
+    tmp_path: Path,
+) -> None:
+    bus = client.app[EVENT_BUS]
+    (tmp_path / "ssh").mkdir()
+    with ssh_host_in(tmp_path / "ssh") as ssh_host:
+        process = await start_tail(
+            client, world, tmp_path, "--json",
+            HOME=str(tmp_path),
+            UPMETR_SSH=f"{SSH_USER}@127.0.0.1:{ssh_host.port}",
+            UPMETR_SSH_REMOTE_PORT=str(client.port),
+            UPMETR_SSH_IDENTITY=str(ssh_host.identity),
+            UPMETR_SSH_KNOWN_HOSTS=str(ssh_host.known_hosts),
+            SSH_AUTH_SOCK="",
+        )  # fmt: skip
+        client.app[EVENTS].publish(world.org_a, "incident.opened", {"id": 1})
+        before = json.loads(await read_line(process))
+
+        ssh_host.stop_listening()
+        ssh_host.drop_connections()  # as when sshd's process for the session is killed
+        async with asyncio.timeout(10):
+            while bus.subscriber_count(world.org_a) > 0:
+                await asyncio.sleep(0.05)
+        client.app[EVENTS].publish(world.org_a, "incident.resolved", {"id": 1})
+        await asyncio.sleep(1)  # the tail tries and is refused meanwhile
+        ssh_host.start_listening()
+
+        meanwhile = json.loads(await read_line(process, within=30))
+        client.app[EVENTS].publish(world.org_a, "monitor.status", {"id": 2, "status": "up"})
+        after = json.loads(await read_line(process))
+        status, stderr = await interrupt(process)
+
+    assert (meanwhile["type"], meanwhile["data"]) == ("incident.resolved", {"id": 1})
+    assert [meanwhile["id"], after["id"]] == [before["id"] + 1, before["id"] + 2]
+    assert ssh_host.connections_made >= 2
+    assert status == 0
+    assert "Connection to the server lost; reconnecting..." in stderr
+    assert f"Reconnected; resuming after event {before['id']}." in stderr
+    assert "Traceback" not in stderr

@@ -154,7 +154,9 @@ class Client(_Namespaces[Sync]):
     Sign in with `api_key=`, with tokens (`access_token=`, `refresh_token=`) or by calling
     `auth.login()`. With a refresh token, a 401 triggers one refresh and one retry; rotated
     tokens are handed to `on_tokens` so a caller can persist them. A 429 is retried up to
-    `max_retries` times, waiting `Retry-After` seconds (at most `max_retry_wait`).
+    `max_retries` times, waiting `Retry-After` seconds (at most `max_retry_wait`); a request
+    made while such a wait runs waits for its end before it is sent. `on_rate_limited` is
+    told each wait, and `rate_limit_left()` what is left of it.
     """
 
     events: SyncEvents

@@ -141,6 +141,12 @@ class _CoreBase:
             return 0.0
         return max(0.0, self.rate_limited_until - time.monotonic())
 
+    def _hold_before_sending(self) -> float:
+        """Seconds a new request waits first: the rest of a `Retry-After` another request
+        was told (RFC 9110 section 10.2.3: wait that long before a follow-up request);
+        sent now, it would only be refused too."""
+        return min(self.rate_limit_left(), self.max_retry_wait)
+
     def _refresh_call(self) -> Call[TokenPair]:
         return Call(
             "POST",
@@ -255,6 +261,9 @@ class SyncCore(_CoreBase):
 
     def _send(self, call: Call[Any]) -> httpx.Response:
         attempt = 0
+        held = self._hold_before_sending()
+        if held:
+            self.sleep(held)
         while True:
             try:
                 response = self.http.send(self._request(self.http, call), stream=True)
@@ -317,6 +326,9 @@ class AsyncCore(_CoreBase):
 
     async def _send(self, call: Call[Any]) -> httpx.Response:
         attempt = 0
+        held = self._hold_before_sending()
+        if held:
+            await self.sleep(held)
         while True:
             try:
                 response = await self.http.send(self._request(self.http, call), stream=True)

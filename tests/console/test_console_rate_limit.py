@@ -4,6 +4,8 @@ The client waits those seconds itself, and the dashboard fills in once they are 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -47,6 +49,29 @@ async def test_the_client_waits_the_seconds_the_server_names(
         assert refused.value.retry_after == told[0]
         assert 0 < told[0] <= WINDOW_SECONDS
         assert 0 < api.rate_limit_left() <= told[0]
+
+
+async def test_a_request_after_a_429_waits_out_retry_after_before_it_is_sent(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    url = str(client.make_url("/")).rstrip("/")
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        await asyncio.sleep(seconds)
+
+    async with AsyncClient(
+        url, access_token=world.alice.access_token, max_retries=0, sleep=sleep
+    ) as api:
+        await spend_the_limit(client, world)
+        with pytest.raises(RateLimited) as refused:
+            await api.auth.me()
+        me = await api.auth.me()  # not sent before the seconds the server named
+    assert me.user.email == world.alice.email
+    assert len(waited) == 1 and 0 < waited[0] <= (refused.value.retry_after or 0)
+    assert api.rate_limit_left() == 0
 
 
 async def test_a_rate_limited_console_shows_a_banner_and_rate_limited_then_its_data(

@@ -7,6 +7,7 @@ does, and stops and starts listening as sshd does; the API server is a real one 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +18,11 @@ import pytest
 from console.app import UpmetrApp
 from console.cli.session import SSH_KNOWN_HOSTS_ENV
 from console.config import Credentials
-from console.connection import ssh_tunnel, ssh_url
+from console.connection import SshTarget, ssh_tunnel, ssh_url
 from console.launch import console_route
 from shared.client import Client
 from tests.console.console_harness import table_text, until
-from tests.console.ssh_world import SshHost, ssh_host_in
+from tests.console.ssh_world import SSH_USER, SshHost, ssh_host_in
 from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
 
 
@@ -29,6 +30,47 @@ from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
 def ssh_host(tmp_path: Path) -> Iterator[SshHost]:
     with ssh_host_in(tmp_path) as host:
         yield host
+
+
+class Network:
+    """A TCP relay to the SSH host whose open connections can go silent: bytes are dropped
+    and nothing closes, as when a NAT forgets a connection or a laptop changes networks.
+    Connections made after that go through."""
+
+    def __init__(self, to_port: int) -> None:
+        self.to_port = to_port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._silent: set[asyncio.StreamWriter] = set()
+        self._open: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def go_silent(self) -> None:
+        self._silent |= self._open
+
+    async def close(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._open:
+            writer.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        far_reader, far_writer = await asyncio.open_connection("127.0.0.1", self.to_port)
+        self._open |= {writer, far_writer}
+
+        async def copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                if sink not in self._silent:
+                    sink.write(data)
+                    await sink.drain()
+
+        with contextlib.suppress(OSError):
+            await asyncio.gather(copy(reader, far_writer), copy(far_reader, writer))
+        writer.close()
+        far_writer.close()
 
 
 @pytest.fixture
@@ -74,6 +116,32 @@ async def test_a_dropped_ssh_connection_is_reopened_behind_the_same_local_url(
 
         assert await seconds_until_it_answers(http, url, within=5) < 3
         assert ssh_host.connections_made == 2
+
+
+async def test_a_connection_whose_host_stopped_answering_is_replaced_after_its_keepalives(
+    server: ServerProcess, ssh_host: SshHost, tmp_path: Path
+) -> None:
+    network = Network(ssh_host.port)
+    await network.start()
+    known_hosts = tmp_path / "known_hosts_via_network"
+    key = ssh_host.known_hosts.read_text().split(" ", 1)[1]
+    known_hosts.write_text(f"[127.0.0.1]:{network.port} {key}")
+    through_network = SshTarget(user=SSH_USER, host="127.0.0.1", port=network.port)
+    async with (
+        ssh_tunnel(
+            through_network,
+            remote_port=server.port,
+            identity=ssh_host.identity,
+            known_hosts=known_hosts,
+            keepalive_interval=0.5,  # 3 unanswered: given up after 1.5 s, not 30
+        ) as url,
+        httpx.AsyncClient(timeout=2) as http,
+    ):
+        network.go_silent()
+
+        assert await seconds_until_it_answers(http, url, within=10) < 5
+        assert ssh_host.connections_made == 2
+    await network.close()
 
 
 async def test_the_tunnel_waits_for_sshd_to_come_back_and_then_serves_again(

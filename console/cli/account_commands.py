@@ -12,6 +12,7 @@ from console.cli.session import (
     default_url,
     open_client,
     reports_errors,
+    server_of,
     using_api_key,
 )
 from console.config import (
@@ -59,6 +60,7 @@ def login(
             result = api.auth.verify_mfa(result.mfa_token, code.strip())
         tokens: TokenPair = result
         me = api.auth.me()
+        server = server_of(api)
         path = save_credentials(
             Credentials(
                 url=url,
@@ -68,7 +70,7 @@ def login(
             )
         )
     click.echo(
-        f"Logged in to {api.base_url} as {me.user.email} "
+        f"Logged in to {server} as {me.user.email} "
         f"({me.role.value} of {me.organization.name}). Credentials: {path}"
     )
 
@@ -118,7 +120,7 @@ def _reset_password(url: str, token: str, *, as_json: bool) -> None:
     new = click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
     with client_at(url) as api:
         api.auth.reset_password(token, new)
-        base_url = api.base_url
+        base_url = server_of(api)
     if as_json:
         print_json({"url": base_url, "password_reset": True})
         return
@@ -151,7 +153,7 @@ def whoami(as_json: bool) -> None:
     """Who the stored login (or UPMETR_API_KEY) is, in which organization."""
     with open_client() as api:
         me = api.auth.me()
-        url = api.base_url
+        url = server_of(api)
     if as_json:
         print_json(me)
         return

@@ -25,7 +25,7 @@ from console.connection import (
     ssh_tunnel_in_thread,
     ssh_url,
 )
-from shared.client import ApiConnectionError, Client, ClientError
+from shared.client import ApiConnectionError, Client, ClientError, normalize_base_url
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -167,6 +167,31 @@ def http_url(url: str) -> str:
         except TunnelError as exc:
             raise ApiConnectionError(str(exc), url=url) from exc
     return tunnels[url]
+
+
+def shown_url(url: str) -> str:
+    """How messages name the server at `url`: an `ssh://` URL as given, with `remote_port`
+    only when it is not the default (a form `--url` and UPMETR_URL take back)."""
+    try:
+        parsed = parse_ssh_url(url)
+    except ValueError:
+        return url
+    if parsed is None:
+        return url
+    target, remote_port = parsed
+    shown = ssh_url(target, remote_port)
+    return shown.removesuffix(f"?remote_port={DEFAULT_REMOTE_PORT}")
+
+
+def server_of(api: Client) -> str:
+    """The server `api` talks to as the user named it: the `ssh://` URL for a client through
+    a tunnel of this command, whose base URL is only the tunnel's temporary local end."""
+    ctx = click.get_current_context(silent=True)
+    tunnels: dict[str, str] = ctx.find_root().meta.get(_TUNNELS_META, {}) if ctx else {}
+    for url, local in tunnels.items():
+        if normalize_base_url(local) == api.base_url:
+            return shown_url(url)
+    return api.base_url
 
 
 def client_at(url: str, **options: Any) -> Client:

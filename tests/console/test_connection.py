@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from console.app import UpmetrApp
 from console.cli import main
-from console.cli.session import SSH_KNOWN_HOSTS_ENV
+from console.cli.session import SSH_KNOWN_HOSTS_ENV, shown_url
 from console.config import Credentials
 from console.connection import (
     SshTarget,
@@ -127,6 +127,38 @@ def test_login_over_ssh_is_remembered_by_later_commands(
     assert listed.exit_code == 0, listed.output
     assert incident.id in [item["id"] for item in json.loads(listed.stdout)["items"]]
     assert server.port in ssh_host.forwarded[forwarded_before:]
+
+
+def test_login_and_whoami_over_ssh_name_the_ssh_server_not_the_tunnels_local_end(
+    tmp_path: Path, server: ServerProcess, ssh_host: SshHost
+) -> None:
+    shown = f"ssh://{SSH_USER}@127.0.0.1:{ssh_host.port}?remote_port={server.port}"
+
+    login = run(
+        tmp_path, ssh_host, *ssh_args(ssh_host, server.port),
+        "login", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD,
+    )  # fmt: skip
+    whoami = run(tmp_path, ssh_host, "whoami", UPMETR_SSH_IDENTITY=str(ssh_host.identity))
+
+    assert login.exit_code == 0, login.output
+    assert f"Logged in to {shown} as {ADMIN_EMAIL}" in login.stdout
+    assert whoami.exit_code == 0, whoami.output
+    assert any(line.split() == ["server", shown] for line in whoami.stdout.splitlines())
+    assert "http://127.0.0.1" not in login.stdout + whoami.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("ssh://ops@box:2222?remote_port=8080", "ssh://ops@box:2222"),
+        ("ssh://ops@box?remote_port=9000", "ssh://ops@box?remote_port=9000"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+    ],
+)
+def test_messages_name_an_ssh_server_with_its_remote_port_only_when_it_is_not_the_default(
+    url: str, shown: str
+) -> None:
+    assert shown_url(url) == shown
 
 
 def test_an_untrusted_host_key_is_refused_with_a_clear_error(

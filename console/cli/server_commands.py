@@ -61,10 +61,29 @@ def users() -> None:
 @click.option(
     "--org", "org_name", default=None, help="Organization to create (default: from the email)."
 )
+@click.option(
+    "--plan",
+    "plan_code",
+    default=None,
+    metavar="CODE",
+    help=(
+        "The organization's plan (self_hosted, free, pro, enterprise). Default: "
+        "UPMETR_DEFAULT_PLAN in this command's environment, else self_hosted; the setting of "
+        "a running server does not reach this command."
+    ),
+)
 def create_user(
-    email: str, password: str, full_name: str | None, platform_admin: bool, org_name: str | None
+    email: str,
+    password: str,
+    full_name: str | None,
+    platform_admin: bool,
+    org_name: str | None,
+    plan_code: str | None,
 ) -> None:
-    """Create an account and its organization, with the account as superadmin."""
+    """Create an account and its organization, with the account as superadmin.
+
+    It writes to the database directly, with the settings of its own environment.
+    """
     from server.auth.bootstrap import create_account
     from server.config import Settings
     from server.db.migrate import upgrade
@@ -82,8 +101,20 @@ def create_user(
                 full_name=full_name,
                 org_name=org_name,
                 platform_admin=platform_admin,
+                plan_code=plan_code,
             )
         )
     except ApiError as exc:
         raise click.ClickException(exc.detail) from exc
-    click.echo(f"created user {email} (id {user_id}) as superadmin of organization {org_id}")
+    # Said every time: the plan comes from this command's environment, which need not be the
+    # server's (UPMETR_DEFAULT_PLAN set for `serve` only is not seen here).
+    if plan_code:
+        plan, source = plan_code, "from --plan"
+    elif "default_plan" in settings.model_fields_set:
+        plan, source = settings.default_plan, "from UPMETR_DEFAULT_PLAN"
+    else:
+        plan, source = settings.default_plan, "the default; --plan CODE chooses another"
+    click.echo(
+        f"created user {email} (id {user_id}) as superadmin of organization {org_id} "
+        f"on plan {plan} ({source})"
+    )

@@ -1,16 +1,24 @@
-"""`upmetr login/whoami/orgs/api-keys/logout` against a real server subprocess."""
+"""`upmetr login/whoami/orgs/api-keys/logout` against a real server subprocess; `users create`."""
 
 from __future__ import annotations
 
 import json
 import stat
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from console.cli import main
-from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
+from tests.e2e.upmetr_server import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    OUTSIDE_CHECKOUT,
+    UPMETR,
+    ServerProcess,
+)
 
 
 @pytest.fixture
@@ -185,3 +193,51 @@ def test_logout_ends_the_session_and_deletes_the_credentials(
     with Client(server.url) as api, pytest.raises(Unauthorized):
         api.auth.refresh(refresh_token)
     assert "Not logged in" in run(config_dir, "logout").stdout
+
+
+def users_create(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """`upmetr users create` on the server's database, in an environment of its own: the
+    server's UPMETR_DEFAULT_PLAN (enterprise) is not set for it, as when set for `serve` only."""
+    env = {k: v for k, v in server.env.items() if k != "UPMETR_DEFAULT_PLAN"}
+    return subprocess.run(  # noqa: S603 - our own command and arguments
+        [UPMETR, "users", "create", "--password", ADMIN_PASSWORD, *args],
+        env=env, cwd=OUTSIDE_CHECKOUT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server not started yet, on an empty data directory."""
+    (tmp_path / "data").mkdir()
+    process = ServerProcess(tmp_path / "data")
+    yield process
+    process.kill()
+
+
+def test_users_create_names_the_plan_it_used_and_takes_another_with_plan(
+    fresh_server: ServerProcess, config_dir: Path
+) -> None:
+    default = users_create(fresh_server, "--email", "first@example.com")
+    chosen = users_create(fresh_server, "--email", ADMIN_EMAIL, "--plan", "pro")
+    fresh_server.start()
+    login(fresh_server, config_dir)
+    whoami = run(config_dir, "whoami", "--json")
+
+    assert default.returncode == 0, default.stderr
+    assert "on plan self_hosted (the default; --plan CODE chooses another)" in default.stdout
+    assert chosen.returncode == 0, chosen.stderr
+    assert "on plan pro (from --plan)" in chosen.stdout
+    assert json.loads(whoami.stdout)["plan"]["code"] == "pro"
+
+
+def test_users_create_refuses_a_plan_the_database_does_not_have_in_one_line(
+    fresh_server: ServerProcess,
+) -> None:
+    refused = users_create(fresh_server, "--email", ADMIN_EMAIL, "--plan", "gold")
+    retried = users_create(fresh_server, "--email", ADMIN_EMAIL, "--plan", "free")
+
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "Error: unknown plan 'gold': the plans are enterprise, free, pro, self_hosted\n"
+    )
+    assert retried.returncode == 0, retried.stderr  # nothing was created the first time

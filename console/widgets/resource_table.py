@@ -178,6 +178,18 @@ class ResourceTable(DataTable[str | Text]):
         """The columns shown in the width there is now."""
         return [h for h, w in zip(self._headers, self._layout, strict=True) if w is not None]
 
+    def texts(self) -> list[str]:
+        """Each row the filter keeps, in order, as text: every cell in its longest form,
+        whatever the width shows (a mark first on a markable table)."""
+        return [
+            " ".join(
+                [*([MARK if row_id in self.marked else ""] if self._markable else [])]
+                + [forms[0].plain for forms in self._rows[row_id]]
+            )
+            for row_id in self._order
+            if self._shown(row_id)
+        ]
+
     @property
     def shown_count(self) -> int:
         """How many rows the filter keeps."""

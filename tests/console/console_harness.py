@@ -56,14 +56,13 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: floa
 
 
 def table_text(pilot: Pilot[None], selector: str = "ResourceTable") -> str:
-    """The rows of the table shown now, a line each ("" while no such table is up)."""
+    """The rows of the table shown now, a line each, every cell whole whatever the width
+    shows of it ("" while no such table is up)."""
     tables = pilot.app.screen.query(selector).results(ResourceTable)
     table = next(tables, None)
     if table is None:
         return ""
-    return "\n".join(
-        " ".join(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count)
-    )
+    return "\n".join(table.texts())
 
 
 def count(app: UpmetrApp, tile: str) -> int | None:

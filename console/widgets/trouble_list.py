@@ -5,6 +5,7 @@ Down before degraded, then by name; a monitor that goes wrong while shown goes o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -34,10 +35,17 @@ SHORT_ERRORS = {
 }
 
 
+# "expected status 200, got 503" (server/providers/checks/http.py) says `got 503`.
+UNEXPECTED = re.compile(r"expected .*, (got \S+)$")
+
+
 def error_forms(error: str | None) -> tuple[str, ...]:
     """The check's error, and a word for it when the column is narrow."""
     if not error:
         return ("",)
+    unexpected = UNEXPECTED.search(error)
+    if unexpected and len(unexpected.group(1)) <= 10:
+        return (error, unexpected.group(1))
     lowered = error.lower()
     for phrase, word in SHORT_ERRORS.items():
         if phrase in lowered:

@@ -9,6 +9,7 @@ from textual.app import App, ComposeResult
 from console.widgets.column_fit import Col, Span, actor_forms, fit, in_width, measure
 from console.widgets.key_footer import FooterKey, fitted
 from console.widgets.resource_table import ResourceTable
+from console.widgets.trouble_list import error_forms
 from tests.console.console_harness import until
 
 
@@ -131,3 +132,12 @@ async def test_a_table_lays_its_columns_out_again_when_the_terminal_is_resized()
         await pilot.resize_terminal(20, 10)
         await until(pilot, lambda: table.shown_headers == ["NAME"])
         assert "payments gateway" in table.render_line(1).text
+
+
+def test_a_check_error_has_a_short_form_for_a_narrow_column() -> None:
+    assert error_forms("connection refused") == ("connection refused", "refused")
+    assert error_forms("expected status 200, got 503") == (
+        "expected status 200, got 503",
+        "got 503",
+    )
+    assert error_forms("something odd") == ("something odd",)

@@ -10,9 +10,10 @@ a cell may come in several forms, longest first (`https://shop.example.com/api`,
 2. While the least widths do not fit, the column of lowest priority is left out (the
    rightmost of equal ones); one column is always kept.
 3. The room left goes to the shown columns by priority, each up to its full width.
-4. While a column is cut (narrower than whole) and leaving out the lowest column of lower
-   priority that has a single width would make it whole, that column is left out and the
-   room shared again: an incident's title whole rather than its target.
+4. While a column is cut (narrower than whole), the shown column of lowest priority, lower
+   than the cut one's, is left out if it has a single width and leaving it out makes the
+   cut column whole (an incident's title whole rather than its target); a column that
+   narrows or has shorter forms stays, at its least width, and so do those above it.
 
 A cell is then drawn in the longest of its forms that fits its column, else its shortest
 form cut with an ellipsis: never a word cut without one.
@@ -76,13 +77,14 @@ def fit(columns: Sequence[Col], spans: Sequence[Span], available: int) -> list[i
     widths = share(ranked, shown, spans, available - needs())
     while True:
         cut = [i for i in ranked if i in shown and (widths[i] or 0) < spans[i].whole]
-        single = [i for i in ranked if i in shown and spans[i].least == spans[i].full]
-        if not cut or not single or rank(columns, single[0]) >= rank(columns, cut[-1]):
+        lowest = next(i for i in ranked if i in shown)
+        single = spans[lowest].least == spans[lowest].full
+        if not cut or not single or rank(columns, lowest) >= rank(columns, cut[-1]):
             return widths
-        shown.discard(single[0])
+        shown.discard(lowest)
         trial = share(ranked, shown, spans, available - needs())
         if (trial[cut[-1]] or 0) < spans[cut[-1]].whole:
-            shown.add(single[0])
+            shown.add(lowest)
             return widths
         widths = trial
 

@@ -49,6 +49,14 @@ def test_a_column_of_one_width_is_left_out_so_that_a_higher_one_shows_whole() ->
     assert fit(columns, spans, 42) == [30, None, 6]
 
 
+def test_a_lower_column_that_narrows_stays_and_so_do_those_above_it() -> None:
+    """Monitors at 60 columns: the name cut rather than the latency left out for it, as
+    the target below both narrows."""
+    columns = [Col("NAME", 95, min_width=10), Col("LATENCY", 80), Col("TARGET", 70, min_width=8)]
+    spans = [Span(10, 16, 16), Span(8, 8, 8), Span(8, 18, 30)]
+    assert fit(columns, spans, 34) == [12, 8, 8]
+
+
 def test_nothing_is_left_out_when_that_would_not_make_the_cut_column_whole() -> None:
     columns = [Col("TEXT", 90, min_width=10), Col("WHEN", 40)]
     spans = [Span(10, 200, 200), Span(11, 11, 11)]

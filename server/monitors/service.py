@@ -264,7 +264,15 @@ async def create_monitor(call: Call, *, data: MonitorCreate) -> MonitorRead:
         resource_id=monitor.id,
         detail=f"{monitor.type} monitor {monitor.name!r}",
     )
+    _publish_membership(call, "monitor.created", monitor)
     return await _read_one(call, monitor)
+
+
+def _publish_membership(call: Call, type: str, monitor: Monitor) -> None:
+    """A monitor came or went: views that count or list monitors apply it from the event."""
+    call.publish_after_commit(
+        type, {"monitor_id": monitor.id, "name": monitor.name, "status": monitor.status}
+    )
 
 
 async def update_monitor(call: Call, *, monitor_id: int, data: MonitorUpdate) -> MonitorRead:
@@ -312,6 +320,7 @@ async def delete_monitor(call: Call, *, monitor_id: int) -> None:
         resource_id=monitor_id,
         detail=f"{monitor.type} monitor {monitor.name!r}",
     )
+    _publish_membership(call, "monitor.deleted", monitor)
 
 
 def _set_paused(call: Call, monitor: Monitor, paused: bool) -> None:

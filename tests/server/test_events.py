@@ -283,3 +283,27 @@ async def test_stream_ends_on_shutdown(settings: Settings, world: World) -> None
             await server.close()
         assert (await read_frame(response))["event"] == "incident.resolved"
         assert await read_frame(response) == {}  # the end of the stream, not an error
+
+
+async def test_creating_and_deleting_a_monitor_are_live_events(
+    client: TestClient,
+    world: World,
+) -> None:
+    """Views that count or list monitors learn of one that came or went without a re-read."""
+    response, _ = await open_stream(client, world.bob.headers)
+    created = await client.post(
+        "/api/v1/monitors",
+        json={"name": "new", "type": "tcp", "host": "127.0.0.1", "port": 9, "paused": True},
+        headers=world.alice.headers,
+    )
+    assert created.status == 201, await created.text()
+    monitor_id = (await created.json())["id"]
+    deleted = await client.delete(f"/api/v1/monitors/{monitor_id}", headers=world.alice.headers)
+    assert deleted.status == 204
+    seen = [await read_event(response) for _ in range(2)]
+    response.close()
+    expected = {"monitor_id": monitor_id, "name": "new", "status": "paused"}
+    assert [(event["type"], event["data"]) for event in seen] == [
+        ("monitor.created", expected),
+        ("monitor.deleted", expected),
+    ]

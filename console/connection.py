@@ -35,11 +35,13 @@ REMOTE_HOST = "127.0.0.1"
 CONNECT_TIMEOUT = 20.0
 # How long leaving `ssh_tunnel_in_thread` waits for the connection to close politely.
 SHUTDOWN_TIMEOUT = 5.0
-# A host that stops answering ends the connection after KEEPALIVE_INTERVAL x
-# KEEPALIVE_COUNT_MAX seconds without an answer (OpenSSH's ServerAliveInterval and
-# ServerAliveCountMax); without them a vanished host hangs the tunnel until TCP gives up.
-KEEPALIVE_INTERVAL = 10.0
-KEEPALIVE_COUNT_MAX = 3
+# A host that stops answering ends the connection (KEEPALIVE_COUNT_MAX + 1) x
+# KEEPALIVE_INTERVAL = 30 seconds after the last byte it sent: asyncssh probes after each
+# silent interval and gives up at the probe after KEEPALIVE_COUNT_MAX unanswered ones (as
+# OpenSSH's ServerAliveInterval and ServerAliveCountMax). Without them a vanished host hangs
+# the tunnel until TCP gives up, which takes many minutes.
+KEEPALIVE_INTERVAL = 5.0
+KEEPALIVE_COUNT_MAX = 5
 # Reconnecting a lost SSH connection: the first attempt at once, then this back-off.
 RECONNECT_INITIAL_DELAY = 1.0
 RECONNECT_MAX_DELAY = 30.0
@@ -220,9 +222,9 @@ class Tunnel:
        so a client's base URL stays valid across reconnections.
     2. Each connection to that port opens a channel to 127.0.0.1:`remote_port` on the
        host over the current SSH connection and relays bytes both ways.
-    3. SSH keepalives end a connection whose host stopped answering (KEEPALIVE_INTERVAL x
-       KEEPALIVE_COUNT_MAX seconds); its channels close with it, so clients see their
-       requests and event streams fail instead of hanging.
+    3. SSH keepalives end a connection whose host stopped answering (30 s, see
+       KEEPALIVE_INTERVAL); its channels close with it, so clients see their requests and
+       event streams fail instead of hanging.
     4. A lost connection is replaced: the first attempt at once, then after a back-off of
        min(RECONNECT_MAX_DELAY, RECONNECT_INITIAL_DELAY * 2**n) with full jitter in its upper
        half, n counting failed attempts (and connections lost soon after they opened).

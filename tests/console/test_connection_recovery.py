@@ -133,7 +133,7 @@ async def test_a_connection_whose_host_stopped_answering_is_replaced_after_its_k
             remote_port=server.port,
             identity=ssh_host.identity,
             known_hosts=known_hosts,
-            keepalive_interval=0.5,  # 3 unanswered: given up after 1.5 s, not 30
+            keepalive_interval=0.25,  # given up 1.5 s after the last byte, not 30
         ) as url,
         httpx.AsyncClient(timeout=2) as http,
     ):

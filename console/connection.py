@@ -227,7 +227,8 @@ class Tunnel:
        event streams fail instead of hanging.
     4. A lost connection is replaced: the first attempt at once, then after a back-off of
        min(RECONNECT_MAX_DELAY, RECONNECT_INITIAL_DELAY * 2**n) with full jitter in its upper
-       half, n counting failed attempts (and connections lost soon after they opened).
+       half, n counting failed attempts (and connections lost soon after they opened). A
+       request waiting for the tunnel cuts the back-off short (to RECONNECT_INITIAL_DELAY).
     5. A connection to the local port while SSH is down waits up to WAIT_FOR_SSH for it to
        come back. Then, or when the host refuses the channel, it is answered with an HTTP
        502 whose detail says why: HTTP is what the port carries, and the client shows the
@@ -254,6 +255,8 @@ class Tunnel:
         self.last_error: TunnelError | None = None
         self._connection: asyncssh.SSHClientConnection | None = None
         self._up = asyncio.Event()
+        # Set by a request that has to wait for the SSH connection: reconnect without delay.
+        self._wanted = asyncio.Event()
         self._listener: asyncio.Server | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._relays: set[asyncio.Task[None]] = set()
@@ -334,7 +337,8 @@ class Tunnel:
                     ceiling = min(
                         RECONNECT_MAX_DELAY, RECONNECT_INITIAL_DELAY * 2 ** (failures - 1)
                     )
-                    await asyncio.sleep(random.uniform(ceiling / 2, ceiling))
+                    await self._back_off(random.uniform(ceiling / 2, ceiling))
+                self._wanted.clear()
                 try:
                     connection = await self._connect()
                 except TunnelError as exc:
@@ -343,6 +347,16 @@ class Tunnel:
                     continue
                 self._use(connection)
                 break
+
+    async def _back_off(self, delay: float) -> None:
+        """Wait `delay` seconds, or less when a request is waiting for the tunnel: after a
+        long outage a person's next action reconnects now, not at the end of the back-off.
+        At least RECONNECT_INITIAL_DELAY all the same, however many requests wait."""
+        await asyncio.sleep(min(delay, RECONNECT_INITIAL_DELAY))
+        if delay > RECONNECT_INITIAL_DELAY:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay - RECONNECT_INITIAL_DELAY):
+                    await self._wanted.wait()
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.create_task(self._relay(reader, writer))
@@ -383,6 +397,8 @@ class Tunnel:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_FOR_SSH
         while True:
+            if not self._up.is_set():
+                self._wanted.set()
             try:
                 async with asyncio.timeout_at(deadline):
                     await self._up.wait()

@@ -165,6 +165,26 @@ async def test_the_tunnel_waits_for_sshd_to_come_back_and_then_serves_again(
         assert ssh_host.connections_made >= 2
 
 
+async def test_after_a_long_outage_a_request_reconnects_without_waiting_out_the_back_off(
+    server: ServerProcess, ssh_host: SshHost
+) -> None:
+    async with (
+        ssh_tunnel(
+            ssh_host.target,
+            remote_port=server.port,
+            identity=ssh_host.identity,
+            known_hosts=ssh_host.known_hosts,
+        ) as url,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        ssh_host.stop_listening()
+        ssh_host.drop_connections()
+        await asyncio.sleep(8)  # refused attempts at about 0, 1, 2.5, 5.5: the next in 4-8 s
+        ssh_host.start_listening()
+
+        assert await seconds_until_it_answers(http, url, within=15) < 2.5
+
+
 async def test_a_request_while_the_ssh_host_stays_away_is_answered_502_with_the_reason(
     server: ServerProcess, ssh_host: SshHost
 ) -> None:

@@ -224,6 +224,8 @@ class DashboardScreen(ViewScreen):
             self.troubled.checked(monitor_id, checked_at, data.get("error"))
         elif event.type == "monitor.status":
             self._flipped(event.data, event.id)
+        elif event.type in ("monitor.created", "monitor.deleted"):
+            self._came_or_went(event.data, created=event.type == "monitor.created")
         elif event.type.startswith("incident.") and "id" in event.data:
             self._incident_changed(event.type.removeprefix("incident."), event.data)
 
@@ -248,6 +250,24 @@ class DashboardScreen(ViewScreen):
         self.sparks.set_status(monitor_id, status)
         change = monitor_change(name, status, previous or "?", self.app.theme_variables)
         self.changes.add(("monitor", monitor_id, event_id), self.upmetr.now(), change)
+
+    def _came_or_went(self, data: dict[str, Any], *, created: bool) -> None:
+        """A monitor was created or deleted: count it in or out of its status, and a deleted
+        one leaves the list of troubled monitors and the latency rows."""
+        monitor_id, status = int(data["monitor_id"]), str(data["status"])
+        if created:
+            self.monitor_counts[status] += 1
+            self.monitors_total += 1
+        else:
+            if self.monitor_counts[status] > 0:
+                self.monitor_counts[status] -= 1
+            self.monitors_total = max(self.monitors_total - 1, 0)
+            self.troubled.flipped(monitor_id, str(data.get("name", monitor_id)), "deleted")
+            if monitor_id in self.sparks.monitor_ids:
+                self.sparks.follow(
+                    [item for item in self.sparks.followed if item.monitor_id != monitor_id]
+                )
+        self._draw_monitor_counts()
 
     def _incident_changed(self, kind: str, data: dict[str, Any]) -> None:
         """Show the change at once, then re-read the counts (soon, once for a burst)."""

@@ -159,6 +159,7 @@ class MonitorsScreen(ViewScreen):
         self.monitors: dict[int, MonitorRead] = {}
         self.history = LatencyHistory()
         self.total = 0
+        self.deleted: set[int] = set()  # ids never to count or show again
 
     def compose_body(self) -> ComposeResult:
         yield ResourceTable(COLUMNS, id="monitors")
@@ -220,15 +221,25 @@ class MonitorsScreen(ViewScreen):
         """Apply a burst of events, then draw each monitor they touched once."""
         touched: dict[int, MonitorRead] = {}
         for event in events:
-            if event.type not in ("monitor.check", "monitor.status"):
-                continue
             monitor_id = int(event.data.get("monitor_id", 0))
+            if event.type == "monitor.deleted":
+                touched.pop(monitor_id, None)
+                self._forget(monitor_id)
+                continue
+            if event.type not in ("monitor.check", "monitor.status", "monitor.created"):
+                continue
             monitor = touched.get(monitor_id) or self.monitors.get(monitor_id)
+            if event.type == "monitor.created" and monitor is None and not self.complete:
+                self.total += 1  # beyond the rows read: counted, not shown
+                self._title()
+                continue
             if monitor is None:
                 if self.complete:  # a monitor created since the list was read
                     self._fetch(monitor_id)
                 continue
             data = event.data
+            if event.type == "monitor.created":
+                continue  # known already: its row came with a check or status before
             if event.type == "monitor.check":
                 self.history.record(
                     monitor_id, int(data["result_id"]), data.get("response_time_ms")
@@ -327,10 +338,17 @@ class MonitorsScreen(ViewScreen):
             return True
 
         if await self.attempt(delete(), f"{self.name_of(monitor_id)} deleted"):
-            self.monitors.pop(monitor_id, None)
+            self._forget(monitor_id)
+
+    def _forget(self, monitor_id: int) -> None:
+        """A deleted monitor leaves the list, once: its live event follows our own delete."""
+        if monitor_id in self.deleted:
+            return
+        self.deleted.add(monitor_id)
+        if self.monitors.pop(monitor_id, None) is not None or not self.complete:
             self.total = max(self.total - 1, 0)
-            self.table.drop(monitor_id)
-            self._title()
+        self.table.drop(monitor_id)
+        self._title()
 
     def name_of(self, monitor_id: int) -> str:
         monitor = self.monitors.get(monitor_id)

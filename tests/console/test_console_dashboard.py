@@ -126,6 +126,26 @@ async def test_an_incident_opened_through_the_api_appears_without_a_reload(
         assert "resolved  #1 queue backlog" in changes_text(app)
 
 
+async def test_a_monitor_created_or_deleted_through_the_api_is_counted_at_once(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    """From its live event, well before the dashboard's grouped re-read would tell."""
+    app = console_for(client, world.alice)
+    async with app.run_test(size=SMALL) as pilot:
+        dashboard = await dashboard_shown(pilot, app)
+        first = await create_monitor(client, world.alice, "new site", paused=True)
+        await create_monitor(client, world.alice, "payments", paused=True)
+        await until(pilot, lambda: count(app, "monitors-paused") == 2, timeout=2.0)
+        assert dashboard.monitors_total == 2
+        deleted = await client.delete(
+            f"/api/v1/monitors/{first['id']}", headers=world.alice.headers
+        )
+        assert deleted.status == 204
+        await until(pilot, lambda: count(app, "monitors-paused") == 1, timeout=2.0)
+        assert dashboard.monitors_total == 1
+
+
 async def test_a_monitor_going_down_moves_into_the_down_list_and_the_sparklines_at_once(
     client: TestClient,  # type: ignore[type-arg]
     world: World,

@@ -208,6 +208,26 @@ async def test_the_filter_narrows_the_loaded_rows_and_hidden_rows_still_follow_e
         assert "▼ down search" in table_text(pilot)
 
 
+async def test_a_monitor_created_or_deleted_elsewhere_comes_and_goes_in_the_list(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    await create_monitor(client, world.alice, "search")
+    app = console_for(client, world.alice)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_monitors(pilot, app, "search")
+        await until(pilot, lambda: app.connection == "live")
+        created = await create_monitor(client, world.alice, "payments", paused=True)
+        await until(pilot, lambda: "payments" in table_text(pilot))
+        assert screen.table.border_title == "monitors (2)"
+        deleted = await client.delete(
+            f"/api/v1/monitors/{created['id']}", headers=world.alice.headers
+        )
+        assert deleted.status == 204
+        await until(pilot, lambda: "payments" not in table_text(pilot))
+        assert screen.table.border_title == "monitors (1)"
+
+
 async def test_more_monitors_than_the_cap_show_the_first_ones_and_the_total(
     client: TestClient,  # type: ignore[type-arg]
     world: World,

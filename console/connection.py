@@ -250,8 +250,6 @@ class Tunnel:
         self.known_hosts = known_hosts
         self.keepalive_interval = keepalive_interval
         self.url = ""
-        # How many SSH connections were opened, the first included (tests and logs read it).
-        self.connections_opened = 0
         self.last_error: TunnelError | None = None
         self._connection: asyncssh.SSHClientConnection | None = None
         self._up = asyncio.Event()
@@ -295,10 +293,6 @@ class Tunnel:
                     await self._connection.wait_closed()
         self._up.clear()
 
-    @property
-    def connected(self) -> bool:
-        return self._up.is_set()
-
     async def _connect(self) -> asyncssh.SSHClientConnection:
         import asyncssh
 
@@ -306,11 +300,9 @@ class Tunnel:
         options["keepalive_interval"] = self.keepalive_interval
         options["keepalive_count_max"] = KEEPALIVE_COUNT_MAX
         try:
-            connection = await asyncssh.connect(self.target.host, self.target.port, **options)
+            return await asyncssh.connect(self.target.host, self.target.port, **options)
         except (OSError, asyncssh.Error, ValueError) as exc:
             raise self._explain(exc) from exc
-        self.connections_opened += 1
-        return connection
 
     def _explain(self, exc: BaseException, remote_port: int | None = None) -> TunnelError:
         return _explain(exc, self.target, self.identity, self.known_hosts, remote_port)
@@ -341,8 +333,8 @@ class Tunnel:
                 self._wanted.clear()
                 try:
                     connection = await self._connect()
-                except TunnelError as exc:
-                    self.last_error = exc
+                except Exception as exc:  # whatever it was, this loop must go on trying
+                    self.last_error = exc if isinstance(exc, TunnelError) else self._explain(exc)
                     failures += 1
                     continue
                 self._use(connection)
@@ -440,7 +432,8 @@ async def _answer_bad_gateway(
     """Answer the HTTP request waiting on `reader` with 502 and `{"detail": ...}`, the API's
     error shape (API.md). The request is read first: closing a socket with unread bytes
     resets it, and the client would see the reset instead of the answer."""
-    with contextlib.suppress(TimeoutError, ValueError, asyncio.IncompleteReadError):
+    unreadable = (TimeoutError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError)
+    with contextlib.suppress(*unreadable):
         async with asyncio.timeout(SHUTDOWN_TIMEOUT):
             head = await reader.readuntil(b"\r\n\r\n")
             length = 0

@@ -23,7 +23,7 @@ from console.launch import console_route
 from shared.client import Client
 from tests.console.console_harness import table_text, until
 from tests.console.ssh_world import SSH_USER, SshHost, ssh_host_in
-from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
+from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess, free_port
 
 
 @pytest.fixture
@@ -237,3 +237,26 @@ async def test_the_console_comes_back_live_and_shows_an_incident_opened_while_ss
             await until(pilot, lambda: app.connection == "live", timeout=40)
             await until(pilot, lambda: "opened while SSH was down" in table_text(pilot), 10)
     assert ssh_host.connections_made >= 2
+
+
+async def test_a_request_while_the_server_is_down_on_the_host_is_answered_502_saying_so(
+    ssh_host: SshHost,
+) -> None:
+    stopped_port = free_port()
+    async with (
+        ssh_tunnel(
+            ssh_host.target,
+            remote_port=stopped_port,
+            identity=ssh_host.identity,
+            known_hosts=ssh_host.known_hosts,
+            check_remote=False,  # as when the server stops after the tunnel opened
+        ) as url,
+        httpx.AsyncClient() as http,
+    ):
+        answer = await http.post(f"{url}/api/v1/incidents", json={"title": "x"})
+
+    assert answer.status_code == 502
+    assert answer.json()["detail"] == (
+        f"the server is not listening on 127.0.0.1:{stopped_port} on host 127.0.0.1 "
+        "(is `upmetr serve` running there, on that port?)"
+    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,15 @@ from console.launch import console_route
 from shared.client import Client
 from tests.console.console_harness import table_text, until
 from tests.console.ssh_world import SSH_USER, SshHost, ssh_host_in
-from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess, free_port
+from tests.e2e.upmetr_server import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    OUTSIDE_CHECKOUT,
+    UPMETR,
+    ServerProcess,
+    free_port,
+)
+from tests.terminal import Terminal
 
 
 @pytest.fixture
@@ -260,3 +270,43 @@ async def test_a_request_while_the_server_is_down_on_the_host_is_answered_502_sa
         f"the server is not listening on 127.0.0.1:{stopped_port} on host 127.0.0.1 "
         "(is `upmetr serve` running there, on that port?)"
     )
+
+
+def test_upmetr_console_over_ssh_in_a_terminal_says_reconnecting_then_live_again(
+    server: ServerProcess, ssh_host: SshHost, api: Client, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "UPMETR_CONFIG_DIR": str(tmp_path / "config"),
+        "UPMETR_SSH": f"{SSH_USER}@127.0.0.1:{ssh_host.port}",
+        "UPMETR_SSH_REMOTE_PORT": str(server.port),
+        "UPMETR_SSH_IDENTITY": str(ssh_host.identity),
+        "UPMETR_SSH_KNOWN_HOSTS": str(ssh_host.known_hosts),
+        "TERM": "xterm-256color",
+    }
+    for unset in ("UPMETR_URL", "UPMETR_API_KEY", "SSH_AUTH_SOCK"):
+        env.pop(unset, None)
+    login = subprocess.run(  # noqa: S603 - our own command and arguments
+        [UPMETR, "login", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD],
+        env=env, cwd=OUTSIDE_CHECKOUT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert login.returncode == 0, login.stderr
+    terminal = Terminal([UPMETR, "console", "--view", "incidents"], env)
+    try:
+        terminal.wait_for(b"live", timeout=30)
+
+        ssh_host.stop_listening()
+        ssh_host.drop_connections()
+        terminal.text = b""
+        terminal.wait_for(b"reconnecting", timeout=15)
+        api.incidents.create(title="seen after the tunnel came back", severity="warning")
+        ssh_host.start_listening()
+
+        terminal.text = b""
+        terminal.wait_for(b"live", b"seen after the tunnel came back", timeout=40)
+        terminal.type(b":q\r")
+        assert terminal.wait_exit(timeout=15) == 0
+    finally:
+        terminal.close()
+    assert ssh_host.connections_made >= 2

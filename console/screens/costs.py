@@ -189,7 +189,8 @@ class CostsScreen(ViewScreen):
         colors = self.app.theme_variables
         self.query_one("#costs-summary", Static).update(summary_text(summary, forecast, colors))
         totals = totals_of(by_service)
-        self.query_one(ForecastChart).show(totals, forecast)
+        complete_through = by_service.complete_through if by_service else None
+        self.query_one(ForecastChart).show(totals, forecast, complete_through=complete_through)
         if services is not None:
             self.query_one("#by-service", CostBreakdown).show(
                 service_lines(services, series_of(by_service)),

@@ -1,8 +1,10 @@
 """Daily cost: the recent days as synced, then the forecast with its interval, in plotext.
 
-The x axis counts days from the last synced day (0), labelled with dates, so the picture
-depends on the data alone. History, forecast and interval differ by marker, not only by
-colour, so the chart reads in the monochrome theme too.
+The x axis counts days from the last complete day (0), labelled with dates, so the picture
+depends on the data alone. History, today so far, forecast and interval differ by marker,
+not only by colour, so the chart reads in the monochrome theme too. Today's figure is
+partial (Cost Explorer reports a day during the next): it is a mark of its own beside the
+line, never its last point, which would read as spending falling away.
 """
 
 from __future__ import annotations
@@ -23,12 +25,23 @@ class ForecastChart(PlotextPlot):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.history: list[tuple[date, float]] = []
+        self.partial: list[tuple[date, float]] = []
         self.forecast: CostForecast | None = None
         self.border_title = "daily cost"
 
-    def show(self, history: Sequence[tuple[date, float]], forecast: CostForecast | None) -> None:
-        """Draw the synced days (oldest first) and the forecast that follows them."""
-        self.history = sorted(history)
+    def show(
+        self,
+        history: Sequence[tuple[date, float]],
+        forecast: CostForecast | None,
+        *,
+        complete_through: date | None = None,
+    ) -> None:
+        """Draw the complete days as a line, the later ones (today so far) as marks, and the
+        forecast that follows."""
+        days = sorted(history)
+        last = complete_through or date.max
+        self.history = [(day, amount) for day, amount in days if day <= last]
+        self.partial = [(day, amount) for day, amount in days if day > last and amount]
         self.forecast = forecast
         self._replot()
 
@@ -46,7 +59,10 @@ class ForecastChart(PlotextPlot):
         ahead, pct = len(forecast.points), forecast.interval_pct
         if self.size.width < LEGEND_WIDTH:  # no legend: the title says which line is which
             days, currency = len(self.history), forecast.currency
-            return f"daily cost {currency}: ⠿ {days} days, • next {ahead} ({method}), · {pct}%"
+            today = ", x today" if self.partial else ""
+            return (
+                f"daily cost {currency}: ⠿ {days} days{today}, • next {ahead} ({method}), · {pct}%"
+            )
         return f"{title}, next {ahead} ({method}, {pct}% range)"
 
     def _replot(self) -> None:
@@ -83,6 +99,13 @@ class ForecastChart(PlotextPlot):
             plt.plot(xs, [float(p.upper) for p in points], marker="·", label=label(interval))
             plt.plot(xs, [float(p.lower) for p in points], marker="·")
             plt.plot(xs, [float(p.mean) for p in points], marker="•", label=label("forecast"))
+        if self.partial:  # drawn last: today's forecast point lies under it
+            plt.scatter(
+                [day(when) for when, _ in self.partial],
+                [amount for _, amount in self.partial],
+                marker="x",
+                label=label("today so far"),
+            )
         plt.ylim(0)
         first = day(self.history[0][0]) if self.history else 0
         last = day(points[-1].date) if points else 0

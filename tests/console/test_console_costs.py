@@ -66,7 +66,10 @@ async def test_a_cost_synced_event_re_reads_the_figures_and_the_sparklines_follo
         before = list(services.query_one(Sparkline).data or [])
         assert len(before) == 30  # the row under the cursor (the most expensive), 30 days
         assert before[-14:] == [10.0] * 14 and before[:16] == [0.0] * 16
-        assert app.screen.query_one(ForecastChart).history[-1] == (today(), 11.0)
+        # Today's partial figure is a mark of its own, not the line's last point.
+        chart = app.screen.query_one(ForecastChart)
+        assert chart.history[-1] == (today() - timedelta(days=1), 11.0)
+        assert chart.partial == [(today(), 11.0)]
 
         # A sync wrote a new service: the view shows it once told, not before.
         await add_costs(db, world.org_a, account_id, [(today(), "AWS Lambda", "4.00")])
@@ -79,7 +82,7 @@ async def test_a_cost_synced_event_re_reads_the_figures_and_the_sparklines_follo
         services.table.focus()
         await pilot.press("G")  # Lambda, the cheapest, at the bottom
         await until(pilot, lambda: list(services.query_one(Sparkline).data or [0])[-2:] == [0, 4])
-        assert app.screen.query_one(ForecastChart).history[-1] == (today(), 15.0)
+        assert app.screen.query_one(ForecastChart).partial == [(today(), 15.0)]
 
 
 async def test_the_highlighted_service_gets_the_sparkline(

@@ -186,12 +186,21 @@ def shown_url(url: str) -> str:
 def server_of(api: Client) -> str:
     """The server `api` talks to as the user named it: the `ssh://` URL for a client through
     a tunnel of this command, whose base URL is only the tunnel's temporary local end."""
+    return _tunnel_names().get(api.base_url, api.base_url)
+
+
+def _tunnel_names() -> dict[str, str]:
+    """{a tunnel's local base URL: the `ssh://` URL it stands for} for this command."""
     ctx = click.get_current_context(silent=True)
     tunnels: dict[str, str] = ctx.find_root().meta.get(_TUNNELS_META, {}) if ctx else {}
-    for url, local in tunnels.items():
-        if normalize_base_url(local) == api.base_url:
-            return shown_url(url)
-    return api.base_url
+    return {normalize_base_url(local): shown_url(url) for url, local in tunnels.items()}
+
+
+def _named(message: str) -> str:
+    """`message` with each tunnel's local URL replaced by the server's `ssh://` URL."""
+    for local, shown in _tunnel_names().items():
+        message = message.replace(local, shown)
+    return message
 
 
 def client_at(url: str, **options: Any) -> Client:
@@ -232,6 +241,6 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except ClientError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(_named(str(exc))) from exc
 
     return wrapper

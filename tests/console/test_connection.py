@@ -6,7 +6,10 @@ listens on the loopback only.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,6 +162,41 @@ def test_messages_name_an_ssh_server_with_its_remote_port_only_when_it_is_not_th
     url: str, shown: str
 ) -> None:
     assert shown_url(url) == shown
+
+
+@pytest.fixture
+def hanging_up_port() -> Iterator[int]:
+    """A port whose server closes every connection without an answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def hang_up() -> None:
+        with contextlib.suppress(OSError):  # the listener closed: the test is over
+            while True:
+                listener.accept()[0].close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.shutdown(socket.SHUT_RDWR)
+    listener.close()
+
+
+def test_an_unreachable_server_over_ssh_is_named_by_its_ssh_url_in_the_error(
+    tmp_path: Path, ssh_host: SshHost, hanging_up_port: int
+) -> None:
+    result = run(
+        tmp_path,
+        ssh_host,
+        *ssh_args(ssh_host, hanging_up_port),
+        "whoami",
+        UPMETR_API_KEY="upk_unused",
+    )
+
+    assert_clean_failure(
+        result,
+        "cannot reach the Upmetr server at "
+        f"ssh://{SSH_USER}@127.0.0.1:{ssh_host.port}?remote_port={hanging_up_port}: ",
+    )
+    assert "http://127.0.0.1" not in result.output
 
 
 def test_an_untrusted_host_key_is_refused_with_a_clear_error(

@@ -77,6 +77,8 @@ class IncidentsScreen(ViewScreen):
     def __init__(self) -> None:
         super().__init__()
         self.incidents: dict[int, IncidentRead] = {}
+        self.total = 0  # the organization's incidents, the title's count
+        self.gone: set[int] = set()  # deleted ones, counted out once
 
     def compose_body(self) -> ComposeResult:
         yield ResourceTable(COLUMNS, markable=True, id="incidents")
@@ -100,7 +102,11 @@ class IncidentsScreen(ViewScreen):
         now = self.upmetr.now()
         colors = self.app.theme_variables
         self.table.set_rows([(item.id, incident_cells(item, now, colors)) for item in page.items])
-        self.table.set_title("incidents", str(page.total))
+        self.total = page.total
+        self._title()
+
+    def _title(self) -> None:
+        self.table.set_title("incidents", str(self.total))
 
     def live(self, event: Event) -> None:
         if not event.type.startswith("incident."):
@@ -109,16 +115,23 @@ class IncidentsScreen(ViewScreen):
         if event.type == "incident.deleted":
             self.incidents.pop(incident_id, None)
             self.table.drop(incident_id)
+            if incident_id not in self.gone:
+                self.gone.add(incident_id)
+                self.total = max(self.total - 1, 0)
+                self._title()
         elif incident_id in self.incidents and "status" in event.data:
             known = self.incidents[incident_id]
             self._show(known.model_copy(update={"status": IncidentStatus(event.data["status"])}))
         else:
-            self._fetch(incident_id)
+            self._fetch(incident_id, opened=event.type == "incident.opened")
 
     @work(group="fetch")
-    async def _fetch(self, incident_id: int) -> None:
+    async def _fetch(self, incident_id: int, *, opened: bool) -> None:
         incident = await self.attempt(self.upmetr.api.incidents.get(incident_id))
-        if incident is not None:
+        if incident is not None and incident.id not in self.gone:
+            if opened and incident.id not in self.incidents:
+                self.total += 1
+                self._title()
             self._show(incident, first=True)
 
     def _show(self, incident: IncidentRead, *, first: bool = False) -> None:

@@ -159,3 +159,25 @@ async def test_the_mouse_works_too_a_click_on_a_row_opens_its_detail(
         await pilot.click(ResourceTable, offset=(10, 2))
         await until(pilot, lambda: isinstance(app.screen, IncidentDetailScreen))
         assert app.screen.incident_id == clicked["id"]
+
+
+async def test_the_titles_count_follows_incidents_opened_and_deleted_live(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    await open_incident(client, world.alice, "checkout is down")
+    app = console_for(client, world.alice, view="incidents")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: "checkout is down" in table_text(pilot))
+        await until(pilot, lambda: app.connection == "live")
+        table = app.screen.query_one(ResourceTable)
+        assert table.border_title == "incidents (1)"
+        opened = await open_incident(client, world.alice, "disk filling")
+        await until(pilot, lambda: "disk filling" in table_text(pilot))
+        assert table.border_title == "incidents (2)"
+        deleted = await client.delete(
+            f"/api/v1/incidents/{opened['id']}", headers=world.alice.headers
+        )
+        assert deleted.status == 204
+        await until(pilot, lambda: "disk filling" not in table_text(pilot))
+        assert table.border_title == "incidents (1)"

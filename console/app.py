@@ -34,7 +34,7 @@ from console.themes import MONOCHROME
 from shared.api.auth import MeResponse
 from shared.api.common import Role
 from shared.api.events import Event
-from shared.client import AsyncClient, ClientError, Unauthorized
+from shared.client import AsyncClient, ClientError, RateLimited, Unauthorized
 
 # The main views in number-key order. A view's module is imported when it is first
 # opened: the first frame waits for one view, not all of them (and plotext).
@@ -48,6 +48,8 @@ VIEWS: dict[str, str] = {
     "budgets": "console.screens.budgets:BudgetsScreen",
     "help": "console.screens.help:HelpScreen",
 }
+# Seconds to wait out a 429 whose answer named no Retry-After.
+RATE_LIMIT_WAIT = 5.0
 # Views only some roles may open (the server refuses the others anyway).
 VIEW_ROLES: dict[str, Role] = {"audit": Role.superadmin}
 DETAIL_SCREENS: dict[str, str] = {
@@ -173,12 +175,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
         """
         if self.api.refresh_token or self.api.access_token:
             self._checking_saved_tokens = True  # views open meanwhile
-            try:
-                self.me = await (self.take_early_read("me") or self.api.auth.me())
-            except Unauthorized:
-                self.me = None
-            except ClientError as exc:
-                self.notify(str(exc), title="Cannot reach the server", severity="error")
+            self.me = await self._saved_session()
             self._checking_saved_tokens = False
         while self.me is None:
             await self.push_screen_wait(LoginScreen(self._credentials.email))
@@ -194,6 +191,24 @@ class UpmetrApp(App[None], inherit_bindings=False):
         elif view.WRITE_ACTIONS:
             view.refresh_bindings()  # opened before the role was known: show what it allows
         self.follow_events()
+
+    async def _saved_session(self) -> MeResponse | None:
+        """Who the saved tokens sign in, or None when the server refuses them (or cannot be
+        reached). A rate limit says nothing of the tokens: its end is waited for, with the
+        banner counting it down, rather than asking to sign in again."""
+        read = self.take_early_read("me")
+        while True:
+            try:
+                me: MeResponse = await (read or self.api.auth.me())
+                return me
+            except RateLimited as exc:
+                read = None
+                await asyncio.sleep(exc.retry_after or RATE_LIMIT_WAIT)
+            except Unauthorized:
+                return None
+            except ClientError as exc:
+                self.notify(str(exc), title="Cannot reach the server", severity="error")
+                return None
 
     def _signed_in(self, me: MeResponse) -> None:
         self.identity = f"{me.user.email} · {me.organization.name} · {me.role.value}"

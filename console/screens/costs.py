@@ -23,7 +23,6 @@ from console.formatting import ago
 from console.screens.view import ViewScreen
 from console.widgets.cost_breakdown import CostBreakdown, CostLine, money
 from console.widgets.forecast_chart import ForecastChart
-from console.widgets.resource_table import TICK_SECONDS
 from shared.api.costs import (
     AccountCost,
     CostForecast,
@@ -204,12 +203,8 @@ class CostsScreen(ViewScreen):
         if syncs is not None:
             self._show_syncs(syncs)
 
-    def on_mount(self) -> None:
-        self.set_interval(TICK_SECONDS, self._tick)
-
-    def _tick(self) -> None:
-        """`succeeded 5h ago` moves on, from what the view holds: no request."""
-        if self.is_active and self.summary is not None:  # read once already
+    def tick(self) -> None:
+        if self.summary is not None:  # read once already: `succeeded 5h ago`
             self._show_syncs(self.syncs)
 
     def _show_syncs(self, syncs: list[CostSyncRead]) -> None:

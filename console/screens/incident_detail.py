@@ -14,7 +14,7 @@ from console.formatting import ago, status_text
 from console.screens.text_entry import TextEntryScreen
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col, actor_forms, moment_forms
-from console.widgets.resource_table import TICK_SECONDS, ResourceTable
+from console.widgets.resource_table import ResourceTable
 from shared.api.events import Event
 from shared.api.incidents import IncidentDetail, IncidentStatus
 
@@ -46,13 +46,8 @@ class IncidentDetailScreen(ViewScreen):
         yield Static(f"incident {self.incident_id}", id="incident-summary")
         yield ResourceTable(TIMELINE_COLUMNS, id="timeline")
 
-    def on_mount(self) -> None:
-        self.set_interval(TICK_SECONDS, self._tick)
-
-    def _tick(self) -> None:
-        """`opened 5m ago` moves on, from what the view holds: no request."""
-        if self.is_active:
-            self._summarize()
+    def tick(self) -> None:
+        self._summarize()  # `opened 5m ago`
 
     def _summarize(self) -> None:
         incident = self.incident

@@ -19,7 +19,7 @@ from console.screens.monitors import check_summary, monitor_target
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col, moment_forms
 from console.widgets.latency_chart import LatencyChart, LatencyPoint
-from console.widgets.resource_table import TICK_SECONDS, Cell, ResourceTable
+from console.widgets.resource_table import Cell, ResourceTable
 from console.widgets.uptime_bar import UptimeBar
 from shared.api.events import Event
 from shared.api.monitors import (
@@ -188,13 +188,8 @@ class MonitorDetailScreen(ViewScreen):
             table.set_title("maintenance windows", str(len(windows)))
         self.refresh_bindings()
 
-    def on_mount(self) -> None:
-        self.set_interval(TICK_SECONDS, self._tick)
-
-    def _tick(self) -> None:
-        """`last check 43s ago` moves on, from what the view holds: no request."""
-        if self.is_active:
-            self._summarize()
+    def tick(self) -> None:
+        self._summarize()  # `last check 43s ago`
 
     def _summarize(self) -> None:
         if self.monitor is not None:

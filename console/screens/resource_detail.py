@@ -22,7 +22,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.resources import VERBS, describe, state_text
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col, actor_forms, moment_forms
-from console.widgets.resource_table import TICK_SECONDS, Cell, ResourceTable
+from console.widgets.resource_table import Cell, ResourceTable
 from shared.api.events import Event
 from shared.api.resources import (
     ActionStatus,
@@ -138,13 +138,8 @@ class ResourceDetailScreen(ViewScreen):
         self.resource: ResourceDetail | None = None
         self._summary_shown = ""
 
-    def on_mount(self) -> None:
-        self.set_interval(TICK_SECONDS, self._tick)
-
-    def _tick(self) -> None:
-        """`state since ... (12d ago)` moves on, from what the view holds: no request."""
-        if self.is_active:
-            self._summarize()
+    def tick(self) -> None:
+        self._summarize()  # `state since ... (12d ago)`
 
     def _summarize(self) -> None:
         if self.resource is None:

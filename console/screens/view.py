@@ -32,7 +32,7 @@ from console.messages import FilterChanged, PromptSubmitted
 from console.widgets.key_footer import KeyFooter
 from console.widgets.prompt import Prompt
 from console.widgets.rate_limit_banner import RateLimitBanner
-from console.widgets.resource_table import ResourceTable
+from console.widgets.resource_table import TICK_SECONDS, ResourceTable
 from console.widgets.status_bar import StatusBar
 from shared.api.events import Event
 from shared.client import ClientError, RateLimited
@@ -191,6 +191,8 @@ class ViewScreen(Screen[None]):
     def on_mount(self) -> None:
         # Every view sets the same callback: it goes to whichever view is in front.
         self.upmetr.api.on_rate_limited = partial(_rate_limited, self.upmetr)
+        if type(self).tick is not ViewScreen.tick:
+            self.set_interval(TICK_SECONDS, self._tick)
         # The first load starts with the view rather than when it is first shown: an answer
         # already there (the first view's, read before the app existed: console/launch.py)
         # is then in the view's first frame, not drawn over it a frame later.
@@ -206,6 +208,15 @@ class ViewScreen(Screen[None]):
             await asyncio.wait_for(asyncio.shield(first_load.wait()), FIRST_FRAME_SECONDS)
         if not first_load.is_finished:
             self.first_load_pending()
+
+    def tick(self) -> None:
+        """Redraw what moves with the clock alone (`opened 5m ago`) from what the view holds,
+        every TICK_SECONDS while it is in front; never a request. Tables do it themselves
+        (ResourceTable.follow_time)."""
+
+    def _tick(self) -> None:
+        if self.is_active:
+            self.tick()
 
     def first_load_pending(self) -> None:
         """The first frame is drawn before the first load is in (a slow or rate-limited

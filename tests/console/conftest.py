@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.upmetr_server import ADMIN_EMAIL, ServerProcess
+from shared.client import Client
+from tests.console.cli_harness import run
+from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -18,3 +21,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, server: ServerProcess) -> Path:
+    """A config folder holding a login as the server's admin (superadmin of Acme)."""
+    path = tmp_path / "config"
+    result = run(
+        path, "login", "--url", server.url, "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD
+    )
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def api(server: ServerProcess) -> Iterator[Client]:
+    """The server's admin, signed in with the Python client."""
+    with Client(server.url) as client:
+        client.auth.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        yield client

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from console.cli import main
+from tests.console.cli_harness import run
 from tests.e2e.upmetr_server import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -24,12 +25,6 @@ from tests.e2e.upmetr_server import (
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     return tmp_path / "config"
-
-
-def run(config_dir: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    runner = CliRunner()
-    full_env = {"UPMETR_CONFIG_DIR": str(config_dir), "UPMETR_API_KEY": "", "UPMETR_URL": ""}
-    return runner.invoke(main, list(args), env={**full_env, **(env or {})})
 
 
 def login(server: ServerProcess, config_dir: Path) -> Result:

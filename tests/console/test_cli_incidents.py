@@ -3,38 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
-
-from console.cli import main
 from shared.client import Client
-from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, server: ServerProcess) -> Path:
-    """A config folder holding a login as the server's admin (superadmin of Acme)."""
-    path = tmp_path / "config"
-    result = run(
-        path, "login", "--url", server.url, "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD
-    )
-    assert result.exit_code == 0, result.output
-    return path
-
-
-@pytest.fixture
-def api(server: ServerProcess) -> Iterator[Client]:
-    with Client(server.url) as client:
-        client.auth.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        yield client
-
-
-def run(config_dir: Path, *args: str) -> Result:
-    env = {"UPMETR_CONFIG_DIR": str(config_dir), "UPMETR_API_KEY": "", "UPMETR_URL": ""}
-    return CliRunner().invoke(main, list(args), env=env)
+from tests.console.cli_harness import run
 
 
 def test_list_shows_incidents_as_a_table_or_json(config_dir: Path, api: Client) -> None:

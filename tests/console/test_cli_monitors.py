@@ -9,25 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from console.cli import main
-from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, server: ServerProcess) -> Path:
-    path = tmp_path / "config"
-    result = run(
-        path, "login", "--url", server.url, "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD
-    )
-    assert result.exit_code == 0, result.output
-    return path
-
-
-def run(config_dir: Path, *args: str) -> Result:
-    env = {"UPMETR_CONFIG_DIR": str(config_dir), "UPMETR_API_KEY": "", "UPMETR_URL": ""}
-    return CliRunner().invoke(main, list(args), env=env)
+from tests.console.cli_harness import run
 
 
 def test_a_monitor_is_created_listed_shown_paused_resumed_and_deleted(config_dir: Path) -> None:

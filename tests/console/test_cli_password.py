@@ -12,10 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from click.testing import CliRunner, Result
 
-from console.cli import main
 from shared.client import Client, Unauthorized
+from tests.console.cli_harness import run
 from tests.e2e.upmetr_server import ADMIN_PASSWORD, ServerProcess, free_port
 from tests.mail import Inbox
 
@@ -56,11 +55,6 @@ def server(
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     return tmp_path / "config"
-
-
-def run(config_dir: Path, *args: str, input: str | None = None) -> Result:
-    env = {"UPMETR_CONFIG_DIR": str(config_dir), "UPMETR_API_KEY": "", "UPMETR_URL": ""}
-    return CliRunner().invoke(main, list(args), input=input, env=env)
 
 
 def new_account(server: ServerProcess, name: str) -> str:

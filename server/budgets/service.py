@@ -3,8 +3,8 @@
 Amounts are stored as integer micros (server/costs/models.py) and travel as decimal strings.
 How a period's status is computed is in server/budgets/status.py.
 
-Evaluation (`evaluate`, run by the cost sync after each sync, and by create and change here so
-a member raising a limit sees its incident resolve at once):
+Evaluation (`evaluate_events`, run by the cost sync after each sync, and by create and change
+here so a member raising a limit sees its incident resolve at once):
 
 1. Every budget of the organization gets its status from one grouped query of the cost rows.
 2. An incident is open exactly while its condition holds, so re-evaluating changes nothing:
@@ -351,12 +351,3 @@ async def evaluate_events(
     if budget_ids is None:
         events.extend(await _resolve_orphans(db, org_id=org_id))
     return events
-
-
-async def evaluate(db: AsyncSession, *, org_id: int, now: datetime) -> None:
-    """Evaluate every budget of the organization (the cost sync calls it after each sync).
-
-    It writes in the caller's transaction; a caller that publishes live events uses
-    `evaluate_events` instead and publishes what it returns after committing.
-    """
-    await evaluate_events(db, org_id=org_id, now=now)

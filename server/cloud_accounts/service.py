@@ -84,10 +84,6 @@ def aws_target(settings: Settings, keys: Keys, account: CloudAccount) -> aws.Aws
     )
 
 
-def provider_of(settings: Settings, account: CloudAccount) -> Provider:
-    return provider_for(account.provider, settings)
-
-
 async def account_of(db: AsyncSession, *, org_id: int, account_id: int) -> CloudAccount:
     """The account `account_id` of `org_id`; another organization's is a 404 too."""
     account = await db.scalar(

@@ -75,7 +75,7 @@ async def status_at(db: AsyncSession, org_id: int, budget_id: int, now: datetime
 
 async def evaluate(db: AsyncSession, org_id: int, now: datetime | None = None) -> None:
     async with db.begin():
-        await budgets.evaluate(db, org_id=org_id, now=now or datetime.now(UTC))
+        await budgets.evaluate_events(db, org_id=org_id, now=now or datetime.now(UTC))
 
 
 async def budget_incidents(db: AsyncSession, budget_id: int) -> list[tuple[str, str, str]]:

@@ -13,7 +13,7 @@ from server.http.routing import Call
 
 
 @dataclass(frozen=True)
-class Event:
+class AuditRecord:
     """What happened; who and from where come from the request unless given here."""
 
     action: str
@@ -58,12 +58,12 @@ def _of(principal: object | None, name: str) -> Any:
 
 async def record(call: Call, **event: Unpack[EventFields]) -> None:
     """A successful action, written in the request's transaction so it commits with it."""
-    await write(call.db, [Event(**event).entry(call, "success")])
+    await write(call.db, [AuditRecord(**event).entry(call, "success")])
 
 
 def record_failure(call: Call, **event: Unpack[EventFields]) -> None:
     """A failed attempt: kept aside and written even when the request then rolls back."""
-    call.failed_audits.append(Event(**event).entry(call, "failed"))
+    call.failed_audits.append(AuditRecord(**event).entry(call, "failed"))
 
 
 async def write(db: AsyncSession, entries: list[dict[str, Any]]) -> None:

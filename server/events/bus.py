@@ -31,7 +31,7 @@ QUEUE_SIZE = 2048  # events waiting per stream before it is dropped as too slow
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class SerializedEvent:
     id: int
     type: str
     data_json: str  # serialized once at publish, shared by every stream
@@ -44,7 +44,7 @@ class Subscription(Protocol):
     def position(self) -> int:
         """The id of the organization's newest event when the subscription started."""
 
-    async def next(self) -> Event | None:
+    async def next(self) -> SerializedEvent | None:
         """The next event to send (a replay first, then live ones); None once it has ended."""
 
     def close(self) -> None:
@@ -70,26 +70,26 @@ _END: Final = object()  # wakes a subscriber waiting on an empty queue when it i
 
 
 class _Subscriber:
-    def __init__(self, org: _Org, backlog: list[Event], queue_size: int) -> None:
+    def __init__(self, org: _Org, backlog: list[SerializedEvent], queue_size: int) -> None:
         self._org = org
         self._backlog = deque(backlog)
-        self._queue: asyncio.Queue[Event | object] = asyncio.Queue(queue_size)
+        self._queue: asyncio.Queue[SerializedEvent | object] = asyncio.Queue(queue_size)
         self._closed = False
         self.position = org.last_id
 
-    async def next(self) -> Event | None:
+    async def next(self) -> SerializedEvent | None:
         if self._backlog:
             return self._backlog.popleft()
         if self._closed and self._queue.empty():
             return None
         item = await self._queue.get()
-        return item if isinstance(item, Event) else None
+        return item if isinstance(item, SerializedEvent) else None
 
     def close(self) -> None:
         self._org.subscribers.discard(self)
         self._end()
 
-    def offer(self, event: Event) -> bool:
+    def offer(self, event: SerializedEvent) -> bool:
         """False when the queue is full: the caller drops this subscriber."""
         try:
             self._queue.put_nowait(event)
@@ -112,7 +112,7 @@ class _Org:
     # any of this one's and a resume from them is a reset, never a replay of other events.
     last_id: int
     horizon: int  # events with an id up to this one may be missing from the buffer
-    buffer: deque[Event]
+    buffer: deque[SerializedEvent]
     subscribers: set[_Subscriber] = field(default_factory=set)
 
 
@@ -155,7 +155,7 @@ class MemoryEventBus:
             return
         org = self._org(org_id)
         org.last_id += 1
-        event = Event(org.last_id, type, data_json)
+        event = SerializedEvent(org.last_id, type, data_json)
         if len(org.buffer) == org.buffer.maxlen:
             org.horizon = org.buffer[0].id
         org.buffer.append(event)
@@ -171,7 +171,7 @@ class MemoryEventBus:
         elif after < org.horizon or after > org.last_id:
             reason = "resume point no longer buffered" if after < org.horizon else "unknown"
             data = {"reason": reason, "last_event_id": org.last_id}
-            backlog = [Event(org.last_id, STREAM_RESET, to_json(data).decode())]
+            backlog = [SerializedEvent(org.last_id, STREAM_RESET, to_json(data).decode())]
         else:
             backlog = [event for event in org.buffer if event.id > after]
         subscriber = _Subscriber(org, backlog, self._queue_size)

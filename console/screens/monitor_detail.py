@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from console.formatting import ago, milliseconds, percent, short_duration, status_text
-from console.screens.monitors import check_summary, monitor_target
+from console.screens.monitor_text import check_summary, monitor_target
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col, moment_forms
 from console.widgets.latency_chart import LatencyChart, LatencyPoint

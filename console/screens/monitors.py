@@ -19,6 +19,7 @@ from textual.binding import Binding
 
 from console.formatting import ago, milliseconds, percent, spark, status_text
 from console.screens.confirm import ConfirmScreen
+from console.screens.monitor_text import check_summary, monitor_target
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col
 from console.widgets.resource_table import Cell, ResourceTable
@@ -53,15 +54,6 @@ SHORT_TYPES = {"heartbeat": "beat", "keyword": "kwd"}
 PAGE = 100
 # Statuses that win over what the last check said (the server's rule, see MonitorRead.status).
 STICKY = {MonitorStatus.paused, MonitorStatus.maintenance}
-
-
-def monitor_target(monitor: MonitorRead) -> str:
-    """What a monitor checks: its URL, host:port, host, or heartbeat ping URL."""
-    if monitor.url:
-        return monitor.url
-    if monitor.host:
-        return f"{monitor.host}:{monitor.port}" if monitor.port else monitor.host
-    return monitor.heartbeat_url or "-"
 
 
 def target_forms(monitor: MonitorRead) -> tuple[str, ...]:
@@ -353,15 +345,3 @@ class MonitorsScreen(ViewScreen):
     def name_of(self, monitor_id: int) -> str:
         monitor = self.monitors.get(monitor_id)
         return monitor.name if monitor else f"monitor {monitor_id}"
-
-
-def check_summary(name: str, result: CheckResultRead) -> str:
-    """`API: ● up, 200 in 35 ms` or `API: ▼ down, connection refused`."""
-    line = f"{name}: {status_text(result.status.value)}"
-    if result.status_code is not None:
-        line += f", {result.status_code}"
-    if result.response_time_ms is not None:
-        line += f" in {result.response_time_ms} ms"
-    if result.error:
-        line += f", {result.error}"
-    return line

@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from console.formatting import ago, short_duration
 from console.screens.confirm import ConfirmScreen
-from console.screens.resources import VERBS, describe, state_text
+from console.screens.resource_text import VERBS, describe, state_text
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col, actor_forms, moment_forms
 from console.widgets.resource_table import Cell, ResourceTable

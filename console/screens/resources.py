@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +19,7 @@ from textual.binding import Binding
 from console.formatting import ago
 from console.resource_filters import CLEAR_WORDS, ResourceFilters
 from console.screens.confirm import ConfirmScreen
+from console.screens.resource_text import VERBS, describe, state_text
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col
 from console.widgets.resource_table import Cell, ResourceTable
@@ -52,46 +52,6 @@ ACTIONS: dict[ResourceType, frozenset[ResourceActionName]] = {
     ResourceType.ec2_instance: frozenset(ResourceActionName),
     ResourceType.rds_instance: frozenset(ResourceActionName),
 }
-VERBS: dict[ResourceActionName, tuple[str, str]] = {  # asking, and under way
-    ResourceActionName.start: ("Start", "Starting"),
-    ResourceActionName.stop: ("Stop", "Stopping"),
-    ResourceActionName.reboot: ("Reboot", "Rebooting"),
-}
-
-# Glyph and theme variable per provider state; a state not listed reads by its word.
-_RUNNING = ("●", "success")
-_CHANGING = ("◐", "warning")
-_STOPPED = ("■", "secondary")
-_GONE = ("✗", "secondary")
-_BROKEN = ("▲", "error")
-STATE_STYLES: dict[str, tuple[str, str]] = {
-    **dict.fromkeys(("running", "available", "active", "in-use"), _RUNNING),
-    **dict.fromkeys(
-        (
-            "pending",
-            "starting",
-            "stopping",
-            "rebooting",
-            "shutting-down",
-            "provisioning",
-            "modifying",
-            "creating",
-            "backing-up",
-            "upgrading",
-            "maintenance",
-        ),
-        _CHANGING,
-    ),
-    **dict.fromkeys(("stopped", "inactive"), _STOPPED),
-    **dict.fromkeys(("terminated", "deleted", "deleting"), _GONE),
-    **dict.fromkeys(("failed", "error", "incompatible-parameters", "storage-full"), _BROKEN),
-}
-
-
-def state_text(state: str, colors: dict[str, str] | None = None) -> Text:
-    """`● running`, `■ stopped`...; coloured from the theme's variables when given."""
-    glyph, variable = STATE_STYLES.get(state.lower(), ("·", "foreground"))
-    return Text(f"{glyph} {state}", style=(colors or {}).get(variable, ""))
 
 
 def tags_text(tags: dict[str, str]) -> str:
@@ -314,11 +274,3 @@ class ResourcesScreen(ViewScreen):
     def name_of(self, resource_id: int) -> str:
         resource = self.resources.get(resource_id)
         return resource.name if resource else f"resource {resource_id}"
-
-
-def describe(resource: ResourceRead) -> str:
-    """`web-1 (ec2_instance i-0abc in eu-west-1, prod account)`."""
-    return (
-        f"{resource.name} ({resource.type.value} {resource.provider_id} in {resource.region}, "
-        f"{resource.account_name})"
-    )

@@ -17,7 +17,7 @@ from server.context import SESSIONS
 from server.http.auth import RATE_LIMIT_HEADERS
 from server.http.errors import NotFound
 from server.http.routing import Call
-from shared.api.audit import AuditExportQuery, AuditLogRead, AuditQuery, AuditSummary
+from shared.api.audit import AuditExportQuery, AuditLogRead, AuditSummary
 from shared.api.common import Page
 
 CSV_COLUMNS = (
@@ -41,16 +41,7 @@ _ENTRY = TypeAdapter(AuditLogRead)
 
 async def list_logs(call: Call) -> Page[AuditLogRead]:
     """GET /audit-logs"""
-    query: AuditQuery = call.query
-    items, total = await queries.page(
-        call.db, call.auth.org_id, query, page=query.page, per_page=query.per_page
-    )
-    return Page[AuditLogRead](
-        items=items,
-        total=total,
-        page=query.page,
-        per_page=query.per_page,
-    )
+    return await queries.page(call.db, call.auth.org_id, call.query)
 
 
 async def summary(call: Call) -> AuditSummary:

@@ -9,8 +9,10 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.models import AuditLog
+from server.db import paging
 from server.orgs.models import Membership
-from shared.api.audit import AuditFilter, AuditLogRead, AuditSummary
+from shared.api.audit import AuditFilter, AuditLogRead, AuditQuery, AuditSummary
+from shared.api.common import Page
 
 LOGIN = "auth.login"
 EXPORT_BATCH = 500
@@ -70,22 +72,16 @@ def conditions(org_id: int, query: AuditFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-async def page(
-    db: AsyncSession, org_id: int, query: AuditFilter, *, page: int, per_page: int
-) -> tuple[list[AuditLogRead], int]:
+async def page(db: AsyncSession, org_id: int, query: AuditQuery) -> Page[AuditLogRead]:
     """One page of entries, newest first, and the number of entries matching in all."""
-    where = conditions(org_id, query)
-    total = (await db.execute(select(func.count()).select_from(AuditLog).where(*where))).scalar()
-    rows = (
-        await db.execute(
-            select(*_READ_COLUMNS)
-            .where(*where)
-            .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    ).all()
-    return [AuditLogRead.model_validate(row) for row in rows], total or 0
+    statement = (
+        select(*_READ_COLUMNS)
+        .where(*conditions(org_id, query))
+        .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+    )
+    return await paging.page_of_rows(
+        db, statement, query, Page[AuditLogRead], AuditLogRead.model_validate
+    )
 
 
 async def batches(

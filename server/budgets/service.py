@@ -27,7 +27,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -37,6 +37,7 @@ from server.budgets import status as figures
 from server.budgets.models import Budget
 from server.cloud_accounts.models import CloudAccount
 from server.costs.models import MICROS
+from server.db import paging
 from server.db.base import utcnow
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.http.routing import Call
@@ -95,21 +96,8 @@ async def budget_of(db: AsyncSession, *, org_id: int, budget_id: int) -> Budget:
 
 async def list_budgets(db: AsyncSession, *, org_id: int, query: PageQuery) -> Page[BudgetRead]:
     """Budgets by name."""
-    where = Budget.org_id == org_id
-    total = await db.scalar(select(func.count()).select_from(Budget).where(where)) or 0
-    rows = await db.scalars(
-        select(Budget)
-        .where(where)
-        .order_by(Budget.name, Budget.id)
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    )
-    return Page[BudgetRead](
-        items=[budget_read(budget) for budget in rows],
-        total=total,
-        page=query.page,
-        per_page=query.per_page,
-    )
+    statement = select(Budget).where(Budget.org_id == org_id).order_by(Budget.name, Budget.id)
+    return await paging.page_of(db, statement, query, Page[BudgetRead], budget_read)
 
 
 async def get_budget(db: AsyncSession, *, org_id: int, budget_id: int) -> BudgetRead:

@@ -28,6 +28,7 @@ from server.cloud_accounts.providers import (
     provider_for,
 )
 from server.config import Settings
+from server.db import paging
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.http.routing import Call
 from server.jobs import service as jobs
@@ -97,21 +98,12 @@ async def account_of(db: AsyncSession, *, org_id: int, account_id: int) -> Cloud
 async def list_accounts(
     db: AsyncSession, *, org_id: int, query: PageQuery
 ) -> Page[CloudAccountRead]:
-    where = CloudAccount.org_id == org_id
-    total = await db.scalar(select(func.count()).select_from(CloudAccount).where(where)) or 0
-    rows = await db.scalars(
+    statement = (
         select(CloudAccount)
-        .where(where)
+        .where(CloudAccount.org_id == org_id)
         .order_by(CloudAccount.name, CloudAccount.id)
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
     )
-    return Page[CloudAccountRead](
-        items=[account_read(row) for row in rows],
-        total=total,
-        page=query.page,
-        per_page=query.per_page,
-    )
+    return await paging.page_of(db, statement, query, Page[CloudAccountRead], account_read)
 
 
 async def _name_taken(db: AsyncSession, *, org_id: int, name: str, but: int | None) -> bool:

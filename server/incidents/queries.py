@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import paging
 from server.http.errors import NotFound
 from server.incidents.models import Incident, IncidentEvent
 from shared.api.common import Page
@@ -87,24 +88,11 @@ def _conditions(org_id: int, query: IncidentQuery) -> list[ColumnElement[bool]]:
 async def list_incidents(
     db: AsyncSession, *, org_id: int, query: IncidentQuery
 ) -> Page[IncidentRead]:
-    where = _conditions(org_id, query)
-    total = await db.scalar(select(func.count()).select_from(Incident).where(*where)) or 0
     column = _SORT_COLUMNS[query.sort.lstrip("-")]
     order = column.desc() if query.sort.startswith("-") else column.asc()
     tiebreak = Incident.id.desc() if query.sort.startswith("-") else Incident.id.asc()
-    rows = await db.scalars(
-        select(Incident)
-        .where(*where)
-        .order_by(order, tiebreak)
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    )
-    return Page[IncidentRead](
-        items=[incident_read(incident) for incident in rows],
-        total=total,
-        page=query.page,
-        per_page=query.per_page,
-    )
+    statement = select(Incident).where(*_conditions(org_id, query)).order_by(order, tiebreak)
+    return await paging.page_of(db, statement, query, Page[IncidentRead], incident_read)
 
 
 async def timeline(db: AsyncSession, *, incident_id: int) -> list[TimelineEventRead]:

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from server.db import paging
 from server.db.base import utcnow
 from server.events import EventPublisher
 from server.http.errors import NotFound
@@ -229,14 +230,5 @@ async def list_jobs(db: AsyncSession, *, org_id: int, query: JobQuery) -> Page[J
         where.append(Job.status == query.status.value)
     if query.account_id is not None:
         where.append(Job.account_id == query.account_id)
-    total = await db.scalar(select(func.count()).select_from(Job).where(*where)) or 0
-    rows = await db.scalars(
-        select(Job)
-        .where(*where)
-        .order_by(Job.id.desc())
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    )
-    return Page[JobRead](
-        items=[job_read(job) for job in rows], total=total, page=query.page, per_page=query.per_page
-    )
+    statement = select(Job).where(*where).order_by(Job.id.desc())
+    return await paging.page_of(db, statement, query, Page[JobRead], job_read)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import paging
 from server.monitors import uptime
 from server.monitors.models import CheckResult, Monitor, MonitorRollup
 from shared.api.common import Page
@@ -122,17 +123,11 @@ async def checks(db: AsyncSession, *, monitor_id: int, query: CheckQuery) -> Pag
     filters = [CheckResult.monitor_id == monitor_id]
     if query.status is not None:
         filters.append(CheckResult.status == query.status.value)
-    total = await db.scalar(select(func.count()).select_from(CheckResult).where(*filters)) or 0
-    rows = await db.scalars(
+    statement = (
         select(CheckResult)
         .where(*filters)
         .order_by(CheckResult.checked_at.desc(), CheckResult.id.desc())
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
     )
-    return Page[CheckResultRead](
-        items=[CheckResultRead.model_validate(row) for row in rows],
-        total=total,
-        page=query.page,
-        per_page=query.per_page,
+    return await paging.page_of(
+        db, statement, query, Page[CheckResultRead], CheckResultRead.model_validate
     )

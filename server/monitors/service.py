@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
 from server.billing.plans import check_limit, check_minimum, org_plan
+from server.db import paging
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.http.routing import Call
 from server.monitors import maintenance, queries, windows
@@ -187,18 +188,13 @@ async def list_monitors(
                 func.lower(Monitor.host).like(pattern, escape="\\"),
             )
         )
-    total = await db.scalar(select(func.count()).select_from(Monitor).where(*filters)) or 0
     column = _SORT_COLUMNS[query.sort.lstrip("-")]
     order = column.desc() if query.sort.startswith("-") else column.asc()
-    rows = await db.scalars(
-        select(Monitor)
-        .where(*filters)
-        .order_by(order, Monitor.id)
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    )
+    statement = select(Monitor).where(*filters).order_by(order, Monitor.id)
+    total = await paging.count_of(db, statement)
+    rows = await db.scalars(paging.window(statement, query))
     items = await _reads(db, list(rows), public_url=public_url)
-    return Page[MonitorRead](items=items, total=total, page=query.page, per_page=query.per_page)
+    return paging.paged(Page[MonitorRead], items, total, query)
 
 
 async def monitor_of(db: AsyncSession, *, org_id: int, monitor_id: int) -> Monitor:

@@ -22,6 +22,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.cloud_accounts.models import CloudAccount
+from server.db import paging
 from server.http.errors import NotFound
 from server.resources import actions
 from server.resources.models import SEARCH_TABLE, Resource, ResourceAction, ResourceTag
@@ -227,16 +228,10 @@ async def list_resources(
     column = _SORT_COLUMNS[query.sort.lstrip("-")]
     order = column.desc() if descending else column.asc()
     tiebreak = Resource.id.desc() if descending else Resource.id.asc()
-    offset = (query.page - 1) * query.per_page
+    offset = paging.offset_of(query)
 
     def page(*where: ColumnElement[bool]) -> Select[int]:
-        return (
-            select(Resource.id)
-            .where(*where)
-            .order_by(order, tiebreak)
-            .offset(offset)
-            .limit(query.per_page)
-        )
+        return paging.window(select(Resource.id).where(*where).order_by(order, tiebreak), query)
 
     if query.q:
         # The page counts the matches of `q` in the same read (a scan, or the candidates).
@@ -372,18 +367,11 @@ async def action_history(
 ) -> Page[ResourceActionRead]:
     """The resource's actions, newest first: who asked, when, and how each ended."""
     await resource_of(db, org_id=org_id, resource_id=resource_id)
-    where = [ResourceAction.resource_id == resource_id]
-    total = await db.scalar(select(func.count()).select_from(ResourceAction).where(*where)) or 0
-    rows = await db.scalars(
+    statement = (
         select(ResourceAction)
-        .where(*where)
+        .where(ResourceAction.resource_id == resource_id)
         .order_by(ResourceAction.id.desc())
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
     )
-    return Page[ResourceActionRead](
-        items=[ResourceActionRead.model_validate(action) for action in rows],
-        total=total,
-        page=query.page,
-        per_page=query.per_page,
+    return await paging.page_of(
+        db, statement, query, Page[ResourceActionRead], ResourceActionRead.model_validate
     )

@@ -18,6 +18,7 @@ from server.audit import service as audit
 from server.auth.models import ApiKey, AuthSession
 from server.auth.passwords import check_policy, hash_password
 from server.billing.plans import check_limit
+from server.db import paging
 from server.http.errors import Conflict, NotFound
 from server.http.routing import Call
 from server.http.uploads import Upload
@@ -84,20 +85,11 @@ async def list_members(db: AsyncSession, *, org_id: int, query: MemberQuery) -> 
                 func.lower(User.full_name).like(pattern, escape="\\"),
             )
         )
-    base = _members(org_id).where(*filters)
-    total = (await db.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
     column = _SORT_COLUMNS[query.sort.lstrip("-")]
     order = column.desc() if query.sort.startswith("-") else column.asc()
-    rows = await db.execute(
-        base.order_by(order, User.id)
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    )
-    return Page[MemberRead](
-        items=[_member_read(user, membership) for user, membership in rows],
-        total=total,
-        page=query.page,
-        per_page=query.per_page,
+    statement = _members(org_id).where(*filters).order_by(order, User.id)
+    return await paging.page_of_rows(
+        db, statement, query, Page[MemberRead], lambda row: _member_read(*row)
     )
 
 

@@ -33,7 +33,7 @@ from console.screens.view import ViewScreen
 from console.themes import MONOCHROME
 from shared.api.auth import MeResponse
 from shared.api.common import Role
-from shared.api.events import Event
+from shared.api.events import Event, StreamReset
 from shared.client import AsyncClient, ClientError, RateLimited, Unauthorized
 
 # The main views in number-key order. A view's module is imported when it is first
@@ -236,7 +236,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
             self.resync()
 
     def deliver(self, event: Event) -> None:
-        if event.type == "stream.reset":  # events were missed: re-read instead
+        if isinstance(event.data, StreamReset):  # events were missed: re-read instead
             self.resync()
             return
         view = self.front_view

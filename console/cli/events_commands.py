@@ -66,7 +66,7 @@ class _Progress:
 
 def _print(event: Event, as_json: bool) -> None:
     if as_json:
-        click.echo(event.model_dump_json())
+        click.echo(event.model_dump_json(exclude_unset=True))
     else:
-        data = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)
+        data = json.dumps(event.data.wire(), separators=(",", ":"), ensure_ascii=False)
         click.echo(f"{event.id}  {event.type}  {data}")

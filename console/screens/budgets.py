@@ -19,7 +19,7 @@ from console.screens.view import ViewScreen
 from console.widgets.cost_breakdown import money
 from console.widgets.resource_table import ResourceTable
 from shared.api.budgets import BudgetRead, BudgetState, BudgetStatus
-from shared.api.events import Event
+from shared.api.events import CostSynced, Event
 
 # What needs acting on first: the state, how full, and by how much it will pass the limit.
 COLUMNS = (
@@ -154,5 +154,5 @@ class BudgetsScreen(ViewScreen):
         )
 
     def live_many(self, events: list[Event]) -> None:
-        if any(event.type == "cost.synced" for event in events):
+        if any(isinstance(event.data, CostSynced) for event in events):
             self.reload()

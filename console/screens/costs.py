@@ -32,7 +32,7 @@ from shared.api.costs import (
     GroupBy,
     ServiceCost,
 )
-from shared.api.events import Event
+from shared.api.events import CostSynced, Event, JobUpdated
 
 DAILY_DAYS = 30
 FORECAST_DAYS: Literal[30, 90] = 30
@@ -220,15 +220,15 @@ class CostsScreen(ViewScreen):
         """A finished sync re-reads everything once, however many accounts it synced."""
         synced = False
         for event in events:
-            if event.type == "cost.synced":
+            data = event.data
+            if isinstance(data, CostSynced):
                 synced = True
-                self.syncing.discard(int(event.data.get("job_id") or 0))
-            elif event.type == "job.updated" and event.data.get("kind") == "cost_sync":
-                job_id = int(event.data.get("id", 0))
-                if event.data.get("status") in ("queued", "running"):
-                    self.syncing.add(job_id)
+                self.syncing.discard(data.job_id or 0)
+            elif isinstance(data, JobUpdated) and data.kind == "cost_sync":
+                if data.status in ("queued", "running"):
+                    self.syncing.add(data.id)
                 else:
-                    self.syncing.discard(job_id)
+                    self.syncing.discard(data.id)
                     synced = True
         if synced:
             self.reload()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -42,7 +41,14 @@ from console.widgets.latency_sparks import POINTS, Followed, LatencySparks
 from console.widgets.resource_table import ResourceTable
 from console.widgets.trouble_list import MonitorLine, TroubleList, monitor_change
 from console.widgets.unresolved_list import IncidentLine, UnresolvedList, incident_change
-from shared.api.events import Event
+from shared.api.events import (
+    Event,
+    IncidentChanged,
+    MonitorChecked,
+    MonitorCreated,
+    MonitorDeleted,
+    MonitorStatusChanged,
+)
 from shared.api.incidents import IncidentRead
 
 INCIDENT_TILES = ("critical", "error", "warning", "info", "open", "acknowledged")
@@ -216,24 +222,21 @@ class DashboardScreen(ViewScreen):
     # -- live ----------------------------------------------------------------------------
 
     def live(self, event: Event) -> None:
-        if event.type == "monitor.check":
-            data = event.data
-            monitor_id = int(data["monitor_id"])
-            self.sparks.record(monitor_id, int(data["result_id"]), data.get("response_time_ms"))
-            checked_at = datetime.fromisoformat(data["checked_at"])
-            self.troubled.checked(monitor_id, checked_at, data.get("error"))
-        elif event.type == "monitor.status":
-            self._flipped(event.data, event.id)
-        elif event.type in ("monitor.created", "monitor.deleted"):
-            self._came_or_went(event.data, created=event.type == "monitor.created")
-        elif event.type.startswith("incident.") and "id" in event.data:
-            self._incident_changed(event.type.removeprefix("incident."), event.data)
+        data = event.data
+        if isinstance(data, MonitorChecked):
+            self.sparks.record(data.monitor_id, data.result_id, data.response_time_ms)
+            self.troubled.checked(data.monitor_id, data.checked_at, data.error)
+        elif isinstance(data, MonitorStatusChanged):
+            self._flipped(data, event.id)
+        elif isinstance(data, MonitorCreated | MonitorDeleted):
+            self._came_or_went(data)
+        elif isinstance(data, IncidentChanged):
+            self._incident_changed(data.event_type.removeprefix("incident."), data)
 
-    def _flipped(self, data: dict[str, Any], event_id: int) -> None:
+    def _flipped(self, data: MonitorStatusChanged, event_id: int) -> None:
         """A monitor changed status: move it between the counts, the list and the log."""
-        monitor_id = int(data["monitor_id"])
-        name, status = str(data.get("name", monitor_id)), str(data["status"])
-        previous = str(data.get("previous_status") or "")
+        monitor_id, name, status = data.monitor_id, data.name, data.status
+        previous = data.previous_status or ""
         if self.monitor_counts[previous] > 0:
             self.monitor_counts[previous] -= 1
             self.monitor_counts[status] += 1
@@ -251,41 +254,39 @@ class DashboardScreen(ViewScreen):
         change = monitor_change(name, status, previous or "?", self.app.theme_variables)
         self.changes.add(("monitor", monitor_id, event_id), self.upmetr.now(), change)
 
-    def _came_or_went(self, data: dict[str, Any], *, created: bool) -> None:
+    def _came_or_went(self, data: MonitorCreated | MonitorDeleted) -> None:
         """A monitor was created or deleted: count it in or out of its status, and a deleted
         one leaves the list of troubled monitors and the latency rows."""
-        monitor_id, status = int(data["monitor_id"]), str(data["status"])
-        if created:
+        monitor_id, status = data.monitor_id, data.status
+        if isinstance(data, MonitorCreated):
             self.monitor_counts[status] += 1
             self.monitors_total += 1
         else:
             if self.monitor_counts[status] > 0:
                 self.monitor_counts[status] -= 1
             self.monitors_total = max(self.monitors_total - 1, 0)
-            self.troubled.flipped(monitor_id, str(data.get("name", monitor_id)), "deleted")
+            self.troubled.flipped(monitor_id, data.name, "deleted")
             if monitor_id in self.sparks.monitor_ids:
                 self.sparks.follow(
                     [item for item in self.sparks.followed if item.monitor_id != monitor_id]
                 )
         self._draw_monitor_counts()
 
-    def _incident_changed(self, kind: str, data: dict[str, Any]) -> None:
+    def _incident_changed(self, kind: str, data: IncidentChanged) -> None:
         """Show the change at once, then re-read the counts (soon, once for a burst)."""
-        if kind == "note":
-            return
-        incident_id = int(data["id"])
+        incident_id = data.id
         known = self.unresolved.lines.get(incident_id)
         line = IncidentLine(
             incident_id,
-            str(data.get("title") or (known.title if known else "")),
-            str(data.get("severity") or (known.severity if known else "")),
-            str(data.get("status") or (known.status if known else "")),
+            data.title,
+            data.severity,
+            data.status,
             known.opened_at if known else self.upmetr.now(),
         )
         if not self.incidents_complete:  # counted from totals: move them
             # A deleted incident's event says its status; a resolved one not listed was
             # most likely open (the re-read below corrects it).
-            before = str(data.get("status")) if kind == "deleted" else "open"
+            before = data.status if kind == "deleted" else "open"
             self._move_incident_counts(kind, line, known.status if known else before)
             if kind in ("resolved", "deleted"):
                 # The list lacks the next unresolved incident to take this one's place (and,

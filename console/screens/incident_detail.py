@@ -15,7 +15,7 @@ from console.screens.text_entry import TextEntryScreen
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col, actor_forms, moment_forms
 from console.widgets.resource_table import ResourceTable
-from shared.api.events import Event
+from shared.api.events import Event, IncidentChanged, IncidentNoteAdded
 from shared.api.incidents import IncidentDetail, IncidentStatus
 
 TIMELINE_COLUMNS = (
@@ -94,8 +94,9 @@ class IncidentDetailScreen(ViewScreen):
         self.refresh_bindings()
 
     def live(self, event: Event) -> None:
-        if event.type.startswith("incident.") and event.data.get("id") == self.incident_id:
-            if event.type == "incident.deleted":
+        data = event.data
+        if isinstance(data, IncidentChanged | IncidentNoteAdded) and data.id == self.incident_id:
+            if data.event_type == "incident.deleted":
                 self.notify(f"Incident {self.incident_id} was deleted")
                 self.dismiss()
             else:

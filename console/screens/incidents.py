@@ -20,7 +20,7 @@ from console.screens.text_entry import TextEntryScreen
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col
 from console.widgets.resource_table import Cell, ResourceTable
-from shared.api.events import Event
+from shared.api.events import Event, IncidentChanged, IncidentNoteAdded
 from shared.api.incidents import BulkActionName, IncidentRead, IncidentStatus
 
 # Columns that change live, at the width of their longest value.
@@ -109,21 +109,22 @@ class IncidentsScreen(ViewScreen):
         self.table.set_title("incidents", str(self.total))
 
     def live(self, event: Event) -> None:
-        if not event.type.startswith("incident."):
+        data = event.data
+        if not isinstance(data, IncidentChanged | IncidentNoteAdded):
             return
-        incident_id = int(event.data.get("id", 0))
-        if event.type == "incident.deleted":
+        incident_id = data.id
+        if data.event_type == "incident.deleted":
             self.incidents.pop(incident_id, None)
             self.table.drop(incident_id)
             if incident_id not in self.gone:
                 self.gone.add(incident_id)
                 self.total = max(self.total - 1, 0)
                 self._title()
-        elif incident_id in self.incidents and "status" in event.data:
+        elif incident_id in self.incidents:
             known = self.incidents[incident_id]
-            self._show(known.model_copy(update={"status": IncidentStatus(event.data["status"])}))
+            self._show(known.model_copy(update={"status": IncidentStatus(data.status)}))
         else:
-            self._fetch(incident_id, opened=event.type == "incident.opened")
+            self._fetch(incident_id, opened=data.event_type == "incident.opened")
 
     @work(group="fetch")
     async def _fetch(self, incident_id: int, *, opened: bool) -> None:

@@ -21,7 +21,7 @@ from console.widgets.column_fit import Col, moment_forms
 from console.widgets.latency_chart import LatencyChart, LatencyPoint
 from console.widgets.resource_table import Cell, ResourceTable
 from console.widgets.uptime_bar import UptimeBar
-from shared.api.events import Event
+from shared.api.events import Event, MonitorChecked, MonitorStatusChanged
 from shared.api.monitors import (
     CheckResultRead,
     MaintenanceRead,
@@ -200,20 +200,18 @@ class MonitorDetailScreen(ViewScreen):
                 self.query_one("#monitor-summary", Static).update(summary)
 
     def live(self, event: Event) -> None:
-        if event.data.get("monitor_id") != self.monitor_id:
-            return
-        if event.type == "monitor.check":
-            data = event.data
+        data = event.data
+        if isinstance(data, MonitorChecked) and data.monitor_id == self.monitor_id:
             self.chart.add(
                 LatencyPoint(
-                    int(data["result_id"]),
-                    datetime.fromisoformat(data["checked_at"]),
-                    data.get("response_time_ms"),
-                    data.get("status") == MonitorStatus.down.value,
+                    data.result_id,
+                    data.checked_at,
+                    data.response_time_ms,
+                    data.status == MonitorStatus.down.value,
                 )
             )
             self.reload()
-        elif event.type == "monitor.status":
+        elif isinstance(data, MonitorStatusChanged) and data.monitor_id == self.monitor_id:
             self.reload()
 
     def action_check_now(self) -> None:

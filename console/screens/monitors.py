@@ -23,7 +23,13 @@ from console.screens.monitor_text import check_summary, monitor_target
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col
 from console.widgets.resource_table import Cell, ResourceTable
-from shared.api.events import Event
+from shared.api.events import (
+    Event,
+    MonitorChecked,
+    MonitorCreated,
+    MonitorDeleted,
+    MonitorStatusChanged,
+)
 from shared.api.monitors import CheckResultRead, MonitorRead, MonitorStatus
 
 TREND_POINTS = 12
@@ -114,14 +120,14 @@ def monitor_cells(
     ]
 
 
-def after_check(monitor: MonitorRead, data: dict[str, Any]) -> MonitorRead:
+def after_check(monitor: MonitorRead, data: MonitorChecked) -> MonitorRead:
     """The monitor as a `monitor.check` event leaves it."""
     changes: dict[str, Any] = {
-        "last_checked_at": datetime.fromisoformat(data["checked_at"]),
-        "last_response_ms": data.get("response_time_ms"),
-        "last_error": data.get("error"),
+        "last_checked_at": data.checked_at,
+        "last_response_ms": data.response_time_ms,
+        "last_error": data.error,
     }
-    state = data.get("monitor_status")
+    state = data.monitor_status
     if state and monitor.status not in STICKY:
         changes["status"] = MonitorStatus(state)
     return monitor.model_copy(update=changes)
@@ -213,15 +219,16 @@ class MonitorsScreen(ViewScreen):
         """Apply a burst of events, then draw each monitor they touched once."""
         touched: dict[int, MonitorRead] = {}
         for event in events:
-            monitor_id = int(event.data.get("monitor_id", 0))
-            if event.type == "monitor.deleted":
-                touched.pop(monitor_id, None)
-                self._forget(monitor_id)
+            data = event.data
+            if isinstance(data, MonitorDeleted):
+                touched.pop(data.monitor_id, None)
+                self._forget(data.monitor_id)
                 continue
-            if event.type not in ("monitor.check", "monitor.status", "monitor.created"):
+            if not isinstance(data, MonitorChecked | MonitorStatusChanged | MonitorCreated):
                 continue
+            monitor_id = data.monitor_id
             monitor = touched.get(monitor_id) or self.monitors.get(monitor_id)
-            if event.type == "monitor.created" and monitor is None and not self.complete:
+            if isinstance(data, MonitorCreated) and monitor is None and not self.complete:
                 self.total += 1  # beyond the rows read: counted, not shown
                 self._title()
                 continue
@@ -229,16 +236,13 @@ class MonitorsScreen(ViewScreen):
                 if self.complete:  # a monitor created since the list was read
                     self._fetch(monitor_id)
                 continue
-            data = event.data
-            if event.type == "monitor.created":
+            if isinstance(data, MonitorCreated):
                 continue  # known already: its row came with a check or status before
-            if event.type == "monitor.check":
-                self.history.record(
-                    monitor_id, int(data["result_id"]), data.get("response_time_ms")
-                )
+            if isinstance(data, MonitorChecked):
+                self.history.record(monitor_id, data.result_id, data.response_time_ms)
                 touched[monitor_id] = after_check(monitor, data)
             else:
-                touched[monitor_id] = after_status(monitor, str(data["status"]))
+                touched[monitor_id] = after_status(monitor, data.status)
         for monitor in touched.values():
             self._show(monitor)
 

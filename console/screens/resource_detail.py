@@ -23,7 +23,7 @@ from console.screens.resource_text import VERBS, describe, state_text
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col, actor_forms, moment_forms
 from console.widgets.resource_table import Cell, ResourceTable
-from shared.api.events import Event
+from shared.api.events import Event, ResourceActionFinished, ResourceStateChanged
 from shared.api.resources import (
     ActionStatus,
     ResourceActionName,
@@ -184,11 +184,10 @@ class ResourceDetailScreen(ViewScreen):
             self.reload()
 
     def _about_this(self, event: Event) -> bool:
-        if event.type == "resource.state":
-            return event.data.get("id") == self.resource_id
-        return event.type == "resource.action" and event.data.get("resource_id") == (
-            self.resource_id
-        )
+        data = event.data
+        if isinstance(data, ResourceStateChanged):
+            return data.id == self.resource_id
+        return isinstance(data, ResourceActionFinished) and data.resource_id == self.resource_id
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         allowed = super().check_action(action, parameters)

@@ -10,7 +10,7 @@ place on `resource.state` events. With thousands of resources the first MAX_ROWS
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -23,7 +23,7 @@ from console.screens.resource_text import VERBS, describe, state_text
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col
 from console.widgets.resource_table import Cell, ResourceTable
-from shared.api.events import Event
+from shared.api.events import Event, ResourceActionFinished, ResourceStateChanged
 from shared.api.resources import ResourceActionName, ResourceRead, ResourceType
 
 # The state changes live: a fixed width, that of the longest common state ("◐ rebooting").
@@ -72,9 +72,9 @@ def resource_cells(resource: ResourceRead, now: datetime, colors: dict[str, str]
     ]
 
 
-def after_state(resource: ResourceRead, data: dict[str, Any], now: datetime) -> ResourceRead:
+def after_state(resource: ResourceRead, data: ResourceStateChanged, now: datetime) -> ResourceRead:
     """The resource as a `resource.state` event leaves it."""
-    return resource.model_copy(update={"state": str(data["state"]), "state_changed_at": now})
+    return resource.model_copy(update={"state": data.state, "state_changed_at": now})
 
 
 class ResourcesScreen(ViewScreen):
@@ -179,26 +179,26 @@ class ResourcesScreen(ViewScreen):
         touched: dict[int, ResourceRead] = {}
         now = self.upmetr.now()
         for event in events:
-            if event.type == "resource.action":
-                self._report(event.data)
-            if event.type != "resource.state":
+            data = event.data
+            if isinstance(data, ResourceActionFinished):
+                self._report(data)
+            if not isinstance(data, ResourceStateChanged):
                 continue
-            resource_id = int(event.data.get("id", 0))
-            resource = touched.get(resource_id) or self.resources.get(resource_id)
+            resource = touched.get(data.id) or self.resources.get(data.id)
             if resource is None:
                 if self.complete:  # new to this list: shown if the filters keep it
-                    self._fetch(resource_id)
+                    self._fetch(data.id)
                 continue
-            touched[resource_id] = after_state(resource, event.data, now)
+            touched[data.id] = after_state(resource, data, now)
         for resource in touched.values():
             self._show(resource)
 
-    def _report(self, data: dict[str, Any]) -> None:
+    def _report(self, data: ResourceActionFinished) -> None:
         """A failed action says so: the row alone would only show the state it stayed in."""
-        if data.get("status") == "failed":
-            name = self.name_of(int(data.get("resource_id", 0)))
-            action = str(data.get("action", "action")).capitalize()
-            detail = data.get("detail") or "no reason given"
+        if data.status == "failed":
+            name = self.name_of(data.resource_id)
+            action = data.action.capitalize()
+            detail = data.detail or "no reason given"
             self.notify(f"{action} {name} failed: {detail}", severity="error", timeout=10)
 
     @work(group="fetch")

@@ -52,9 +52,10 @@ from shared.api.budgets import (
     BudgetUpdate,
 )
 from shared.api.common import Page, PageQuery
+from shared.api.events import BudgetStateChanged, EventData
 from shared.api.incidents import IncidentStatus, Severity, TriggerType
 
-LiveEvent = tuple[int, str, dict[str, Any]]
+LiveEvent = tuple[int, EventData]
 
 TARGET = "budget"
 _TRIGGERS = (TriggerType.budget_threshold, TriggerType.budget_exceeded)
@@ -136,8 +137,8 @@ async def _evaluate_for(call: Call, budget: Budget) -> BudgetRead:
     events = await evaluate_events(
         call.db, org_id=budget.org_id, now=utcnow(), budget_ids=[budget.id]
     )
-    for _, type_, data in events:
-        call.publish_after_commit(type_, data)
+    for _, event in events:
+        call.publish_after_commit(event)
     return budget_read(budget)
 
 
@@ -203,7 +204,7 @@ async def delete_budget(call: Call, *, budget_id: int) -> None:
             target_id=budget.id, note="the budget was deleted",
         )  # fmt: skip
         if resolved is not None:
-            call.publish_after_commit("incident.resolved", incidents.event_data(resolved))
+            call.publish_after_commit(incidents.event_data(resolved, "incident.resolved"))
     await call.db.delete(budget)
     await call.db.flush()
     await audit.record(
@@ -273,13 +274,13 @@ async def _apply(
                 if trigger is TriggerType.budget_exceeded else Severity.warning,
             )  # fmt: skip
             if opened:
-                events.append((budget.org_id, "incident.opened", incidents.event_data(incident)))
+                events.append((budget.org_id, incidents.event_data(incident, "incident.opened")))
             continue
         resolved = await incidents.resolve_for_trigger(
             db, **key, trigger_type=trigger, note=_describe(budget, found)
         )
         if resolved is not None:
-            events.append((budget.org_id, "incident.resolved", incidents.event_data(resolved)))
+            events.append((budget.org_id, incidents.event_data(resolved, "incident.resolved")))
     previous = budget.state
     # A statement, so updated_at keeps telling when a member last changed the budget.
     await db.execute(
@@ -291,14 +292,14 @@ async def _apply(
     set_committed_value(budget, "state", found.state.value)
     set_committed_value(budget, "evaluated_at", now)
     if previous != found.state.value:
-        data = {
-            "id": budget.id,
-            "name": budget.name,
-            "state": found.state.value,
-            "previous_state": previous,
-            "pct_used": found.pct_used,
-        }
-        events.append((budget.org_id, "budget.state", data))
+        changed = BudgetStateChanged(
+            id=budget.id,
+            name=budget.name,
+            state=found.state.value,
+            previous_state=previous,
+            pct_used=found.pct_used,
+        )
+        events.append((budget.org_id, changed))
     return events
 
 
@@ -322,7 +323,7 @@ async def _resolve_orphans(db: AsyncSession, *, org_id: int) -> list[LiveEvent]:
             target_id=target_id, note="the budget no longer exists",
         )  # fmt: skip
         if resolved is not None:
-            events.append((org_id, "incident.resolved", incidents.event_data(resolved)))
+            events.append((org_id, incidents.event_data(resolved, "incident.resolved")))
     return events
 
 

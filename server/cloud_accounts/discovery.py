@@ -29,7 +29,6 @@ from shared.api.cloud_accounts import AccountStatus
 
 log = logging.getLogger("upmetr.discovery")
 
-RESOURCE_STATE = "resource.state"
 MAX_FAILURES_KEPT = 50
 
 
@@ -209,7 +208,7 @@ class Run:
             )  # fmt: skip
         outcome.add(applied)
         for change in applied.changes:
-            self._events.publish(account.org_id, RESOURCE_STATE, change.event())
+            self._events.publish(account.org_id, change.event())
 
     async def _progress(self, job: Job, account: CloudAccount, values: dict[str, Any]) -> None:
         async with self._sessions() as db, db.begin():

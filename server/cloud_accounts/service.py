@@ -272,7 +272,7 @@ async def discover(call: Call, *, account_id: int, wake: Any = None) -> JobAccep
             call, action="cloud_account.discovery_requested", resource_type=RESOURCE,
             resource_id=account.id, detail=f"job {job.id}",
         )  # fmt: skip
-        call.publish_after_commit(jobs.JOB_UPDATED, jobs.event_data(job))
+        call.publish_after_commit(jobs.event_data(job))
     if wake is not None:
         call.after_commit(wake)
     return JobAccepted(job_id=job.id)

@@ -36,7 +36,7 @@ async def request_sync(call: Call, *, wake: Callable[[], None] | None = None) ->
             call, action="costs.sync_requested", resource_type="job", resource_id=job.id,
             detail=f"{accounts} AWS account(s)",
         )  # fmt: skip
-        call.publish_after_commit(jobs.JOB_UPDATED, jobs.event_data(job))
+        call.publish_after_commit(jobs.event_data(job))
     if wake is not None:
         call.after_commit(wake)
     return JobAccepted(job_id=job.id)

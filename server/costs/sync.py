@@ -51,10 +51,10 @@ from server.jobs import service as jobs
 from server.jobs.models import Job
 from server.keys import Keys
 from server.providers import aws
+from shared.api.events import CostSynced
 
 log = logging.getLogger("upmetr.costs.sync")
 
-COST_SYNCED = "cost.synced"
 RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -239,15 +239,15 @@ async def sync_account(
     return outcome
 
 
-def event_data(outcome: SyncOutcome, job_id: int | None) -> dict[str, Any]:
-    """The payload of a `cost.synced` live event."""
-    return {
-        "account_id": outcome.account_id,
-        "job_id": job_id,
-        "rows": outcome.rows,
-        "api_calls": outcome.api_calls,
-        "status": outcome.status,
-    }
+def event_data(outcome: SyncOutcome, job_id: int | None) -> CostSynced:
+    """The `cost.synced` live event of one account's sync."""
+    return CostSynced(
+        account_id=outcome.account_id,
+        job_id=job_id,
+        rows=outcome.rows,
+        api_calls=outcome.api_calls,
+        status=outcome.status,
+    )
 
 
 async def _aws_accounts(db: AsyncSession, org_id: int) -> list[CloudAccount]:
@@ -290,7 +290,7 @@ async def run_job(
             sessions, account=account, target=target, job_id=job.id, now=clock()
         )
         outcomes.append(outcome)
-        events.publish(job.org_id, COST_SYNCED, event_data(outcome, job.id))
+        events.publish(job.org_id, event_data(outcome, job.id))
 
     succeeded = [o for o in outcomes if o.status == SUCCEEDED]
     failed = [o for o in outcomes if o.status != SUCCEEDED]
@@ -306,8 +306,8 @@ async def run_job(
         try:
             async with sessions() as db, db.begin():
                 changes = await budgets.evaluate_events(db, org_id=job.org_id, now=clock())
-            for org_id, type, data in changes:
-                events.publish(org_id, type, data)
+            for org_id, change in changes:
+                events.publish(org_id, change)
         except Exception:  # the costs are stored; the next sync evaluates again
             log.exception("budget evaluation after the cost sync of org %s failed", job.org_id)
     async with sessions() as db, db.begin():

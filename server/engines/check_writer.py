@@ -125,8 +125,8 @@ class ResultWriter:
         self.stats.batches += 1
         self.stats.last_batch_seconds = elapsed
         self.stats.write_seconds += elapsed
-        for org_id, kind, data in written.events:
-            self._events.publish(org_id, kind, data)
+        for org_id, event in written.events:
+            self._events.publish(org_id, event)
         for index, (_, waiter) in enumerate(batch):
             if waiter is not None and not waiter.done():
                 waiter.set_result(written.result_ids.get(index))

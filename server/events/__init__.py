@@ -6,9 +6,11 @@ in-process bus can later be replaced by a Redis one without touching the domains
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
+
+from shared.api.events import EventData
 
 
 class EventPublisher(Protocol):
-    def publish(self, org_id: int, type: str, data: dict[str, Any]) -> None:
+    def publish(self, org_id: int, event: EventData) -> None:
         """Hand an event to subscribers of `org_id`; never blocks, never raises."""

@@ -13,13 +13,12 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from aiohttp import web
-from pydantic_core import to_json
 
 from server.events import EventPublisher
-from shared.api.events import STREAM_RESET
+from shared.api.events import EventData, StreamReset
 
 log = logging.getLogger("upmetr.events")
 
@@ -119,9 +118,10 @@ class _Org:
 class MemoryEventBus:
     """The in-process bus, for one server process.
 
-    publish(org_id, type, data):
-      1. Serialize `data` to JSON once; a payload that cannot be serialized, or a type with a
-         line break (it would split the SSE frame), is logged and dropped: publish never raises.
+    publish(org_id, event):
+      1. Serialize the event's data to JSON once; one that cannot be serialized, or a type
+         with a line break (it would split the SSE frame), is logged and dropped: publish
+         never raises.
       2. Give the event the organization's next id (ids only increase within an organization).
       3. Append it to the organization's ring buffer (`buffer_size` events); when that evicts
          an event, the evicted id becomes the horizon below which a resume is impossible.
@@ -145,22 +145,23 @@ class MemoryEventBus:
         self._orgs: dict[int, _Org] = {}
         self._closed = False
 
-    def publish(self, org_id: int, type: str, data: dict[str, Any]) -> None:
+    def publish(self, org_id: int, event: EventData) -> None:
+        type = event.event_type
         try:
             if "\n" in type or "\r" in type:
                 raise ValueError("event type contains a line break")
-            data_json = to_json(data).decode()
+            data_json = event.wire_json()
         except Exception:  # whatever a domain hands over, publishing must not fail its caller
             log.exception("live event %r of org %s dropped: cannot be sent", type, org_id)
             return
         org = self._org(org_id)
         org.last_id += 1
-        event = SerializedEvent(org.last_id, type, data_json)
+        sent = SerializedEvent(org.last_id, type, data_json)
         if len(org.buffer) == org.buffer.maxlen:
             org.horizon = org.buffer[0].id
-        org.buffer.append(event)
+        org.buffer.append(sent)
         for subscriber in list(org.subscribers):
-            if not subscriber.offer(event):
+            if not subscriber.offer(sent):
                 log.info("live event stream of org %s dropped: it fell behind", org_id)
                 subscriber.close()
 
@@ -170,8 +171,8 @@ class MemoryEventBus:
             backlog = []
         elif after < org.horizon or after > org.last_id:
             reason = "resume point no longer buffered" if after < org.horizon else "unknown"
-            data = {"reason": reason, "last_event_id": org.last_id}
-            backlog = [SerializedEvent(org.last_id, STREAM_RESET, to_json(data).decode())]
+            reset = StreamReset(reason=reason, last_event_id=org.last_id)
+            backlog = [SerializedEvent(org.last_id, reset.event_type, reset.wire_json())]
         else:
             backlog = [event for event in org.buffer if event.id > after]
         subscriber = _Subscriber(org, backlog, self._queue_size)

@@ -36,6 +36,7 @@ from server.keys import Keys
 from server.providers.email import Email
 from server.tasks import BackgroundTasks
 from shared.api.common import Role
+from shared.api.events import EventData
 
 Handler = Callable[["Call"], Awaitable[Any]]
 Authenticator = Callable[[web.Request, AsyncSession, str], Awaitable[Principal]]
@@ -74,6 +75,7 @@ class Route:
     multipart: bool = False
     description: str = ""
     errors: tuple[int, ...] = ()
+    events: tuple[type[EventData], ...] = ()  # of an event stream: the data of each type
 
     @cached_property
     def path_params(self) -> list[str]:
@@ -97,7 +99,7 @@ class Call:
     # Audit entries of a failed request, written after its transaction rolled back.
     failed_audits: list[dict[str, Any]] = field(default_factory=list)
     # Live events of this request, published only once its transaction has committed.
-    pending_events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    pending_events: list[tuple[int, EventData]] = field(default_factory=list)
     # Callbacks of this request, run only once its transaction has committed.
     committed_callbacks: list[Callable[[], None]] = field(default_factory=list)
 
@@ -119,9 +121,9 @@ class Call:
     def tasks(self) -> BackgroundTasks:
         return self.request.app[TASKS]
 
-    def publish_after_commit(self, type: str, data: dict[str, Any]) -> None:
+    def publish_after_commit(self, event: EventData) -> None:
         """Emit a live event to the caller's organization if and when this request commits."""
-        self.pending_events.append((self.auth.org_id, type, data))
+        self.pending_events.append((self.auth.org_id, event))
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` if and when this request commits (it must not raise)."""
@@ -278,8 +280,8 @@ def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
                     result = await route.handler(call)
                     response = _serialize(route, result)
                     await app[AUDIT_WRITER](db, call.failed_audits)
-                for org_id, type_, data in call.pending_events:
-                    app[EVENTS].publish(org_id, type_, data)
+                for org_id, event in call.pending_events:
+                    app[EVENTS].publish(org_id, event)
                 for callback in call.committed_callbacks:
                     callback()
             except Exception:

@@ -2,7 +2,7 @@
 open -> acknowledged -> resolved (or open -> resolved), and a timeline of who did what.
 
 Engines call `open_for_trigger`, `resolve_for_trigger` and `add_timeline_event` with their
-own session and publish `event_data(incident)` after they commit; HTTP handlers call the
+own session and publish `event_data(incident, type)` after they commit; HTTP handlers call the
 functions taking a `Call`, which audit and publish through the request.
 
 State changes are compare-and-set updates (`WHERE status IN (...)`), so an acknowledgement
@@ -23,6 +23,7 @@ from server.http.errors import Conflict, NotFound
 from server.http.routing import Call
 from server.incidents.models import Incident, IncidentEvent
 from server.incidents.queries import incident_of, incident_read
+from shared.api.events import IncidentChange, IncidentChanged, IncidentNoteAdded
 from shared.api.incidents import (
     BulkAction,
     BulkOutcome,
@@ -43,14 +44,15 @@ ACKNOWLEDGED = IncidentStatus.acknowledged.value
 RESOLVED = IncidentStatus.resolved.value
 
 
-def event_data(incident: Incident) -> dict[str, Any]:
-    """The payload of an `incident.*` live event."""
-    return {
-        "id": incident.id,
-        "title": incident.title,
-        "severity": incident.severity,
-        "status": incident.status,
-    }
+def event_data(incident: Incident, event_type: IncidentChange) -> IncidentChanged:
+    """The `incident.*` live event of the incident's state."""
+    return IncidentChanged(
+        event_type=event_type,
+        id=incident.id,
+        title=incident.title,
+        severity=incident.severity,
+        status=incident.status,
+    )
 
 
 def human_duration(seconds: float) -> str:
@@ -244,7 +246,7 @@ async def create_manual(call: Call, *, data: IncidentCreate) -> IncidentRead:
         call, action="incident.created", resource_type="incident", resource_id=incident.id,
         detail=f"{data.severity.value}: {data.title}",
     )  # fmt: skip
-    call.publish_after_commit("incident.opened", event_data(incident))
+    call.publish_after_commit(event_data(incident, "incident.opened"))
     return incident_read(incident)
 
 
@@ -262,7 +264,7 @@ async def _acknowledge(call: Call, incident: Incident, note: str | None) -> None
         call, action="incident.acknowledged", resource_type="incident",
         resource_id=incident.id, detail=note,
     )  # fmt: skip
-    call.publish_after_commit("incident.acknowledged", event_data(incident))
+    call.publish_after_commit(event_data(incident, "incident.acknowledged"))
 
 
 async def _resolve(call: Call, incident: Incident, note: str | None) -> None:
@@ -280,18 +282,18 @@ async def _resolve(call: Call, incident: Incident, note: str | None) -> None:
         call, action="incident.resolved", resource_type="incident", resource_id=incident.id,
         detail=text,
     )  # fmt: skip
-    call.publish_after_commit("incident.resolved", event_data(incident))
+    call.publish_after_commit(event_data(incident, "incident.resolved"))
 
 
 async def _delete(call: Call, incident: Incident) -> None:
-    payload = event_data(incident)
+    deleted = event_data(incident, "incident.deleted")
     await call.db.execute(delete(Incident).where(Incident.id == incident.id))
     call.db.expunge(incident)
     await audit.record(
-        call, action="incident.deleted", resource_type="incident", resource_id=payload["id"],
-        detail=f"{payload['severity']}, {payload['status']}: {payload['title']}",
+        call, action="incident.deleted", resource_type="incident", resource_id=deleted.id,
+        detail=f"{deleted.severity}, {deleted.status}: {deleted.title}",
     )  # fmt: skip
-    call.publish_after_commit("incident.deleted", payload)
+    call.publish_after_commit(deleted)
 
 
 async def _timeline_by_caller(
@@ -328,7 +330,15 @@ async def add_note(call: Call, *, incident_id: int, data: NoteCreate) -> Timelin
         call, action="incident.note_added", resource_type="incident", resource_id=incident.id,
         detail=data.text,
     )  # fmt: skip
-    call.publish_after_commit("incident.note", {**event_data(incident), "note": data.text})
+    call.publish_after_commit(
+        IncidentNoteAdded(
+            id=incident.id,
+            title=incident.title,
+            severity=incident.severity,
+            status=incident.status,
+            note=data.text,
+        )
+    )
     return TimelineEventRead.model_validate(note)
 
 

@@ -22,9 +22,9 @@ from server.events import EventPublisher
 from server.http.errors import NotFound
 from server.jobs.models import Job
 from shared.api.common import Page
+from shared.api.events import JobUpdated
 from shared.api.jobs import JobKind, JobQuery, JobRead, JobStatus
 
-JOB_UPDATED = "job.updated"
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 QUEUED = JobStatus.queued.value
@@ -34,22 +34,22 @@ FAILED = JobStatus.failed.value
 ACTIVE = (QUEUED, RUNNING)
 
 
-def event_data(job: Job) -> dict[str, Any]:
-    """The payload of a `job.updated` live event."""
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "status": job.status,
-        "account_id": job.account_id,
-        "progress": job.progress or {},
-        "result": job.result or {},
-        "detail": job.detail,
-    }
+def event_data(job: Job) -> JobUpdated:
+    """The `job.updated` live event of the job's state."""
+    return JobUpdated(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        account_id=job.account_id,
+        progress=job.progress or {},
+        result=job.result or {},
+        detail=job.detail,
+    )
 
 
 def publish(events: EventPublisher, job: Job) -> None:
     """Push the job's state to its organization's live events (after a commit)."""
-    events.publish(job.org_id, JOB_UPDATED, event_data(job))
+    events.publish(job.org_id, event_data(job))
 
 
 def job_read(job: Job) -> JobRead:

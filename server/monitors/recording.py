@@ -9,7 +9,7 @@ by the caller once the transaction has committed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -20,10 +20,11 @@ from server.monitors import checking, rollups, windows
 from server.monitors.checking import Action, Verdict
 from server.monitors.models import CheckResult, Monitor
 from server.providers.checks import CheckOutcome
+from shared.api.events import EventData, MonitorChecked, MonitorStatusChanged
 from shared.api.incidents import Severity, TriggerType
 
-# (org_id, event type, data): published after commit.
-LiveEvent = tuple[int, str, dict[str, Any]]
+# (org_id, event): published after commit.
+LiveEvent = tuple[int, EventData]
 
 _TRIGGERS: dict[Action, tuple[TriggerType, Severity]] = {
     Action.open_down: (TriggerType.monitor_down, Severity.critical),
@@ -126,9 +127,9 @@ async def write(db: AsyncSession, batch: list[JudgedCheck]) -> Written:
     )
     events: list[LiveEvent] = []
     for (index, check), row in zip(kept, result_rows, strict=True):
-        events.append((check.org_id, "monitor.check", _check_event(check, result_ids[index], row)))
+        events.append((check.org_id, _check_event(check, result_ids[index], row)))
         if check.update_state and check.verdict.state.status != check.previous_status:
-            events.append((check.org_id, "monitor.status", _status_event(check)))
+            events.append((check.org_id, _status_event(check)))
         for action in check.verdict.actions:
             event = await _incident(db, check, action)
             if event is not None:
@@ -197,27 +198,27 @@ async def _update_state(db: AsyncSession, checks: list[JudgedCheck]) -> None:
     await connection.execute(statement, rows)
 
 
-def _check_event(check: JudgedCheck, result_id: int, row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "monitor_id": check.monitor_id,
-        "name": check.name,
-        "result_id": result_id,
-        "status": row["status"],
-        "monitor_status": check.verdict.state.status if check.update_state else None,
-        "checked_at": row["checked_at"].astimezone(UTC).isoformat(),
-        "response_time_ms": row["response_time_ms"],
-        "status_code": row["status_code"],
-        "error": row["error"],
-    }
+def _check_event(check: JudgedCheck, result_id: int, row: dict[str, Any]) -> MonitorChecked:
+    return MonitorChecked(
+        monitor_id=check.monitor_id,
+        name=check.name,
+        result_id=result_id,
+        status=row["status"],
+        monitor_status=check.verdict.state.status if check.update_state else None,
+        checked_at=row["checked_at"],
+        response_time_ms=row["response_time_ms"],
+        status_code=row["status_code"],
+        error=row["error"],
+    )
 
 
-def _status_event(check: JudgedCheck) -> dict[str, Any]:
-    return {
-        "monitor_id": check.monitor_id,
-        "name": check.name,
-        "status": check.verdict.state.status,
-        "previous_status": check.previous_status,
-    }
+def _status_event(check: JudgedCheck) -> MonitorStatusChanged:
+    return MonitorStatusChanged(
+        monitor_id=check.monitor_id,
+        name=check.name,
+        status=check.verdict.state.status,
+        previous_status=check.previous_status,
+    )
 
 
 async def _incident(db: AsyncSession, check: JudgedCheck, action: Action) -> LiveEvent | None:
@@ -242,8 +243,8 @@ async def _incident(db: AsyncSession, check: JudgedCheck, action: Action) -> Liv
         )
         if not opened:
             return None
-        return (check.org_id, "incident.opened", incidents.event_data(incident))
+        return (check.org_id, incidents.event_data(incident, "incident.opened"))
     resolved = await incidents.resolve_for_trigger(db, **key, note=checking.describe(outcome))
     if resolved is None:
         return None
-    return (check.org_id, "incident.resolved", incidents.event_data(resolved))
+    return (check.org_id, incidents.event_data(resolved, "incident.resolved"))

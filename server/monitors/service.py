@@ -28,6 +28,7 @@ from server.monitors.models import Monitor
 from server.orgs import service as orgs
 from shared.api.billing import Limit
 from shared.api.common import Page
+from shared.api.events import MonitorCreated, MonitorDeleted, MonitorStatusChanged
 from shared.api.monitors import (
     HeartbeatAck,
     MonitorCreate,
@@ -260,15 +261,10 @@ async def create_monitor(call: Call, *, data: MonitorCreate) -> MonitorRead:
         resource_id=monitor.id,
         detail=f"{monitor.type} monitor {monitor.name!r}",
     )
-    _publish_membership(call, "monitor.created", monitor)
-    return await _read_one(call, monitor)
-
-
-def _publish_membership(call: Call, type: str, monitor: Monitor) -> None:
-    """A monitor came or went: views that count or list monitors apply it from the event."""
     call.publish_after_commit(
-        type, {"monitor_id": monitor.id, "name": monitor.name, "status": monitor.status}
+        MonitorCreated(monitor_id=monitor.id, name=monitor.name, status=monitor.status)
     )
+    return await _read_one(call, monitor)
 
 
 async def update_monitor(call: Call, *, monitor_id: int, data: MonitorUpdate) -> MonitorRead:
@@ -316,7 +312,9 @@ async def delete_monitor(call: Call, *, monitor_id: int) -> None:
         resource_id=monitor_id,
         detail=f"{monitor.type} monitor {monitor.name!r}",
     )
-    _publish_membership(call, "monitor.deleted", monitor)
+    call.publish_after_commit(
+        MonitorDeleted(monitor_id=monitor.id, name=monitor.name, status=monitor.status)
+    )
 
 
 def _set_paused(call: Call, monitor: Monitor, paused: bool) -> None:
@@ -328,13 +326,12 @@ def _set_paused(call: Call, monitor: Monitor, paused: bool) -> None:
     monitor.next_check_at = None if paused else _now()  # resumed: checked at once
     touched(call, monitor)
     call.publish_after_commit(
-        "monitor.status",
-        {
-            "monitor_id": monitor.id,
-            "name": monitor.name,
-            "status": monitor.status,
-            "previous_status": previous,
-        },
+        MonitorStatusChanged(
+            monitor_id=monitor.id,
+            name=monitor.name,
+            status=monitor.status,
+            previous_status=previous,
+        )
     )
 
 

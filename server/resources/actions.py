@@ -11,7 +11,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +24,7 @@ from server.events import EventPublisher
 from server.keys import Keys
 from server.providers import aws
 from server.resources.models import Resource, ResourceAction
+from shared.api.events import ResourceActionFinished, ResourceStateChanged
 from shared.api.resources import ActionStatus, ResourceActionName
 
 log = logging.getLogger("upmetr.resources.actions")
@@ -34,10 +34,6 @@ RUNNING = ActionStatus.running.value
 SUCCEEDED = ActionStatus.succeeded.value
 FAILED = ActionStatus.failed.value
 UNFINISHED = (PENDING, RUNNING)
-
-# Live events: a new state of a resource; an action that ended.
-RESOURCE_STATE = "resource.state"
-RESOURCE_ACTION = "resource.action"
 
 FOLLOW_FOR = timedelta(minutes=10)
 FIRST_POLL_SECONDS = 0.5
@@ -103,28 +99,28 @@ def supported(resource: Resource) -> list[ResourceActionName]:
 
 def state_event(
     resource: Resource, *, previous_state: str, action_id: int | None = None
-) -> dict[str, Any]:
-    """The payload of a `resource.state` live event."""
-    return {
-        "id": resource.id,
-        "account_id": resource.account_id,
-        "name": resource.name,
-        "type": resource.type,
-        "state": resource.state,
-        "previous_state": previous_state,
-        "action_id": action_id,
-    }
+) -> ResourceStateChanged:
+    """The `resource.state` live event of a resource whose state changed."""
+    return ResourceStateChanged(
+        id=resource.id,
+        account_id=resource.account_id,
+        name=resource.name,
+        type=resource.type,
+        state=resource.state,
+        previous_state=previous_state,
+        action_id=action_id,
+    )
 
 
-def action_event(action: ResourceAction) -> dict[str, Any]:
-    """The payload of a `resource.action` live event (an action finished)."""
-    return {
-        "id": action.id,
-        "resource_id": action.resource_id,
-        "action": action.action,
-        "status": action.status,
-        "detail": action.detail,
-    }
+def action_event(action: ResourceAction) -> ResourceActionFinished:
+    """The `resource.action` live event of an action that finished."""
+    return ResourceActionFinished(
+        id=action.id,
+        resource_id=action.resource_id,
+        action=action.action,
+        status=action.status,
+        detail=action.detail,
+    )
 
 
 def _utc(value: datetime) -> datetime:
@@ -282,7 +278,7 @@ class ActionRunner:
             resource.state_changed_at = datetime.now(UTC)
             payload = state_event(resource, previous_state=previous, action_id=action_id)
             org_id = resource.org_id
-        self._events.publish(org_id, RESOURCE_STATE, payload)
+        self._events.publish(org_id, payload)
         return True
 
     async def _finish(self, action_id: int, status: str, detail: str, to_state: str | None) -> None:
@@ -316,7 +312,7 @@ class ActionRunner:
             await audit.write(db, [entry])
             payload = action_event(action)
             org_id = action.org_id
-        self._events.publish(org_id, RESOURCE_ACTION, payload)
+        self._events.publish(org_id, payload)
 
 
 async def unfinished(db: AsyncSession, *, limit: int = 500) -> list[int]:

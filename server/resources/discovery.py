@@ -15,6 +15,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.resources.models import Resource, ResourceTag
+from shared.api.events import ResourceStateChanged
 
 TERMINATED = "terminated"
 BATCH = 500  # rows per statement
@@ -31,15 +32,15 @@ class StateChange:
     state: str
     previous_state: str | None
 
-    def event(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "account_id": self.account_id,
-            "name": self.name,
-            "type": self.type,
-            "state": self.state,
-            "previous_state": self.previous_state,
-        }
+    def event(self) -> ResourceStateChanged:
+        return ResourceStateChanged(
+            id=self.id,
+            account_id=self.account_id,
+            name=self.name,
+            type=self.type,
+            state=self.state,
+            previous_state=self.previous_state,
+        )
 
 
 @dataclass

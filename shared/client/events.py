@@ -1,7 +1,8 @@
 """Live events (`GET /events`, Server-Sent Events) as an iterator that survives reconnects.
 
     async for event in api.events.stream():      # AsyncClient
-        print(event.id, event.type, event.data)
+        if isinstance(event.data, MonitorStatusChanged):
+            print(event.id, event.data.monitor_id, event.data.status)
     for event in api.events.stream():            # Client (blocks between events)
         ...
 
@@ -9,6 +10,9 @@ The stream of one call never ends by itself: it reconnects after a server restar
 dropped connection and resumes after the last event it yielded, so no event is lost or
 repeated while the server still buffers it. When it no longer does, an event of type
 `stream.reset` says that events were missed and the caller should re-read its state.
+
+Each event's `data` is its model in `shared.api.events` (`MonitorChecked`, ...), or
+`OtherEvent` for a type this client does not know.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 import httpx
 from httpx_sse import ServerSentEvent, SSEError, aconnect_sse, connect_sse
 
-from shared.api.events import Event
+from shared.api.events import Event, parse_event
 from shared.client.call import Call, no_content
 from shared.client.core import AsyncCore, SyncCore, _CoreBase, _error, retry_after_seconds
 from shared.client.errors import ApiConnectionError, ApiError, ServerError
@@ -127,7 +131,9 @@ class _Stream:
         if not message.data:  # not an event (WHATWG HTML 9.2.6: empty data is not dispatched)
             return None
         data: Any = json.loads(message.data)
-        return Event(id=self.last_event_id or 0, type=message.event, data=data)
+        if not isinstance(data, dict):  # not an event of this API: keep it whole
+            data = {"value": data}
+        return Event.of(self.last_event_id or 0, parse_event(message.event, data))
 
     def ended(self) -> ApiConnectionError:
         url = self.core.base_url

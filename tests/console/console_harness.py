@@ -15,6 +15,7 @@ from console.config import Credentials
 from console.preferences import Preferences
 from console.widgets.counter_tile import CounterTile
 from console.widgets.resource_table import ResourceTable
+from shared.api.events import MonitorChecked
 from tests.conftest import Person
 
 SMALL = (80, 24)
@@ -113,16 +114,16 @@ async def create_monitor(
 
 def check_event(
     monitor_id: int, name: str, result_id: int, response_time_ms: int, checked_at: str
-) -> dict[str, Any]:
-    """The data of a `monitor.check` event for an up check, as the check writer publishes it."""
-    return {
-        "monitor_id": monitor_id,
-        "name": name,
-        "result_id": result_id,
-        "status": "up",
-        "monitor_status": "up",
-        "checked_at": checked_at,
-        "response_time_ms": response_time_ms,
-        "status_code": 200,
-        "error": None,
-    }
+) -> MonitorChecked:
+    """The `monitor.check` event of an up check, as the check writer publishes it."""
+    return MonitorChecked(
+        monitor_id=monitor_id,
+        name=name,
+        result_id=result_id,
+        status="up",
+        monitor_status="up",
+        checked_at=datetime.fromisoformat(checked_at),
+        response_time_ms=response_time_ms,
+        status_code=200,
+        error=None,
+    )

@@ -18,6 +18,7 @@ from console.widgets.cost_breakdown import CostBreakdown
 from console.widgets.forecast_chart import ForecastChart
 from server.context import EVENTS
 from server.costs.models import CostDaily
+from shared.api.events import CostSynced
 from tests.conftest import World
 from tests.console.console_harness import console_for, table_text, until
 from tests.server.test_budgets import add_account, add_costs, create
@@ -75,8 +76,7 @@ async def test_a_cost_synced_event_re_reads_the_figures_and_the_sparklines_follo
         await add_costs(db, world.org_a, account_id, [(today(), "AWS Lambda", "4.00")])
         client.app[EVENTS].publish(
             world.org_a,
-            "cost.synced",
-            {"account_id": account_id, "job_id": 1, "rows": 29, "api_calls": 1, "status": "ok"},
+            CostSynced(account_id=account_id, job_id=1, rows=29, api_calls=1, status="ok"),
         )
         await until(pilot, lambda: "AWS Lambda" in table_text(pilot, "#by-service ResourceTable"))
         services.table.focus()
@@ -161,8 +161,7 @@ async def test_budgets_show_spent_against_limit_and_follow_a_sync(
             )
         client.app[EVENTS].publish(
             world.org_a,
-            "cost.synced",
-            {"account_id": account_id, "job_id": 1, "rows": 1, "api_calls": 1, "status": "ok"},
+            CostSynced(account_id=account_id, job_id=1, rows=1, api_calls=1, status="ok"),
         )
         await until(pilot, lambda: "▲ exceeded" in table_text(pilot))
         assert "120%" in table_text(pilot)

@@ -19,6 +19,7 @@ from console.widgets.latency_sparks import LatencySparks
 from server.context import EVENTS
 from server.events.bus import EVENT_BUS
 from server.monitors.models import Monitor
+from shared.api.events import MonitorStatusChanged
 from tests.conftest import Person, World
 from tests.console.console_harness import (
     SMALL,
@@ -161,13 +162,9 @@ async def test_a_monitor_going_down_moves_into_the_down_list_and_the_sparklines_
         await mark_down(db, flapping["id"], "timed out")
         client.app[EVENTS].publish(
             world.org_a,
-            "monitor.status",
-            {
-                "monitor_id": flapping["id"],
-                "name": "site 7",
-                "status": "down",
-                "previous_status": "pending",
-            },
+            MonitorStatusChanged(
+                monitor_id=flapping["id"], name="site 7", status="down", previous_status="pending"
+            ),
         )
         await until(pilot, lambda: count(app, "monitors-down") == 1)
         assert count(app, "monitors-pending") == 7
@@ -190,7 +187,7 @@ async def test_live_checks_feed_the_sparkline_and_a_repeated_result_counts_once(
             data = check_event(
                 monitor["id"], "search api", result_id, ms, "2026-01-01T12:00:00+00:00"
             )
-            client.app[EVENTS].publish(world.org_a, "monitor.check", data)
+            client.app[EVENTS].publish(world.org_a, data)
         await until(pilot, lambda: sparks.values(monitor["id"]) == [40.0, 55.0, 30.0])
         drawn = sparks.render().plain
         assert "search api" in drawn and drawn.endswith("30 ms")

@@ -17,6 +17,7 @@ from console.screens.monitor_detail import MonitorDetailScreen
 from console.screens.monitors import MonitorsScreen
 from console.widgets.uptime_bar import day_cell
 from server.context import EVENTS
+from shared.api.events import MonitorStatusChanged, OtherEvent
 from tests.conftest import Person, World
 from tests.console.console_harness import (
     check_event,
@@ -94,17 +95,44 @@ async def test_live_check_and_status_events_change_the_row_in_place(
         for result_id, latency in ((101, 40), (102, 80)):
             now = datetime.now(UTC).isoformat()
             data = check_event(monitor["id"], "search api", result_id, latency, now)
-            events.publish(world.org_a, "monitor.check", data)
+            events.publish(world.org_a, data)
         await until(pilot, lambda: "80 ms" in table_text(pilot))
         assert "● up" in table_text(pilot)
         assert "▁█" in table_text(pilot)  # the trend: 40 ms then 80 ms
         events.publish(
             world.org_a,
-            "monitor.status",
-            {"monitor_id": monitor["id"], "name": "search api", "status": "down"},
+            MonitorStatusChanged(
+                monitor_id=monitor["id"], name="search api", status="down", previous_status="up"
+            ),
         )
         await until(pilot, lambda: "▼ down" in table_text(pilot))
         assert screen.table.row_count == 1
+
+
+async def test_events_the_console_cannot_read_are_skipped_and_the_next_one_applies(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    """A newer server's event types (or changed data) must not stop an older console."""
+    monitor = await create_monitor(client, world.alice, "search api")
+    app = console_for(client, world.alice)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_monitors(pilot, app, "search api")
+        await until(pilot, lambda: app.connection == "live")
+        events = client.app[EVENTS]
+        events.publish(world.org_a, OtherEvent.of("monitor.moved", {"monitor_id": monitor["id"]}))
+        events.publish(
+            world.org_a, OtherEvent.of("monitor.status", {"monitor_id": monitor["id"], "status": 1})
+        )
+        events.publish(
+            world.org_a,
+            MonitorStatusChanged(
+                monitor_id=monitor["id"], name="search api", status="down", previous_status="up"
+            ),
+        )
+        await until(pilot, lambda: "▼ down" in table_text(pilot))
+        assert screen.table.row_count == 1
+        assert app.connection == "live"
 
 
 async def test_check_now_in_the_detail_records_a_result_and_the_chart_and_row_follow(
@@ -199,7 +227,10 @@ async def test_the_filter_narrows_the_loaded_rows_and_hidden_rows_still_follow_e
         await until(pilot, lambda: screen.table.row_count == 2)
         assert "search" not in table_text(pilot)
         client.app[EVENTS].publish(
-            world.org_a, "monitor.status", {"monitor_id": search["id"], "status": "down"}
+            world.org_a,
+            MonitorStatusChanged(
+                monitor_id=search["id"], name="search", status="down", previous_status="pending"
+            ),
         )
         await until(pilot, lambda: screen.monitors[search["id"]].status == "down")
         assert screen.table.row_count == 2

@@ -20,6 +20,7 @@ from console.widgets.latency_sparks import POINTS, LatencySparks
 from console.widgets.status_bar import StatusBar
 from server.context import EVENTS
 from server.monitors.models import CheckResult, Monitor
+from shared.api.events import MonitorStatusChanged
 from shared.client import AsyncClient
 from tests.builders import Person
 from tests.conftest import World
@@ -90,7 +91,7 @@ async def test_the_dashboard_is_one_overview_read_and_then_sends_nothing_while_i
             await asyncio.sleep(IDLE_SECONDS / 3)
             at = "2026-01-01T12:00:00+00:00"
             data = check_event(monitor["id"], "search api", n, 20 * n, at)
-            client.app[EVENTS].publish(world.alice.org_id, "monitor.check", data)
+            client.app[EVENTS].publish(world.alice.org_id, data)
         await until(pilot, lambda: sparks.values(monitor["id"]) == [20.0, 40.0, 60.0])
         assert transport.sent == first_load
 
@@ -165,9 +166,14 @@ async def test_a_status_change_the_counts_cannot_hold_reads_the_overview_again(
         await until(pilot, lambda: app.connection == "live")
         await until(pilot, lambda: count(app, "monitors-up") == 1)
         await set_status(db, first["id"], "down")
-        data = {"monitor_id": first["id"], "name": "docs site", "status": "down"}
         client.app[EVENTS].publish(
-            world.alice.org_id, "monitor.status", {**data, "previous_status": "maintenance"}
+            world.alice.org_id,
+            MonitorStatusChanged(
+                monitor_id=first["id"],
+                name="docs site",
+                status="down",
+                previous_status="maintenance",
+            ),
         )
         await until(pilot, lambda: transport.sent.count("GET /api/v1/overview") == 2)
         await until(pilot, lambda: count(app, "monitors-down") == 1)

@@ -19,6 +19,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.resource_detail import ResourceDetailScreen, flatten
 from console.screens.resources import ResourcesScreen
 from server.context import EVENTS
+from shared.api.events import ResourceStateChanged
 from shared.api.resources import ResourceType
 from tests.conftest import World
 from tests.console.console_harness import console_for, table_text, until
@@ -94,16 +95,15 @@ async def test_a_state_event_changes_the_row_in_place(
         screen = await open_resources(pilot, app, "web-2")
         client.app[EVENTS].publish(
             world.org_a,
-            "resource.state",
-            {
-                "id": web.id,
-                "account_id": account.id,
-                "name": "web-1",
-                "type": "ec2_instance",
-                "state": "stopping",
-                "previous_state": "running",
-                "action_id": None,
-            },
+            ResourceStateChanged(
+                id=web.id,
+                account_id=account.id,
+                name="web-1",
+                type="ec2_instance",
+                state="stopping",
+                previous_state="running",
+                action_id=None,
+            ),
         )
         await until(pilot, lambda: "◐ stopping web-1" in table_text(pilot))
         assert screen.table.row_count == 2

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from server.context import EVENTS
 from server.events.bus import EVENT_BUS
+from shared.api.events import OtherEvent
 from tests.conftest import World
 from tests.console.ssh_world import SSH_USER, ssh_host_in
 from tests.e2e.upmetr_server import OUTSIDE_CHECKOUT, UPMETR
@@ -65,9 +66,13 @@ async def test_events_tail_json_prints_one_object_per_event_and_ctrl_c_ends_it(
     tmp_path: Path,
 ) -> None:
     process = await start_tail(client, world, tmp_path, "--json")
-    client.app[EVENTS].publish(world.org_a, "incident.opened", {"id": 5, "title": "API down"})
-    client.app[EVENTS].publish(world.org_b, "incident.opened", {"title": "org B"})
-    client.app[EVENTS].publish(world.org_a, "monitor.status", {"id": 2, "status": "down"})
+    client.app[EVENTS].publish(
+        world.org_a, OtherEvent.of("incident.opened", {"id": 5, "title": "API down"})
+    )
+    client.app[EVENTS].publish(world.org_b, OtherEvent.of("incident.opened", {"title": "org B"}))
+    client.app[EVENTS].publish(
+        world.org_a, OtherEvent.of("monitor.status", {"id": 2, "status": "down"})
+    )
     first, second = json.loads(await read_line(process)), json.loads(await read_line(process))
     assert (first["type"], first["data"]) == ("incident.opened", {"id": 5, "title": "API down"})
     assert (second["type"], second["data"]) == ("monitor.status", {"id": 2, "status": "down"})
@@ -83,8 +88,8 @@ async def test_events_tail_filters_by_type_prefix(
     tmp_path: Path,
 ) -> None:
     process = await start_tail(client, world, tmp_path, "--type", "incident.")
-    client.app[EVENTS].publish(world.org_a, "monitor.check", {"id": 1})
-    client.app[EVENTS].publish(world.org_a, "incident.resolved", {"id": 9})
+    client.app[EVENTS].publish(world.org_a, OtherEvent.of("monitor.check", {"id": 1}))
+    client.app[EVENTS].publish(world.org_a, OtherEvent.of("incident.resolved", {"id": 9}))
     line = await read_line(process)
     assert "incident.resolved" in line and '{"id":9}' in line
     status, _ = await interrupt(process)
@@ -108,7 +113,7 @@ async def test_events_tail_over_ssh_comes_back_after_the_connection_drops_and_mi
             UPMETR_SSH_KNOWN_HOSTS=str(ssh_host.known_hosts),
             SSH_AUTH_SOCK="",
         )  # fmt: skip
-        client.app[EVENTS].publish(world.org_a, "incident.opened", {"id": 1})
+        client.app[EVENTS].publish(world.org_a, OtherEvent.of("incident.opened", {"id": 1}))
         before = json.loads(await read_line(process))
 
         ssh_host.stop_listening()
@@ -116,12 +121,14 @@ async def test_events_tail_over_ssh_comes_back_after_the_connection_drops_and_mi
         async with asyncio.timeout(10):
             while bus.subscriber_count(world.org_a) > 0:
                 await asyncio.sleep(0.05)
-        client.app[EVENTS].publish(world.org_a, "incident.resolved", {"id": 1})
+        client.app[EVENTS].publish(world.org_a, OtherEvent.of("incident.resolved", {"id": 1}))
         await asyncio.sleep(1)  # the tail tries and is refused meanwhile
         ssh_host.start_listening()
 
         meanwhile = json.loads(await read_line(process, within=30))
-        client.app[EVENTS].publish(world.org_a, "monitor.status", {"id": 2, "status": "up"})
+        client.app[EVENTS].publish(
+            world.org_a, OtherEvent.of("monitor.status", {"id": 2, "status": "up"})
+        )
         after = json.loads(await read_line(process))
         status, stderr = await interrupt(process)
 

@@ -14,6 +14,7 @@ from server.app import build_app
 from server.config import Settings
 from server.context import ENGINE, EVENTS, SETTINGS
 from server.events.bus import BUFFER_SIZE, EVENT_BUS, QUEUE_SIZE
+from shared.api.events import OtherEvent
 from tests.conftest import World, sign_in
 
 EVENTS_PATH = "/api/v1/events"
@@ -74,7 +75,9 @@ async def test_a_viewer_receives_the_organizations_events_as_they_happen(
     assert response.headers["Content-Type"] == "text/event-stream; charset=utf-8"
     assert response.headers["Cache-Control"] == "no-store"
     assert "X-RateLimit-Remaining" in response.headers
-    client.app[EVENTS].publish(world.org_a, "incident.opened", {"id": 7, "title": "API down"})
+    client.app[EVENTS].publish(
+        world.org_a, OtherEvent.of("incident.opened", {"id": 7, "title": "API down"})
+    )
     event = await read_event(response)
     assert event["type"] == "incident.opened"
     assert event["data"] == {"id": 7, "title": "API down"}
@@ -85,7 +88,7 @@ async def test_a_viewer_receives_the_organizations_events_as_they_happen(
 async def test_event_ids_increase(client: TestClient, world: World) -> None:
     response, _ = await open_stream(client, world.alice.headers)
     for n in range(3):
-        client.app[EVENTS].publish(world.org_a, "monitor.check", {"n": n})
+        client.app[EVENTS].publish(world.org_a, OtherEvent.of("monitor.check", {"n": n}))
     ids = [(await read_event(response))["id"] for _ in range(3)]
     assert ids == sorted(ids) and len(set(ids)) == 3
     response.close()
@@ -97,8 +100,10 @@ async def test_events_stream_only_the_callers_organization(
 ) -> None:
     carols, _ = await open_stream(client, world.carol.headers)
     alices, _ = await open_stream(client, world.alice.headers)
-    client.app[EVENTS].publish(world.org_a, "incident.opened", {"title": "secret of org A"})
-    client.app[EVENTS].publish(world.org_b, "incident.opened", {"title": "org B"})
+    client.app[EVENTS].publish(
+        world.org_a, OtherEvent.of("incident.opened", {"title": "secret of org A"})
+    )
+    client.app[EVENTS].publish(world.org_b, OtherEvent.of("incident.opened", {"title": "org B"}))
     assert (await read_event(carols))["data"] == {"title": "org B"}
     assert (await read_event(alices))["data"] == {"title": "secret of org A"}
     carols.close()
@@ -112,10 +117,10 @@ async def test_last_event_id_resumes_from_the_buffer(
     publish = client.app[EVENTS].publish
     response, _ = await open_stream(client, world.alice.headers)
     for n in range(3):
-        publish(world.org_a, "monitor.status", {"n": n})
+        publish(world.org_a, OtherEvent.of("monitor.status", {"n": n}))
     seen = [await read_event(response) for _ in range(2)]
     response.close()
-    publish(world.org_a, "monitor.status", {"n": 3})  # while disconnected
+    publish(world.org_a, OtherEvent.of("monitor.status", {"n": 3}))  # while disconnected
 
     resumed, _ = await open_stream(
         client, world.alice.headers, **{"Last-Event-ID": str(seen[-1]["id"])}
@@ -123,7 +128,7 @@ async def test_last_event_id_resumes_from_the_buffer(
     replayed = [await read_event(resumed) for _ in range(2)]
     assert [event["data"]["n"] for event in replayed] == [2, 3]
     assert replayed[0]["id"] == seen[-1]["id"] + 1
-    publish(world.org_a, "monitor.status", {"n": 4})
+    publish(world.org_a, OtherEvent.of("monitor.status", {"n": 4}))
     assert (await read_event(resumed))["data"] == {"n": 4}
     resumed.close()
 
@@ -134,7 +139,7 @@ async def test_the_query_parameter_resumes_when_no_header_is_sent(
 ) -> None:
     response, position = await open_stream(client, world.alice.headers)
     response.close()
-    client.app[EVENTS].publish(world.org_a, "incident.note", {"n": 1})
+    client.app[EVENTS].publish(world.org_a, OtherEvent.of("incident.note", {"n": 1}))
     resumed = await client.get(
         EVENTS_PATH, params={"last_event_id": str(position)}, headers=world.alice.headers
     )
@@ -150,7 +155,7 @@ async def test_a_resume_older_than_the_buffer_gets_stream_reset(
     response, position = await open_stream(client, world.alice.headers)
     response.close()
     for n in range(BUFFER_SIZE + 1):
-        client.app[EVENTS].publish(world.org_a, "monitor.check", {"n": n})
+        client.app[EVENTS].publish(world.org_a, OtherEvent.of("monitor.check", {"n": n}))
     assert position is not None
     resumed, _ = await open_stream(client, world.alice.headers, **{"Last-Event-ID": str(position)})
     reset = await read_event(resumed)
@@ -158,7 +163,7 @@ async def test_a_resume_older_than_the_buffer_gets_stream_reset(
     assert reset["type"] == "stream.reset"
     assert reset["id"] == newest
     assert reset["data"]["last_event_id"] == newest
-    client.app[EVENTS].publish(world.org_a, "monitor.check", {"n": "after"})
+    client.app[EVENTS].publish(world.org_a, OtherEvent.of("monitor.check", {"n": "after"}))
     assert await read_event(resumed) == {
         "id": newest + 1,
         "type": "monitor.check",
@@ -171,7 +176,7 @@ async def test_a_resume_point_from_an_earlier_server_process_gets_stream_reset(
     client: TestClient,
     world: World,
 ) -> None:
-    client.app[EVENTS].publish(world.org_a, "monitor.check", {})
+    client.app[EVENTS].publish(world.org_a, OtherEvent.of("monitor.check", {}))
     response, _ = await open_stream(client, world.alice.headers, **{"Last-Event-ID": "3"})
     assert (await read_event(response))["type"] == "stream.reset"
     response.close()
@@ -213,7 +218,7 @@ async def test_a_stream_that_falls_behind_is_dropped_and_resumes_without_loss(
     response, _ = await open_stream(client, world.alice.headers)
     total = QUEUE_SIZE + 50
     for n in range(total):
-        client.app[EVENTS].publish(world.org_a, "monitor.check", {"n": n})
+        client.app[EVENTS].publish(world.org_a, OtherEvent.of("monitor.check", {"n": n}))
     assert client.app[EVENT_BUS].subscriber_count(world.org_a) == 0  # dropped at once
     received = []
     while frame := await read_frame(response):
@@ -236,7 +241,7 @@ async def test_a_whole_check_writer_batch_of_events_does_not_drop_a_stream(
     batch = client.app[SETTINGS].check_batch_size
     response, _ = await open_stream(client, world.alice.headers)
     for n in range(batch):
-        client.app[EVENTS].publish(world.org_a, "monitor.check", {"n": n})
+        client.app[EVENTS].publish(world.org_a, OtherEvent.of("monitor.check", {"n": n}))
     assert client.app[EVENT_BUS].subscriber_count(world.org_a) == 1
     received = [(await read_event(response))["data"]["n"] for _ in range(batch)]
     assert received == list(range(batch))
@@ -278,7 +283,7 @@ async def test_stream_ends_on_shutdown(settings: Settings, world: World) -> None
             server.make_url(EVENTS_PATH), headers={"Authorization": f"Bearer {token}"}
         )
         assert "id" in await read_frame(response)
-        server.app[EVENTS].publish(world.org_a, "incident.resolved", {"id": 1})
+        server.app[EVENTS].publish(world.org_a, OtherEvent.of("incident.resolved", {"id": 1}))
         async with asyncio.timeout(5):  # the default shutdown timeout is 60 s
             await server.close()
         assert (await read_frame(response))["event"] == "incident.resolved"

@@ -243,7 +243,7 @@ async def test_engines_add_check_and_notified_events_to_the_timeline(
         await incidents.add_timeline_event(
             db, incident_id=incident.id, kind=incidents.TimelineKind.notified, text="Slack #ops"
         )
-    assert incidents.event_data(incident) == {
+    assert incidents.event_data(incident, "incident.opened").wire() == {
         "id": incident.id,
         "title": "api.example.com is down",
         "severity": "critical",

@@ -98,7 +98,7 @@ async def test_progress_and_outcome_are_readable_and_pushed(
         finished = await jobs.finish(
             db, job_id=job_id, succeeded=True, result={"rows": 3}, detail="3 rows"
         )
-    data = jobs.event_data(finished)
+    data = jobs.event_data(finished).wire()
     assert (data["status"], data["result"], data["detail"]) == ("succeeded", {"rows": 3}, "3 rows")
     job = await (await client.get(f"{JOBS}/{job_id}", headers=world.alice.headers)).json()
     assert (job["status"], job["result"], job["progress"]["done"]) == ("succeeded", {"rows": 3}, 2)

@@ -14,7 +14,7 @@ from server.config import Settings
 from server.context import EVENTS
 from server.events.bus import EVENT_BUS, QUEUE_SIZE
 from shared.api.auth import TokenPair
-from shared.api.events import Event
+from shared.api.events import Event, OtherEvent
 from shared.client import ApiConnectionError, AsyncClient, Client, Unauthorized
 from tests.conftest import World
 from tests.e2e.upmetr_server import free_port
@@ -45,9 +45,9 @@ async def test_the_async_stream_yields_the_organizations_events(
         events = api.events.stream()
         reading = asyncio.ensure_future(next_event(events))
         await subscribed(client, world.org_a)
-        client.app[EVENTS].publish(world.org_a, "incident.opened", {"id": 3})
+        client.app[EVENTS].publish(world.org_a, OtherEvent.of("incident.opened", {"id": 3}))
         event = await reading
-        assert (event.type, event.data) == ("incident.opened", {"id": 3})
+        assert (event.type, event.data.wire()) == ("incident.opened", {"id": 3})
         await events.aclose()
 
 
@@ -63,12 +63,12 @@ async def test_the_stream_reconnects_and_resumes_without_losing_or_repeating_eve
         reading = asyncio.ensure_future(next_event(events))
         await subscribed(client, world.org_a)
         for n in range(total):
-            client.app[EVENTS].publish(world.org_a, "monitor.check", {"n": n})
+            client.app[EVENTS].publish(world.org_a, OtherEvent.of("monitor.check", {"n": n}))
         assert client.app[EVENT_BUS].subscriber_count(world.org_a) == 0  # the server dropped it
         received = [await reading]
         while len(received) < total:
             received.append(await next_event(events))
-        assert [event.data["n"] for event in received] == list(range(total))
+        assert [event.data.wire()["n"] for event in received] == list(range(total))
         ids = [event.id for event in received]
         assert ids == sorted(set(ids))
         await events.aclose()
@@ -89,8 +89,8 @@ async def test_after_a_server_restart_the_stream_reports_a_reset_and_goes_on(
     async with asyncio.timeout(5):
         while first.app[EVENT_BUS].subscriber_count(world.org_a) < 1:
             await asyncio.sleep(0.01)
-    first.app[EVENTS].publish(world.org_a, "incident.opened", {"n": 1})
-    assert (await reading).data == {"n": 1}
+    first.app[EVENTS].publish(world.org_a, OtherEvent.of("incident.opened", {"n": 1}))
+    assert (await reading).data.wire() == {"n": 1}
     await first.close()
 
     second = TestServer(build_app(settings), host="127.0.0.1", port=port)
@@ -100,9 +100,9 @@ async def test_after_a_server_restart_the_stream_reports_a_reset_and_goes_on(
         assert reset.type == "stream.reset"
         assert connection[0] is True and connection[-1] is True
         assert False in connection
-        second.app[EVENTS].publish(world.org_a, "incident.resolved", {"n": 2})
+        second.app[EVENTS].publish(world.org_a, OtherEvent.of("incident.resolved", {"n": 2}))
         event = await next_event(events)
-        assert (event.type, event.data) == ("incident.resolved", {"n": 2})
+        assert (event.type, event.data.wire()) == ("incident.resolved", {"n": 2})
         assert event.id > reset.id
     finally:
         await events.aclose()
@@ -125,7 +125,7 @@ async def test_an_expired_access_token_is_refreshed_and_the_stream_goes_on(
         events = api.events.stream()
         reading = asyncio.ensure_future(next_event(events))
         await subscribed(client, world.org_a)
-        client.app[EVENTS].publish(world.org_a, "incident.acknowledged", {"id": 1})
+        client.app[EVENTS].publish(world.org_a, OtherEvent.of("incident.acknowledged", {"id": 1}))
         assert (await reading).type == "incident.acknowledged"
         assert len(adopted) == 1 and api.access_token == adopted[0].access_token
         await events.aclose()
@@ -160,6 +160,6 @@ async def test_the_sync_client_streams_too(
 
     reading = asyncio.ensure_future(asyncio.to_thread(first_event))
     await subscribed(client, world.org_a)
-    client.app[EVENTS].publish(world.org_a, "monitor.status", {"status": "down"})
+    client.app[EVENTS].publish(world.org_a, OtherEvent.of("monitor.status", {"status": "down"}))
     event = await asyncio.wait_for(reading, 5)
-    assert (event.type, event.data) == ("monitor.status", {"status": "down"})
+    assert (event.type, event.data.wire()) == ("monitor.status", {"status": "down"})

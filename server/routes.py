@@ -213,6 +213,7 @@ ROUTES: list[Route] = [
     # Live events
     Route("GET", "/events", events.stream, "Live events of the organization (Server-Sent Events)",
           "events", query=events_api.EventsQuery, response=str, content_type="text/event-stream",
+          events=events_api.EVENT_MODELS,
           description="Resumes after the `Last-Event-ID` header (or `last_event_id`); idle "
           "streams get a `: ping` comment; a `stream.reset` event means events were missed."),
     # Uptime monitors (fixed paths before /monitors/{id})

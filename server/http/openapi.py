@@ -10,6 +10,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from server.http.routing import Access, Route
 from shared.api.common import ErrorResponse
+from shared.api.events import EventData, event_types
 
 _REF = "#/components/schemas/{model}"
 _STATUS_TEXT = {
@@ -31,6 +32,8 @@ def build_openapi(routes: list[Route], *, prefix: str, version: str) -> dict[str
     models = _collect_models(routes)
     modes: tuple[JsonSchemaMode, ...] = ("validation", "serialization")
     keyed = [(model, mode) for model in models for mode in modes]
+    # Events are only ever read: their validation schema holds `event_type`, the SSE name.
+    keyed += [(model, "validation") for model in _event_models(routes)]
     refs, defs = models_json_schema(keyed, ref_template=_REF)
     schemas = defs.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
@@ -78,6 +81,36 @@ def _collect_models(routes: list[Route]) -> list[type[BaseModel]]:
                 if _is_model(model):
                     seen[model] = None
     return list(seen)
+
+
+def _event_models(routes: list[Route]) -> list[type[EventData]]:
+    return list(dict.fromkeys(model for route in routes for model in route.events))
+
+
+def _event_stream(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
+    """An event stream's response: each frame's `event:` names a type, its `data:` is that
+    type's schema without `event_type` (OpenAPI 3.1 cannot describe the items of a stream,
+    so the union is an `x-events` extension beside a string schema)."""
+    mapping = {
+        name: refs[(model, "validation")]["$ref"]
+        for model in route.events
+        for name in event_types(model)
+    }
+    names = ", ".join(f"`{name}` ({ref.rsplit('/', 1)[-1]})" for name, ref in mapping.items())
+    return {
+        "description": "Server-Sent Events: `id:` the event id (the resume point), `event:` "
+        "the type, `data:` a JSON object, the schema of that type without `event_type`. "
+        f"Types: {names}. A client ignores types it does not know.",
+        "content": {
+            route.content_type or "text/event-stream": {
+                "schema": {"type": "string"},
+                "x-events": {
+                    "oneOf": [dict(refs[(model, "validation")]) for model in route.events],
+                    "discriminator": {"propertyName": "event_type", "mapping": mapping},
+                },
+            }
+        },
+    }
 
 
 def _schema_ref(model: Any, refs: dict[Any, Any], mode: str) -> dict[str, Any]:
@@ -160,6 +193,8 @@ def _responses(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     if route.response is None or route.status == 204:
         responses[str(route.status)] = {"description": _STATUS_TEXT.get(route.status, "OK")}
+    elif route.events:
+        responses[str(route.status)] = _event_stream(route, refs)
     elif route.content_type:
         responses[str(route.status)] = {
             "description": _STATUS_TEXT.get(route.status, "OK"),

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.output import json_option, print_fields, print_result, print_table
 from console.cli.session import (
     client_at,
     default_url,
@@ -110,10 +110,11 @@ def password(reset_token: str | None, url: str | None, as_json: bool) -> None:
         current = click.prompt("Current password", hide_input=True, err=True)
         new = click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
         api.auth.change_password(current, new)
-    if as_json:
-        print_json({"email": email, "password_changed": True})
-        return
-    click.echo(f"Password changed for {email}. Other sessions were signed out.")
+    print_result(
+        {"email": email, "password_changed": True},
+        as_json,
+        lambda: click.echo(f"Password changed for {email}. Other sessions were signed out."),
+    )
 
 
 def _reset_password(url: str, token: str, *, as_json: bool) -> None:
@@ -121,11 +122,13 @@ def _reset_password(url: str, token: str, *, as_json: bool) -> None:
     with client_at(url) as api:
         api.auth.reset_password(token, new)
         base_url = server_of(api)
-    if as_json:
-        print_json({"url": base_url, "password_reset": True})
-        return
-    click.echo(
-        f"Password reset on {base_url}. Every session was signed out: sign in with `upmetr login`."
+    print_result(
+        {"url": base_url, "password_reset": True},
+        as_json,
+        lambda: click.echo(
+            f"Password reset on {base_url}. "
+            "Every session was signed out: sign in with `upmetr login`."
+        ),
     )
 
 
@@ -154,22 +157,23 @@ def whoami(as_json: bool) -> None:
     with open_client() as api:
         me = api.auth.me()
         url = server_of(api)
-    if as_json:
-        print_json(me)
-        return
-    print_fields(
-        [
-            ("email", me.user.email),
-            ("name", me.user.full_name),
-            (
-                "organization",
-                f"{me.organization.name} ({me.organization.slug}, id {me.organization.id})",
-            ),
-            ("role", me.role.value),
-            ("plan", me.plan.name),
-            ("mfa", me.user.mfa_enabled),
-            ("server", url),
-        ]
+    print_result(
+        me,
+        as_json,
+        lambda: print_fields(
+            [
+                ("email", me.user.email),
+                ("name", me.user.full_name),
+                (
+                    "organization",
+                    f"{me.organization.name} ({me.organization.slug}, id {me.organization.id})",
+                ),
+                ("role", me.role.value),
+                ("plan", me.plan.name),
+                ("mfa", me.user.mfa_enabled),
+                ("server", url),
+            ]
+        ),
     )
 
 
@@ -186,20 +190,19 @@ def orgs_list(as_json: bool) -> None:
     with open_client() as api:
         organizations = api.auth.organizations()
         current = api.auth.me().organization.id
-    if as_json:
-        print_json(
-            [{**o.model_dump(mode="json"), "current": o.id == current} for o in organizations]
-        )
-        return
-    print_table(
-        organizations,
-        [
-            ("", lambda o: "*" if o.id == current else ""),
-            ("id", lambda o: o.id),
-            ("slug", lambda o: o.slug),
-            ("name", lambda o: o.name),
-            ("role", lambda o: o.role.value),
-        ],
+    print_result(
+        [{**o.model_dump(mode="json"), "current": o.id == current} for o in organizations],
+        as_json,
+        lambda: print_table(
+            organizations,
+            [
+                ("", lambda o: "*" if o.id == current else ""),
+                ("id", lambda o: o.id),
+                ("slug", lambda o: o.slug),
+                ("name", lambda o: o.name),
+                ("role", lambda o: o.role.value),
+            ],
+        ),
     )
 
 
@@ -248,16 +251,18 @@ def api_keys_create(
     """Create a key; it is printed once and cannot be shown again."""
     with open_client() as api:
         created = api.api_keys.create(name, role=role, expires_at=expires_at)
-    if as_json:
-        print_json(created)
-        return
-    # The words go to stderr and the key alone to stdout, so `KEY=$(upmetr api-keys create
-    # ...)` keeps the key and a person still reads what it is.
-    click.echo(
-        f"Created API key {created.name!r} (id {created.id}, role {created.role.value}).", err=True
-    )
-    click.echo("Copy it now, it will not be shown again:", err=True)
-    click.echo(created.key)
+
+    def human() -> None:
+        # The words go to stderr and the key alone to stdout, so `KEY=$(upmetr api-keys create
+        # ...)` keeps the key and a person still reads what it is.
+        click.echo(
+            f"Created API key {created.name!r} (id {created.id}, role {created.role.value}).",
+            err=True,
+        )
+        click.echo("Copy it now, it will not be shown again:", err=True)
+        click.echo(created.key)
+
+    print_result(created, as_json, human)
 
 
 @api_keys.command("list")
@@ -267,20 +272,21 @@ def api_keys_list(as_json: bool) -> None:
     """API keys of the organization (masked)."""
     with open_client() as api:
         keys = api.api_keys.list()
-    if as_json:
-        print_json(keys)
-        return
-    print_table(
+    print_result(
         keys,
-        [
-            ("id", lambda k: k.id),
-            ("name", lambda k: k.name),
-            ("role", lambda k: k.role.value),
-            ("key", lambda k: k.hint),
-            ("created", lambda k: k.created_at),
-            ("expires", lambda k: k.expires_at),
-            ("last used", lambda k: k.last_used_at),
-        ],
+        as_json,
+        lambda: print_table(
+            keys,
+            [
+                ("id", lambda k: k.id),
+                ("name", lambda k: k.name),
+                ("role", lambda k: k.role.value),
+                ("key", lambda k: k.hint),
+                ("created", lambda k: k.created_at),
+                ("expires", lambda k: k.expires_at),
+                ("last used", lambda k: k.last_used_at),
+            ],
+        ),
     )
 
 

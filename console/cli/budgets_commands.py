@@ -12,8 +12,8 @@ from console.cli.output import (
     json_option,
     page_options,
     print_fields,
-    print_json,
     print_page,
+    print_result,
     print_table,
 )
 from console.cli.session import open_client, reports_errors
@@ -81,10 +81,7 @@ def budgets_list(page: int, per_page: int, as_json: bool) -> None:
     """The organization's budgets."""
     with open_client() as api:
         result = api.budgets.list(page=page, per_page=per_page)
-    if as_json:
-        print_json(result)
-        return
-    print_page(result, _COLUMNS)
+    print_result(result, as_json, lambda: print_page(result, _COLUMNS))
 
 
 @budgets.command("show")
@@ -96,21 +93,22 @@ def budgets_show(budget_id: int, as_json: bool) -> None:
     with open_client() as api:
         budget = api.budgets.get(budget_id)
         status = api.budgets.status(budget_id)
-    if as_json:
-        print_json({"budget": budget, "status": status})
-        return
-    print_fields(
-        [
-            ("id", budget.id),
-            ("name", budget.name),
-            ("amount", money(budget.amount, budget.currency)),
-            ("period", budget.period.value),
-            ("alert at", f"{budget.alert_threshold_pct}%"),
-            ("scope", _scope(budget)),
-        ]
-    )
-    click.echo()
-    _print_status(status)
+
+    def human() -> None:
+        print_fields(
+            [
+                ("id", budget.id),
+                ("name", budget.name),
+                ("amount", money(budget.amount, budget.currency)),
+                ("period", budget.period.value),
+                ("alert at", f"{budget.alert_threshold_pct}%"),
+                ("scope", _scope(budget)),
+            ]
+        )
+        click.echo()
+        _print_status(status)
+
+    print_result({"budget": budget, "status": status}, as_json, human)
 
 
 @budgets.command("add")
@@ -148,10 +146,13 @@ def budgets_add(
             account_id=account_id_of(api, account),
             service=service,
         )
-    if as_json:
-        print_json(budget)
-        return
-    click.echo(f"Budget {budget.id} added: {budget.name}, {money(budget.amount)} {budget.period}.")
+    print_result(
+        budget,
+        as_json,
+        lambda: click.echo(
+            f"Budget {budget.id} added: {budget.name}, {money(budget.amount)} {budget.period}."
+        ),
+    )
 
 
 @budgets.command("update")
@@ -193,10 +194,7 @@ def budgets_update(
             account_id=None if all_accounts else (account_id_of(api, account) or UNSET),
             service=None if all_services else (UNSET if service is None else service),
         )
-    if as_json:
-        print_json(budget)
-        return
-    print_table([budget], _COLUMNS)
+    print_result(budget, as_json, lambda: print_table([budget], _COLUMNS))
 
 
 @budgets.command("remove")
@@ -221,14 +219,12 @@ def budgets_status(budget_id: int | None, as_json: bool) -> None:
     with open_client() as api:
         if budget_id is not None:
             one = api.budgets.status(budget_id)
-            if as_json:
-                print_json(one)
-            else:
+
+            def human() -> None:
                 click.echo(f"{one.name} ({one.budget_id})")
                 _print_status(one)
+
+            print_result(one, as_json, human)
             return
         statuses = api.budgets.status_all()
-    if as_json:
-        print_json(statuses)
-        return
-    print_table(statuses, _STATUS_COLUMNS)
+    print_result(statuses, as_json, lambda: print_table(statuses, _STATUS_COLUMNS))

@@ -23,7 +23,13 @@ from console.cli.cloud_format import (
     wait_option,
     when,
 )
-from console.cli.output import json_option, options, page_options, print_json, print_page
+from console.cli.output import (
+    json_option,
+    options,
+    page_options,
+    print_page,
+    print_result,
+)
 from console.cli.session import open_client, reports_errors
 from shared.api.cloud_accounts import (
     AwsKeyCredentials,
@@ -183,10 +189,7 @@ def accounts_list(page: int, per_page: int, as_json: bool) -> None:
     """Connected accounts and how their last test went."""
     with open_client() as api:
         result = api.cloud_accounts.list(page=page, per_page=per_page)
-    if as_json:
-        print_json(result)
-        return
-    print_page(result, _COLUMNS)
+    print_result(result, as_json, lambda: print_page(result, _COLUMNS))
 
 
 @cloud_accounts.command("show")
@@ -197,10 +200,7 @@ def accounts_show(account: int | str, as_json: bool) -> None:
     """One account, by id or name (its credentials only as a masked hint)."""
     with open_client() as api:
         found = api.cloud_accounts.get(_id(api, account))
-    if as_json:
-        print_json(found)
-        return
-    _print_account(found)
+    print_result(found, as_json, lambda: _print_account(found))
 
 
 @cloud_accounts.command("add")
@@ -238,11 +238,14 @@ def accounts_add(
             regions=_regions(regions),
             cloudwatch_enabled=cloudwatch,
         )
-    if as_json:
-        print_json(account)
-        return
-    click.echo(f"Cloud account {account.id} added: {account.name} ({account.credentials_hint}).")
-    click.echo(f"Check it with `upmetr cloud-accounts test {account.id}`.")
+
+    def human() -> None:
+        click.echo(
+            f"Cloud account {account.id} added: {account.name} ({account.credentials_hint})."
+        )
+        click.echo(f"Check it with `upmetr cloud-accounts test {account.id}`.")
+
+    print_result(account, as_json, human)
 
 
 @cloud_accounts.command("update")
@@ -279,10 +282,7 @@ def accounts_update(
             regions=_regions(regions),
             cloudwatch_enabled=cloudwatch,
         )
-    if as_json:
-        print_json(updated)
-        return
-    _print_account(updated)
+    print_result(updated, as_json, lambda: _print_account(updated))
 
 
 @cloud_accounts.command("remove")
@@ -338,10 +338,7 @@ def accounts_test(
             result = api.cloud_accounts.test(
                 provider=provider, credentials=credentials, default_region=default_region
             )
-    if as_json:
-        print_json(result)
-    else:
-        _print_test(result)
+    print_result(result, as_json, lambda: _print_test(result))
     if not result.ok:
         sys.exit(1)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from console.cli.output import cell, print_json
+from console.cli.output import cell, print_result
 from shared.api.jobs import JobRead, JobStatus
 from shared.client import Client
 from shared.client.cloud import JobTimeout
@@ -160,18 +160,18 @@ def _report_progress(job: JobRead) -> None:
 def follow_job(api: Client, job_id: int, *, wait: bool, timeout: float, as_json: bool) -> None:
     """Report a started job; with `wait`, its outcome, exiting 1 when it failed."""
     if not wait:
-        if as_json:
-            print_json({"job_id": job_id})
-        else:
-            click.echo(f"Job {job_id} started; follow it with `upmetr jobs wait {job_id}`.")
+        print_result(
+            {"job_id": job_id},
+            as_json,
+            lambda: click.echo(
+                f"Job {job_id} started; follow it with `upmetr jobs wait {job_id}`."
+            ),
+        )
         return
     try:
         job = api.jobs.wait(job_id, timeout, on_update=None if as_json else _report_progress)
     except JobTimeout as exc:
         raise click.ClickException(str(exc)) from exc
-    if as_json:
-        print_json(job)
-    else:
-        print_job(job)
+    print_result(job, as_json, lambda: print_job(job))
     if job.status is JobStatus.failed:
         sys.exit(1)

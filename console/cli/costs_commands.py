@@ -22,7 +22,13 @@ from console.cli.cloud_format import (
     wait_option,
     when,
 )
-from console.cli.output import json_option, options, print_fields, print_json, print_table
+from console.cli.output import (
+    json_option,
+    options,
+    print_fields,
+    print_result,
+    print_table,
+)
 from console.cli.session import open_client, reports_errors
 from shared.api.costs import GroupBy
 
@@ -66,22 +72,23 @@ def costs_summary(account: int | str | None, as_json: bool) -> None:
     """This month so far, last month, the month-end forecast and the daily average."""
     with open_client() as api:
         summary = api.costs.summary(account_id=account_id_of(api, account))
-    if as_json:
-        print_json(summary)
-        return
-    currency = summary.currency
-    print_fields(
-        [
-            ("this month", money(summary.current_month, currency)),
-            ("last month", money(summary.previous_month, currency)),
-            (
-                "month-end forecast",
-                money(summary.forecast_month_end, currency) or "not enough data",
-            ),
-            ("daily average", money(summary.daily_average, currency) or "no complete day yet"),
-            ("last synced", when(summary.last_synced_at) or "never"),
-        ]
-    )
+
+    def human() -> None:
+        currency = summary.currency
+        print_fields(
+            [
+                ("this month", money(summary.current_month, currency)),
+                ("last month", money(summary.previous_month, currency)),
+                (
+                    "month-end forecast",
+                    money(summary.forecast_month_end, currency) or "not enough data",
+                ),
+                ("daily average", money(summary.daily_average, currency) or "no complete day yet"),
+                ("last synced", when(summary.last_synced_at) or "never"),
+            ]
+        )
+
+    print_result(summary, as_json, human)
 
 
 @costs.command("by-service")
@@ -95,10 +102,11 @@ def costs_by_service(start: Any, end: Any, account: int | str | None, as_json: b
         rows = api.costs.by_service(
             start=_day(start), end=_day(end), account_id=account_id_of(api, account)
         )
-    if as_json:
-        print_json(rows)
-        return
-    print_table(rows, [("service", lambda r: clip(r.service, 40)), *_SHARE_COLUMNS])
+    print_result(
+        rows,
+        as_json,
+        lambda: print_table(rows, [("service", lambda r: clip(r.service, 40)), *_SHARE_COLUMNS]),
+    )
 
 
 @costs.command("by-account")
@@ -109,14 +117,15 @@ def costs_by_account(start: Any, end: Any, as_json: bool) -> None:
     """Cost per cloud account over the range, with the change vs the range before."""
     with open_client() as api:
         rows = api.costs.by_account(start=_day(start), end=_day(end))
-    if as_json:
-        print_json(rows)
-        return
-    account_columns: list[tuple[str, Any]] = [
-        ("id", lambda r: r.account_id),
-        ("account", lambda r: clip(r.name, 32)),
-    ]
-    print_table(rows, [*account_columns, *_SHARE_COLUMNS])
+
+    def human() -> None:
+        account_columns: list[tuple[str, Any]] = [
+            ("id", lambda r: r.account_id),
+            ("account", lambda r: clip(r.name, 32)),
+        ]
+        print_table(rows, [*account_columns, *_SHARE_COLUMNS])
+
+    print_result(rows, as_json, human)
 
 
 @costs.command("daily")
@@ -141,24 +150,25 @@ def costs_daily(
             group_by=group_by,
             account_id=account_id_of(api, account),
         )
-    if as_json:
-        print_json(daily)
-        return
-    if daily.days:
-        click.echo(f"{daily.days[0]} to {daily.days[-1]}")
-    labels = [clip(series.label, 30) or "" for series in daily.series]
-    totals = [money(series.total, daily.currency) or "" for series in daily.series]
-    # The sparkline takes what is left of 80 columns: the latest days when the range is long.
-    used = max(map(len, labels), default=5) + max(map(len, totals), default=5) + 4
-    days = max(10, 80 - used)
-    print_table(
-        range(len(daily.series)),
-        [
-            (daily.group_by.value, lambda i: labels[i]),
-            ("total", lambda i: totals[i]),
-            ("daily", lambda i: sparkline(daily.series[i].amounts[-days:])),
-        ],
-    )
+
+    def human() -> None:
+        if daily.days:
+            click.echo(f"{daily.days[0]} to {daily.days[-1]}")
+        labels = [clip(series.label, 30) or "" for series in daily.series]
+        totals = [money(series.total, daily.currency) or "" for series in daily.series]
+        # The sparkline takes what is left of 80 columns: the latest days when the range is long.
+        used = max(map(len, labels), default=5) + max(map(len, totals), default=5) + 4
+        days = max(10, 80 - used)
+        print_table(
+            range(len(daily.series)),
+            [
+                (daily.group_by.value, lambda i: labels[i]),
+                ("total", lambda i: totals[i]),
+                ("daily", lambda i: sparkline(daily.series[i].amounts[-days:])),
+            ],
+        )
+
+    print_result(daily, as_json, human)
 
 
 @costs.command("forecast")
@@ -173,36 +183,39 @@ def costs_forecast(days: str, account: int | str | None, points: bool, as_json: 
         forecast = api.costs.forecast(
             30 if days == "30" else 90, account_id=account_id_of(api, account)
         )
-    if as_json:
-        print_json(forecast)
-        return
-    currency = forecast.currency
-    lower, upper = money(forecast.total_lower, currency), money(forecast.total_upper, currency)
-    if forecast.method == "not_enough_data":
-        click.echo(f"Not enough data: {forecast.history_days} days of history, at least 7 needed.")
-        return
-    print_fields(
-        [
-            ("method", forecast.method.replace("_", " ")),
-            ("history", f"{forecast.history_days} days"),
-            (f"next {days} days", money(forecast.total, currency)),
-            (
-                f"{forecast.interval_pct}% interval",
-                f"{lower} to {upper}",
-            ),
-        ]
-    )
-    if points:
-        click.echo()
-        print_table(
-            forecast.points,
+
+    def human() -> None:
+        currency = forecast.currency
+        lower, upper = money(forecast.total_lower, currency), money(forecast.total_upper, currency)
+        if forecast.method == "not_enough_data":
+            click.echo(
+                f"Not enough data: {forecast.history_days} days of history, at least 7 needed."
+            )
+            return
+        print_fields(
             [
-                ("date", lambda p: p.date),
-                ("mean", lambda p: money(p.mean, currency)),
-                ("lower", lambda p: money(p.lower, currency)),
-                ("upper", lambda p: money(p.upper, currency)),
-            ],
+                ("method", forecast.method.replace("_", " ")),
+                ("history", f"{forecast.history_days} days"),
+                (f"next {days} days", money(forecast.total, currency)),
+                (
+                    f"{forecast.interval_pct}% interval",
+                    f"{lower} to {upper}",
+                ),
+            ]
         )
+        if points:
+            click.echo()
+            print_table(
+                forecast.points,
+                [
+                    ("date", lambda p: p.date),
+                    ("mean", lambda p: money(p.mean, currency)),
+                    ("lower", lambda p: money(p.lower, currency)),
+                    ("upper", lambda p: money(p.upper, currency)),
+                ],
+            )
+
+    print_result(forecast, as_json, human)
 
 
 @costs.command("sync")
@@ -227,18 +240,19 @@ def costs_syncs(as_json: bool) -> None:
     """The last sync per account: status, rows, provider API calls and what they cost."""
     with open_client() as api:
         rows = api.costs.syncs()
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
+    print_result(
         rows,
-        [
-            ("account", lambda s: clip(s.account_name, 20)),
-            ("status", lambda s: s.status),
-            ("days", lambda s: f"{s.start_day:%m-%d}..{s.end_day:%m-%d}"),
-            ("rows", lambda s: s.rows),
-            ("calls", lambda s: s.api_calls),
-            ("api cost", lambda s: money(s.api_cost)),
-            ("finished", lambda s: when(s.finished_at)),
-        ],
+        as_json,
+        lambda: print_table(
+            rows,
+            [
+                ("account", lambda s: clip(s.account_name, 20)),
+                ("status", lambda s: s.status),
+                ("days", lambda s: f"{s.start_day:%m-%d}..{s.end_day:%m-%d}"),
+                ("rows", lambda s: s.rows),
+                ("calls", lambda s: s.api_calls),
+                ("api cost", lambda s: money(s.api_cost)),
+                ("finished", lambda s: when(s.finished_at)),
+            ],
+        ),
     )

@@ -11,8 +11,8 @@ from console.cli.output import (
     json_option,
     page_options,
     print_fields,
-    print_json,
     print_page,
+    print_result,
     print_table,
 )
 from console.cli.session import open_client, reports_errors
@@ -104,10 +104,7 @@ def incidents_list(
             page=page,
             per_page=per_page,
         )
-    if as_json:
-        print_json(result)
-        return
-    print_page(result, _COLUMNS, numbered=True)
+    print_result(result, as_json, lambda: print_page(result, _COLUMNS, numbered=True))
 
 
 @incidents.command("show")
@@ -118,20 +115,21 @@ def incidents_show(incident_id: int, as_json: bool) -> None:
     """One incident and its timeline."""
     with open_client() as api:
         incident = api.incidents.get(incident_id)
-    if as_json:
-        print_json(incident)
-        return
-    _print_incident(incident)
-    click.echo()
-    print_table(
-        incident.timeline,
-        [
-            ("at", lambda e: e.created_at),
-            ("event", lambda e: e.kind.value),
-            ("by", lambda e: e.actor),
-            ("text", lambda e: e.text),
-        ],
-    )
+
+    def human() -> None:
+        _print_incident(incident)
+        click.echo()
+        print_table(
+            incident.timeline,
+            [
+                ("at", lambda e: e.created_at),
+                ("event", lambda e: e.kind.value),
+                ("by", lambda e: e.actor),
+                ("text", lambda e: e.text),
+            ],
+        )
+
+    print_result(incident, as_json, human)
 
 
 @incidents.command("stats")
@@ -141,10 +139,7 @@ def incidents_stats(as_json: bool) -> None:
     """Open, acknowledged and critical counts; mean time to resolve over 7 days."""
     with open_client() as api:
         stats = api.incidents.stats()
-    if as_json:
-        print_json(stats)
-        return
-    print_fields(list(stats.model_dump().items()))
+    print_result(stats, as_json, lambda: print_fields(list(stats.model_dump().items())))
 
 
 @incidents.command("ack")
@@ -156,10 +151,11 @@ def incidents_ack(incident_id: int, note: str | None, as_json: bool) -> None:
     """Acknowledge an open incident."""
     with open_client() as api:
         incident = api.incidents.acknowledge(incident_id, note)
-    if as_json:
-        print_json(incident)
-        return
-    click.echo(f"Incident {incident.id} acknowledged: {incident.title}")
+    print_result(
+        incident,
+        as_json,
+        lambda: click.echo(f"Incident {incident.id} acknowledged: {incident.title}"),
+    )
 
 
 @incidents.command("resolve")
@@ -171,10 +167,11 @@ def incidents_resolve(incident_id: int, note: str | None, as_json: bool) -> None
     """Resolve an open or acknowledged incident."""
     with open_client() as api:
         incident = api.incidents.resolve(incident_id, note)
-    if as_json:
-        print_json(incident)
-        return
-    click.echo(f"Incident {incident.id} resolved after {incident.duration_seconds} s.")
+    print_result(
+        incident,
+        as_json,
+        lambda: click.echo(f"Incident {incident.id} resolved after {incident.duration_seconds} s."),
+    )
 
 
 @incidents.command("note")
@@ -186,10 +183,7 @@ def incidents_note(incident_id: int, text: str, as_json: bool) -> None:
     """Add a note to an incident's timeline."""
     with open_client() as api:
         event = api.incidents.add_note(incident_id, text)
-    if as_json:
-        print_json(event)
-        return
-    click.echo(f"Note added to incident {incident_id}.")
+    print_result(event, as_json, lambda: click.echo(f"Note added to incident {incident_id}."))
 
 
 @incidents.command("bulk")
@@ -207,10 +201,10 @@ def incidents_bulk(
     """
     with open_client() as api:
         outcomes = api.incidents.bulk(incident_ids, cast(BulkActionName, action), note)
-    if as_json:
-        print_json(outcomes)
-    else:
-        print_table(
+    print_result(
+        outcomes,
+        as_json,
+        lambda: print_table(
             outcomes,
             [
                 ("id", lambda o: o.id),
@@ -218,6 +212,7 @@ def incidents_bulk(
                 ("status", lambda o: o.status.value if o.status else None),
                 ("detail", lambda o: o.detail),
             ],
-        )
+        ),
+    )
     if not all(outcome.ok for outcome in outcomes):
         sys.exit(1)

@@ -12,7 +12,7 @@ from console.cli.cloud_format import (
     timeout_option,
     when,
 )
-from console.cli.output import json_option, page_options, print_json, print_table
+from console.cli.output import json_option, page_options, print_result, print_table
 from console.cli.session import open_client, reports_errors
 from shared.api.jobs import JobKind, JobStatus
 
@@ -49,19 +49,20 @@ def jobs_list(
             page=page,
             per_page=per_page,
         )
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        result.items,
-        [
-            ("id", lambda j: j.id),
-            ("kind", lambda j: j.kind.value),
-            ("status", lambda j: j.status.value),
-            ("account", lambda j: j.account_id),
-            ("created", lambda j: when(j.created_at)),
-            ("finished", lambda j: when(j.finished_at)),
-        ],
+    print_result(
+        result,
+        as_json,
+        lambda: print_table(
+            result.items,
+            [
+                ("id", lambda j: j.id),
+                ("kind", lambda j: j.kind.value),
+                ("status", lambda j: j.status.value),
+                ("account", lambda j: j.account_id),
+                ("created", lambda j: when(j.created_at)),
+                ("finished", lambda j: when(j.finished_at)),
+            ],
+        ),
     )
 
 
@@ -73,10 +74,7 @@ def jobs_show(job_id: int, as_json: bool) -> None:
     """A job's state, progress and outcome."""
     with open_client() as api:
         job = api.jobs.get(job_id)
-    if as_json:
-        print_json(job)
-        return
-    print_job(job)
+    print_result(job, as_json, lambda: print_job(job))
 
 
 @jobs.command("wait")

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.output import json_option, print_fields, print_result, print_table
 from console.cli.session import open_client, reports_errors
 from shared.api.monitors import DnsRecordType, HttpMethod, MonitorRead, MonitorStatus, MonitorType
 
@@ -127,22 +127,23 @@ def list_monitors(
         result = api.monitors.list(
             page=page, per_page=per_page, type=type_, status=status, tag=tag, q=q
         )
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        result.items,
-        [
-            ("id", lambda m: m.id),
-            ("name", lambda m: m.name),
-            ("type", lambda m: m.type.value),
-            ("status", lambda m: m.status.value),
-            ("uptime 24h", lambda m: _pct(m.uptime_24h)),
-            ("target", lambda m: m.url or m.host),
-        ],
-    )
-    if result.total > len(result.items):
-        click.echo(f"({len(result.items)} of {result.total}; see --page)")
+
+    def human() -> None:
+        print_table(
+            result.items,
+            [
+                ("id", lambda m: m.id),
+                ("name", lambda m: m.name),
+                ("type", lambda m: m.type.value),
+                ("status", lambda m: m.status.value),
+                ("uptime 24h", lambda m: _pct(m.uptime_24h)),
+                ("target", lambda m: m.url or m.host),
+            ],
+        )
+        if result.total > len(result.items):
+            click.echo(f"({len(result.items)} of {result.total}; see --page)")
+
+    print_result(result, as_json, human)
 
 
 @monitors.command()
@@ -153,7 +154,7 @@ def show(monitor_id: int, as_json: bool) -> None:
     """One monitor: status, last check, uptime, SSL expiry."""
     with open_client() as api:
         monitor = api.monitors.get(monitor_id)
-    print_json(monitor) if as_json else _show(monitor)
+    print_result(monitor, as_json, lambda: _show(monitor))
 
 
 @monitors.command()
@@ -170,12 +171,13 @@ def create(name: str, type_: str, paused: bool, as_json: bool, **options: Any) -
         settings["paused"] = True
     with open_client() as api:
         monitor = api.monitors.create(name=name, type=type_, **settings)
-    if as_json:
-        print_json(monitor)
-        return
-    click.echo(f"Created monitor {monitor.id} ({monitor.type.value}).")
-    if monitor.heartbeat_url:
-        click.echo(f"Ping URL: {monitor.heartbeat_url}")
+
+    def human() -> None:
+        click.echo(f"Created monitor {monitor.id} ({monitor.type.value}).")
+        if monitor.heartbeat_url:
+            click.echo(f"Ping URL: {monitor.heartbeat_url}")
+
+    print_result(monitor, as_json, human)
 
 
 @monitors.command()
@@ -193,7 +195,7 @@ def update(monitor_id: int, name: str | None, as_json: bool, **options: Any) -> 
         raise click.UsageError("nothing to change: give at least one option")
     with open_client() as api:
         monitor = api.monitors.update(monitor_id, **changes)
-    print_json(monitor) if as_json else click.echo(f"Updated monitor {monitor.id}.")
+    print_result(monitor, as_json, lambda: click.echo(f"Updated monitor {monitor.id}."))
 
 
 @monitors.command()
@@ -217,7 +219,7 @@ def pause(monitor_id: int, as_json: bool) -> None:
     """Stop checking a monitor."""
     with open_client() as api:
         monitor = api.monitors.pause(monitor_id)
-    print_json(monitor) if as_json else click.echo(f"Paused monitor {monitor.id}.")
+    print_result(monitor, as_json, lambda: click.echo(f"Paused monitor {monitor.id}."))
 
 
 @monitors.command()
@@ -228,7 +230,7 @@ def resume(monitor_id: int, as_json: bool) -> None:
     """Check a paused monitor again (at once)."""
     with open_client() as api:
         monitor = api.monitors.resume(monitor_id)
-    print_json(monitor) if as_json else click.echo(f"Resumed monitor {monitor.id}.")
+    print_result(monitor, as_json, lambda: click.echo(f"Resumed monitor {monitor.id}."))
 
 
 @monitors.command("check-now")
@@ -239,14 +241,15 @@ def check_now(monitor_id: int, as_json: bool) -> None:
     """Run one check now and show its result (it counts like a scheduled one)."""
     with open_client() as api:
         result = api.monitors.check_now(monitor_id)
-    if as_json:
-        print_json(result)
-        return
-    timing = "" if result.response_time_ms is None else f" in {result.response_time_ms} ms"
-    code = "" if result.status_code is None else f" (HTTP {result.status_code})"
-    click.echo(
-        f"{result.status.value}{code}{timing}" + (f": {result.error}" if result.error else "")
-    )
+
+    def human() -> None:
+        timing = "" if result.response_time_ms is None else f" in {result.response_time_ms} ms"
+        code = "" if result.status_code is None else f" (HTTP {result.status_code})"
+        click.echo(
+            f"{result.status.value}{code}{timing}" + (f": {result.error}" if result.error else "")
+        )
+
+    print_result(result, as_json, human)
 
 
 @monitors.command()
@@ -258,17 +261,18 @@ def uptime(monitor_id: int, days: int, as_json: bool) -> None:
     """Uptime per day (UTC), from the daily rollups."""
     with open_client() as api:
         result = api.monitors.uptime_daily(monitor_id, days=days)
-    if as_json:
-        print_json(result)
-        return
-    print_table(
+    print_result(
         result,
-        [
-            ("date", lambda d: d.date),
-            ("uptime", lambda d: _pct(d.uptime_pct)),
-            ("checks", lambda d: d.checks),
-            ("failures", lambda d: d.failures),
-            ("downtime s", lambda d: d.downtime_seconds),
-            ("avg ms", lambda d: d.avg_response_ms),
-        ],
+        as_json,
+        lambda: print_table(
+            result,
+            [
+                ("date", lambda d: d.date),
+                ("uptime", lambda d: _pct(d.uptime_pct)),
+                ("checks", lambda d: d.checks),
+                ("failures", lambda d: d.failures),
+                ("downtime s", lambda d: d.downtime_seconds),
+                ("avg ms", lambda d: d.avg_response_ms),
+            ],
+        ),
     )

@@ -41,6 +41,14 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(jsonable(value), indent=2, sort_keys=False))
 
 
+def print_result(value: Any, as_json: bool, human: Callable[[], object]) -> None:
+    """What a command prints: `value` as JSON with --json, else what `human` writes for people."""
+    if as_json:
+        print_json(value)
+    else:
+        human()
+
+
 def cell(value: Any) -> str:
     if value is None:
         return "-"

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from console.cli.cloud_format import clip, money, pct, when
-from console.cli.output import json_option, print_fields, print_json, print_table
+from console.cli.output import json_option, print_fields, print_result, print_table
 from console.cli.session import open_client, reports_errors
 from shared.api.overview import Overview
 
@@ -76,13 +76,14 @@ def overview(as_json: bool) -> None:
     threshold, then the monitors down or degraded and the unresolved incidents."""
     with open_client() as api:
         found = api.overview.get(latency_monitors=0)
-    if as_json:
-        print_json(found)
-        return
-    print_fields(_summary(found))
-    if found.monitors.troubled:
-        click.echo("\nDown or degraded")
-        print_table(found.monitors.troubled, _MONITORS)
-    if found.incidents.newest:
-        click.echo("\nUnresolved, newest first")
-        print_table(found.incidents.newest, _INCIDENTS)
+
+    def human() -> None:
+        print_fields(_summary(found))
+        if found.monitors.troubled:
+            click.echo("\nDown or degraded")
+            print_table(found.monitors.troubled, _MONITORS)
+        if found.incidents.newest:
+            click.echo("\nUnresolved, newest first")
+            print_table(found.incidents.newest, _INCIDENTS)
+
+    print_result(found, as_json, human)

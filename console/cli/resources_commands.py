@@ -13,8 +13,8 @@ from console.cli.output import (
     json_option,
     page_options,
     print_fields,
-    print_json,
     print_page,
+    print_result,
     print_table,
 )
 from console.cli.session import open_client, reports_errors
@@ -123,10 +123,7 @@ def resources_list(
             page=page,
             per_page=per_page,
         )
-    if as_json:
-        print_json(result)
-        return
-    print_page(result, _COLUMNS, numbered=True)
+    print_result(result, as_json, lambda: print_page(result, _COLUMNS, numbered=True))
 
 
 @resources.command("summary")
@@ -136,26 +133,31 @@ def resources_summary(as_json: bool) -> None:
     """How many resources exist, by type, state, region and account."""
     with open_client() as api:
         summary = api.resources.summary()
-    if as_json:
-        print_json(summary)
-        return
-    terminated = summary.terminated
-    click.echo(
-        f"{summary.total} resources" + (f", and {terminated} terminated" if terminated else "")
-    )
-    counts = [("type", summary.by_type), ("state", summary.by_state), ("region", summary.by_region)]
-    for heading, items in counts:
+
+    def human() -> None:
+        terminated = summary.terminated
+        click.echo(
+            f"{summary.total} resources" + (f", and {terminated} terminated" if terminated else "")
+        )
+        counts = [
+            ("type", summary.by_type),
+            ("state", summary.by_state),
+            ("region", summary.by_region),
+        ]
+        for heading, items in counts:
+            click.echo()
+            print_table(items, [(heading, lambda c: c.key), ("count", lambda c: c.count)])
         click.echo()
-        print_table(items, [(heading, lambda c: c.key), ("count", lambda c: c.count)])
-    click.echo()
-    print_table(
-        summary.by_account,
-        [
-            ("id", lambda a: a.account_id),
-            ("account", lambda a: clip(a.name, 40)),
-            ("count", lambda a: a.count),
-        ],
-    )
+        print_table(
+            summary.by_account,
+            [
+                ("id", lambda a: a.account_id),
+                ("account", lambda a: clip(a.name, 40)),
+                ("count", lambda a: a.count),
+            ],
+        )
+
+    print_result(summary, as_json, human)
 
 
 @resources.command("show")
@@ -167,13 +169,14 @@ def resources_show(resource_id: int, as_json: bool) -> None:
     with open_client() as api:
         resource = api.resources.get(resource_id)
         history = api.resources.actions(resource_id, per_page=5)
-    if as_json:
-        print_json(resource)
-        return
-    _print_resource(resource)
-    if history.items:
-        click.echo("\nRecent actions")
-        print_table(history.items, _ACTION_COLUMNS)
+
+    def human() -> None:
+        _print_resource(resource)
+        if history.items:
+            click.echo("\nRecent actions")
+            print_table(history.items, _ACTION_COLUMNS)
+
+    print_result(resource, as_json, human)
 
 
 @resources.command("actions")
@@ -185,10 +188,7 @@ def resources_actions(resource_id: int, page: int, per_page: int, as_json: bool)
     """Who started, stopped or rebooted the resource, when, and how it went."""
     with open_client() as api:
         history = api.resources.actions(resource_id, page=page, per_page=per_page)
-    if as_json:
-        print_json(history)
-        return
-    print_table(history.items, _ACTION_COLUMNS)
+    print_result(history, as_json, lambda: print_table(history.items, _ACTION_COLUMNS))
 
 
 _FINISHED = (ActionStatus.succeeded, ActionStatus.failed)
@@ -228,28 +228,15 @@ def _act(
             done = getattr(api.resources, action.value)(resource_ids[0])
             if wait:
                 done = _wait_for(api, done, timeout)
-            if as_json:
-                print_json(done)
-            elif done.status in _FINISHED:
-                click.echo(
-                    f"{action.value.title()} of resource {done.resource_id} "
-                    f"{done.status.value}: {done.from_state or '?'} -> {done.to_state or '?'}"
-                    + (f" ({done.detail})" if done.detail else "")
-                )
-            else:
-                click.echo(
-                    f"{action.value.title()} of resource {done.resource_id} accepted "
-                    f"(action {done.id}, {done.status.value}); "
-                    f"see `upmetr resources show {done.resource_id}`."
-                )
+            print_result(done, as_json, lambda: click.echo(_outcome(action, done)))
             if done.status is ActionStatus.failed:
                 sys.exit(1)
             return
         outcomes = api.resources.bulk_action(resource_ids, action)
-    if as_json:
-        print_json(outcomes)
-    else:
-        print_table(
+    print_result(
+        outcomes,
+        as_json,
+        lambda: print_table(
             outcomes,
             [
                 ("id", lambda o: o.id),
@@ -257,9 +244,25 @@ def _act(
                 ("action", lambda o: o.action_id),
                 ("detail", lambda o: o.detail),
             ],
-        )
+        ),
+    )
     if not all(outcome.ok for outcome in outcomes):
         sys.exit(1)
+
+
+def _outcome(action: ResourceActionName, done: ResourceActionRead) -> str:
+    """How an action ended, or that it is under way and where to follow it."""
+    if done.status in _FINISHED:
+        return (
+            f"{action.value.title()} of resource {done.resource_id} "
+            f"{done.status.value}: {done.from_state or '?'} -> {done.to_state or '?'}"
+            + (f" ({done.detail})" if done.detail else "")
+        )
+    return (
+        f"{action.value.title()} of resource {done.resource_id} accepted "
+        f"(action {done.id}, {done.status.value}); "
+        f"see `upmetr resources show {done.resource_id}`."
+    )
 
 
 def _confirm(api: Client, action: ResourceActionName, resource_ids: tuple[int, ...]) -> None:

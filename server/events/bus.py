@@ -146,17 +146,18 @@ class MemoryEventBus:
         self._closed = False
 
     def publish(self, org_id: int, event: EventData) -> None:
-        type = event.event_type
         try:
-            if "\n" in type or "\r" in type:
+            name = event.event_type
+            if "\n" in name or "\r" in name:
                 raise ValueError("event type contains a line break")
             data_json = event.wire_json()
         except Exception:  # whatever a domain hands over, publishing must not fail its caller
-            log.exception("live event %r of org %s dropped: cannot be sent", type, org_id)
+            shown = getattr(event, "event_type", type(event).__name__)
+            log.exception("live event %r of org %s dropped: cannot be sent", shown, org_id)
             return
         org = self._org(org_id)
         org.last_id += 1
-        sent = SerializedEvent(org.last_id, type, data_json)
+        sent = SerializedEvent(org.last_id, name, data_json)
         if len(org.buffer) == org.buffer.maxlen:
             org.horizon = org.buffer[0].id
         org.buffer.append(sent)

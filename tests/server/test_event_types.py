@@ -10,9 +10,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 import server
+from server.events.bus import MemoryEventBus
 from server.routes import API_PREFIX, ROUTES
 from shared.api import events as events_api
-from shared.api.events import EVENT_MODELS, event_types, known_events
+from shared.api.events import EVENT_MODELS, OtherEvent, StreamReset, event_types, known_events
 from tests.conftest import World
 from tests.server.test_events import open_stream, read_event
 
@@ -113,3 +114,16 @@ def test_every_event_type_is_in_the_openapi_document() -> None:
     published = published_models()
     assert published <= {ref.rsplit("/", 1)[-1] for ref in mapping.values()}
     assert events_api.STREAM_RESET in mapping
+
+
+async def test_the_bus_drops_what_it_cannot_send_and_never_raises() -> None:
+    bus = MemoryEventBus()
+    subscription = bus.subscribe(1, after=None)
+    bus.publish(1, OtherEvent.of("split\nframe", {}))
+    bus.publish(1, {"type": "monitor.status"})  # type: ignore[arg-type]
+    bus.publish(1, StreamReset(reason="unknown", last_event_id=1))
+    sent = await subscription.next()
+    assert sent is not None
+    assert (sent.id, sent.type) == (subscription.position + 1, "stream.reset")
+    assert json.loads(sent.data_json) == {"reason": "unknown", "last_event_id": 1}
+    subscription.close()

@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from heapq import merge
-from itertools import islice
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -153,11 +151,6 @@ def active_occurrence(windows: Iterable[Window], now: datetime) -> Occurrence | 
     return best
 
 
-def upcoming(windows: Iterable[Window], now: datetime, limit: int) -> list[Occurrence]:
-    """The next `limit` occurrences that have not ended by `now` (a running one included)."""
-    streams = [islice(occurrences_from(window, now), limit) for window in windows]
-    return list(islice(merge(*streams, key=lambda o: (o.starts_at, o.ends_at)), limit))
-
-
 def next_occurrence(window: Window, now: datetime) -> Occurrence | None:
+    """The occurrence running at `now`, else the next one; None when none is left."""
     return next(occurrences_from(window, now), None)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from server.monitors.maintenance import (
     InvalidWindow,
+    Occurrence,
+    Window,
     active_window,
+    next_occurrence,
+    occurrences_from,
     parse_rule,
-    upcoming,
 )
 from server.routes import API_PREFIX
 from tests.conftest import World
@@ -31,6 +35,17 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
+def upcoming(window: Window, now: datetime, count: int) -> list[Occurrence]:
+    """The window's next `count` occurrences not ended by `now`."""
+    return list(islice(occurrences_from(window, now), count))
+
+
+def next_start(window: Window, now: datetime) -> datetime:
+    occurrence = next_occurrence(window, now)
+    assert occurrence is not None
+    return occurrence.starts_at
+
+
 # A daily 02:30 window in Berlin, 60 minutes; DTSTART 2026-01-01 02:30 CET = 01:30Z.
 BERLIN_DAILY = W(
     utc(2026, 1, 1, 1, 30), recurrence="FREQ=DAILY", duration_minutes=60, timezone="Europe/Berlin"
@@ -46,27 +61,26 @@ def test_a_one_off_window_is_active_only_between_its_start_and_end() -> None:
 
 
 def test_a_daily_window_keeps_its_local_time_in_winter_and_summer() -> None:
-    starts = [o.starts_at for o in upcoming([BERLIN_DAILY], utc(2026, 1, 10), 1)]
-    assert starts == [utc(2026, 1, 10, 1, 30)]  # 02:30 CET
-    starts = [o.starts_at for o in upcoming([BERLIN_DAILY], utc(2026, 7, 10), 1)]
-    assert starts == [utc(2026, 7, 10, 0, 30)]  # 02:30 CEST
+    assert next_start(BERLIN_DAILY, utc(2026, 1, 10)) == utc(2026, 1, 10, 1, 30)  # 02:30 CET
+    assert next_start(BERLIN_DAILY, utc(2026, 7, 10)) == utc(2026, 7, 10, 0, 30)  # 02:30 CEST
 
 
 def test_on_spring_forward_day_a_skipped_time_starts_when_the_clock_jumps() -> None:
     # 2026-03-29 in Berlin: 02:00 CET jumps to 03:00 CEST (01:00Z); 02:30 does not exist.
-    (occurrence,) = upcoming([BERLIN_DAILY], utc(2026, 3, 29), 1)
+    occurrence = next_occurrence(BERLIN_DAILY, utc(2026, 3, 29))
+    assert occurrence is not None
     assert occurrence.starts_at == utc(2026, 3, 29, 1, 0)  # 03:00 CEST
     assert occurrence.ends_at == utc(2026, 3, 29, 2, 0)  # 60 elapsed minutes: 04:00 CEST
     assert active_window([BERLIN_DAILY], utc(2026, 3, 29, 0, 59)) is None
     assert active_window([BERLIN_DAILY], utc(2026, 3, 29, 1, 30)) is BERLIN_DAILY
     # The day after is back to 02:30 local, now CEST.
-    assert upcoming([BERLIN_DAILY], utc(2026, 3, 30), 1)[0].starts_at == utc(2026, 3, 30, 0, 30)
+    assert next_start(BERLIN_DAILY, utc(2026, 3, 30)) == utc(2026, 3, 30, 0, 30)
 
 
 def test_on_fall_back_day_a_repeated_time_starts_at_its_first_occurrence_only() -> None:
     # 2026-10-25 in Berlin: 03:00 CEST falls back to 02:00 CET; 02:30 happens twice,
     # at 00:30Z (CEST) and at 01:30Z (CET). The window starts at the first, once.
-    occurrences = upcoming([BERLIN_DAILY], utc(2026, 10, 25), 2)
+    occurrences = upcoming(BERLIN_DAILY, utc(2026, 10, 25), 2)
     assert [o.starts_at for o in occurrences] == [
         utc(2026, 10, 25, 0, 30),
         utc(2026, 10, 26, 1, 30),
@@ -83,8 +97,8 @@ def test_new_york_windows_follow_both_transitions() -> None:
         timezone="America/New_York",
     )  # 02:30 EST
     # 2026-03-08: 02:00 EST jumps to 03:00 EDT (07:00Z).
-    assert upcoming([daily], utc(2026, 3, 8), 1)[0].starts_at == utc(2026, 3, 8, 7, 0)
-    assert upcoming([daily], utc(2026, 3, 9), 1)[0].starts_at == utc(2026, 3, 9, 6, 30)
+    assert next_start(daily, utc(2026, 3, 8)) == utc(2026, 3, 8, 7, 0)
+    assert next_start(daily, utc(2026, 3, 9)) == utc(2026, 3, 9, 6, 30)
     # 2026-11-01: 01:30 happens twice (05:30Z EDT, 06:30Z EST); first one wins.
     early = W(
         utc(2026, 1, 5, 6, 30),
@@ -92,26 +106,24 @@ def test_new_york_windows_follow_both_transitions() -> None:
         duration_minutes=30,
         timezone="America/New_York",
     )  # 01:30 EST
-    assert upcoming([early], utc(2026, 11, 1), 1)[0].starts_at == utc(2026, 11, 1, 5, 30)
+    assert next_start(early, utc(2026, 11, 1)) == utc(2026, 11, 1, 5, 30)
     assert active_window([early], utc(2026, 11, 1, 6, 40)) is None
 
 
-def test_weekly_windows_and_upcoming_merge_in_order() -> None:
+def test_a_weekly_window_comes_back_on_its_day_and_a_one_off_once() -> None:
     sunday = W(utc(2026, 1, 4, 22), recurrence="RRULE:FREQ=WEEKLY;BYDAY=SU", duration_minutes=120)
     one_off = W(utc(2026, 1, 6, 12), utc(2026, 1, 6, 13))
-    result = upcoming([sunday, one_off], utc(2026, 1, 5), 3)
-    assert [o.starts_at for o in result] == [
-        utc(2026, 1, 6, 12),
+    assert [o.starts_at for o in upcoming(sunday, utc(2026, 1, 5), 2)] == [
         utc(2026, 1, 11, 22),
         utc(2026, 1, 18, 22),
     ]
-    assert result[0].window is one_off
+    assert [o.starts_at for o in upcoming(one_off, utc(2026, 1, 5), 2)] == [utc(2026, 1, 6, 12)]
+    assert next_occurrence(one_off, utc(2026, 1, 6, 13)) is None
 
 
 def test_a_running_occurrence_counts_as_upcoming() -> None:
     window = W(utc(2026, 1, 1, 23), recurrence="FREQ=DAILY", duration_minutes=120)
-    (first,) = upcoming([window], utc(2026, 2, 1, 0, 30), 1)
-    assert first.starts_at == utc(2026, 1, 31, 23)
+    assert next_start(window, utc(2026, 2, 1, 0, 30)) == utc(2026, 1, 31, 23)
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ def audit_cells(entry: AuditLogRead, colors: dict[str, str]) -> list[Cell]:
 class AuditScreen(ViewScreen):
     VIEW = "audit"
     BINDINGS = [
-        Binding("enter", "open", "Detail", id="audit.open"),
+        Binding("enter", "open", "Detail", id="audit.open", show=False),
         Binding("right_square_bracket", "page(1)", "Next page", id="audit.next"),
         Binding("left_square_bracket", "page(-1)", "Previous page", id="audit.previous"),
     ]

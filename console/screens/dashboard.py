@@ -63,7 +63,10 @@ class DashboardScreen(ViewScreen):
     CSS_PATH = "../styles/dashboard.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
-    BINDINGS = [Binding("enter", "open", "Detail", id="dashboard.open")]
+    # Not in the footer, in any view: a focused table's own enter (it opens the row, through
+    # RowSelected) hides this one there, so the footer offered it only while no table had
+    # the focus yet, and which it showed depended on timing. Help lists it.
+    BINDINGS = [Binding("enter", "open", "Detail", id="dashboard.open", show=False)]
 
     def __init__(self) -> None:
         super().__init__()

@@ -71,7 +71,7 @@ class IncidentsScreen(ViewScreen):
         Binding("r", "resolve", "Resolve", id="incidents.resolve"),
         Binding("n", "note", "Note", id="incidents.note"),
         Binding("d", "delete", "Delete", id="incidents.delete"),
-        Binding("enter", "open", "Detail", id="incidents.open"),
+        Binding("enter", "open", "Detail", id="incidents.open", show=False),
     ]
 
     def __init__(self) -> None:

@@ -149,7 +149,7 @@ class MonitorsScreen(ViewScreen):
         Binding("c", "check_now", "Check now", id="monitors.check_now"),
         Binding("p", "toggle_pause", "Pause/Resume", id="monitors.pause"),
         Binding("d", "delete", "Delete", id="monitors.delete"),
-        Binding("enter", "open", "Detail", id="monitors.open"),
+        Binding("enter", "open", "Detail", id="monitors.open", show=False),
     ]
 
     def __init__(self) -> None:

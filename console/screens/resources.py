@@ -85,7 +85,7 @@ class ResourcesScreen(ViewScreen):
         Binding("s", "start", "Start", id="resources.start"),
         Binding("x", "stop", "Stop", id="resources.stop"),
         Binding("r", "reboot", "Reboot", id="resources.reboot"),
-        Binding("enter", "open", "Detail", id="resources.open"),
+        Binding("enter", "open", "Detail", id="resources.open", show=False),
     ]
 
     def __init__(self) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import importlib
+import os
 import select
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -87,6 +89,8 @@ def launch(
                 try:
                     await app.run_async()
                 finally:
+                    if watch.done() and not watch.cancelled():
+                        detach_from_closed_terminal()
                     watch.cancel()
                 return app.return_code or 0  # 1 when the app ended on an error it drew
             finally:
@@ -127,6 +131,17 @@ async def exit_on_hang_up(exit_app: Callable[[], object], every: float = 1.0) ->
         if any(events & (select.POLLHUP | select.POLLNVAL) for _, events in terminal.poll(0)):
             exit_app()
             return
+
+
+def detach_from_closed_terminal() -> None:
+    """Point stdout and stderr at /dev/null once the terminal has gone: writing what is left
+    in their buffers to it fails, and Python then ends with status 120 instead of 0.
+    https://docs.python.org/3/library/signal.html#note-on-sigpipe"""
+    null = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(null, stream.fileno())
+    os.close(null)
 
 
 def quicker_start() -> None:

@@ -205,21 +205,6 @@ class OtherEvent(EventData):
         return cls.model_validate({**data, "event_type": event_type})
 
 
-EVENT_MODELS: tuple[type[EventData], ...] = (
-    MonitorChecked,
-    MonitorStatusChanged,
-    MonitorCreated,
-    MonitorDeleted,
-    IncidentChanged,
-    IncidentNoteAdded,
-    JobUpdated,
-    CostSynced,
-    ResourceStateChanged,
-    ResourceActionFinished,
-    BudgetStateChanged,
-    StreamReset,
-)
-
 KnownEvent = Annotated[
     Union[  # noqa: UP007 - a discriminated union needs the Union form to carry the Field
         MonitorChecked,
@@ -237,6 +222,8 @@ KnownEvent = Annotated[
     ],
     Field(discriminator="event_type"),
 ]
+# Every event model, read off the union: one list to keep, not two.
+EVENT_MODELS: tuple[type[EventData], ...] = get_args(get_args(KnownEvent)[0])
 
 # A known type whose data does not fit (a newer server changed it) falls back too.
 AnyEvent = Annotated[Union[KnownEvent, OtherEvent], Field(union_mode="left_to_right")]  # noqa: UP007

@@ -21,6 +21,7 @@ from server.auth.passwords import check_policy
 from server.http.errors import BadRequest
 from server.http.pages import Html, fragment, page, public_url, rate_limited
 from server.http.routing import Call
+from server.users.models import User
 
 # As shared.api.common's Token and Secret, the API's bounds for the same values.
 MAX_TOKEN_LENGTH = 4096
@@ -32,6 +33,15 @@ def _token_in(values: Mapping[str, Any]) -> str:
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         return ""
     return token.strip()
+
+
+async def _usable(
+    call: Call, values: Mapping[str, Any], purpose: str
+) -> tuple[str, OneTimeToken, User] | None:
+    """The link's token with its record and user, if it can still be used for `purpose`."""
+    token = _token_in(values)
+    found = await recovery.usable_token(call.db, token, purpose) if token else None
+    return (token, *found) if found is not None else None
 
 
 def _expiry(record: OneTimeToken) -> str:
@@ -57,11 +67,10 @@ async def magic_link(call: Call) -> web.Response:
     """GET /magic-link?token=: whether the link is valid, and the command that signs in."""
     if (limited := await rate_limited(call)) is not None:
         return limited
-    token = _token_in(call.request.query)
-    found = await recovery.usable_token(call.db, token, recovery.MAGIC_LINK) if token else None
+    found = await _usable(call, call.request.query, recovery.MAGIC_LINK)
     if found is None:
         return _invalid(call, recovery.MAGIC_LINK)
-    record, _user = found
+    token, record, _user = found
     body = fragment("magic_link", token=token, url=public_url(call), expires_at=_expiry(record))
     return page("Sign in to Upmetr", body)
 
@@ -84,11 +93,10 @@ async def reset_form(call: Call) -> web.Response:
     """GET /reset-password?token=: a form for the new password (posted to the same path)."""
     if (limited := await rate_limited(call)) is not None:
         return limited
-    token = _token_in(call.request.query)
-    found = await recovery.usable_token(call.db, token, recovery.PASSWORD_RESET) if token else None
+    found = await _usable(call, call.request.query, recovery.PASSWORD_RESET)
     if found is None:
         return _invalid(call, recovery.PASSWORD_RESET)
-    record, user = found
+    token, record, user = found
     return _reset_form(call, token, record, user.email)
 
 
@@ -112,12 +120,11 @@ async def reset_password(call: Call) -> web.Response:
     if (limited := await rate_limited(call)) is not None:
         return limited
     form = await call.request.post()
-    token = _token_in(form)
-    found = await recovery.usable_token(call.db, token, recovery.PASSWORD_RESET) if token else None
+    found = await _usable(call, form, recovery.PASSWORD_RESET)
     if found is None:
         audit.record_failure(call, action="auth.password_reset", detail=recovery.INVALID_TOKEN)
         return _invalid(call, recovery.PASSWORD_RESET)
-    record, user = found
+    token, record, user = found
     new_password = form.get("new_password")
     problem = _form_problem(new_password, form.get("confirm_password"))
     if problem is not None:

@@ -6,13 +6,12 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import click
 
-from console.cli.output import cell, print_result
+from console.cli.output import cell, print_result, when
 from shared.api.jobs import JobRead, JobStatus
 from shared.client import Client
 from shared.client.cloud import JobTimeout
@@ -77,11 +76,6 @@ def pct(value: float | None, *, signed: bool = False) -> str | None:
     if value is None:
         return None
     return f"{value:+.1f}%" if signed else f"{value:.1f}%"
-
-
-def when(value: datetime | None) -> str | None:
-    """Minutes are enough in a table; --json keeps the exact time."""
-    return None if value is None else value.strftime("%Y-%m-%d %H:%M")
 
 
 def clip(text: str | None, width: int) -> str | None:

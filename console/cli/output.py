@@ -54,9 +54,14 @@ def cell(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, datetime):  # to the minute, as every table shows times; --json: all
-        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime):
+        return str(when(value))
     return str(jsonable(value))
+
+
+def when(value: datetime | None) -> str | None:
+    """Minutes are enough in a table; --json keeps the exact time."""
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M")
 
 
 def print_table(rows: Iterable[Any], columns: Sequence[tuple[str, Callable[[Any], Any]]]) -> None:

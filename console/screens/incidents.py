@@ -78,7 +78,7 @@ class IncidentsScreen(ViewScreen):
         super().__init__()
         self.incidents: dict[int, IncidentRead] = {}
         self.total = 0  # the organization's incidents, the title's count
-        self.gone: set[int] = set()  # deleted ones, counted out once
+        self.deleted: set[int] = set()  # ids never to count or show again
 
     def compose_body(self) -> ComposeResult:
         yield ResourceTable(COLUMNS, markable=True, id="incidents")
@@ -116,8 +116,8 @@ class IncidentsScreen(ViewScreen):
         if data.event_type == "incident.deleted":
             self.incidents.pop(incident_id, None)
             self.table.drop(incident_id)
-            if incident_id not in self.gone:
-                self.gone.add(incident_id)
+            if incident_id not in self.deleted:
+                self.deleted.add(incident_id)
                 self.total = max(self.total - 1, 0)
                 self._title()
         elif incident_id in self.incidents:
@@ -129,7 +129,7 @@ class IncidentsScreen(ViewScreen):
     @work(group="fetch")
     async def _fetch(self, incident_id: int, *, opened: bool) -> None:
         incident = await self.attempt(self.upmetr.api.incidents.get(incident_id))
-        if incident is not None and incident.id not in self.gone:
+        if incident is not None and incident.id not in self.deleted:
             if opened and incident.id not in self.incidents:
                 self.total += 1
                 self._title()

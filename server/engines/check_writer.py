@@ -36,6 +36,11 @@ class WriterStats:
 
 
 class ResultWriter:
+    """An engine (server/engines/loop.py) with a loop of its own: it waits for a batch to
+    fill rather than sleeping between steps, and its stop() writes what is held first."""
+
+    name = "check result writer"
+
     def __init__(
         self,
         sessions: SessionMaker,
@@ -51,6 +56,7 @@ class ResultWriter:
         self._held: deque[tuple[JudgedCheck, asyncio.Future[int | None] | None]] = deque()
         self._arrived = asyncio.Event()
         self._stopping = False
+        self._task: asyncio.Task[None] | None = None
         self.stats = WriterStats()
 
     @property
@@ -132,7 +138,25 @@ class ResultWriter:
                 waiter.set_result(written.result_ids.get(index))
         return True
 
-    def stop(self) -> None:
+    async def run_once(self) -> bool:
+        """Write one batch of what is held; True when more is held."""
+        return bool(self._held) and await self.flush_once() and bool(self._held)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=self.name)
+
+    def ask_to_stop(self) -> None:
         """Ask `run` to write what it holds and return."""
         self._stopping = True
         self._arrived.set()
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Write what is held (giving up after `timeout`), then end the loop."""
+        self.ask_to_stop()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        await asyncio.wait({task}, timeout=timeout)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -174,6 +174,8 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=[handler],
     )
+    # httpx logs each request at INFO: a line per check is noise, and CPU at 10,000 monitors.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(serve_worker(settings_from_environment(), supervised=SETTINGS_ENV in os.environ))
 
 

@@ -43,6 +43,7 @@ STARTUP_SPREAD_SECONDS = 300  # overdue monitors at start are spread over at mos
 POLL_SECONDS = 1.0  # how often API changes are looked for
 RESYNC_SECONDS = 30.0  # how often deleted monitors are looked for
 POLL_OVERLAP = timedelta(seconds=5)  # API transactions commit a moment after updated_at
+RECENT_CHANGE_SECONDS = 60.0  # changed this recently at load: due when it asked, not spread
 CANARY_TTL_SECONDS = 10.0
 DRIFT_SAMPLES = 10_000
 
@@ -129,18 +130,23 @@ class CheckEngine(Loop):
     async def load(self) -> None:
         """Load every monitor; overdue and never-scheduled ones are spread over
         min(interval, 5 min) by id, so a restart after downtime (or a bulk import) does not
-        fire thousands of checks at once and they stay spread on later intervals."""
+        fire thousands of checks at once and they stay spread on later intervals. A monitor
+        changed through the API in the last minute (created or resumed while the worker was
+        starting) is due at once, as the poll would have made it."""
         self._polled_at = _now()
         async with self._sessions() as db:
             rows = list(await db.scalars(select(Monitor)))
             by_monitor = await windows.windows_of(db, [row.id for row in rows])
         now = time.time()
+        recent = now - RECENT_CHANGE_SECONDS
         for row in rows:
             entry = self._adopt(row, by_monitor.get(row.id, []))
             if entry is None:
                 continue
             due = row.next_check_at.timestamp() if row.next_check_at else 0.0
-            if due <= now:  # overdue, or never scheduled
+            if due and row.updated_at.timestamp() >= recent:
+                due = max(due, now - 1.0)  # at once, and its drift measured from now
+            elif due <= now:  # overdue, or never scheduled
                 spread = min(row.interval_seconds, STARTUP_SPREAD_SECONDS)
                 due = now + (row.id * GOLDEN % 1.0) * spread
             self._schedule(entry, due)

@@ -14,8 +14,6 @@ import contextlib
 import logging
 from typing import Protocol
 
-log = logging.getLogger("upmetr.engines")
-
 
 class Engine(Protocol):
     name: str
@@ -73,7 +71,10 @@ class Loop:
             try:
                 busy = await self.run_once()
             except Exception:
-                log.exception("%s step failed; retrying in %.1f s", self.name, self.retry_seconds)
+                # Logged as the engine's module (upmetr.engines.rollup, ...).
+                logging.getLogger(type(self).__module__.replace("server.", "upmetr.", 1)).exception(
+                    "%s step failed; retrying in %.1f s", self.name, self.retry_seconds
+                )
                 await self._sleep(self.retry_seconds)
                 continue
             if busy:

@@ -26,7 +26,7 @@ class RollupEngine(Loop):
     """Steps while there is work, yielding between steps; else sleeps `interval_seconds`.
     An error is logged and retried after the interval."""
 
-    name = "rollups and retention"
+    name = "rollup"
 
     def __init__(
         self,

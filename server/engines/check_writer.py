@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from server.db.engine import SessionMaker
 from server.events import EventPublisher
+from server.events.log import publish_in
 from server.monitors import recording
 from server.monitors.recording import JudgedCheck
 
@@ -120,6 +121,8 @@ class ResultWriter:
         try:
             async with self._sessions() as db, db.begin():
                 written = await recording.write(db, [check for check, _ in batch])
+                # Into the event log in this same transaction, when that is the publisher.
+                logged = await publish_in(db, self._events, written.events)
         except Exception:
             self.stats.failures += 1
             log.exception("writing %d check results failed; they are kept for a retry", count)
@@ -131,8 +134,11 @@ class ResultWriter:
         self.stats.batches += 1
         self.stats.last_batch_seconds = elapsed
         self.stats.write_seconds += elapsed
-        for org_id, event in written.events:
-            self._events.publish(org_id, event)
+        if logged is not None:
+            logged.committed()
+        else:
+            for org_id, event in written.events:
+                self._events.publish(org_id, event)
         for index, (_, waiter) in enumerate(batch):
             if waiter is not None and not waiter.done():
                 waiter.set_result(written.result_ids.get(index))

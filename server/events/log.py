@@ -9,8 +9,11 @@ event whichever process raised it. So:
   it in memory (it never blocks nor raises); its loop appends what is held to the
   `live_event` table in one transaction per batch, right after the commit that made the
   events (a failed write is kept and retried), and then calls `written` (which wakes the
-  local feed and, over the wake-up socket, the API process's). The table's integer id is
-  the event id. It keeps the newest KEEP_EVENTS rows and prunes the rest as it goes.
+  local feed and, over the wake-up socket, the API process's). The check writer, which
+  makes most events, appends them in its own transaction instead (`publish_in`): one
+  write instead of two, and events that commit with their results or not at all. The
+  table's integer id is the event id. It keeps the newest KEEP_EVENTS rows and prunes the
+  rest as it goes.
 - `EventFeed` runs in the API process: it reads the rows after the last one it read, in id
   order, and delivers them to the process's MemoryEventBus, which fans them out to the
   streams and keeps the resume buffer. It reads when woken and every `poll_seconds`, so a
@@ -30,9 +33,11 @@ from collections import deque
 from collections.abc import Callable
 
 from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.engine import SessionMaker
 from server.engines.loop import Loop
+from server.events import EventPublisher
 from server.events.bus import MemoryEventBus, SerializedEvent, serialize
 from server.events.models import LiveEvent
 from shared.api.events import EventData
@@ -64,11 +69,21 @@ class EventLog(Loop):
         return len(self._held)
 
     def publish(self, org_id: int, event: EventData) -> None:
-        serialized = serialize(org_id, event)
-        if serialized is None:
-            return
-        self._held.append({"org_id": org_id, "type": serialized[0], "data": serialized[1]})
-        self.wake()
+        row = _row(org_id, event)
+        if row is not None:
+            self._held.append(row)
+            self.wake()
+
+    async def append_in(self, db: AsyncSession, events: list[tuple[int, EventData]]) -> None:
+        """Append events in the caller's transaction, so they commit with what they tell
+        (the check writer's results); call `committed()` once it has committed."""
+        rows = [row for org_id, event in events if (row := _row(org_id, event)) is not None]
+        for start in range(0, len(rows), BATCH):
+            await db.execute(insert(_table), rows[start : start + BATCH])
+
+    def committed(self) -> None:
+        """Events appended in a transaction have committed: streams may read them."""
+        self._written()
 
     def idle_seconds(self) -> float:
         return 60.0  # a publish wakes it
@@ -104,6 +119,25 @@ class EventLog(Loop):
                 log.exception("writing live events failed while stopping")
         if self._held:
             log.error("stopping with %d live events unwritten", len(self._held))
+
+
+def _row(org_id: int, event: EventData) -> dict[str, object] | None:
+    serialized = serialize(org_id, event)
+    if serialized is None:
+        return None
+    return {"org_id": org_id, "type": serialized[0], "data": serialized[1]}
+
+
+async def publish_in(
+    db: AsyncSession, publisher: EventPublisher, events: list[tuple[int, EventData]]
+) -> EventLog | None:
+    """Append `events` in `db`'s transaction when `publisher` is the event log, and return
+    it (tell it `committed()` after the commit); None when it is not (the caller publishes
+    them after its commit)."""
+    if not isinstance(publisher, EventLog):
+        return None
+    await publisher.append_in(db, events)
+    return publisher
 
 
 class EventFeed(Loop):

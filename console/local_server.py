@@ -33,6 +33,7 @@ from server.db.migrate import upgrade
 from server.engines.roles import Role
 from server.http.errors import BadRequest
 from server.users.models import User
+from server.worker import WORKER_PROCESS
 from shared.api.auth import MfaChallenge
 from shared.client import Client, ClientError, Unauthorized, normalize_base_url
 
@@ -78,6 +79,13 @@ class LocalServer:
         if self._url is None:
             raise LocalServerError("the local server is not running")
         return self._url
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id, with role "all" while it runs."""
+        runner = self._runner
+        worker = runner.app.get(WORKER_PROCESS) if runner is not None else None
+        return worker.pid if worker is not None else None
 
     @property
     def running(self) -> bool:

@@ -13,7 +13,7 @@ event whichever process raised it. So:
   makes most events, appends them in its own transaction instead (`publish_in`): one
   write instead of two, and events that commit with their results or not at all. The
   table's integer id is the event id. It keeps the newest KEEP_EVENTS rows and prunes the
-  rest as it goes.
+  rest once a minute.
 - `EventFeed` runs in the API process: it reads the rows after the last one it read, in id
   order, and delivers them to the process's MemoryEventBus, which fans them out to the
   streams and keeps the resume buffer. It reads when woken and every `poll_seconds`, so a
@@ -29,6 +29,7 @@ is the Redis bus that comes with scale-out.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -45,8 +46,8 @@ from shared.api.events import EventData
 log = logging.getLogger("upmetr.events")
 
 BATCH = 2000  # rows per write and per read
-KEEP_EVENTS = 100_000  # rows kept for resume: some 10 minutes of 10,000 monitors at 60 s
-PRUNE_EVERY = 50  # writes between prunes
+KEEP_EVENTS = 100_000  # rows kept for resume: some 5 minutes of 10,000 monitors at 60 s
+PRUNE_SECONDS = 60.0
 BACKLOG = 10_000  # rows the feed loads at start
 STOP_ATTEMPTS = 3
 
@@ -62,7 +63,7 @@ class EventLog(Loop):
         self._sessions = sessions
         self._written = written
         self._held: deque[dict[str, object]] = deque()
-        self._writes = 0
+        self._pruned_at = time.monotonic()
 
     @property
     def pending(self) -> int:
@@ -86,20 +87,23 @@ class EventLog(Loop):
         self._written()
 
     def idle_seconds(self) -> float:
-        return 60.0  # a publish wakes it
+        return PRUNE_SECONDS  # a publish wakes it
 
     async def run_once(self) -> bool:
-        """Write one batch of what is held (kept for a retry when the write fails)."""
+        """Write one batch of what is held (kept for a retry when the write fails); every
+        PRUNE_SECONDS, delete all but the newest KEEP_EVENTS rows (most rows come from the
+        check writer's transactions, so pruning cannot wait for this loop's own writes)."""
+        if time.monotonic() - self._pruned_at >= PRUNE_SECONDS:
+            async with self._sessions() as db, db.begin():
+                newest = select(func.max(_table.c.id)).scalar_subquery()
+                await db.execute(delete(_table).where(_table.c.id <= newest - KEEP_EVENTS))
+            self._pruned_at = time.monotonic()
         if not self._held:
             return False
         count = min(len(self._held), BATCH)
         rows = [self._held[index] for index in range(count)]
         async with self._sessions() as db, db.begin():
             await db.execute(insert(_table), rows)
-            self._writes += 1
-            if self._writes % PRUNE_EVERY == 0:
-                newest = select(func.max(_table.c.id)).scalar_subquery()
-                await db.execute(delete(_table).where(_table.c.id <= newest - KEEP_EVENTS))
         for _ in range(count):
             self._held.popleft()
         self._written()

@@ -4,16 +4,19 @@ process through the database's event log, numbered once, resumable after a resta
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text
 
 from server.app import build_app
 from server.config import Settings
 from server.context import SESSIONS
 from server.engines.wakeups import Wakeups
+from server.events import log as event_log
 from server.events.log import EventLog
 from shared.api.events import OtherEvent
 from tests.conftest import World
@@ -126,3 +129,20 @@ async def test_wake_ups_reach_the_other_process_and_a_missing_one_is_no_error(
         await api.stop()
         await worker.stop()
     assert not (tmp_path / "run" / "worker.sock").exists()
+
+
+async def test_the_log_keeps_only_its_newest_events(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(event_log, "KEEP_EVENTS", 3)
+    monkeypatch.setattr(event_log, "PRUNE_SECONDS", 0.0)
+    log = EventLog(client.app[SESSIONS])
+    for n in range(10):
+        log.publish(world.org_a, OtherEvent.of("monitor.check", {"n": n}))
+    await log.run_once()  # writes the ten
+    await log.run_once()  # prunes
+    async with client.app[SESSIONS]() as db:
+        kept = (await db.execute(text("SELECT data FROM live_event ORDER BY id"))).scalars()
+        assert [json.loads(data)["n"] for data in kept] == [7, 8, 9]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from functools import cache
+from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import text
 
-from server.audit import service as audit
 from server.auth.principal import authenticate
 from server.billing.plans import require_module
 from server.config import Settings
@@ -22,6 +21,7 @@ from server.context import (
     KEYS,
     MAILER,
     RATE_LIMITER,
+    RUNTIME,
     SESSIONS,
     SETTINGS,
     TASKS,
@@ -32,7 +32,7 @@ from server.engines.check_writer import ResultWriter
 from server.engines.checks import CheckEngine
 from server.engines.loop import Engine, Wakeable
 from server.engines.metrics import metrics
-from server.engines.roles import API, WORKER, ApiCheckEngine, Role, WorkerWake
+from server.engines.roles import API, WORKER, ApiCheckEngine, Role
 from server.engines.rollup import RollupEngine
 from server.engines.wakeups import Wakeups
 from server.events import EventPublisher
@@ -44,13 +44,15 @@ from server.http.errors import error_middleware
 from server.http.middleware import add_request_id_header, request_id_and_access_log
 from server.http.openapi import build_openapi
 from server.http.ratelimit import RateLimiter
-from server.http.routing import AUDIT_WRITER, AUTHENTICATOR, MODULE_CHECK, Call, add_routes
+from server.http.routing import AUTHENTICATOR, MODULE_CHECK, add_routes
 from server.keys import load_or_create_keys
 from server.providers.checks import Checker
 from server.providers.email import mailer_for
-from server.routes import API_PREFIX, PAGES, ROUTES
+from server.routes import PAGES, ROUTES
+from server.service_context import Context, Runtime, Wake
 from server.tasks import BackgroundTasks
 from server.worker import WORKER_PROCESS, WorkerProcess
+from shared.api.common import API_PREFIX
 
 log = logging.getLogger("upmetr.server")
 
@@ -63,8 +65,8 @@ def server_version() -> str:
         return "0.0.0+dev"
 
 
-async def _check_module(call: Call, module: str) -> None:
-    await require_module(call.db, call.auth.org_id, module)
+async def _check_module(ctx: Context, module: str) -> None:
+    await require_module(ctx.db, ctx.auth.org_id, module)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -91,7 +93,6 @@ def build_app(
     app[SETTINGS] = settings
     app[AUTHENTICATOR] = authenticate
     app[MODULE_CHECK] = _check_module
-    app[AUDIT_WRITER] = audit.write
     app.on_response_prepare.append(add_request_id_header)
     app.cleanup_ctx.append(lambda app: _resources(app, role, worker_log))
     app.on_shutdown.append(_end_live_event_streams)
@@ -186,6 +187,15 @@ def _engines(
             engines.extend([log, feed])
         events = log
     app[EVENTS] = events
+    runtime = app[RUNTIME] = Runtime(
+        settings=settings,
+        keys=app[KEYS],
+        sessions=sessions,
+        events=events,
+        mailer=app[MAILER],
+        tasks=app[TASKS],
+        limiter=app[RATE_LIMITER],
+    )
     writer = ResultWriter(
         sessions,
         events,
@@ -195,12 +205,13 @@ def _engines(
     engines.append(writer)
     if role in ("api", "all"):
         assert wakeups is not None
-        app[CHECK_ENGINE] = ApiCheckEngine(
+        api_checks = ApiCheckEngine(
             sessions, writer, checker, wakeups, ca_bundle=settings.check_ca_bundle
         )
-        app[discovery.DISCOVERY_ENGINE] = WorkerWake(wakeups, "discovery")
-        app[cost_sync.COST_SYNC_ENGINE] = WorkerWake(wakeups, "cost_sync")
-        app[resource_actions.RESOURCE_ACTIONS] = WorkerWake(wakeups, "resource_actions")
+        app[CHECK_ENGINE] = runtime.check_engine = api_checks
+        # The worker's engines, woken over its socket (the names are Wake's values).
+        for wake in Wake:
+            runtime.wakers[wake] = partial(wakeups.send, WORKER, wake.value)
         if role == "all":
             worker = WorkerProcess(settings, log_file=worker_log)
             app[WORKER_PROCESS] = worker
@@ -215,6 +226,8 @@ def _engines(
         ca_bundle=settings.check_ca_bundle,
     )
     app[CHECK_ENGINE] = checks
+    runtime.check_engine = checks
+    runtime.wakers[Wake.checks] = checks.poll_soon
     if settings.engines:
         engines.append(checks)
         engines.append(
@@ -229,16 +242,18 @@ def _engines(
     # The job runners always run, since a 202 promises the job will run; their schedules
     # queue automatic runs only when engines are on.
     jobs = {
-        "discovery": discovery.build(app),
-        "resource_actions": resource_actions.build(app),
-        "cost_sync": cost_sync.build(app),
+        Wake.discovery: discovery.build(app),
+        Wake.resource_actions: resource_actions.build(app),
+        Wake.cost_sync: cost_sync.build(app),
     }
     engines.extend(jobs.values())
+    for wake, job_engine in jobs.items():
+        runtime.wakers[wake] = job_engine.wake
     if wakeups is not None:
-        wakeups.on("checks", lambda _: checks.poll_soon())
+        wakeups.on(Wake.checks.value, lambda _: checks.poll_soon())
         wakeups.on("refresh", lambda argument: checks.refresh(int(argument)))
-        for name, job_engine in jobs.items():
-            wakeups.on(name, _waker(job_engine))
+        for wake, job_engine in jobs.items():
+            wakeups.on(wake.value, _waker(job_engine))
     return engines
 
 

@@ -34,17 +34,6 @@ WORKER: Role = "worker"
 API: Role = "api"
 
 
-class WorkerWake:
-    """Stands in the API process for an engine of the worker: wake() sends it a wake-up."""
-
-    def __init__(self, wakeups: Wakeups, name: str) -> None:
-        self._wakeups = wakeups
-        self._name = name
-
-    def wake(self) -> None:
-        self._wakeups.send(WORKER, self._name)
-
-
 class ApiCheckEngine(CheckEngine):
     """The check engine of the API process: it schedules nothing (its loop never starts);
     it runs check-now and passes monitor changes on to the worker."""

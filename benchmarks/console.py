@@ -156,6 +156,7 @@ class Terminal:
         self.master = master
         self.screen = b""
         self.seen: dict[bytes, float] = {}
+        self.cpu: dict[bytes, float] = {}  # the console's CPU seconds when each was seen
         self._stop = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -174,6 +175,7 @@ class Terminal:
             for marker in list(self.seen):
                 if self.seen[marker] == 0.0 and marker in self.screen:
                     self.seen[marker] = now
+                    self.cpu[marker] = cpu_seconds(self.process.pid)
 
     def wait_for(self, marker: bytes, timeout: float = 60.0) -> float:
         """Seconds from spawn until `marker` was first on screen."""
@@ -253,12 +255,15 @@ def side_by_side(
             name: {**variant, "COLUMNS": str(size[0]), "LINES": str(size[1])}
             for name, variant in variants.items()
         }
-        paints: dict[str, list[float]] = {name: [] for name in variants}
+        paints: dict[str, list[float]] = {
+            kind: [] for name in variants for kind in (name, f"{name} cpu")
+        }
         for round_ in range(rounds):
             order = list(sized) if round_ % 2 == 0 else list(reversed(sized))
             for name in order:
                 terminal = Terminal(sized[name], size)
                 paints[name].append(terminal.wait_for(marker))
+                paints[f"{name} cpu"].append(terminal.cpu[marker])
                 terminal.quit()
                 time.sleep(1.0)
         figures[size] = paints
@@ -268,20 +273,23 @@ def side_by_side(
 def print_side_by_side(
     revision: str, figures: dict[tuple[int, int], dict[str, list[float]]]
 ) -> None:
+    """Wall time from spawn to first paint, and the console's CPU seconds by then (less moved
+    by what else the machine runs)."""
     for (columns, lines), paints in figures.items():
-        ours, theirs = (statistics.median(paints[name]) for name in ("this tree", "against"))
         print(f"first paint at {columns}x{lines}, {len(paints['this tree'])} rounds interleaved:")
-        for name, times in paints.items():
-            label = name if name == "this tree" else revision
+        for kind, what in (("", "wall"), (" cpu", "CPU")):
+            medians = [statistics.median(paints[name + kind]) for name in ("this tree", "against")]
+            for label, name in (("this tree", "this tree"), (revision, "against")):
+                times = paints[name + kind]
+                print(
+                    f"  {label}, {what}: "
+                    + ", ".join(f"{paint:.2f}" for paint in times)
+                    + f" s (median {statistics.median(times):.3f} s)"
+                )
             print(
-                f"  {label}: "
-                + ", ".join(f"{paint:.2f}" for paint in times)
-                + f" s (median {statistics.median(times):.3f} s)"
+                f"  {what}, this tree - {revision}: {(medians[0] - medians[1]) * 1000:+.0f} ms"
+                f" (ratio {medians[0] / medians[1]:.2f})"
             )
-        print(
-            f"  this tree - {revision}: {(ours - theirs) * 1000:+.0f} ms"
-            f" (ratio {ours / theirs:.2f})"
-        )
 
 
 def answered(trigger: Connection) -> list[str]:

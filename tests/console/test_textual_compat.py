@@ -23,11 +23,16 @@ from textual.dom import DOMNode
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from console.app import DETAIL_SCREENS, VIEWS, UpmetrApp, screen_class
 from console.screens.view import ViewScreen
-from console.textual_compat import breakpoint_class, class_bindings, size_classes
+from console.textual_compat import (
+    DrawnAfterBatch,
+    breakpoint_class,
+    class_bindings,
+    size_classes,
+)
 from console.widgets.resource_table import ResourceTable
 
 HORIZONTAL = [(0, "-narrow"), (120, "-wide"), (80, "-mid")]  # out of order on purpose
@@ -63,6 +68,56 @@ async def test_size_classes_are_the_ones_textual_gives_the_screen(size: tuple[in
         screens.append(app.screen)
         for screen in screens:
             assert screen.classes & NAMES == set(size_classes(screen, app)), type(screen)
+
+
+# DrawnAfterBatch: Textual renders a screen laid out inside a batch update (and throws the
+# frame away); this one waits for the batch to end and is then drawn.
+
+
+class Counted(Static):
+    DEFAULT_CSS = "Counted { width: 1fr; height: 1; }"  # sized without rendering it
+    renders = 0
+
+    def render(self) -> Any:
+        Counted.renders += 1
+        return super().render()
+
+
+class PlainScreen(Screen[None]):
+    def compose(self) -> ComposeResult:
+        yield Counted("drawn")
+
+
+class HeldScreen(DrawnAfterBatch):
+    def compose(self) -> ComposeResult:
+        yield Counted("drawn")
+
+
+async def renders_in_and_after_batch(screen: Screen[None]) -> tuple[int, int]:
+    """How often the screen's widget is rendered while the terminal is resized inside a batch
+    (the screen is laid out again at once, as when it is first shown), and after."""
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(screen)
+        await pilot.pause(0.1)
+        Counted.renders = 0
+        with app.batch_update():
+            await pilot.resize_terminal(100, 30)
+            await pilot.pause(0.1)
+            during = Counted.renders
+        await pilot.pause(0.1)
+        return during, Counted.renders - during
+
+
+async def test_textual_renders_a_screen_inside_a_batch_where_the_frame_is_lost() -> None:
+    """What DrawnAfterBatch is for: when this fails, Textual no longer does it; drop it."""
+    during, _ = await renders_in_and_after_batch(PlainScreen())
+    assert during > 0
+
+
+async def test_a_screen_drawn_after_batch_is_rendered_once_the_batch_ends() -> None:
+    during, after = await renders_in_and_after_batch(HeldScreen())
+    assert (during, after > 0) == (0, True)
 
 
 # Bindings: what class_bindings says a class has, against the bindings Textual makes active

@@ -158,7 +158,7 @@ def report(data_dir: Path, monitors: int) -> None:
         " GROUP BY d.name ORDER BY m.tbl_name, d.name"
     ).fetchall()
     rows = {
-        table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for table in {table for _, table, *_ in found}
     }
     periods = connection.execute(

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.orgs.models import Membership, Organization
-from server.routes import API_PREFIX, ROUTES
+from server.routes import ROUTES
 from server.users.models import User
+from shared.api.common import API_PREFIX
 from tests.builders import PASSWORD
 from tests.conftest import World
 

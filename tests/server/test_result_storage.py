@@ -17,7 +17,7 @@ from server.monitors.checking import State, Verdict
 from server.monitors.columns import Coded, EpochMicroseconds, EpochSeconds
 from server.monitors.models import CheckResult, MonitorRollup
 from server.providers.checks import CheckOutcome
-from server.routes import API_PREFIX
+from shared.api.common import API_PREFIX
 from tests.conftest import World
 from tests.server.test_rollups import monitor, prune_all
 

@@ -185,7 +185,12 @@ def report(data_dir: Path, monitors: int) -> None:
             f" {per_row:>10.1f}   (payload {payload / max(1, rows[table]):.1f} B/row)"
         )
     print(f"{'results and rollups':<40} {total / monitors / 1000:>11.1f}")
-    print("rollup rows per monitor by period:", {p: round(c / monitors) for p, c in periods})
+    # Stored as words before migration 0010, as codes since.
+    names = dict(enumerate(("minute", "hour", "day")))
+    print(
+        "rollup rows per monitor by period:",
+        {names.get(p, p): round(c / monitors) for p, c in periods},
+    )
     file_size = path.stat().st_size
     print(
         f"file after checkpoint: {file_size / 1e6:.2f} MB, {file_size / monitors / 1000:.1f} KB"

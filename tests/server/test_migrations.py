@@ -62,6 +62,8 @@ OLD_RESULTS = [
     (7, T, "degraded", 900, 200, None),  # same time as 5: id decides the order
     (9, T + timedelta(minutes=1), "down", None, None, "connection refused"),
     (11, T.replace(microsecond=0) + timedelta(minutes=2), "maintenance", None, None, None),
+    # Within a millisecond of the next second: not rounded up to it.
+    (12, T.replace(microsecond=999_742) + timedelta(minutes=3), "up", 80, 301, None),
 ]
 OLD_ROLLUPS = [
     # period, bucket_start, up, down, degraded, maintenance, unknown, min, avg, max, p95, measured
@@ -167,7 +169,7 @@ def test_0010_converts_results_and_rollups_keeping_every_value(tmp_path: Path) -
         new = CheckResult(monitor_id=3, checked_at=T + timedelta(hours=1), status="up")
         session.add(new)
         session.flush()
-        assert new.id == 12
+        assert new.id == 13
         session.rollback()
 
     downgrade(url, "0009")

@@ -44,10 +44,12 @@ def _epoch(column: str, *, micro: bool) -> str:
     if op.get_bind().dialect.name == "postgresql":
         scale = "* 1000000" if micro else ""
         return f"CAST(round(extract(epoch FROM {column}) {scale}) AS BIGINT)"
-    seconds = f"CAST(strftime('%s', {column}) AS INTEGER)"
+    # SQLAlchemy writes 'YYYY-MM-DD HH:MM:SS.ffffff'. The whole seconds are read without
+    # the fraction, which strftime would round to the millisecond first (so .9996 would
+    # become the next second); the microseconds start at 21.
+    seconds = f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
     if not micro:
         return seconds
-    # SQLAlchemy writes 'YYYY-MM-DD HH:MM:SS.ffffff': the microseconds start at 21.
     return f"({seconds} * 1000000 + CAST(substr({column}, 21, 6) AS INTEGER))"
 
 

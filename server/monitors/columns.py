@@ -15,7 +15,6 @@ from sqlalchemy import Integer, SmallInteger, TypeDecorator
 from sqlalchemy.engine import Dialect
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def _aware(value: datetime) -> datetime:
@@ -24,34 +23,35 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
-class EpochMicroseconds(TypeDecorator[datetime]):
-    """An aware datetime, exact to the microsecond, as microseconds since the epoch."""
+class _Epoch(TypeDecorator[datetime]):
+    """An aware datetime as a whole number of `unit` since the epoch."""
 
     impl = Integer
     cache_ok = True
+    unit: timedelta
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        return (_aware(value) - EPOCH) // _MICROSECOND
+        return (_aware(value) - EPOCH) // self.unit
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        return None if value is None else EPOCH + timedelta(microseconds=value)
+        return None if value is None else EPOCH + value * self.unit
 
 
-class EpochSeconds(TypeDecorator[datetime]):
-    """An aware datetime on a whole second (a bucket start), as seconds since the epoch."""
+class EpochMicroseconds(_Epoch):
+    """Exact to the microsecond (a check's time)."""
 
-    impl = Integer
+    cache_ok = True  # read from each class's own attributes
+    unit = timedelta(microseconds=1)
+
+
+class EpochSeconds(_Epoch):
+    """On a whole second (a bucket's start). A time given with a fraction of a second is
+    taken down to its second, so a comparison with one is exact to the second only."""
+
     cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return (_aware(value) - EPOCH) // timedelta(seconds=1)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        return None if value is None else EPOCH + timedelta(seconds=value)
+    unit = timedelta(seconds=1)
 
 
 class Coded(TypeDecorator[str]):

@@ -53,6 +53,12 @@ def _epoch(column: str, *, micro: bool) -> str:
     return f"({seconds} * 1000000 + CAST(substr({column}, 21, 6) AS INTEGER))"
 
 
+def _of_monitor(table: str) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        ["monitor_id"], ["monitor.id"], name=f"fk_{table}_monitor_id_monitor", ondelete="CASCADE"
+    )
+
+
 def _results_table(name: str) -> None:
     op.create_table(
         name,
@@ -63,12 +69,7 @@ def _results_table(name: str) -> None:
         sa.Column("response_time_ms", sa.Integer(), nullable=True),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("error", sa.String(length=1000), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["monitor_id"],
-            ["monitor.id"],
-            name="fk_check_result_monitor_id_monitor",
-            ondelete="CASCADE",
-        ),
+        _of_monitor("check_result"),
         sa.PrimaryKeyConstraint("monitor_id", "checked_at", "id", name="pk_check_result"),
         sqlite_with_rowid=False,
     )
@@ -90,12 +91,7 @@ def _rollups_table(name: str) -> None:
         sa.Column("min_ms", sa.Integer(), nullable=True),
         sa.Column("max_ms", sa.Integer(), nullable=True),
         sa.Column("p95_ms", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["monitor_id"],
-            ["monitor.id"],
-            name="fk_monitor_rollup_monitor_id_monitor",
-            ondelete="CASCADE",
-        ),
+        _of_monitor("monitor_rollup"),
         sa.PrimaryKeyConstraint("monitor_id", "period", "bucket_start", name="pk_monitor_rollup"),
         sqlite_with_rowid=False,
     )
@@ -164,12 +160,7 @@ def downgrade() -> None:
         sa.Column("response_time_ms", sa.Integer(), nullable=True),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("error", sa.String(length=1000), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["monitor_id"],
-            ["monitor.id"],
-            name="fk_check_result_monitor_id_monitor",
-            ondelete="CASCADE",
-        ),
+        _of_monitor("check_result"),
         sa.PrimaryKeyConstraint("id", name="pk_check_result"),
     )
     op.execute(
@@ -197,12 +188,7 @@ def downgrade() -> None:
         sa.Column("max_ms", sa.Integer(), nullable=True),
         sa.Column("p95_ms", sa.Integer(), nullable=True),
         sa.Column("measured", sa.Integer(), server_default="0", nullable=False),
-        sa.ForeignKeyConstraint(
-            ["monitor_id"],
-            ["monitor.id"],
-            name="fk_monitor_rollup_monitor_id_monitor",
-            ondelete="CASCADE",
-        ),
+        _of_monitor("monitor_rollup"),
         sa.PrimaryKeyConstraint("id", name="pk_monitor_rollup"),
         sa.UniqueConstraint(
             "monitor_id", "period", "bucket_start", name="uq_monitor_rollup_bucket"

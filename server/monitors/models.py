@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     Update,
+    event,
     text,
     update,
 )
@@ -93,7 +95,7 @@ PERIODS = ("minute", "hour", "day")
 
 def next_result_id(context: DefaultExecutionContext) -> int:
     """A new check_result id, for a row inserted without one (the writer takes its batch's
-    ids at once: recording.take_result_ids)."""
+    ids at once, in recording._insert_results)."""
     return int(context.connection.execute(take_ids(1)).scalar_one())
 
 
@@ -111,6 +113,14 @@ class CheckResultSequence(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     last_id: Mapped[int] = mapped_column(default=0)
+
+
+# Its one row comes with the table (migration 0010 starts it at the largest id kept).
+event.listen(
+    CheckResultSequence.__table__,
+    "after_create",
+    DDL("INSERT INTO check_result_sequence (id, last_id) VALUES (1, 0)"),
+)
 
 
 class CheckResult(Base):

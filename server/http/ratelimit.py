@@ -51,3 +51,19 @@ class RateLimiter:
 
     async def clear(self, limit: str, key: str) -> None:
         await self._limiter.clear(_item(limit), key)
+
+    # Counting events in a moving window, beyond any limit (a limit stops recording at its
+    # amount): the window is a limit's period, such as "15minutes".
+
+    async def record(self, window: str, key: str) -> None:
+        await self._limiter.hit(_item(f"{_UNBOUNDED}/{window}"), key)
+
+    async def count(self, window: str, key: str) -> int:
+        stats = await self._limiter.get_window_stats(_item(f"{_UNBOUNDED}/{window}"), key)
+        return _UNBOUNDED - stats.remaining
+
+    async def forget(self, window: str, key: str) -> None:
+        await self._limiter.clear(_item(f"{_UNBOUNDED}/{window}"), key)
+
+
+_UNBOUNDED = 1_000_000

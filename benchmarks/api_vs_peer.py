@@ -34,7 +34,6 @@ from pathlib import Path
 
 import httpx
 import jwt
-
 from seeding import EMAIL, PASSWORD, ROOT, database_url, free_port, seed_org, wait_for_port
 
 MONITORS = 1000
@@ -166,6 +165,14 @@ def peer_token(db_path: Path) -> str:
 
 
 @dataclass(frozen=True)
+class Server:
+    port: int
+    token: str
+    pid: int
+    db: Path
+
+
+@dataclass(frozen=True)
 class Case:
     label: str
     method: str
@@ -204,19 +211,27 @@ class Figures:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_ms: float  # the server's CPU time per request: steadier than req/s on a shared machine
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
     return float(number) * _UNITS[unit]
 
 
 def run_wrk(
-    port: int, case: Case, token: str, seconds: float, connections: int, script_dir: Path
+    server: Server, case: Case, seconds: float, connections: int, script_dir: Path
 ) -> Figures:
+    port, token = server.port, server.token
     threads = 2
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency"]
     if case.method == "POST":
@@ -225,32 +240,34 @@ def run_wrk(
         command += ["-s", str(script)]
     else:
         command += ["-H", f"Authorization: Bearer {token}"]
+    cpu_before = cpu_seconds(server.pid)
     output = subprocess.run(
         [*command, f"http://127.0.0.1:{port}{case.path}"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    cpu = cpu_seconds(server.pid) - cpu_before
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     failed = re.search(r"Socket errors:.*timeout (\d+)", output)
-    return Figures(
-        rps, p50, p99, int(errors.group(1) if errors else 0) + int(failed.group(1) if failed else 0)
-    )
+    errors_seen = int(errors.group(1) if errors else 0) + int(failed.group(1) if failed else 0)
+    return Figures(rps, p50, p99, errors_seen, cpu * 1000 / max(requests, 1))
 
 
-def check_answers(port: int, case: Case, token: str) -> None:
+def check_answers(server: Server, case: Case) -> None:
     """One request first, so a round never measures error answers."""
     if case.method == "GET":
         answer = httpx.get(
-            f"http://127.0.0.1:{port}{case.path}",
-            headers={"Authorization": f"Bearer {token}"},
+            f"http://127.0.0.1:{server.port}{case.path}",
+            headers={"Authorization": f"Bearer {server.token}"},
             timeout=30,
         )
         if answer.status_code != 200:
-            raise SystemExit(f"{case.label} on port {port}: {answer.status_code} {answer.text}")
+            raise SystemExit(f"{case.label}: {answer.status_code} {answer.text}")
 
 
 def median(figures: list[Figures]) -> Figures:
@@ -259,6 +276,7 @@ def median(figures: list[Figures]) -> Figures:
         statistics.median(f.p50_ms for f in figures),
         statistics.median(f.p99_ms for f in figures),
         sum(f.errors for f in figures),
+        statistics.median(f.cpu_ms for f in figures),
     )
 
 
@@ -272,51 +290,59 @@ def main(seconds: float, rounds: int, connections: int) -> None:
         seed(data_dir)
         peer_db = Path(tmp) / "peer.db"
         shutil.copy(data_dir / "upmetr.db", peer_db)
-        print(f"seeded {MONITORS} monitors, {INCIDENTS} incidents in {time.perf_counter() - started:.0f} s")
+        print(
+            f"seeded {MONITORS} monitors, {INCIDENTS} incidents "
+            f"in {time.perf_counter() - started:.0f} s"
+        )
         upmetr_port, peer_port = free_port(), free_port()
-        servers = [start_upmetr(data_dir, upmetr_port), start_peer(peer_db, peer_port)]
+        upmetr, peer = start_upmetr(data_dir, upmetr_port), start_peer(peer_db, peer_port)
         try:
             targets = {
-                "upmetr": (upmetr_port, upmetr_token(upmetr_port), data_dir / "upmetr.db"),
-                "peer": (peer_port, peer_token(peer_db), peer_db),
+                "upmetr": Server(
+                    upmetr_port, upmetr_token(upmetr_port), upmetr.pid, data_dir / "upmetr.db"
+                ),
+                "peer": Server(peer_port, peer_token(peer_db), peer.pid, peer_db),
             }
             print(
                 f"wrk, {connections} connections, {seconds:.0f} s rounds, {rounds} rounds "
-                "interleaved; one server process each"
+                "interleaved; one server process each; cpu ms = server CPU per request"
             )
-            print(f"{'endpoint':36} {'server':7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+            print(
+                f"{'endpoint':36} {'server':7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+                f"{'cpu ms':>7} {'non-2xx':>8}"
+            )
             summary: list[tuple[Case, Figures, Figures]] = []
             for case in CASES:
                 results: dict[str, list[Figures]] = {"upmetr": [], "peer": []}
-                for name, (port, token, _db) in targets.items():
-                    check_answers(port, case, token)
+                for server in targets.values():
+                    check_answers(server, case)
                 for _ in range(rounds):
-                    for name, (port, token, db) in targets.items():
+                    for name, server in targets.items():
                         if case.method == "POST":
-                            reopen_incidents(db)
-                        figures = run_wrk(port, case, token, seconds, connections, Path(tmp))
+                            reopen_incidents(server.db)
+                        figures = run_wrk(server, case, seconds, connections, Path(tmp))
                         results[name].append(figures)
                         print(
                             f"{case.label:36} {name:7} {figures.rps:8.0f} {figures.p50_ms:8.1f} "
-                            f"{figures.p99_ms:8.1f} {figures.errors:8d}",
+                            f"{figures.p99_ms:8.1f} {figures.cpu_ms:7.2f} {figures.errors:8d}",
                             flush=True,
                         )
                 summary.append((case, median(results["upmetr"]), median(results["peer"])))
-            print("\nmedians of the rounds; ratio = upmetr / peer (goal: req/s >= 3x, p99 <= 1/3)")
+            print("\nmedians of the rounds; x = upmetr / peer (goal: req/s >= 3x, p99 <= 1/3)")
             print(
                 f"{'endpoint':36} {'upmetr req/s':>12} {'p99 ms':>8} {'peer req/s':>10} "
-                f"{'p99 ms':>8} {'req/s x':>8} {'p99 x':>7}"
+                f"{'p99 ms':>8} {'req/s x':>8} {'p99 x':>7} {'cpu/req x':>9}"
             )
             for case, ours, theirs in summary:
                 print(
                     f"{case.label:36} {ours.rps:12.0f} {ours.p99_ms:8.1f} {theirs.rps:10.0f} "
                     f"{theirs.p99_ms:8.1f} {ours.rps / theirs.rps:8.2f} "
-                    f"{ours.p99_ms / theirs.p99_ms:7.2f}"
+                    f"{ours.p99_ms / theirs.p99_ms:7.2f} {ours.cpu_ms / theirs.cpu_ms:9.2f}"
                 )
         finally:
-            for server in servers:
-                server.terminate()
-                server.wait(timeout=30)
+            for process in (upmetr, peer):
+                process.terminate()
+                process.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from shared.api.monitors import (
     MetricsPoint,
     MetricsRange,
     MonitorMetrics,
+    MonitorRead,
 )
 
 
@@ -91,15 +92,20 @@ def _uptime_sums() -> Select[*tuple[Any, ...]]:
 class MonitorRows:
     """One page of monitors as table rows, with what their reads add to them."""
 
-    rows: Sequence[Row[*tuple[Any, ...]]]  # every column of `monitor`
+    # total, has_windows, then the columns of `monitor` a read shows
+    rows: Sequence[Row[*tuple[Any, ...]]]
     total: int
     uptimes: dict[int, dict[str, float | None]]
     windows: dict[int, list[MaintenanceWindow]]
 
 
-_TOTAL = "_total"
-_HAS_WINDOWS = "_has_windows"
-MONITOR_COLUMNS = tuple(Monitor.__table__.c)
+# The columns a read shows (MonitorRead), and the heartbeat token its URL is made of; the
+# checker's own state (streaks, next check) stays behind.
+_READ_COLUMNS = tuple(
+    column
+    for column in Monitor.__table__.c
+    if column.name in MonitorRead.model_fields or column.name == "heartbeat_token"
+)
 
 
 async def monitor_page(
@@ -122,9 +128,9 @@ async def monitor_page(
     total = select(func.count()).select_from(Monitor).where(*filters).scalar_subquery()
     statement = (
         select(
-            *MONITOR_COLUMNS,
-            total.correlate(None).label(_TOTAL),
-            exists().where(MaintenanceWindow.monitor_id == Monitor.id).label(_HAS_WINDOWS),
+            total.correlate(None).label("total"),
+            exists().where(MaintenanceWindow.monitor_id == Monitor.id).label("has_windows"),
+            *_READ_COLUMNS,
         )
         .where(*filters)
         .order_by(*order)
@@ -132,13 +138,13 @@ async def monitor_page(
     connection = await db.connection()
     rows = (await connection.execute(paging.window(statement, query))).all()
     if rows:
-        count = int(rows[0]._mapping[_TOTAL])
+        count = int(rows[0].total)
     elif query.page > 1:  # past the last page: no row carries the total
         count = await paging.count_of(db, select(Monitor.id).where(*filters))
     else:
         count = 0
     ids = [row.id for row in rows]
-    with_windows = [row.id for row in rows if row._mapping[_HAS_WINDOWS]]
+    with_windows = [row.id for row in rows if row.has_windows]
     return MonitorRows(
         rows=rows,
         total=count,

@@ -280,7 +280,7 @@ def median(figures: list[Figures]) -> Figures:
     )
 
 
-def main(seconds: float, rounds: int, connections: int) -> None:
+def main(seconds: float, rounds: int, connections: int, cases: list[Case]) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -312,7 +312,7 @@ def main(seconds: float, rounds: int, connections: int) -> None:
                 f"{'cpu ms':>7} {'non-2xx':>8}"
             )
             summary: list[tuple[Case, Figures, Figures]] = []
-            for case in CASES:
+            for case in cases:
                 results: dict[str, list[Figures]] = {"upmetr": [], "peer": []}
                 for server in targets.values():
                     check_answers(server, case)
@@ -350,5 +350,10 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument(
+        "--only", choices=["list", "me", "acknowledge"], action="append", help="some cases only"
+    )
     arguments = parser.parse_args()
-    main(arguments.seconds, arguments.rounds, arguments.connections)
+    names = dict(zip(["list", "me", "acknowledge"], CASES, strict=True))
+    chosen = [names[name] for name in arguments.only] if arguments.only else CASES
+    main(arguments.seconds, arguments.rounds, arguments.connections, chosen)

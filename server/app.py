@@ -12,7 +12,6 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 from sqlalchemy import text
 
-from server.audit import service as audit
 from server.auth.principal import authenticate
 from server.billing.plans import require_module
 from server.config import Settings
@@ -23,6 +22,7 @@ from server.context import (
     KEYS,
     MAILER,
     RATE_LIMITER,
+    RUNTIME,
     SESSIONS,
     SETTINGS,
     TASKS,
@@ -41,12 +41,14 @@ from server.http.errors import error_middleware
 from server.http.middleware import add_request_id_header, request_id_and_access_log
 from server.http.openapi import build_openapi
 from server.http.ratelimit import RateLimiter
-from server.http.routing import AUDIT_WRITER, AUTHENTICATOR, MODULE_CHECK, Call, add_routes
+from server.http.routing import AUTHENTICATOR, MODULE_CHECK, add_routes
 from server.keys import load_or_create_keys
 from server.providers.checks import Checker
 from server.providers.email import mailer_for
-from server.routes import API_PREFIX, PAGES, ROUTES
+from server.routes import PAGES, ROUTES
+from server.service_context import Context, Runtime, Wake
 from server.tasks import BackgroundTasks
+from shared.api.common import API_PREFIX
 
 log = logging.getLogger("upmetr.server")
 
@@ -59,8 +61,8 @@ def server_version() -> str:
         return "0.0.0+dev"
 
 
-async def _check_module(call: Call, module: str) -> None:
-    await require_module(call.db, call.auth.org_id, module)
+async def _check_module(ctx: Context, module: str) -> None:
+    await require_module(ctx.db, ctx.auth.org_id, module)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -82,7 +84,6 @@ def build_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[AUTHENTICATOR] = authenticate
     app[MODULE_CHECK] = _check_module
-    app[AUDIT_WRITER] = audit.write
     app.on_response_prepare.append(add_request_id_header)
     app.cleanup_ctx.append(_resources)
     app.on_shutdown.append(_end_live_event_streams)
@@ -119,6 +120,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[EVENTS] = bus
     tasks = BackgroundTasks()
     app[TASKS] = tasks
+    app[RUNTIME] = Runtime(
+        settings=settings,
+        keys=app[KEYS],
+        sessions=app[SESSIONS],
+        events=bus,
+        mailer=app[MAILER],
+        tasks=tasks,
+        limiter=app[RATE_LIMITER],
+    )
     async with _check_engine(app, bus), _cloud_engines(app):
         yield
     bus.close()
@@ -135,6 +145,10 @@ async def _cloud_engines(app: web.Application) -> AsyncIterator[None]:
         resource_actions.build(app),
         cost_sync.build(app),
     ]
+    wakers = app[RUNTIME].wakers
+    wakers[Wake.discovery] = app[discovery.DISCOVERY_ENGINE].wake
+    wakers[Wake.resource_actions] = app[resource_actions.RESOURCE_ACTIONS].wake
+    wakers[Wake.cost_sync] = app[cost_sync.COST_SYNC_ENGINE].wake
     running = [asyncio.create_task(engine.run(), name=engine.name) for engine in engines]
     try:
         yield
@@ -165,6 +179,8 @@ async def _check_engine(app: web.Application, bus: MemoryEventBus) -> AsyncItera
         ca_bundle=settings.check_ca_bundle,
     )
     app[CHECK_ENGINE] = engine
+    app[RUNTIME].wakers[Wake.checks] = engine.poll_soon
+    app[RUNTIME].check_engine = engine
     rollup = RollupEngine(
         app[SESSIONS],
         keep_results=settings.keep_check_results,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from server.events import EventPublisher
     from server.http.ratelimit import RateLimiter
     from server.providers.email import Mailer
+    from server.service_context import Runtime
     from server.tasks import BackgroundTasks
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -27,3 +28,4 @@ RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 TASKS: web.AppKey[BackgroundTasks] = web.AppKey("tasks")
 EVENTS: web.AppKey[EventPublisher] = web.AppKey("events")
 CHECK_ENGINE: web.AppKey[CheckEngine] = web.AppKey("check_engine")
+RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")

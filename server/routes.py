@@ -35,8 +35,6 @@ from shared.api import resources as resources_api
 from shared.api import users as users_api
 from shared.api.common import Message, Page, PageQuery, Role
 
-API_PREFIX = "/api/v1"
-
 PUBLIC = Access.public
 ADMIN = Role.admin
 SUPERADMIN = Role.superadmin

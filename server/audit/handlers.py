@@ -101,7 +101,7 @@ async def _record_export(call: Call, query: AuditExportQuery) -> None:
     detail = f"format={query.format}" + "".join(f", {k}={v}" for k, v in filters.items())
     async with call.request.app[SESSIONS]() as db, db.begin():
         await audit.record(
-            dataclasses.replace(call, db=db), action="audit_log.exported", detail=detail
+            dataclasses.replace(call.ctx, db=db), action="audit_log.exported", detail=detail
         )
 
 

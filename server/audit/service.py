@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Required, TypedDict, Unpack
 
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from server.audit.models import AuditLog
-from server.http.routing import Call
+from server.service_context import Context, write_audit
 
 
 @dataclass(frozen=True)
@@ -24,17 +20,17 @@ class AuditRecord:
     user_id: int | None = None
     user_email: str | None = None
 
-    def entry(self, call: Call, status: str) -> dict[str, Any]:
-        principal = call.principal
+    def entry(self, ctx: Context, status: str) -> dict[str, Any]:
+        principal = ctx.principal
         return {
             "org_id": self.org_id if self.org_id is not None else _of(principal, "org_id"),
             "user_id": self.user_id if self.user_id is not None else _of(principal, "user_id"),
-            "user_email": self.user_email or _of(principal, "email"),
+            "user_email": self.user_email or _of(principal or ctx.actor, "email"),
             "action": self.action,
             "resource_type": self.resource_type,
             "resource_id": str(self.resource_id) if self.resource_id is not None else None,
-            "ip": call.ip,
-            "user_agent": call.user_agent,
+            "ip": ctx.ip,
+            "user_agent": ctx.user_agent,
             "status": status,
             "detail": self.detail[:2000] if self.detail else None,
         }
@@ -53,19 +49,14 @@ class EventFields(TypedDict, total=False):
 
 
 def _of(principal: object | None, name: str) -> Any:
-    return getattr(principal, name) if principal is not None else None
+    return getattr(principal, name, None)
 
 
-async def record(call: Call, **event: Unpack[EventFields]) -> None:
+async def record(ctx: Context, **event: Unpack[EventFields]) -> None:
     """A successful action, written in the request's transaction so it commits with it."""
-    await write(call.db, [AuditRecord(**event).entry(call, "success")])
+    await write_audit(ctx.db, [AuditRecord(**event).entry(ctx, "success")])
 
 
-def record_failure(call: Call, **event: Unpack[EventFields]) -> None:
+def record_failure(ctx: Context, **event: Unpack[EventFields]) -> None:
     """A failed attempt: kept aside and written even when the request then rolls back."""
-    call.failed_audits.append(AuditRecord(**event).entry(call, "failed"))
-
-
-async def write(db: AsyncSession, entries: list[dict[str, Any]]) -> None:
-    if entries:
-        await db.execute(insert(AuditLog), entries)
+    ctx.failed_audits.append(AuditRecord(**event).entry(ctx, "failed"))

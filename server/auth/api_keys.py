@@ -15,7 +15,7 @@ from server.audit import service as audit
 from server.auth.models import ApiKey
 from server.auth.tokens import API_KEY_PREFIX, hash_secret, masked, new_secret
 from server.http.errors import BadRequest, Forbidden, NotFound
-from server.http.routing import Call
+from server.service_context import Context
 from shared.api.auth import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from shared.api.common import Role
 
@@ -32,28 +32,28 @@ def _read(key: ApiKey) -> dict[str, object]:
     }
 
 
-def _visible(call: Call) -> Select[ApiKey]:
-    query = select(ApiKey).where(ApiKey.org_id == call.auth.org_id, ApiKey.revoked_at.is_(None))
-    if call.auth.role is not Role.superadmin:
-        query = query.where(ApiKey.user_id == call.auth.user_id)
+def _visible(ctx: Context) -> Select[ApiKey]:
+    query = select(ApiKey).where(ApiKey.org_id == ctx.auth.org_id, ApiKey.revoked_at.is_(None))
+    if ctx.auth.role is not Role.superadmin:
+        query = query.where(ApiKey.user_id == ctx.auth.user_id)
     return query
 
 
-async def list_keys(call: Call) -> list[ApiKeyRead]:
-    keys = (await call.db.execute(_visible(call).order_by(ApiKey.id))).scalars().all()
+async def list_keys(ctx: Context) -> list[ApiKeyRead]:
+    keys = (await ctx.db.execute(_visible(ctx).order_by(ApiKey.id))).scalars().all()
     return [ApiKeyRead.model_validate(_read(key)) for key in keys]
 
 
-async def create(call: Call, data: ApiKeyCreate) -> ApiKeyCreated:
-    role = data.role or call.auth.role
-    if not call.auth.role.at_least(role):
-        raise Forbidden(f"An API key cannot have a higher role than yours ({call.auth.role})")
+async def create(ctx: Context, data: ApiKeyCreate) -> ApiKeyCreated:
+    role = data.role or ctx.auth.role
+    if not ctx.auth.role.at_least(role):
+        raise Forbidden(f"An API key cannot have a higher role than yours ({ctx.auth.role})")
     if data.expires_at is not None and data.expires_at <= datetime.now(UTC):
         raise BadRequest("expires_at must be in the future")
     secret = new_secret(API_KEY_PREFIX)
     key = ApiKey(
-        org_id=call.auth.org_id,
-        user_id=call.auth.user_id,
+        org_id=ctx.auth.org_id,
+        user_id=ctx.auth.user_id,
         name=data.name,
         role=role.value,
         key_hash=hash_secret(secret),
@@ -61,10 +61,10 @@ async def create(call: Call, data: ApiKeyCreate) -> ApiKeyCreated:
         created_at=datetime.now(UTC),
         expires_at=data.expires_at,
     )
-    call.db.add(key)
-    await call.db.flush()
+    ctx.db.add(key)
+    await ctx.db.flush()
     await audit.record(
-        call,
+        ctx,
         action="api_key.created",
         resource_type="api_key",
         resource_id=key.id,
@@ -73,11 +73,11 @@ async def create(call: Call, data: ApiKeyCreate) -> ApiKeyCreated:
     return ApiKeyCreated.model_validate({**_read(key), "key": secret})
 
 
-async def revoke(call: Call, key_id: int) -> None:
-    key = (await call.db.execute(_visible(call).where(ApiKey.id == key_id))).scalar_one_or_none()
+async def revoke(ctx: Context, key_id: int) -> None:
+    key = (await ctx.db.execute(_visible(ctx).where(ApiKey.id == key_id))).scalar_one_or_none()
     if key is None:
         raise NotFound("API key not found")
     key.revoked_at = datetime.now(UTC)
     await audit.record(
-        call, action="api_key.revoked", resource_type="api_key", resource_id=key.id, detail=key.name
+        ctx, action="api_key.revoked", resource_type="api_key", resource_id=key.id, detail=key.name
     )

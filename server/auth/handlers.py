@@ -25,27 +25,27 @@ from shared.api.common import Message
 
 async def register(call: Call) -> RegisterResponse:
     """POST /auth/register"""
-    return await service.register(call, call.body)
+    return await service.register(call.ctx, call.body)
 
 
 async def login(call: Call) -> TokenPair | MfaChallenge:
     """POST /auth/login"""
-    return await service.login(call, call.body)
+    return await service.login(call.ctx, call.body)
 
 
 async def mfa_verify(call: Call) -> TokenPair:
     """POST /auth/mfa/verify"""
-    return await service.mfa_verify(call, mfa_token=call.body.mfa_token, code=call.body.code)
+    return await service.mfa_verify(call.ctx, mfa_token=call.body.mfa_token, code=call.body.code)
 
 
 async def refresh(call: Call) -> TokenPair | web.Response:
     """POST /auth/refresh"""
-    rotation = await sessions.rotate(call, call.body.refresh_token)
+    rotation = await sessions.rotate(call.ctx, call.body.refresh_token)
     if rotation.reused:
         assert rotation.session is not None
         # Answered, not raised: the family's revocation must commit with this request.
         audit.record_failure(
-            call,
+            call.ctx,
             action="auth.refresh_reuse",
             resource_type="session",
             resource_id=rotation.session.id,
@@ -68,7 +68,7 @@ async def logout(call: Call) -> None:
     if session is not None and session.revoked_at is None:
         await sessions.revoke(call.db, session, reason="signed out")
         await audit.record(
-            call,
+            call.ctx,
             action="auth.logout",
             resource_type="session",
             resource_id=session.id,
@@ -79,62 +79,64 @@ async def logout(call: Call) -> None:
 
 async def select_org(call: Call) -> TokenPair:
     """POST /auth/select-org"""
-    return await service.select_org(call, call.body.organization_id)
+    return await service.select_org(call.ctx, call.body.organization_id)
 
 
 async def me(call: Call) -> MeResponse:
     """GET /auth/me"""
-    return await service.me(call)
+    return await service.me(call.ctx)
 
 
 async def organizations(call: Call) -> list[OrganizationSummary]:
     """GET /auth/organizations"""
-    return await service.organizations(call)
+    return await service.organizations(call.ctx)
 
 
 async def password_change(call: Call) -> None:
     """POST /auth/password/change"""
-    await service.change_password(call, call.body)
+    await service.change_password(call.ctx, call.body)
 
 
 async def password_forgot(call: Call) -> Message:
     """POST /auth/password/forgot"""
-    return await recovery.request_password_reset(call, call.body.email)
+    return await recovery.request_password_reset(call.ctx, call.body.email)
 
 
 async def password_reset(call: Call) -> None:
     """POST /auth/password/reset"""
-    await recovery.reset_password(call, token=call.body.token, new_password=call.body.new_password)
+    await recovery.reset_password(
+        call.ctx, token=call.body.token, new_password=call.body.new_password
+    )
 
 
 async def magic_link(call: Call) -> Message:
     """POST /auth/magic-link"""
-    return await recovery.request_magic_link(call, call.body.email)
+    return await recovery.request_magic_link(call.ctx, call.body.email)
 
 
 async def magic_link_verify(call: Call) -> TokenPair | MfaChallenge:
     """POST /auth/magic-link/verify"""
-    return await recovery.sign_in_with_magic_link(call, call.body.token)
+    return await recovery.sign_in_with_magic_link(call.ctx, call.body.token)
 
 
 async def mfa_setup(call: Call) -> MfaSetupResponse:
     """POST /auth/mfa/setup"""
-    return await mfa.setup(call)
+    return await mfa.setup(call.ctx)
 
 
 async def mfa_enable(call: Call) -> BackupCodesResponse:
     """POST /auth/mfa/enable"""
-    return await mfa.enable(call, call.body.code)
+    return await mfa.enable(call.ctx, call.body.code)
 
 
 async def mfa_disable(call: Call) -> None:
     """POST /auth/mfa/disable"""
-    await mfa.disable(call, call.body.code)
+    await mfa.disable(call.ctx, call.body.code)
 
 
 async def mfa_backup_codes(call: Call) -> BackupCodesResponse:
     """POST /auth/mfa/backup-codes"""
-    return await mfa.regenerate_backup_codes(call, call.body.code)
+    return await mfa.regenerate_backup_codes(call.ctx, call.body.code)
 
 
 async def list_sessions(call: Call) -> list[SessionRead]:
@@ -161,20 +163,20 @@ async def revoke_session(call: Call) -> None:
     if session.revoked_at is None:
         await sessions.revoke(call.db, session, reason="revoked by user")
         await audit.record(
-            call, action="auth.session_revoked", resource_type="session", resource_id=session.id
+            call.ctx, action="auth.session_revoked", resource_type="session", resource_id=session.id
         )
 
 
 async def list_api_keys(call: Call) -> list[ApiKeyRead]:
     """GET /auth/api-keys"""
-    return await api_keys.list_keys(call)
+    return await api_keys.list_keys(call.ctx)
 
 
 async def create_api_key(call: Call) -> ApiKeyCreated:
     """POST /auth/api-keys"""
-    return await api_keys.create(call, call.body)
+    return await api_keys.create(call.ctx, call.body)
 
 
 async def revoke_api_key(call: Call) -> None:
     """DELETE /auth/api-keys/{id}"""
-    await api_keys.revoke(call, call.path["id"])
+    await api_keys.revoke(call.ctx, call.path["id"])

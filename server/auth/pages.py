@@ -122,7 +122,7 @@ async def reset_password(call: Call) -> web.Response:
     form = await call.request.post()
     found = await _usable(call, form, recovery.PASSWORD_RESET)
     if found is None:
-        audit.record_failure(call, action="auth.password_reset", detail=recovery.INVALID_TOKEN)
+        audit.record_failure(call.ctx, action="auth.password_reset", detail=recovery.INVALID_TOKEN)
         return _invalid(call, recovery.PASSWORD_RESET)
     token, record, user = found
     new_password = form.get("new_password")
@@ -131,7 +131,7 @@ async def reset_password(call: Call) -> web.Response:
         return _reset_form(call, token, record, user.email, error=problem)
     assert isinstance(new_password, str)  # checked by _form_problem
     try:
-        await recovery.reset_password(call, token=token, new_password=new_password)
+        await recovery.reset_password(call.ctx, token=token, new_password=new_password)
     except BadRequest:  # spent by another request since it was read: audited by the service
         return _invalid(call, recovery.PASSWORD_RESET)
     return page("Password changed", fragment("reset_done", url=public_url(call)))

@@ -19,8 +19,8 @@ from server.auth.models import OneTimeToken
 from server.auth.passwords import check_policy
 from server.auth.tokens import hash_secret, new_secret
 from server.http.errors import BadRequest, Unauthorized
-from server.http.routing import Call
 from server.providers.email import Email
+from server.service_context import Context
 from server.users.models import User
 from shared.api.auth import MfaChallenge, TokenPair
 from shared.api.common import Message
@@ -32,12 +32,14 @@ LINK_SENT = "If an account exists for this email, a sign-in link has been sent t
 INVALID_TOKEN = "invalid or expired token"
 
 
-async def _issue(call: Call, *, email: str, purpose: str, minutes: int, action: str) -> str | None:
+async def _issue(
+    ctx: Context, *, email: str, purpose: str, minutes: int, action: str
+) -> str | None:
     """A new token for the account of `email`, or None when there is no such active account."""
-    user = await service.user_by_email(call.db, email)
+    user = await service.user_by_email(ctx.db, email)
     token = new_secret()
     if user is not None and user.is_active:
-        call.db.add(
+        ctx.db.add(
             OneTimeToken(
                 user_id=user.id,
                 purpose=purpose,
@@ -45,10 +47,10 @@ async def _issue(call: Call, *, email: str, purpose: str, minutes: int, action: 
                 expires_at=datetime.now(UTC) + timedelta(minutes=minutes),
             )
         )
-        await call.db.flush()
+        await ctx.db.flush()
     found = user is not None and user.is_active
     await audit.record(
-        call,
+        ctx,
         action=action,
         user_id=user.id if user else None,
         user_email=email.lower(),
@@ -57,18 +59,18 @@ async def _issue(call: Call, *, email: str, purpose: str, minutes: int, action: 
     return token if found else None
 
 
-async def request_password_reset(call: Call, email: str) -> Message:
-    minutes = call.settings.password_reset_minutes
+async def request_password_reset(ctx: Context, email: str) -> Message:
+    minutes = ctx.settings.password_reset_minutes
     token = await _issue(
-        call,
+        ctx,
         email=email,
         purpose=PASSWORD_RESET,
         minutes=minutes,
         action="auth.password_reset_requested",
     )
     if token is not None:
-        link = f"{call.settings.resolved_public_url}/reset-password?token={token}"
-        call.send_email(
+        link = f"{ctx.settings.resolved_public_url}/reset-password?token={token}"
+        ctx.send_email(
             Email(
                 to=email.lower(),
                 subject="Reset your Upmetr password",
@@ -82,14 +84,14 @@ async def request_password_reset(call: Call, email: str) -> Message:
     return Message(detail=RESET_SENT)
 
 
-async def request_magic_link(call: Call, email: str) -> Message:
-    minutes = call.settings.magic_link_minutes
+async def request_magic_link(ctx: Context, email: str) -> Message:
+    minutes = ctx.settings.magic_link_minutes
     token = await _issue(
-        call, email=email, purpose=MAGIC_LINK, minutes=minutes, action="auth.magic_link_requested"
+        ctx, email=email, purpose=MAGIC_LINK, minutes=minutes, action="auth.magic_link_requested"
     )
     if token is not None:
-        link = f"{call.settings.resolved_public_url}/magic-link?token={token}"
-        call.send_email(
+        link = f"{ctx.settings.resolved_public_url}/magic-link?token={token}"
+        ctx.send_email(
             Email(
                 to=email.lower(),
                 subject="Your Upmetr sign-in link",
@@ -125,14 +127,14 @@ async def usable_token(
     return record, user
 
 
-async def _redeem(call: Call, token: str, purpose: str) -> User | None:
+async def _redeem(ctx: Context, token: str, purpose: str) -> User | None:
     """The user of a valid unused token, which is spent (compare-and-set); else None."""
     now = datetime.now(UTC)
-    found = await usable_token(call.db, token, purpose)
+    found = await usable_token(ctx.db, token, purpose)
     if found is None:
         return None
     record, user = found
-    spent = await call.db.execute(
+    spent = await ctx.db.execute(
         update(OneTimeToken)
         .where(OneTimeToken.id == record.id, OneTimeToken.used_at.is_(None))
         .values(used_at=now)
@@ -140,15 +142,15 @@ async def _redeem(call: Call, token: str, purpose: str) -> User | None:
     return user if spent.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
-async def reset_password(call: Call, *, token: str, new_password: str) -> None:
-    user = await _redeem(call, token, PASSWORD_RESET)
+async def reset_password(ctx: Context, *, token: str, new_password: str) -> None:
+    user = await _redeem(ctx, token, PASSWORD_RESET)
     if user is None:
-        audit.record_failure(call, action="auth.password_reset", detail=INVALID_TOKEN)
+        audit.record_failure(ctx, action="auth.password_reset", detail=INVALID_TOKEN)
         raise BadRequest(f"token: {INVALID_TOKEN}")
     check_policy(new_password, field="new_password")
-    await service.set_password(call, user, new_password)
+    await service.set_password(ctx, user, new_password)
     # Every other reset link dies with this one, and every session is signed out.
-    await call.db.execute(
+    await ctx.db.execute(
         update(OneTimeToken)
         .where(
             OneTimeToken.user_id == user.id,
@@ -157,9 +159,9 @@ async def reset_password(call: Call, *, token: str, new_password: str) -> None:
         )
         .values(used_at=datetime.now(UTC))
     )
-    await sessions.revoke_all(call.db, user.id, reason="password reset")
+    await sessions.revoke_all(ctx.db, user.id, reason="password reset")
     await audit.record(
-        call,
+        ctx,
         action="auth.password_reset",
         resource_type="user",
         resource_id=user.id,
@@ -168,10 +170,10 @@ async def reset_password(call: Call, *, token: str, new_password: str) -> None:
     )
 
 
-async def sign_in_with_magic_link(call: Call, token: str) -> TokenPair | MfaChallenge:
-    user = await _redeem(call, token, MAGIC_LINK)
+async def sign_in_with_magic_link(ctx: Context, token: str) -> TokenPair | MfaChallenge:
+    user = await _redeem(ctx, token, MAGIC_LINK)
     if user is None:
-        audit.record_failure(call, action="auth.magic_link_used", detail=INVALID_TOKEN)
+        audit.record_failure(ctx, action="auth.magic_link_used", detail=INVALID_TOKEN)
         raise Unauthorized("Invalid or expired sign-in link")
-    await audit.record(call, action="auth.magic_link_used", user_id=user.id, user_email=user.email)
-    return await service.sign_in(call, user)
+    await audit.record(ctx, action="auth.magic_link_used", user_id=user.id, user_email=user.email)
+    return await service.sign_in(ctx, user)

@@ -16,9 +16,9 @@ from server.billing.models import Plan
 from server.billing.plans import modules_of, org_plan
 from server.config import Settings
 from server.http.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from server.http.routing import Call
 from server.orgs.models import Membership, Organization
 from server.orgs.service import create_organization
+from server.service_context import Context
 from server.users.models import User
 from shared.api.auth import (
     LoginRequest,
@@ -53,48 +53,48 @@ async def user_by_email(db: AsyncSession, email: str) -> User | None:
     ).scalar_one_or_none()
 
 
-async def sign_in(call: Call, user: User) -> TokenPair | MfaChallenge:
+async def sign_in(ctx: Context, user: User) -> TokenPair | MfaChallenge:
     """Tokens for a user whose first factor is proven, or the MFA challenge when it is on."""
-    org_id = await sessions.default_org(call.db, user.id)
+    org_id = await sessions.default_org(ctx.db, user.id)
     if user.mfa_enabled:
-        return mfa.challenge(call, user_id=user.id, org_id=org_id)
-    pair = await sessions.start_session(call, user_id=user.id, org_id=org_id)
+        return mfa.challenge(ctx, user_id=user.id, org_id=org_id)
+    pair = await sessions.start_session(ctx, user_id=user.id, org_id=org_id)
     await audit.record(
-        call, action="auth.login", org_id=org_id, user_id=user.id, user_email=user.email
+        ctx, action="auth.login", org_id=org_id, user_id=user.id, user_email=user.email
     )
     return pair
 
 
-async def register(call: Call, data: RegisterRequest) -> RegisterResponse:
+async def register(ctx: Context, data: RegisterRequest) -> RegisterResponse:
     email = data.email.lower()
     check_policy(data.password)
-    if await user_by_email(call.db, email) is not None:
+    if await user_by_email(ctx.db, email) is not None:
         raise Conflict("An account with this email already exists; sign in instead")
     user = User(
         email=email,
         full_name=data.full_name,
-        password_hash=await hash_password(call.settings, data.password),
+        password_hash=await hash_password(ctx.settings, data.password),
     )
-    call.db.add(user)
-    await call.db.flush()
+    ctx.db.add(user)
+    await ctx.db.flush()
     if data.invitation_token:
         from server.users import service as users_service
 
         membership = await users_service.join_by_invitation_token(
-            call, token=data.invitation_token, user_id=user.id, email=email
+            ctx, token=data.invitation_token, user_id=user.id, email=email
         )
         org_id = membership.org_id
     else:
         org = await create_organization(
-            call.db,
+            ctx.db,
             name=data.organization_name or f"{data.full_name}'s organization",
-            plan_code=call.settings.default_plan,
+            plan_code=ctx.settings.default_plan,
             owner_id=user.id,
         )
         org_id = org.id
-    pair = await sessions.start_session(call, user_id=user.id, org_id=org_id)
+    pair = await sessions.start_session(ctx, user_id=user.id, org_id=org_id)
     await audit.record(
-        call,
+        ctx,
         action="auth.register",
         resource_type="user",
         resource_id=user.id,
@@ -105,15 +105,15 @@ async def register(call: Call, data: RegisterRequest) -> RegisterResponse:
     return RegisterResponse(**pair.model_dump(), user=UserRead.model_validate(user))
 
 
-async def login(call: Call, data: LoginRequest) -> TokenPair | MfaChallenge:
+async def login(ctx: Context, data: LoginRequest) -> TokenPair | MfaChallenge:
     email = data.email.lower()
-    await throttle.check(call, email)
-    user = await user_by_email(call.db, email)
-    password_hash = user.password_hash if user else await _dummy_hash(call.settings)
-    if not await verify_password(call.settings, password_hash, data.password) or user is None:
-        await throttle.failed(call, email)
+    await throttle.check(ctx, email)
+    user = await user_by_email(ctx.db, email)
+    password_hash = user.password_hash if user else await _dummy_hash(ctx.settings)
+    if not await verify_password(ctx.settings, password_hash, data.password) or user is None:
+        await throttle.failed(ctx, email)
         audit.record_failure(
-            call,
+            ctx,
             action="auth.login",
             user_id=user.id if user else None,
             user_email=email,
@@ -122,38 +122,38 @@ async def login(call: Call, data: LoginRequest) -> TokenPair | MfaChallenge:
         raise Unauthorized(INVALID_CREDENTIALS)
     if not user.is_active:
         audit.record_failure(
-            call, action="auth.login", user_id=user.id, user_email=email, detail="account disabled"
+            ctx, action="auth.login", user_id=user.id, user_email=email, detail="account disabled"
         )
         raise Forbidden("This account is disabled")
-    await throttle.succeeded(call, email)
-    return await sign_in(call, user)
+    await throttle.succeeded(ctx, email)
+    return await sign_in(ctx, user)
 
 
-async def mfa_verify(call: Call, *, mfa_token: str, code: str) -> TokenPair:
-    claims = decode_jwt(call.keys.jwt_secret, mfa_token, purpose=mfa.MFA)
+async def mfa_verify(ctx: Context, *, mfa_token: str, code: str) -> TokenPair:
+    claims = decode_jwt(ctx.keys.jwt_secret, mfa_token, purpose=mfa.MFA)
     user = (
-        await call.db.execute(select(User).where(User.id == int(claims["sub"])))
+        await ctx.db.execute(select(User).where(User.id == int(claims["sub"])))
     ).scalar_one_or_none()
     if user is None or not user.is_active or not user.mfa_enabled:
         raise Unauthorized("Invalid token")
-    await throttle.check(call, user.email)
-    if not await mfa.verify_code(call, user, code):
-        await throttle.failed(call, user.email)
+    await throttle.check(ctx, user.email)
+    if not await mfa.verify_code(ctx, user, code):
+        await throttle.failed(ctx, user.email)
         audit.record_failure(
-            call,
+            ctx,
             action="auth.login",
             user_id=user.id,
             user_email=user.email,
             detail="wrong MFA code",
         )
         raise Unauthorized("Invalid authentication code")
-    await throttle.succeeded(call, user.email)
+    await throttle.succeeded(ctx, user.email)
     org_id = int(claims["org"])
-    if not await _is_member(call.db, user.id, org_id):
-        org_id = await sessions.default_org(call.db, user.id)
-    pair = await sessions.start_session(call, user_id=user.id, org_id=org_id)
+    if not await _is_member(ctx.db, user.id, org_id):
+        org_id = await sessions.default_org(ctx.db, user.id)
+    pair = await sessions.start_session(ctx, user_id=user.id, org_id=org_id)
     await audit.record(
-        call,
+        ctx,
         action="auth.login",
         org_id=org_id,
         user_id=user.id,
@@ -170,14 +170,14 @@ async def _is_member(db: AsyncSession, user_id: int, org_id: int) -> bool:
     return found.first() is not None
 
 
-async def select_org(call: Call, org_id: int) -> TokenPair:
-    if call.auth.api_key_id is not None:
+async def select_org(ctx: Context, org_id: int) -> TokenPair:
+    if ctx.auth.api_key_id is not None:
         raise Forbidden("An API key is bound to its organization; sign in to switch")
-    if not await _is_member(call.db, call.auth.user_id, org_id):
+    if not await _is_member(ctx.db, ctx.auth.user_id, org_id):
         raise NotFound("Organization not found")
-    pair = await sessions.start_session(call, user_id=call.auth.user_id, org_id=org_id)
+    pair = await sessions.start_session(ctx, user_id=ctx.auth.user_id, org_id=org_id)
     await audit.record(
-        call,
+        ctx,
         action="auth.org_selected",
         resource_type="organization",
         resource_id=org_id,
@@ -192,10 +192,10 @@ def _plan_summary(org: Organization, plan: Plan) -> PlanSummary:
     )
 
 
-async def me(call: Call) -> MeResponse:
-    principal = call.auth
-    user = (await call.db.execute(select(User).where(User.id == principal.user_id))).scalar_one()
-    org, plan = await org_plan(call.db, principal.org_id)
+async def me(ctx: Context) -> MeResponse:
+    principal = ctx.auth
+    user = (await ctx.db.execute(select(User).where(User.id == principal.user_id))).scalar_one()
+    org, plan = await org_plan(ctx.db, principal.org_id)
     return MeResponse(
         user=UserRead.model_validate(user),
         organization=OrganizationSummary(
@@ -206,12 +206,12 @@ async def me(call: Call) -> MeResponse:
     )
 
 
-async def organizations(call: Call) -> list[OrganizationSummary]:
+async def organizations(ctx: Context) -> list[OrganizationSummary]:
     rows = (
-        await call.db.execute(
+        await ctx.db.execute(
             select(Organization.id, Organization.name, Organization.slug, Membership.role)
             .join(Membership, Membership.org_id == Organization.id)
-            .where(Membership.user_id == call.auth.user_id)
+            .where(Membership.user_id == ctx.auth.user_id)
             .order_by(Organization.name, Organization.id)
         )
     ).all()
@@ -221,23 +221,21 @@ async def organizations(call: Call) -> list[OrganizationSummary]:
     ]
 
 
-async def set_password(call: Call, user: User, password: str) -> None:
-    user.password_hash = await hash_password(call.settings, password)
+async def set_password(ctx: Context, user: User, password: str) -> None:
+    user.password_hash = await hash_password(ctx.settings, password)
     user.password_changed_at = datetime.now(UTC)
 
 
-async def change_password(call: Call, data: PasswordChangeRequest) -> None:
-    user = (await call.db.execute(select(User).where(User.id == call.auth.user_id))).scalar_one()
-    await throttle.check(call, user.email)
-    if not await verify_password(call.settings, user.password_hash, data.current_password):
-        await throttle.failed(call, user.email)
-        audit.record_failure(call, action="auth.password_changed", detail="wrong current password")
+async def change_password(ctx: Context, data: PasswordChangeRequest) -> None:
+    user = (await ctx.db.execute(select(User).where(User.id == ctx.auth.user_id))).scalar_one()
+    await throttle.check(ctx, user.email)
+    if not await verify_password(ctx.settings, user.password_hash, data.current_password):
+        await throttle.failed(ctx, user.email)
+        audit.record_failure(ctx, action="auth.password_changed", detail="wrong current password")
         raise BadRequest("current_password is incorrect")
     check_policy(data.new_password, field="new_password")
-    await set_password(call, user, data.new_password)
-    await sessions.revoke_all(
-        call.db, user.id, reason="password changed", keep=call.auth.session_id
-    )
+    await set_password(ctx, user, data.new_password)
+    await sessions.revoke_all(ctx.db, user.id, reason="password changed", keep=ctx.auth.session_id)
     await audit.record(
-        call, action="auth.password_changed", resource_type="user", resource_id=user.id
+        ctx, action="auth.password_changed", resource_type="user", resource_id=user.id
     )

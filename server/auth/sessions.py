@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.models import AuthSession, RefreshToken
 from server.auth.tokens import hash_secret, issue_jwt, new_secret
 from server.http.errors import Forbidden, Unauthorized
-from server.http.routing import Call
 from server.orgs.models import Membership, Organization
+from server.service_context import Context
 from server.users.models import User
 from shared.api.auth import TokenPair
 
@@ -38,24 +38,24 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def access_token(call: Call, *, user_id: int, org_id: int, session_id: int) -> str:
+def access_token(ctx: Context, *, user_id: int, org_id: int, session_id: int) -> str:
     return issue_jwt(
-        call.keys.jwt_secret,
+        ctx.keys.jwt_secret,
         subject=user_id,
         purpose=ACCESS,
-        ttl=timedelta(minutes=call.settings.access_token_minutes),
+        ttl=timedelta(minutes=ctx.settings.access_token_minutes),
         org=org_id,
         sid=session_id,
     )
 
 
-def _pair(call: Call, session: AuthSession, refresh_token: str) -> TokenPair:
+def _pair(ctx: Context, session: AuthSession, refresh_token: str) -> TokenPair:
     return TokenPair(
         access_token=access_token(
-            call, user_id=session.user_id, org_id=session.org_id, session_id=session.id
+            ctx, user_id=session.user_id, org_id=session.org_id, session_id=session.id
         ),
         refresh_token=refresh_token,
-        expires_in=call.settings.access_token_minutes * 60,
+        expires_in=ctx.settings.access_token_minutes * 60,
     )
 
 
@@ -66,21 +66,21 @@ async def _add_refresh_token(db: AsyncSession, session_id: int) -> str:
     return token
 
 
-async def start_session(call: Call, *, user_id: int, org_id: int) -> TokenPair:
+async def start_session(ctx: Context, *, user_id: int, org_id: int) -> TokenPair:
     """A new session for this device, scoped to `org_id`, and its first token pair."""
     now = _now()
     session = AuthSession(
         user_id=user_id,
         org_id=org_id,
-        user_agent=call.user_agent,
-        ip=call.ip,
+        user_agent=ctx.user_agent,
+        ip=ctx.ip,
         created_at=now,
         last_used_at=now,
-        expires_at=now + timedelta(days=call.settings.refresh_token_days),
+        expires_at=now + timedelta(days=ctx.settings.refresh_token_days),
     )
-    call.db.add(session)
-    await call.db.flush()
-    return _pair(call, session, await _add_refresh_token(call.db, session.id))
+    ctx.db.add(session)
+    await ctx.db.flush()
+    return _pair(ctx, session, await _add_refresh_token(ctx.db, session.id))
 
 
 async def default_org(db: AsyncSession, user_id: int) -> int:
@@ -111,9 +111,9 @@ async def default_org(db: AsyncSession, user_id: int) -> int:
     return recent if recent is not None else active[0]
 
 
-async def rotate(call: Call, refresh_token: str) -> Rotation:
+async def rotate(ctx: Context, refresh_token: str) -> Rotation:
     """A new pair for a valid refresh token; a spent one revokes its family (see module doc)."""
-    db = call.db
+    db = ctx.db
     row = (
         await db.execute(
             select(RefreshToken, AuthSession)
@@ -140,11 +140,11 @@ async def rotate(call: Call, refresh_token: str) -> Rotation:
         return Rotation(pair=None, session=session, reused=True)
     await _require_member(db, session)
     session.last_used_at = now
-    session.ip = call.ip
-    session.user_agent = call.user_agent
+    session.ip = ctx.ip
+    session.user_agent = ctx.user_agent
     await db.flush()
     return Rotation(
-        pair=_pair(call, session, await _add_refresh_token(db, session.id)), session=session
+        pair=_pair(ctx, session, await _add_refresh_token(db, session.id)), session=session
     )
 
 

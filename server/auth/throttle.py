@@ -7,24 +7,23 @@ neither (OWASP Authentication Cheat Sheet, "Protect against automated attacks").
 
 from __future__ import annotations
 
-from server.context import RATE_LIMITER
 from server.http.errors import TooManyRequests
-from server.http.routing import Call
+from server.service_context import Context
 
 
-def _buckets(call: Call, email: str) -> list[tuple[str, str]]:
+def _buckets(ctx: Context, email: str) -> list[tuple[str, str]]:
     """(limit, key) per counter. An IP is allowed more, since offices share one address."""
-    settings = call.settings
+    settings = ctx.settings
     return [
         (settings.login_failure_limit, f"login-fail:email:{email.lower()}"),
-        (settings.login_failure_limit_ip, f"login-fail:ip:{call.ip}"),
+        (settings.login_failure_limit_ip, f"login-fail:ip:{ctx.ip}"),
     ]
 
 
-async def check(call: Call, email: str) -> None:
+async def check(ctx: Context, email: str) -> None:
     """429 when this account or this IP has used up its failed attempts."""
-    limiter = call.request.app[RATE_LIMITER]
-    for limit, key in _buckets(call, email):
+    limiter = ctx.limiter
+    for limit, key in _buckets(ctx, email):
         if not await limiter.test(limit, key):
             retry_after = await limiter.seconds_until_free(limit, key)
             raise TooManyRequests(
@@ -33,13 +32,13 @@ async def check(call: Call, email: str) -> None:
             )
 
 
-async def failed(call: Call, email: str) -> None:
-    limiter = call.request.app[RATE_LIMITER]
-    for limit, key in _buckets(call, email):
+async def failed(ctx: Context, email: str) -> None:
+    limiter = ctx.limiter
+    for limit, key in _buckets(ctx, email):
         await limiter.hit(limit, key)
 
 
-async def succeeded(call: Call, email: str) -> None:
+async def succeeded(ctx: Context, email: str) -> None:
     """A correct sign-in forgives the account's earlier failures (not the IP's)."""
-    limit, key = _buckets(call, email)[0]
-    await call.request.app[RATE_LIMITER].clear(limit, key)
+    limit, key = _buckets(ctx, email)[0]
+    await ctx.limiter.clear(limit, key)

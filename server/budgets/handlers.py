@@ -17,7 +17,7 @@ async def list_budgets(call: Call) -> Page[BudgetRead]:
 
 async def create_budget(call: Call) -> BudgetRead:
     """POST /budgets"""
-    return await budgets.create_budget(call, data=call.body)
+    return await budgets.create_budget(call.ctx, data=call.body)
 
 
 async def status_all(call: Call) -> list[BudgetStatus]:
@@ -32,12 +32,12 @@ async def get_budget(call: Call) -> BudgetRead:
 
 async def update_budget(call: Call) -> BudgetRead:
     """PATCH /budgets/{id}"""
-    return await budgets.update_budget(call, budget_id=call.path["id"], data=call.body)
+    return await budgets.update_budget(call.ctx, budget_id=call.path["id"], data=call.body)
 
 
 async def delete_budget(call: Call) -> None:
     """DELETE /budgets/{id}"""
-    await budgets.delete_budget(call, budget_id=call.path["id"])
+    await budgets.delete_budget(call.ctx, budget_id=call.path["id"])
 
 
 async def get_status(call: Call) -> BudgetStatus:

@@ -3,7 +3,7 @@
 Amounts are stored as integer micros (server/costs/models.py) and travel as decimal strings.
 How a period's status is computed is in server/budgets/status.py.
 
-Evaluation (`evaluate_events`, run by the cost sync after each sync, and by create and change
+Evaluation (`evaluate`, run by the cost sync after each sync, and by create and change
 here so a member raising a limit sees its incident resolve at once):
 
 1. Every budget of the organization gets its status from one grouped query of the cost rows.
@@ -40,9 +40,9 @@ from server.costs.models import MICROS
 from server.db import paging
 from server.db.base import utcnow
 from server.http.errors import BadRequest, Conflict, NotFound
-from server.http.routing import Call
 from server.incidents import service as incidents
 from server.incidents.models import Incident
+from server.service_context import Context
 from shared.api.budgets import (
     BudgetCreate,
     BudgetPeriod,
@@ -132,18 +132,14 @@ async def _flush(db: AsyncSession, name: str) -> None:
         raise Conflict(f"A budget named {name!r} already exists") from exc
 
 
-async def _evaluate_for(call: Call, budget: Budget) -> BudgetRead:
+async def _evaluate_for(ctx: Context, budget: Budget) -> BudgetRead:
     """Evaluate one budget now (its incidents open or resolve) and publish after commit."""
-    events = await evaluate_events(
-        call.db, org_id=budget.org_id, now=utcnow(), budget_ids=[budget.id]
-    )
-    for _, event in events:
-        call.publish_after_commit(event)
+    await evaluate(ctx, org_id=budget.org_id, now=utcnow(), budget_ids=[budget.id])
     return budget_read(budget)
 
 
-async def create_budget(call: Call, *, data: BudgetCreate) -> BudgetRead:
-    db, org_id = call.db, call.auth.org_id
+async def create_budget(ctx: Context, *, data: BudgetCreate) -> BudgetRead:
+    db, org_id = ctx.db, ctx.auth.org_id
     await _check_account(db, org_id=org_id, account_id=data.account_id)
     await _check_name(db, org_id=org_id, name=data.name, budget_id=None)
     budget = Budget(
@@ -159,15 +155,15 @@ async def create_budget(call: Call, *, data: BudgetCreate) -> BudgetRead:
     db.add(budget)
     await _flush(db, data.name)
     await audit.record(
-        call, action="budget.created", resource_type="budget", resource_id=budget.id,
+        ctx, action="budget.created", resource_type="budget", resource_id=budget.id,
         detail=f"{budget.name!r}: {data.amount} {budget.currency} {budget.period}",
     )  # fmt: skip
-    return await _evaluate_for(call, budget)
+    return await _evaluate_for(ctx, budget)
 
 
-async def update_budget(call: Call, *, budget_id: int, data: BudgetUpdate) -> BudgetRead:
+async def update_budget(ctx: Context, *, budget_id: int, data: BudgetUpdate) -> BudgetRead:
     """Change what is given; null widens account_id or service again, and is refused elsewhere."""
-    db, org_id = call.db, call.auth.org_id
+    db, org_id = ctx.db, ctx.auth.org_id
     budget = await budget_of(db, org_id=org_id, budget_id=budget_id)
     changes: dict[str, Any] = {}
     for name, value in data.model_dump(exclude_unset=True).items():
@@ -189,26 +185,23 @@ async def update_budget(call: Call, *, budget_id: int, data: BudgetUpdate) -> Bu
     if changed:
         await _flush(db, budget.name)
         await audit.record(
-            call, action="budget.updated", resource_type="budget", resource_id=budget.id,
+            ctx, action="budget.updated", resource_type="budget", resource_id=budget.id,
             detail=f"{budget.name!r}: {', '.join(changed)}",
         )  # fmt: skip
-    return await _evaluate_for(call, budget)
+    return await _evaluate_for(ctx, budget)
 
 
-async def delete_budget(call: Call, *, budget_id: int) -> None:
+async def delete_budget(ctx: Context, *, budget_id: int) -> None:
     """Resolve the budget's open incidents (they would have no budget to recover), then delete."""
-    budget = await budget_of(call.db, org_id=call.auth.org_id, budget_id=budget_id)
+    budget = await budget_of(ctx.db, org_id=ctx.auth.org_id, budget_id=budget_id)
     for trigger in _TRIGGERS:
-        resolved = await incidents.resolve_for_trigger(
-            call.db, org_id=budget.org_id, trigger_type=trigger, target_type=TARGET,
-            target_id=budget.id, note="the budget was deleted",
-        )  # fmt: skip
-        if resolved is not None:
-            call.publish_after_commit(incidents.event_data(resolved, "incident.resolved"))
-    await call.db.delete(budget)
-    await call.db.flush()
+        await incidents.resolve_trigger(
+            ctx, _trigger(budget.org_id, trigger, budget.id), note="the budget was deleted"
+        )
+    await ctx.db.delete(budget)
+    await ctx.db.flush()
     await audit.record(
-        call, action="budget.deleted", resource_type="budget", resource_id=budget_id,
+        ctx, action="budget.deleted", resource_type="budget", resource_id=budget_id,
         detail=repr(budget.name),
     )  # fmt: skip
 
@@ -260,27 +253,22 @@ def _title(budget: Budget, trigger: TriggerType, found: BudgetStatus) -> str:
     return f"Budget {budget.name!r} past {budget.alert_threshold_pct}%: {found.pct_used}% used"
 
 
-async def _apply(
-    db: AsyncSession, budget: Budget, found: BudgetStatus, now: datetime
-) -> list[LiveEvent]:
-    events: list[LiveEvent] = []
-    key: dict[str, Any] = {"org_id": budget.org_id, "target_type": TARGET, "target_id": budget.id}
+def _trigger(org_id: int, trigger: TriggerType | str, budget_id: int) -> incidents.Trigger:
+    return incidents.Trigger(org_id, TriggerType(trigger), TARGET, budget_id)
+
+
+async def _apply(ctx: Context, budget: Budget, found: BudgetStatus, now: datetime) -> None:
+    db = ctx.db
     for trigger, wanted in _wanted(budget, found).items():
-        if wanted:
-            incident, opened = await incidents.open_for_trigger(
-                db, **key, trigger_type=trigger, title=_title(budget, trigger, found),
-                description=_describe(budget, found),
-                severity=Severity.critical
-                if trigger is TriggerType.budget_exceeded else Severity.warning,
-            )  # fmt: skip
-            if opened:
-                events.append((budget.org_id, incidents.event_data(incident, "incident.opened")))
+        key = _trigger(budget.org_id, trigger, budget.id)
+        if not wanted:
+            await incidents.resolve_trigger(ctx, key, note=_describe(budget, found))
             continue
-        resolved = await incidents.resolve_for_trigger(
-            db, **key, trigger_type=trigger, note=_describe(budget, found)
-        )
-        if resolved is not None:
-            events.append((budget.org_id, incidents.event_data(resolved, "incident.resolved")))
+        severity = Severity.critical if trigger is TriggerType.budget_exceeded else Severity.warning
+        await incidents.open_incident(
+            ctx, trigger=key, title=_title(budget, trigger, found),
+            description=_describe(budget, found), severity=severity,
+        )  # fmt: skip
     previous = budget.state
     # A statement, so updated_at keeps telling when a member last changed the budget.
     await db.execute(
@@ -299,13 +287,12 @@ async def _apply(
             previous_state=previous,
             pct_used=found.pct_used,
         )
-        events.append((budget.org_id, changed))
-    return events
+        ctx.publish_after_commit(changed, org_id=budget.org_id)
 
 
-async def _resolve_orphans(db: AsyncSession, *, org_id: int) -> list[LiveEvent]:
+async def _resolve_orphans(ctx: Context, *, org_id: int) -> None:
     """Resolve incidents of budgets that no longer exist (gone with their cloud account)."""
-    rows = await db.execute(
+    rows = await ctx.db.execute(
         select(Incident.trigger_type, Incident.target_id).where(
             Incident.org_id == org_id,
             Incident.target_type == TARGET,
@@ -314,29 +301,21 @@ async def _resolve_orphans(db: AsyncSession, *, org_id: int) -> list[LiveEvent]:
             Incident.target_id.not_in(select(Budget.id).where(Budget.org_id == org_id)),
         )
     )
-    events: list[LiveEvent] = []
     for trigger_type, target_id in rows.all():
         if target_id is None:  # pragma: no cover - NOT IN never holds for NULL
             continue
-        resolved = await incidents.resolve_for_trigger(
-            db, org_id=org_id, trigger_type=trigger_type, target_type=TARGET,
-            target_id=target_id, note="the budget no longer exists",
-        )  # fmt: skip
-        if resolved is not None:
-            events.append((org_id, incidents.event_data(resolved, "incident.resolved")))
-    return events
+        trigger = _trigger(org_id, trigger_type, target_id)
+        await incidents.resolve_trigger(ctx, trigger, note="the budget no longer exists")
 
 
-async def evaluate_events(
-    db: AsyncSession, *, org_id: int, now: datetime, budget_ids: Sequence[int] | None = None
-) -> list[LiveEvent]:
-    """Evaluate the organization's budgets (or those of `budget_ids`) as of `now`; the live
-    events to publish once the caller commits (incident.opened / resolved, budget.state)."""
-    budgets = await _budgets(db, org_id=org_id, budget_ids=budget_ids)
-    found = await figures.statuses(db, org_id=org_id, budgets=budgets, now=now)
-    events: list[LiveEvent] = []
+async def evaluate(
+    ctx: Context, *, org_id: int, now: datetime, budget_ids: Sequence[int] | None = None
+) -> None:
+    """Evaluate the organization's budgets (or those of `budget_ids`) as of `now`: their
+    incidents open or resolve and their state moves, announced once `ctx` commits."""
+    budgets = await _budgets(ctx.db, org_id=org_id, budget_ids=budget_ids)
+    found = await figures.statuses(ctx.db, org_id=org_id, budgets=budgets, now=now)
     for budget, budget_status in zip(budgets, found, strict=True):
-        events.extend(await _apply(db, budget, budget_status, now))
+        await _apply(ctx, budget, budget_status, now)
     if budget_ids is None:
-        events.extend(await _resolve_orphans(db, org_id=org_id))
-    return events
+        await _resolve_orphans(ctx, org_id=org_id)

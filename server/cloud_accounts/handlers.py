@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from server.cloud_accounts import service as accounts
-from server.engines.discovery import DISCOVERY_ENGINE
 from server.http.routing import Call
 from shared.api.cloud_accounts import CloudAccountRead, ConnectionTestResult
 from shared.api.common import Page
@@ -17,7 +16,7 @@ async def list_accounts(call: Call) -> Page[CloudAccountRead]:
 
 async def create_account(call: Call) -> CloudAccountRead:
     """POST /cloud-accounts"""
-    return await accounts.create(call, data=call.body)
+    return await accounts.create(call.ctx, data=call.body)
 
 
 async def get_account(call: Call) -> CloudAccountRead:
@@ -30,27 +29,24 @@ async def get_account(call: Call) -> CloudAccountRead:
 
 async def update_account(call: Call) -> CloudAccountRead:
     """PATCH /cloud-accounts/{id}"""
-    return await accounts.update(call, account_id=call.path["id"], data=call.body)
+    return await accounts.update(call.ctx, account_id=call.path["id"], data=call.body)
 
 
 async def delete_account(call: Call) -> None:
     """DELETE /cloud-accounts/{id}"""
-    await accounts.remove(call, account_id=call.path["id"])
+    await accounts.remove(call.ctx, account_id=call.path["id"])
 
 
 async def test_unsaved(call: Call) -> ConnectionTestResult:
     """POST /cloud-accounts/test"""
-    return await accounts.test_unsaved(call, data=call.body)
+    return await accounts.test_unsaved(call.ctx, data=call.body)
 
 
 async def test_saved(call: Call) -> ConnectionTestResult:
     """POST /cloud-accounts/{id}/test"""
-    return await accounts.test_saved(call, account_id=call.path["id"])
+    return await accounts.test_saved(call.ctx, account_id=call.path["id"])
 
 
 async def discover(call: Call) -> JobAccepted:
     """POST /cloud-accounts/{id}/discover"""
-    engine = call.request.app.get(DISCOVERY_ENGINE)
-    return await accounts.discover(
-        call, account_id=call.path["id"], wake=engine.wake if engine else None
-    )
+    return await accounts.discover(call.ctx, account_id=call.path["id"])

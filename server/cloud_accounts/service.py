@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,10 +29,10 @@ from server.cloud_accounts.providers import (
 from server.config import Settings
 from server.db import paging
 from server.http.errors import BadRequest, Conflict, NotFound
-from server.http.routing import Call
 from server.jobs import service as jobs
 from server.keys import Keys
 from server.providers import aws
+from server.service_context import Context, Wake
 from shared.api.billing import Limit
 from shared.api.cloud_accounts import (
     AccountStatus,
@@ -117,55 +116,55 @@ async def _name_taken(db: AsyncSession, *, org_id: int, name: str, but: int | No
     return found is not None
 
 
-async def create(call: Call, *, data: CloudAccountCreate) -> CloudAccountRead:
+async def create(ctx: Context, *, data: CloudAccountCreate) -> CloudAccountRead:
     """1. Refuse a provider not served yet (400) and a name already used (409).
     2. Refuse one account more than the plan allows (403 naming the limit).
     3. Store the credentials encrypted; the account is `pending` until tested."""
-    org_id = call.auth.org_id
-    _provider(call.settings, data.provider.value)
-    if await _name_taken(call.db, org_id=org_id, name=data.name, but=None):
+    org_id = ctx.auth.org_id
+    _provider(ctx.settings, data.provider.value)
+    if await _name_taken(ctx.db, org_id=org_id, name=data.name, but=None):
         raise Conflict(f"name: a cloud account named {data.name!r} already exists")
-    count = await call.db.scalar(
+    count = await ctx.db.scalar(
         select(func.count()).select_from(CloudAccount).where(CloudAccount.org_id == org_id)
     )
-    await check_limit(call.db, org_id, Limit.cloud_accounts, current=count or 0)
+    await check_limit(ctx.db, org_id, Limit.cloud_accounts, current=count or 0)
     credentials = _plain(data.credentials)
     account = CloudAccount(
         org_id=org_id,
         name=data.name,
         provider=data.provider.value,
         auth_method=auth_method(credentials),
-        credentials=_seal(call.keys, credentials),
+        credentials=_seal(ctx.keys, credentials),
         credentials_hint=credentials_hint(credentials),
         default_region=data.default_region,
         regions=list(dict.fromkeys(data.regions or [])),
         cloudwatch_enabled=data.cloudwatch_enabled,
         status=AccountStatus.pending.value,
     )
-    call.db.add(account)
-    await call.db.flush()
+    ctx.db.add(account)
+    await ctx.db.flush()
     await audit.record(
-        call, action="cloud_account.created", resource_type=RESOURCE, resource_id=account.id,
+        ctx, action="cloud_account.created", resource_type=RESOURCE, resource_id=account.id,
         detail=f"{account.provider} {account.auth_method} {account.credentials_hint}: {data.name}",
     )  # fmt: skip
     return account_read(account)
 
 
-async def update(call: Call, *, account_id: int, data: CloudAccountUpdate) -> CloudAccountRead:
+async def update(ctx: Context, *, account_id: int, data: CloudAccountUpdate) -> CloudAccountRead:
     """Change what is given. New credentials replace the old ones (whose cached session is
     dropped) and put the account back to `pending` until tested."""
-    account = await account_of(call.db, org_id=call.auth.org_id, account_id=account_id)
+    account = await account_of(ctx.db, org_id=ctx.auth.org_id, account_id=account_id)
     changed: list[str] = []
     if data.name is not None and data.name != account.name:
-        if await _name_taken(call.db, org_id=account.org_id, name=data.name, but=account.id):
+        if await _name_taken(ctx.db, org_id=account.org_id, name=data.name, but=account.id):
             raise Conflict(f"name: a cloud account named {data.name!r} already exists")
         account.name = data.name
         changed.append("name")
     if data.credentials is not None:
-        provider = _provider(call.settings, account.provider)
-        provider.forget(credentials_of(call.keys, account))
+        provider = _provider(ctx.settings, account.provider)
+        provider.forget(credentials_of(ctx.keys, account))
         credentials = _plain(data.credentials)
-        account.credentials = _seal(call.keys, credentials)
+        account.credentials = _seal(ctx.keys, credentials)
         account.auth_method = auth_method(credentials)
         account.credentials_hint = credentials_hint(credentials)
         account.status = AccountStatus.pending.value
@@ -185,26 +184,26 @@ async def update(call: Call, *, account_id: int, data: CloudAccountUpdate) -> Cl
         changed.append("cloudwatch_enabled")
     if changed:
         account.updated_at = datetime.now(UTC)
-        await call.db.flush()
+        await ctx.db.flush()
         await audit.record(
-            call, action="cloud_account.updated", resource_type=RESOURCE,
+            ctx, action="cloud_account.updated", resource_type=RESOURCE,
             resource_id=account.id, detail="changed: " + ", ".join(changed),
         )  # fmt: skip
     return account_read(account)
 
 
-async def remove(call: Call, *, account_id: int) -> None:
+async def remove(ctx: Context, *, account_id: int) -> None:
     """Delete the account; its resources, cost rows and jobs go with it (foreign keys
     cascade, SQLite has them on: server/db/engine.py)."""
-    account = await account_of(call.db, org_id=call.auth.org_id, account_id=account_id)
+    account = await account_of(ctx.db, org_id=ctx.auth.org_id, account_id=account_id)
     # A provider no longer served, or a key changed: nothing is cached then.
     with contextlib.suppress(BadRequest, ValueError):
-        _provider(call.settings, account.provider).forget(credentials_of(call.keys, account))
+        _provider(ctx.settings, account.provider).forget(credentials_of(ctx.keys, account))
     name, hint = account.name, account.credentials_hint
-    await call.db.execute(delete(CloudAccount).where(CloudAccount.id == account.id))
-    call.db.expunge(account)
+    await ctx.db.execute(delete(CloudAccount).where(CloudAccount.id == account.id))
+    ctx.db.expunge(account)
     await audit.record(
-        call, action="cloud_account.deleted", resource_type=RESOURCE, resource_id=account_id,
+        ctx, action="cloud_account.deleted", resource_type=RESOURCE, resource_id=account_id,
         detail=f"{name} ({hint}) with its resources and cost rows",
     )  # fmt: skip
 
@@ -221,13 +220,13 @@ def _result(report: ConnectionReport) -> ConnectionTestResult:
     )
 
 
-async def test_unsaved(call: Call, *, data: ConnectionTestRequest) -> ConnectionTestResult:
+async def test_unsaved(ctx: Context, *, data: ConnectionTestRequest) -> ConnectionTestResult:
     """Try credentials before saving them; nothing is stored but an audit entry."""
-    provider = _provider(call.settings, data.provider.value)
+    provider = _provider(ctx.settings, data.provider.value)
     credentials = _plain(data.credentials)
     report = await provider.test_connection(credentials, region=data.default_region)
     await audit.record(
-        call, action="cloud_account.tested", resource_type=RESOURCE,
+        ctx, action="cloud_account.tested", resource_type=RESOURCE,
         detail=f"unsaved {data.provider.value} {credentials_hint(credentials)}: "
         + ("ok" if report.ok else report.detail),
     )  # fmt: skip
@@ -244,35 +243,34 @@ def apply_report(account: CloudAccount, report: ConnectionReport, now: datetime)
         account.external_account_id = report.account_id
 
 
-async def test_saved(call: Call, *, account_id: int) -> ConnectionTestResult:
-    account = await account_of(call.db, org_id=call.auth.org_id, account_id=account_id)
-    provider = _provider(call.settings, account.provider)
+async def test_saved(ctx: Context, *, account_id: int) -> ConnectionTestResult:
+    account = await account_of(ctx.db, org_id=ctx.auth.org_id, account_id=account_id)
+    provider = _provider(ctx.settings, account.provider)
     report = await provider.test_connection(
-        credentials_of(call.keys, account), region=account.default_region
+        credentials_of(ctx.keys, account), region=account.default_region
     )
     apply_report(account, report, datetime.now(UTC))
-    await call.db.flush()
+    await ctx.db.flush()
     await audit.record(
-        call, action="cloud_account.tested", resource_type=RESOURCE, resource_id=account.id,
+        ctx, action="cloud_account.tested", resource_type=RESOURCE, resource_id=account.id,
         detail="ok" if report.ok else report.detail,
     )  # fmt: skip
     return _result(report)
 
 
-async def discover(call: Call, *, account_id: int, wake: Any = None) -> JobAccepted:
+async def discover(ctx: Context, *, account_id: int) -> JobAccepted:
     """Queue a discovery run (202); one already queued or running is answered instead."""
-    account = await account_of(call.db, org_id=call.auth.org_id, account_id=account_id)
-    _provider(call.settings, account.provider)
+    account = await account_of(ctx.db, org_id=ctx.auth.org_id, account_id=account_id)
+    _provider(ctx.settings, account.provider)
     job, new = await jobs.enqueue(
-        call.db, org_id=account.org_id, kind=JobKind.discovery, account_id=account.id,
-        requested_by_id=call.auth.user_id,
+        ctx.db, org_id=account.org_id, kind=JobKind.discovery, account_id=account.id,
+        requested_by_id=ctx.auth.user_id,
     )  # fmt: skip
     if new:
         await audit.record(
-            call, action="cloud_account.discovery_requested", resource_type=RESOURCE,
+            ctx, action="cloud_account.discovery_requested", resource_type=RESOURCE,
             resource_id=account.id, detail=f"job {job.id}",
         )  # fmt: skip
-        call.publish_after_commit(jobs.event_data(job))
-    if wake is not None:
-        call.after_commit(wake)
+        ctx.publish_after_commit(jobs.event_data(job))
+    ctx.wake(Wake.discovery)
     return JobAccepted(job_id=job.id)

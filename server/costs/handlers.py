@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from server.costs import queries
 from server.costs import service as costs
-from server.engines.cost_sync import COST_SYNC_ENGINE
 from server.http.routing import Call
 from shared.api.costs import (
     AccountCost,
@@ -65,8 +64,7 @@ async def forecast(call: Call) -> CostForecast:
 
 async def request_sync(call: Call) -> JobAccepted:
     """POST /costs/sync"""
-    engine = call.request.app.get(COST_SYNC_ENGINE)
-    return await costs.request_sync(call, wake=engine.wake if engine else None)
+    return await costs.request_sync(call.ctx)
 
 
 async def last_syncs(call: Call) -> list[CostSyncRead]:

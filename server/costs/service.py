@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import func, select
 
 from server.audit import service as audit
 from server.cloud_accounts.models import CloudAccount
 from server.http.errors import Conflict
-from server.http.routing import Call
 from server.jobs import service as jobs
+from server.service_context import Context, Wake
 from shared.api.jobs import JobAccepted, JobKind
 
 
-async def request_sync(call: Call, *, wake: Callable[[], None] | None = None) -> JobAccepted:
+async def request_sync(ctx: Context) -> JobAccepted:
     """Queue one cost sync job for the organization (202): it syncs every AWS account.
 
     A sync already queued or running is answered instead of a second one. An organization
     without AWS accounts has nothing to sync: 409.
     """
-    org_id = call.auth.org_id
-    accounts = await call.db.scalar(
+    org_id = ctx.auth.org_id
+    accounts = await ctx.db.scalar(
         select(func.count())
         .select_from(CloudAccount)
         .where(CloudAccount.org_id == org_id, CloudAccount.provider == "aws")
@@ -29,14 +27,13 @@ async def request_sync(call: Call, *, wake: Callable[[], None] | None = None) ->
     if not accounts:
         raise Conflict("No AWS cloud account to sync: add one first")
     job, new = await jobs.enqueue(
-        call.db, org_id=org_id, kind=JobKind.cost_sync, requested_by_id=call.auth.user_id
+        ctx.db, org_id=org_id, kind=JobKind.cost_sync, requested_by_id=ctx.auth.user_id
     )
     if new:
         await audit.record(
-            call, action="costs.sync_requested", resource_type="job", resource_id=job.id,
+            ctx, action="costs.sync_requested", resource_type="job", resource_id=job.id,
             detail=f"{accounts} AWS account(s)",
         )  # fmt: skip
-        call.publish_after_commit(jobs.event_data(job))
-    if wake is not None:
-        call.after_commit(wake)
+        ctx.publish_after_commit(jobs.event_data(job))
+    ctx.wake(Wake.cost_sync)
     return JobAccepted(job_id=job.id)

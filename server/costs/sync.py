@@ -23,7 +23,7 @@ on its own (`sync_account`), so one account's refusal does not cost the others t
 6. The CostSync row gets status succeeded (rows, api_calls) in the same transaction, or
    failed with the error in plain words and the calls made so far.
 7. `cost.synced` is published per account as it ends. After the last one, budgets are
-   evaluated when any account succeeded (budgets.evaluate_events; its incident events are
+   evaluated when any account succeeded (budgets.evaluate; its incident events are
    published after that commit), then the job finishes: succeeded when at least one
    account did (or there was none), with the failures' reasons in its detail.
 """
@@ -51,6 +51,7 @@ from server.jobs import service as jobs
 from server.jobs.models import Job
 from server.keys import Keys
 from server.providers import aws
+from server.service_context import Context
 from shared.api.events import CostSynced
 
 log = logging.getLogger("upmetr.costs.sync")
@@ -305,8 +306,9 @@ async def run_job(
     if succeeded:  # before the job ends: a finished job has had its budgets evaluated
         try:
             async with sessions() as db, db.begin():
-                changes = await budgets.evaluate_events(db, org_id=job.org_id, now=clock())
-            for org_id, change in changes:
+                ctx = Context(db=db)  # the system's; its outbox goes out below
+                await budgets.evaluate(ctx, org_id=job.org_id, now=clock())
+            for org_id, change in ctx.events:
                 events.publish(org_id, change)
         except Exception:  # the costs are stored; the next sync evaluates again
             log.exception("budget evaluation after the cost sync of org %s failed", job.org_id)

@@ -32,6 +32,7 @@ async def stream(call: Call) -> web.StreamResponse:
        unsubscribe.
     """
     after = _resume_point(call)
+    await call.db.commit()  # what authenticated the stream ends here: it holds no connection
     subscription = call.request.app[EVENT_BUS].subscribe(call.auth.org_id, after=after)
     try:
         response = await sse.open_stream(call.request)

@@ -12,18 +12,21 @@ import time
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.context import RATE_LIMITER, SESSIONS, SETTINGS
 from server.http.errors import ApiError, TooManyRequests, json_error
 from server.http.routing import (
-    AUDIT_WRITER,
     AUTH_ERROR_KEY,
     AUTHENTICATOR,
     PRINCIPAL_KEY,
+    SESSION_KEY,
     bearer_token,
+    user_agent,
 )
+from server.service_context import write_audit
+from shared.api.common import API_PREFIX
 
-API_PREFIX = "/api/v1"
 log = logging.getLogger("upmetr.http")
 # The X-RateLimit-* headers of this request. The middleware adds them to the response it gets
 # back, but a streamed response has sent its headers by then, so it must copy them itself.
@@ -35,14 +38,19 @@ async def auth_and_rate_limit(request: web.Request, handler: Any) -> web.StreamR
     if not request.path.startswith(API_PREFIX + "/"):
         response: web.StreamResponse = await handler(request)
         return response
+    async with request.app[SESSIONS]() as db:
+        request[SESSION_KEY] = db
+        return await _limited(request, handler, db)
+
+
+async def _limited(request: web.Request, handler: Any, db: AsyncSession) -> web.StreamResponse:
     app = request.app
     token = bearer_token(request)
     if token is not None:
-        async with app[SESSIONS]() as db:
-            try:
-                request[PRINCIPAL_KEY] = await app[AUTHENTICATOR](request, db, token)
-            except ApiError as exc:
-                request[AUTH_ERROR_KEY] = exc
+        try:
+            request[PRINCIPAL_KEY] = await app[AUTHENTICATOR](request, db, token)
+        except ApiError as exc:
+            request[AUTH_ERROR_KEY] = exc
     principal = request.get(PRINCIPAL_KEY)
     settings = app[SETTINGS]
     if principal is not None:
@@ -57,7 +65,8 @@ async def auth_and_rate_limit(request: web.Request, handler: Any) -> web.StreamR
     }
     request[RATE_LIMIT_HEADERS] = headers
     if not decision.allowed:
-        await _audit_rate_limited(request, key, principal)
+        await audit_rate_limited(request, db, key, principal)
+        await db.commit()
         retry_after = max(1, decision.reset_at - int(time.time()))
         # This middleware sits outside error_middleware, so it answers itself; an ApiError
         # raised from here would reach aiohttp as an unhandled exception (a bare 500).
@@ -85,8 +94,11 @@ def _error_response(exc: ApiError) -> web.Response:
     return response
 
 
-async def _audit_rate_limited(request: web.Request, key: str, principal: Any) -> None:
-    """One audit entry per limited caller per minute, so a flood cannot flood the log.
+async def audit_rate_limited(
+    request: web.Request, db: AsyncSession, key: str, principal: Any
+) -> None:
+    """One audit entry per limited caller per minute, so a flood cannot flood the log; it
+    is written in `db`'s transaction, for the caller to commit.
 
     The app's own limiter remembers who was audited: per application, and it forgets.
     """
@@ -100,8 +112,7 @@ async def _audit_rate_limited(request: web.Request, key: str, principal: Any) ->
         "user_id": principal.user_id if principal else None,
         "user_email": principal.email if principal else None,
         "ip": request.remote,
-        "user_agent": request.headers.get("User-Agent", "")[:500] or None,
+        "user_agent": user_agent(request),
         "detail": f"{request.method} {request.path}",
     }
-    async with request.app[SESSIONS]() as db, db.begin():
-        await request.app[AUDIT_WRITER](db, [entry])
+    await write_audit(db, [entry])

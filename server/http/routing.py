@@ -8,9 +8,10 @@ serializes the result, so handlers hold only their domain call.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -21,7 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
-from server.context import EVENTS, KEYS, MAILER, SESSIONS, SETTINGS, TASKS
+from server.context import RUNTIME, SESSIONS, SETTINGS
 from server.http.errors import (
     ApiError,
     BadRequest,
@@ -32,20 +33,16 @@ from server.http.errors import (
     validation_error,
 )
 from server.http.principal import Principal
-from server.keys import Keys
-from server.providers.email import Email
-from server.tasks import BackgroundTasks
+from server.service_context import ANONYMOUS, Context, commit, roll_back
 from shared.api.common import Role
 from shared.api.events import EventData
 
 Handler = Callable[["Call"], Awaitable[Any]]
 Authenticator = Callable[[web.Request, AsyncSession, str], Awaitable[Principal]]
-ModuleCheck = Callable[["Call", str], Awaitable[None]]
-AuditWriter = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
+ModuleCheck = Callable[[Context, str], Awaitable[None]]
 
 AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 MODULE_CHECK: web.AppKey[ModuleCheck] = web.AppKey("module_check")
-AUDIT_WRITER: web.AppKey[AuditWriter] = web.AppKey("audit_writer")
 
 _PARAM = re.compile(r"\{(\w+)\}")
 
@@ -88,59 +85,25 @@ class Route:
 
 @dataclass
 class Call:
-    """Everything a handler gets: the request, its parsed input, the caller and the database."""
+    """A request as a handler sees it: its parsed input and the service context it runs in."""
 
     request: web.Request
-    db: AsyncSession
+    ctx: Context
     path: dict[str, Any] = field(default_factory=dict)
     body: Any = None
     query: Any = None
-    principal: Principal | None = None
-    # Audit entries of a failed request, written after its transaction rolled back.
-    failed_audits: list[dict[str, Any]] = field(default_factory=list)
-    # Live events of this request, published only once its transaction has committed.
-    pending_events: list[tuple[int, EventData]] = field(default_factory=list)
-    # Callbacks of this request, run only once its transaction has committed.
-    committed_callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def db(self) -> AsyncSession:
+        return self.ctx.db
 
     @property
     def auth(self) -> Principal:
-        if self.principal is None:  # pragma: no cover - guarded by Route.access
-            raise RuntimeError("route declared public but reads the principal")
-        return self.principal
+        return self.ctx.auth
 
     @property
     def settings(self) -> Settings:
-        return self.request.app[SETTINGS]
-
-    @property
-    def keys(self) -> Keys:
-        return self.request.app[KEYS]
-
-    @property
-    def tasks(self) -> BackgroundTasks:
-        return self.request.app[TASKS]
-
-    def publish_after_commit(self, event: EventData) -> None:
-        """Emit a live event to the caller's organization if and when this request commits."""
-        self.pending_events.append((self.auth.org_id, event))
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run `callback` if and when this request commits (it must not raise)."""
-        self.committed_callbacks.append(callback)
-
-    def send_email(self, email: Email) -> None:
-        """Sends after the response, off the request path; failures are logged, not raised."""
-        self.tasks.spawn(self.request.app[MAILER].send(email), name=f"email to {email.to}")
-
-    @property
-    def ip(self) -> str | None:
-        return self.request.remote
-
-    @property
-    def user_agent(self) -> str | None:
-        agent = self.request.headers.get("User-Agent")
-        return agent[:500] if agent else None
+        return self.ctx.settings
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -153,6 +116,9 @@ def bearer_token(request: web.Request) -> str | None:
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 AUTH_ERROR_KEY = web.RequestKey("auth_error", ApiError)
+# The request's one database session, opened by the auth middleware for /api/v1, so the
+# statements that authenticate and those of the route share a connection and a transaction.
+SESSION_KEY = web.RequestKey("session", AsyncSession)
 
 
 def authenticated(request: web.Request) -> Principal:
@@ -203,14 +169,39 @@ async def _parse_body(route: Route, request: web.Request, limit: int) -> Any:
         data = json.loads(raw, parse_int=_int64)
     except _IntegerOutOfRange as exc:
         raise BadRequest(str(exc)) from exc
+    except RecursionError as exc:  # the decoder's own depth limit, near 1,000 levels
+        raise BadRequest(_TOO_DEEP) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("Request body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise BadRequest("Request body must be a JSON object")
+    if _depth_over(data, MAX_JSON_DEPTH):
+        raise BadRequest(_TOO_DEEP)
     try:
         return route.body.model_validate(data)
     except ValidationError as exc:
         raise _Invalid(validation_error(exc, "body")) from exc
+
+
+# No request model nests deeper than a few levels; a deeper body is refused before validation
+# walks it (a body of 1,000 `[` in 2 KB once raised RecursionError here: a 500).
+MAX_JSON_DEPTH = 32
+_TOO_DEEP = f"Request body nests deeper than {MAX_JSON_DEPTH} levels"
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether arrays and objects in `value` nest deeper than `limit` (iterative: no recursion)."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
 
 
 class _IntegerOutOfRange(ValueError):
@@ -269,30 +260,43 @@ def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             body = await _parse_body(route, request, limit) if route.body else None
         except _Invalid as invalid:
             return invalid.response
-        async with app[SESSIONS]() as db:
-            call = Call(
-                request=request, db=db, path=path, body=body, query=query, principal=principal
+        async with _session_of(request) as db:
+            ctx = Context(
+                db=db,
+                runtime=app[RUNTIME],
+                actor=principal or ANONYMOUS,
+                ip=request.remote,
+                user_agent=user_agent(request),
             )
+            call = Call(request=request, ctx=ctx, path=path, body=body, query=query)
             try:
-                async with db.begin():
-                    if route.module:
-                        await app[MODULE_CHECK](call, route.module)
-                    result = await route.handler(call)
-                    response = _serialize(route, result)
-                    await app[AUDIT_WRITER](db, call.failed_audits)
-                for org_id, event in call.pending_events:
-                    app[EVENTS].publish(org_id, event)
-                for callback in call.committed_callbacks:
-                    callback()
-            except Exception:
-                if call.failed_audits:
-                    async with db.begin():
-                        await app[AUDIT_WRITER](db, call.failed_audits)
+                if route.module:
+                    await app[MODULE_CHECK](ctx, route.module)
+                response = _serialize(route, await route.handler(call))
+            except BaseException:
+                await roll_back(ctx)
                 raise
+            await commit(ctx)
             return response
 
     handle.__name__ = route.handler.__name__
     return handle
+
+
+@contextlib.asynccontextmanager
+async def _session_of(request: web.Request) -> AsyncIterator[AsyncSession]:
+    """The session the auth middleware opened for this request, or one of its own (pages)."""
+    db = request.get(SESSION_KEY)
+    if db is not None:
+        yield db
+        return
+    async with request.app[SESSIONS]() as db:
+        yield db
+
+
+def user_agent(request: web.Request) -> str | None:
+    agent = request.headers.get("User-Agent")
+    return agent[:500] if agent else None
 
 
 def _admitted(route: Route, request: web.Request) -> Principal | None:

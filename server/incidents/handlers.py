@@ -27,12 +27,12 @@ async def stats(call: Call) -> IncidentStats:
 
 async def create_incident(call: Call) -> IncidentRead:
     """POST /incidents"""
-    return await incidents.create_manual(call, data=call.body)
+    return await incidents.create_manual(call.ctx, data=call.body)
 
 
 async def bulk(call: Call) -> list[BulkOutcome]:
     """POST /incidents/bulk"""
-    return await incidents.bulk(call, data=call.body)
+    return await incidents.bulk(call.ctx, data=call.body)
 
 
 async def get_incident(call: Call) -> IncidentDetail:
@@ -42,19 +42,19 @@ async def get_incident(call: Call) -> IncidentDetail:
 
 async def acknowledge(call: Call) -> IncidentRead:
     """POST /incidents/{id}/acknowledge"""
-    return await incidents.acknowledge(call, incident_id=call.path["id"], data=call.body)
+    return await incidents.acknowledge(call.ctx, incident_id=call.path["id"], data=call.body)
 
 
 async def resolve(call: Call) -> IncidentRead:
     """POST /incidents/{id}/resolve"""
-    return await incidents.resolve(call, incident_id=call.path["id"], data=call.body)
+    return await incidents.resolve(call.ctx, incident_id=call.path["id"], data=call.body)
 
 
 async def add_note(call: Call) -> TimelineEventRead:
     """POST /incidents/{id}/notes"""
-    return await incidents.add_note(call, incident_id=call.path["id"], data=call.body)
+    return await incidents.add_note(call.ctx, incident_id=call.path["id"], data=call.body)
 
 
 async def delete_incident(call: Call) -> None:
     """DELETE /incidents/{id}"""
-    await incidents.delete_incident(call, incident_id=call.path["id"])
+    await incidents.delete_incident(call.ctx, incident_id=call.path["id"])

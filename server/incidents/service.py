@@ -1,9 +1,9 @@
 """The incident rules: one unresolved incident per trigger and target, the lifecycle
 open -> acknowledged -> resolved (or open -> resolved), and a timeline of who did what.
 
-Engines call `open_for_trigger`, `resolve_for_trigger` and `add_timeline_event` with their
-own session and publish `event_data(incident, type)` after they commit; HTTP handlers call the
-functions taking a `Call`, which audit and publish through the request.
+Members and engines call the same functions: `open_incident` (by a member, or for a
+`Trigger` such as a monitor going down) and `resolve_trigger`; who acts comes from the
+`Context`, which also carries the audit entries and the live events out after commit.
 
 State changes are compare-and-set updates (`WHERE status IN (...)`), so an acknowledgement
 racing an automatic resolution cannot both win; the loser sees a 409.
@@ -11,6 +11,7 @@ racing an automatic resolution cannot both win; the loser sees a 409.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
 from server.http.errors import Conflict, NotFound
-from server.http.routing import Call
 from server.incidents.models import Incident, IncidentEvent
 from server.incidents.queries import incident_of, incident_read
+from server.service_context import Context
 from shared.api.events import IncidentChange, IncidentChanged, IncidentNoteAdded
 from shared.api.incidents import (
     BulkAction,
@@ -89,85 +90,84 @@ async def add_timeline_event(
     return event
 
 
-async def _system_audit(db: AsyncSession, incident: Incident, action: str, detail: str) -> None:
-    """An audit entry for what the system did on its own (no request, no user)."""
-    entry = {
-        "org_id": incident.org_id,
-        "user_id": None,
-        "user_email": SYSTEM,
-        "action": action,
-        "resource_type": "incident",
-        "resource_id": str(incident.id),
-        "ip": None,
-        "user_agent": None,
-        "status": "success",
-        "detail": detail[:2000],
-    }
-    await audit.write(db, [entry])
+def _actor(ctx: Context) -> tuple[str, int | None]:
+    """Who acts, as the timeline names them: a member, or the system."""
+    principal = ctx.principal
+    return (principal.email, principal.user_id) if principal else (SYSTEM, None)
 
 
-async def _unresolved_for(
-    db: AsyncSession, *, org_id: int, trigger_type: str, target_type: str, target_id: int
-) -> Incident | None:
+@dataclass(frozen=True)
+class Trigger:
+    """What opens and resolves incidents on its own; it has one unresolved incident at most."""
+
+    org_id: int
+    type: TriggerType
+    target_type: str
+    target_id: int
+
+
+async def _unresolved_for(db: AsyncSession, trigger: Trigger) -> Incident | None:
     return await db.scalar(
         select(Incident).where(
-            Incident.org_id == org_id,
-            Incident.trigger_type == trigger_type,
-            Incident.target_type == target_type,
-            Incident.target_id == target_id,
+            Incident.org_id == trigger.org_id,
+            Incident.trigger_type == trigger.type.value,
+            Incident.target_type == trigger.target_type,
+            Incident.target_id == trigger.target_id,
             Incident.status != RESOLVED,
         )
     )
 
 
-async def open_for_trigger(
-    db: AsyncSession,
+async def open_incident(
+    ctx: Context,
     *,
-    org_id: int,
-    trigger_type: TriggerType | str,
-    target_type: str,
-    target_id: int,
     title: str,
     severity: Severity | str,
     description: str | None = None,
+    trigger: Trigger | None = None,
 ) -> tuple[Incident, bool]:
-    """The unresolved incident of this trigger and target, and whether it was opened now.
+    """Open an incident: by the calling member (no trigger), or by a trigger. The incident
+    and whether it was opened now.
 
-    1. If one is unresolved (open or acknowledged), return it and False.
+    1. For a trigger that has an unresolved incident (open or acknowledged), return it
+       and False.
     2. Else insert a new one inside a SAVEPOINT. The partial unique index refuses a second
-       unresolved incident, so if another engine or process opened one since step 1, the
-       insert fails, only the savepoint rolls back, and that incident is returned with False.
-    3. A new incident gets an `opened` timeline event by the system and an audit entry.
+       unresolved incident of a trigger, so if another engine or process opened one since
+       step 1, the insert fails, only the savepoint rolls back, and that one is returned.
+    3. A new incident gets an `opened` timeline event by its actor, an audit entry and,
+       after commit, an `incident.opened` live event.
     """
-    trigger = TriggerType(trigger_type)
-    if trigger is TriggerType.manual:
+    if trigger is None:
+        org_id, trigger_type = ctx.auth.org_id, TriggerType.manual
+        key: dict[str, Any] = {"created_by_id": ctx.auth.user_id}
+    elif trigger.type is TriggerType.manual:
         raise ValueError("manual incidents are created by a member, not by a trigger")
-    key: dict[str, Any] = {
-        "org_id": org_id,
-        "trigger_type": trigger.value,
-        "target_type": target_type,
-        "target_id": target_id,
-    }
-    existing = await _unresolved_for(db, **key)
-    if existing is not None:
-        return existing, False
+    else:
+        ctx = ctx.as_system()
+        org_id, trigger_type = trigger.org_id, trigger.type
+        key = {"target_type": trigger.target_type, "target_id": trigger.target_id}
+        existing = await _unresolved_for(ctx.db, trigger)
+        if existing is not None:
+            return existing, False
     incident = Incident(
-        **key, title=title[:200], severity=Severity(severity).value, description=description
-    )
+        org_id=org_id, trigger_type=trigger_type.value, title=title[:200],
+        severity=Severity(severity).value, description=description, **key,
+    )  # fmt: skip
     try:
-        async with db.begin_nested():
-            db.add(incident)
+        async with ctx.db.begin_nested():
+            ctx.db.add(incident)
     except IntegrityError:
-        existing = await _unresolved_for(db, **key)
+        existing = await _unresolved_for(ctx.db, trigger) if trigger else None
         if existing is None:  # pragma: no cover - a different constraint failed
             raise
         return existing, False
-    await add_timeline_event(
-        db, incident_id=incident.id, kind=TimelineKind.opened, text=description or title
-    )
-    await _system_audit(
-        db, incident, "incident.created", f"opened by {trigger.value} on {target_type} {target_id}"
-    )
+    await _timeline(ctx, incident, TimelineKind.opened, description or title)
+    by = f"{trigger.type.value} on {trigger.target_type} {trigger.target_id}" if trigger else None
+    await audit.record(
+        ctx, action="incident.created", resource_type="incident", resource_id=incident.id,
+        org_id=org_id, detail=f"opened by {by}" if by else f"{incident.severity}: {title}",
+    )  # fmt: skip
+    ctx.publish_after_commit(event_data(incident, "incident.opened"), org_id=org_id)
     return incident, True
 
 
@@ -189,148 +189,114 @@ def _with_note(text: str, note: str | None) -> str:
     return f"{text}: {note}" if note else text
 
 
-async def resolve_for_trigger(
-    db: AsyncSession,
-    *,
-    org_id: int,
-    trigger_type: TriggerType | str,
-    target_type: str,
-    target_id: int,
-    note: str | None = None,
+async def resolve_trigger(
+    ctx: Context, trigger: Trigger, *, note: str | None = None
 ) -> Incident | None:
-    """Resolve the unresolved incident of this trigger and target automatically (the
-    target recovered); None when there is none. The timeline says how long it lasted."""
-    incident = await _unresolved_for(
-        db,
-        org_id=org_id,
-        trigger_type=TriggerType(trigger_type).value,
-        target_type=target_type,
-        target_id=target_id,
-    )
-    if incident is None:
+    """Resolve the trigger's unresolved incident (its target recovered); None when it has
+    none, or someone resolved it a moment ago."""
+    incident = await _unresolved_for(ctx.db, trigger)
+    if incident is None or not await _resolve(ctx.as_system(), incident, note):
         return None
-    now = datetime.now(UTC)
-    resolved = await _set_status(
-        db, incident, to=RESOLVED, allowed_from=(OPEN, ACKNOWLEDGED),
-        resolved_at=now, resolved_by_id=None, resolved_automatically=True,
-    )  # fmt: skip
-    if not resolved:  # resolved by someone else a moment ago
-        return None
-    duration = human_duration((now - incident.opened_at).total_seconds())
-    text = _with_note(f"Resolved automatically after {duration}", note)
-    await add_timeline_event(db, incident_id=incident.id, kind=TimelineKind.resolved, text=text)
-    await _system_audit(db, incident, "incident.resolved", text)
     return incident
 
 
-# Members acting through the API
-
-
-async def create_manual(call: Call, *, data: IncidentCreate) -> IncidentRead:
-    incident = Incident(
-        org_id=call.auth.org_id,
-        title=data.title,
-        description=data.description,
-        severity=data.severity.value,
-        trigger_type=TriggerType.manual.value,
-        created_by_id=call.auth.user_id,
+async def create_manual(ctx: Context, *, data: IncidentCreate) -> IncidentRead:
+    incident, _ = await open_incident(
+        ctx, title=data.title, severity=data.severity, description=data.description
     )
-    call.db.add(incident)
-    await call.db.flush()
-    await add_timeline_event(
-        call.db, incident_id=incident.id, kind=TimelineKind.opened,
-        text=data.description or data.title, actor=call.auth.email,
-        actor_user_id=call.auth.user_id,
-    )  # fmt: skip
-    await audit.record(
-        call, action="incident.created", resource_type="incident", resource_id=incident.id,
-        detail=f"{data.severity.value}: {data.title}",
-    )  # fmt: skip
-    call.publish_after_commit(event_data(incident, "incident.opened"))
     return incident_read(incident)
 
 
-async def _acknowledge(call: Call, incident: Incident, note: str | None) -> None:
+async def _acknowledge(ctx: Context, incident: Incident, note: str | None) -> None:
     acknowledged = await _set_status(
-        call.db, incident, to=ACKNOWLEDGED, allowed_from=(OPEN,),
-        acknowledged_at=datetime.now(UTC), acknowledged_by_id=call.auth.user_id,
+        ctx.db, incident, to=ACKNOWLEDGED, allowed_from=(OPEN,),
+        acknowledged_at=datetime.now(UTC), acknowledged_by_id=ctx.auth.user_id,
     )  # fmt: skip
     if not acknowledged:
         raise Conflict(
             f"Incident {incident.id} is {incident.status}; only an open one can be acknowledged"
         )
-    await _timeline_by_caller(call, incident, TimelineKind.acknowledged, note)
+    await _timeline(ctx, incident, TimelineKind.acknowledged, note)
     await audit.record(
-        call, action="incident.acknowledged", resource_type="incident",
+        ctx, action="incident.acknowledged", resource_type="incident",
         resource_id=incident.id, detail=note,
     )  # fmt: skip
-    call.publish_after_commit(event_data(incident, "incident.acknowledged"))
+    ctx.publish_after_commit(event_data(incident, "incident.acknowledged"))
 
 
-async def _resolve(call: Call, incident: Incident, note: str | None) -> None:
+async def _resolve(ctx: Context, incident: Incident, note: str | None) -> bool:
+    """Resolve an open or acknowledged incident; False when it is resolved already."""
     now = datetime.now(UTC)
+    email, user_id = _actor(ctx)
     resolved = await _set_status(
-        call.db, incident, to=RESOLVED, allowed_from=(OPEN, ACKNOWLEDGED),
-        resolved_at=now, resolved_by_id=call.auth.user_id, resolved_automatically=False,
+        ctx.db, incident, to=RESOLVED, allowed_from=(OPEN, ACKNOWLEDGED),
+        resolved_at=now, resolved_by_id=user_id, resolved_automatically=user_id is None,
     )  # fmt: skip
     if not resolved:
-        raise Conflict(f"Incident {incident.id} is already resolved")
+        return False
     duration = human_duration((now - incident.opened_at).total_seconds())
-    text = _with_note(f"Resolved by {call.auth.email} after {duration}", note)
-    await _timeline_by_caller(call, incident, TimelineKind.resolved, text)
+    by = f"by {email}" if user_id is not None else "automatically"
+    text = _with_note(f"Resolved {by} after {duration}", note)
+    await _timeline(ctx, incident, TimelineKind.resolved, text)
     await audit.record(
-        call, action="incident.resolved", resource_type="incident", resource_id=incident.id,
-        detail=text,
+        ctx, action="incident.resolved", resource_type="incident", resource_id=incident.id,
+        org_id=incident.org_id, detail=text,
     )  # fmt: skip
-    call.publish_after_commit(event_data(incident, "incident.resolved"))
+    ctx.publish_after_commit(event_data(incident, "incident.resolved"), org_id=incident.org_id)
+    return True
 
 
-async def _delete(call: Call, incident: Incident) -> None:
+async def _resolve_by_member(ctx: Context, incident: Incident, note: str | None) -> None:
+    if not await _resolve(ctx, incident, note):
+        raise Conflict(f"Incident {incident.id} is already resolved")
+
+
+async def _delete(ctx: Context, incident: Incident) -> None:
     deleted = event_data(incident, "incident.deleted")
-    await call.db.execute(delete(Incident).where(Incident.id == incident.id))
-    call.db.expunge(incident)
+    await ctx.db.execute(delete(Incident).where(Incident.id == incident.id))
+    ctx.db.expunge(incident)
     await audit.record(
-        call, action="incident.deleted", resource_type="incident", resource_id=deleted.id,
+        ctx, action="incident.deleted", resource_type="incident", resource_id=deleted.id,
         detail=f"{deleted.severity}, {deleted.status}: {deleted.title}",
     )  # fmt: skip
-    call.publish_after_commit(deleted)
+    ctx.publish_after_commit(deleted)
 
 
-async def _timeline_by_caller(
-    call: Call, incident: Incident, kind: TimelineKind, text: str | None
+async def _timeline(
+    ctx: Context, incident: Incident, kind: TimelineKind, text: str | None
 ) -> IncidentEvent:
+    email, user_id = _actor(ctx)
     return await add_timeline_event(
-        call.db, incident_id=incident.id, kind=kind, text=text,
-        actor=call.auth.email, actor_user_id=call.auth.user_id,
-    )  # fmt: skip
+        ctx.db, incident_id=incident.id, kind=kind, text=text, actor=email, actor_user_id=user_id
+    )
 
 
-async def _mine(call: Call, incident_id: int) -> Incident:
-    return await incident_of(call.db, org_id=call.auth.org_id, incident_id=incident_id)
+async def _mine(ctx: Context, incident_id: int) -> Incident:
+    return await incident_of(ctx.db, org_id=ctx.auth.org_id, incident_id=incident_id)
 
 
-async def acknowledge(call: Call, *, incident_id: int, data: IncidentAction) -> IncidentRead:
+async def acknowledge(ctx: Context, *, incident_id: int, data: IncidentAction) -> IncidentRead:
     """Only an open incident can be acknowledged (409 otherwise)."""
-    incident = await _mine(call, incident_id)
-    await _acknowledge(call, incident, data.note)
+    incident = await _mine(ctx, incident_id)
+    await _acknowledge(ctx, incident, data.note)
     return incident_read(incident)
 
 
-async def resolve(call: Call, *, incident_id: int, data: IncidentAction) -> IncidentRead:
+async def resolve(ctx: Context, *, incident_id: int, data: IncidentAction) -> IncidentRead:
     """An open or acknowledged incident can be resolved (409 when already resolved)."""
-    incident = await _mine(call, incident_id)
-    await _resolve(call, incident, data.note)
+    incident = await _mine(ctx, incident_id)
+    await _resolve_by_member(ctx, incident, data.note)
     return incident_read(incident)
 
 
-async def add_note(call: Call, *, incident_id: int, data: NoteCreate) -> TimelineEventRead:
-    incident = await _mine(call, incident_id)
-    note = await _timeline_by_caller(call, incident, TimelineKind.note, data.text)
+async def add_note(ctx: Context, *, incident_id: int, data: NoteCreate) -> TimelineEventRead:
+    incident = await _mine(ctx, incident_id)
+    note = await _timeline(ctx, incident, TimelineKind.note, data.text)
     await audit.record(
-        call, action="incident.note_added", resource_type="incident", resource_id=incident.id,
+        ctx, action="incident.note_added", resource_type="incident", resource_id=incident.id,
         detail=data.text,
     )  # fmt: skip
-    call.publish_after_commit(
+    ctx.publish_after_commit(
         IncidentNoteAdded(
             id=incident.id,
             title=incident.title,
@@ -342,17 +308,17 @@ async def add_note(call: Call, *, incident_id: int, data: NoteCreate) -> Timelin
     return TimelineEventRead.model_validate(note)
 
 
-async def delete_incident(call: Call, *, incident_id: int) -> None:
-    await _delete(call, await _mine(call, incident_id))
+async def delete_incident(ctx: Context, *, incident_id: int) -> None:
+    await _delete(ctx, await _mine(ctx, incident_id))
 
 
-async def bulk(call: Call, *, data: BulkAction) -> list[BulkOutcome]:
+async def bulk(ctx: Context, *, data: BulkAction) -> list[BulkOutcome]:
     """Apply one action to many incidents; each id gets its own outcome, in the order
     given (a repeated id once). Another organization's id reads "not found", as a
     single request would, so the outcome tells nothing about it."""
     ids = list(dict.fromkeys(data.ids))
-    rows = await call.db.scalars(
-        select(Incident).where(Incident.org_id == call.auth.org_id, Incident.id.in_(ids))
+    rows = await ctx.db.scalars(
+        select(Incident).where(Incident.org_id == ctx.auth.org_id, Incident.id.in_(ids))
     )
     found = {incident.id: incident for incident in rows}
     outcomes: list[BulkOutcome] = []
@@ -363,11 +329,11 @@ async def bulk(call: Call, *, data: BulkAction) -> list[BulkOutcome]:
             continue
         try:
             if data.action == "acknowledge":
-                await _acknowledge(call, incident, data.note)
+                await _acknowledge(ctx, incident, data.note)
             elif data.action == "resolve":
-                await _resolve(call, incident, data.note)
+                await _resolve_by_member(ctx, incident, data.note)
             else:
-                await _delete(call, incident)
+                await _delete(ctx, incident)
         except (Conflict, NotFound) as exc:
             outcomes.append(BulkOutcome(id=incident_id, ok=False, detail=exc.detail))
             continue

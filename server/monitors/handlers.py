@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
-from server.context import CHECK_ENGINE
-from server.http.errors import NotFound, ServiceUnavailable
 from server.http.routing import Call
-from server.monitors import queries, recording, windows
+from server.monitors import check_now as checks
+from server.monitors import queries, windows
 from server.monitors import service as monitors
 from server.monitors.models import Monitor
 from shared.api.common import Page
@@ -21,8 +19,6 @@ from shared.api.monitors import (
     MonitorRead,
     MonitorSummary,
 )
-
-CHECK_NOW_WRITE_SECONDS = 30  # how long a person waits for a busy database before a 503
 
 
 async def _monitor(call: Call) -> Monitor:
@@ -46,7 +42,7 @@ async def monitors_summary(call: Call) -> MonitorSummary:
 
 async def create_monitor(call: Call) -> MonitorRead:
     """POST /monitors"""
-    return await monitors.create_monitor(call, data=call.body)
+    return await monitors.create_monitor(call.ctx, data=call.body)
 
 
 async def get_monitor(call: Call) -> MonitorRead:
@@ -61,39 +57,27 @@ async def get_monitor(call: Call) -> MonitorRead:
 
 async def update_monitor(call: Call) -> MonitorRead:
     """PATCH /monitors/{id}"""
-    return await monitors.update_monitor(call, monitor_id=call.path["id"], data=call.body)
+    return await monitors.update_monitor(call.ctx, monitor_id=call.path["id"], data=call.body)
 
 
 async def delete_monitor(call: Call) -> None:
     """DELETE /monitors/{id}"""
-    await monitors.delete_monitor(call, monitor_id=call.path["id"])
+    await monitors.delete_monitor(call.ctx, monitor_id=call.path["id"])
 
 
 async def pause_monitor(call: Call) -> MonitorRead:
     """POST /monitors/{id}/pause"""
-    return await monitors.set_paused(call, monitor_id=call.path["id"], paused=True)
+    return await monitors.set_paused(call.ctx, monitor_id=call.path["id"], paused=True)
 
 
 async def resume_monitor(call: Call) -> MonitorRead:
     """POST /monitors/{id}/resume"""
-    return await monitors.set_paused(call, monitor_id=call.path["id"], paused=False)
+    return await monitors.set_paused(call.ctx, monitor_id=call.path["id"], paused=False)
 
 
 async def check_now(call: Call) -> CheckResultRead:
-    """POST /monitors/{id}/check-now: runs one check and answers once its result is stored."""
-    monitor = await _monitor(call)
-    try:
-        async with asyncio.timeout(CHECK_NOW_WRITE_SECONDS + 3 * (monitor.timeout_seconds + 1)):
-            result_id, judged = await call.request.app[CHECK_ENGINE].check_now(monitor)
-    except TimeoutError:
-        # The check ran; its result is held by the writer and is stored once the database
-        # accepts writes again.
-        raise ServiceUnavailable(
-            "The check ran but its result is not stored yet; the database is busy"
-        ) from None
-    if result_id is None:
-        raise NotFound("Monitor not found")  # deleted while it was being checked
-    return CheckResultRead(id=result_id, **recording.result_row(judged))
+    """POST /monitors/{id}/check-now"""
+    return await checks.check_now(call.ctx, monitor_id=call.path["id"])
 
 
 async def get_metrics(call: Call) -> MonitorMetrics:
@@ -123,13 +107,13 @@ async def list_maintenance(call: Call) -> list[MaintenanceRead]:
 
 async def create_maintenance(call: Call) -> MaintenanceRead:
     """POST /monitors/{id}/maintenance"""
-    return await windows.create_window(call, monitor=await _monitor(call), data=call.body)
+    return await windows.create_window(call.ctx, monitor=await _monitor(call), data=call.body)
 
 
 async def delete_maintenance(call: Call) -> None:
     """DELETE /monitors/{id}/maintenance/{window_id}"""
     await windows.delete_window(
-        call, monitor=await _monitor(call), window_id=call.path["window_id"]
+        call.ctx, monitor=await _monitor(call), window_id=call.path["window_id"]
     )
 
 

@@ -20,6 +20,7 @@ from server.monitors import checking, rollups, windows
 from server.monitors.checking import Action, Verdict
 from server.monitors.models import CheckResult, Monitor
 from server.providers.checks import CheckOutcome
+from server.service_context import Context
 from shared.api.events import EventData, MonitorChecked, MonitorStatusChanged
 from shared.api.incidents import Severity, TriggerType
 
@@ -131,9 +132,7 @@ async def write(db: AsyncSession, batch: list[JudgedCheck]) -> Written:
         if check.update_state and check.verdict.state.status != check.previous_status:
             events.append((check.org_id, _status_event(check)))
         for action in check.verdict.actions:
-            event = await _incident(db, check, action)
-            if event is not None:
-                events.append(event)
+            events.extend(await _incident(db, check, action))
     return Written(result_ids, events)
 
 
@@ -221,30 +220,20 @@ def _status_event(check: JudgedCheck) -> MonitorStatusChanged:
     )
 
 
-async def _incident(db: AsyncSession, check: JudgedCheck, action: Action) -> LiveEvent | None:
-    trigger, severity = _TRIGGERS[action]
-    key: dict[str, Any] = {
-        "org_id": check.org_id,
-        "trigger_type": trigger,
-        "target_type": "monitor",
-        "target_id": check.monitor_id,
-    }
+async def _incident(db: AsyncSession, check: JudgedCheck, action: Action) -> list[LiveEvent]:
+    """Open or resolve the check's incident; the live events of what changed."""
+    trigger_type, severity = _TRIGGERS[action]
+    trigger = incidents.Trigger(check.org_id, trigger_type, "monitor", check.monitor_id)
     outcome = check.outcome
-    if action in _OPENS:
-        now = outcome.checked_at
-        if await windows.in_maintenance(db, monitor_id=check.monitor_id, now=now):
-            return None
-        incident, opened = await incidents.open_for_trigger(
-            db,
-            **key,
+    ctx = Context(db=db)  # the system's; its events go out with the batch's
+    if action not in _OPENS:
+        await incidents.resolve_trigger(ctx, trigger, note=checking.describe(outcome))
+    elif not await windows.in_maintenance(db, monitor_id=check.monitor_id, now=outcome.checked_at):
+        await incidents.open_incident(
+            ctx,
+            trigger=trigger,
             title=_title(action, check.name, outcome),
             severity=severity,
             description=checking.describe(outcome),
         )
-        if not opened:
-            return None
-        return (check.org_id, incidents.event_data(incident, "incident.opened"))
-    resolved = await incidents.resolve_for_trigger(db, **key, note=checking.describe(outcome))
-    if resolved is None:
-        return None
-    return (check.org_id, incidents.event_data(resolved, "incident.resolved"))
+    return ctx.events

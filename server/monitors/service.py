@@ -22,13 +22,13 @@ from server.audit import service as audit
 from server.billing.plans import check_limit, check_minimum, org_plan
 from server.db import paging
 from server.http.errors import BadRequest, Conflict, NotFound
-from server.http.routing import Call
 from server.monitors import maintenance, queries, windows
 from server.monitors.changes import touched
 from server.monitors.models import Monitor
 from server.orgs import service as orgs
+from server.service_context import Context
 from shared.api.billing import Limit
-from shared.api.common import Page
+from shared.api.common import API_PREFIX, Page
 from shared.api.events import MonitorCreated, MonitorDeleted, MonitorStatusChanged
 from shared.api.monitors import (
     HeartbeatAck,
@@ -41,7 +41,7 @@ from shared.api.monitors import (
     MonitorUpdate,
 )
 
-HEARTBEAT_PATH = "/api/v1/heartbeat/"
+HEARTBEAT_PATH = f"{API_PREFIX}/heartbeat/"
 _HOST = re.compile(r"^[A-Za-z0-9._\-:\[\]%]+$")
 _URL_TYPES = {MonitorType.http, MonitorType.keyword, MonitorType.json}
 # Columns a PATCH may not set to null (null clears only optional settings).
@@ -243,8 +243,8 @@ async def get_monitor(
     return read
 
 
-async def _read_one(call: Call, monitor: Monitor) -> MonitorRead:
-    (read,) = await _reads(call.db, [monitor], public_url=call.settings.resolved_public_url)
+async def _read_one(ctx: Context, monitor: Monitor) -> MonitorRead:
+    (read,) = await _reads(ctx.db, [monitor], public_url=ctx.settings.resolved_public_url)
     return read
 
 
@@ -257,8 +257,8 @@ async def default_interval(db: AsyncSession, org_id: int) -> int:
     return max(default, minimum)
 
 
-async def create_monitor(call: Call, *, data: MonitorCreate) -> MonitorRead:
-    db, org_id = call.db, call.auth.org_id
+async def create_monitor(ctx: Context, *, data: MonitorCreate) -> MonitorRead:
+    db, org_id = ctx.db, ctx.auth.org_id
     values = data.model_dump(mode="json")
     if values["interval_seconds"] is None:
         values["interval_seconds"] = await default_interval(db, org_id)
@@ -276,26 +276,26 @@ async def create_monitor(call: Call, *, data: MonitorCreate) -> MonitorRead:
     if data.type is MonitorType.heartbeat:
         monitor.heartbeat_token = "hb_" + secrets.token_urlsafe(24)
     db.add(monitor)
-    touched(call, monitor)
+    touched(ctx, monitor)
     try:
         await db.flush()
     except IntegrityError as exc:  # pragma: no cover - a 192-bit token collision
         raise Conflict("Could not create the monitor; try again") from exc
     await audit.record(
-        call,
+        ctx,
         action="monitor.created",
         resource_type="monitor",
         resource_id=monitor.id,
         detail=f"{monitor.type} monitor {monitor.name!r}",
     )
-    call.publish_after_commit(
+    ctx.publish_after_commit(
         MonitorCreated(monitor_id=monitor.id, name=monitor.name, status=monitor.status)
     )
-    return await _read_one(call, monitor)
+    return await _read_one(ctx, monitor)
 
 
-async def update_monitor(call: Call, *, monitor_id: int, data: MonitorUpdate) -> MonitorRead:
-    db, org_id = call.db, call.auth.org_id
+async def update_monitor(ctx: Context, *, monitor_id: int, data: MonitorUpdate) -> MonitorRead:
+    db, org_id = ctx.db, ctx.auth.org_id
     monitor = await monitor_of(db, org_id=org_id, monitor_id=monitor_id)
     changes = data.model_dump(mode="json", exclude_unset=True)
     for name, value in list(changes.items()):
@@ -313,46 +313,46 @@ async def update_monitor(call: Call, *, monitor_id: int, data: MonitorUpdate) ->
     for name in changed:
         setattr(monitor, name, changes[name])
     if pause_change is not None:
-        _set_paused(call, monitor, pause_change)
+        _set_paused(ctx, monitor, pause_change)
     if changed:
-        touched(call, monitor)
+        touched(ctx, monitor)
         await db.flush()
         await audit.record(
-            call,
+            ctx,
             action="monitor.updated",
             resource_type="monitor",
             resource_id=monitor.id,
             detail=f"{monitor.name!r}: {', '.join(changed)}",
         )
-    return await _read_one(call, monitor)
+    return await _read_one(ctx, monitor)
 
 
-async def delete_monitor(call: Call, *, monitor_id: int) -> None:
+async def delete_monitor(ctx: Context, *, monitor_id: int) -> None:
     """Deletes the monitor; its results, rollups and windows go with it (ON DELETE CASCADE)."""
-    monitor = await monitor_of(call.db, org_id=call.auth.org_id, monitor_id=monitor_id)
-    await call.db.delete(monitor)
-    await call.db.flush()
+    monitor = await monitor_of(ctx.db, org_id=ctx.auth.org_id, monitor_id=monitor_id)
+    await ctx.db.delete(monitor)
+    await ctx.db.flush()
     await audit.record(
-        call,
+        ctx,
         action="monitor.deleted",
         resource_type="monitor",
         resource_id=monitor_id,
         detail=f"{monitor.type} monitor {monitor.name!r}",
     )
-    call.publish_after_commit(
+    ctx.publish_after_commit(
         MonitorDeleted(monitor_id=monitor.id, name=monitor.name, status=monitor.status)
     )
 
 
-def _set_paused(call: Call, monitor: Monitor, paused: bool) -> None:
+def _set_paused(ctx: Context, monitor: Monitor, paused: bool) -> None:
     previous = monitor.status
     monitor.paused = paused
     monitor.status = MonitorStatus.paused.value if paused else MonitorStatus.pending.value
     monitor.consecutive_failures = 0
     monitor.consecutive_successes = 0
     monitor.next_check_at = None if paused else _now()  # resumed: checked at once
-    touched(call, monitor)
-    call.publish_after_commit(
+    touched(ctx, monitor)
+    ctx.publish_after_commit(
         MonitorStatusChanged(
             monitor_id=monitor.id,
             name=monitor.name,
@@ -362,20 +362,20 @@ def _set_paused(call: Call, monitor: Monitor, paused: bool) -> None:
     )
 
 
-async def set_paused(call: Call, *, monitor_id: int, paused: bool) -> MonitorRead:
+async def set_paused(ctx: Context, *, monitor_id: int, paused: bool) -> MonitorRead:
     """Pause or resume; doing it twice changes nothing and records nothing the second time."""
-    monitor = await monitor_of(call.db, org_id=call.auth.org_id, monitor_id=monitor_id)
+    monitor = await monitor_of(ctx.db, org_id=ctx.auth.org_id, monitor_id=monitor_id)
     if monitor.paused != paused:
-        _set_paused(call, monitor, paused)
-        await call.db.flush()
+        _set_paused(ctx, monitor, paused)
+        await ctx.db.flush()
         await audit.record(
-            call,
+            ctx,
             action="monitor.paused" if paused else "monitor.resumed",
             resource_type="monitor",
             resource_id=monitor.id,
             detail=repr(monitor.name),
         )
-    return await _read_one(call, monitor)
+    return await _read_one(ctx, monitor)
 
 
 async def record_ping(db: AsyncSession, *, token: str, failed: bool) -> HeartbeatAck:

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
 from server.http.errors import BadRequest, Conflict, NotFound
-from server.http.routing import Call
 from server.monitors import maintenance
 from server.monitors.changes import touched
 from server.monitors.maintenance import InvalidWindow
 from server.monitors.models import MaintenanceWindow, Monitor
+from server.service_context import Context
 from shared.api.monitors import MaintenanceCreate, MaintenanceRead
 
 MAX_WINDOWS = 100
@@ -130,10 +130,10 @@ def build_window(data: MaintenanceCreate) -> MaintenanceWindow:
 
 
 async def create_window(
-    call: Call, *, monitor: Monitor, data: MaintenanceCreate
+    ctx: Context, *, monitor: Monitor, data: MaintenanceCreate
 ) -> MaintenanceRead:
     window = build_window(data)
-    count = await call.db.scalar(
+    count = await ctx.db.scalar(
         select(func.count())
         .select_from(MaintenanceWindow)
         .where(MaintenanceWindow.monitor_id == monitor.id)
@@ -141,13 +141,13 @@ async def create_window(
     if (count or 0) >= MAX_WINDOWS:
         raise Conflict(f"A monitor has at most {MAX_WINDOWS} maintenance windows")
     window.monitor_id = monitor.id
-    window.created_by_id = call.auth.user_id
-    call.db.add(window)
-    touched(call, monitor)
-    await call.db.flush()
+    window.created_by_id = ctx.auth.user_id
+    ctx.db.add(window)
+    touched(ctx, monitor)
+    await ctx.db.flush()
     when = window.recurrence or f"until {window.ends_at:%Y-%m-%d %H:%M}Z"
     await audit.record(
-        call,
+        ctx,
         action="maintenance.created",
         resource_type="monitor",
         resource_id=monitor.id,
@@ -156,19 +156,19 @@ async def create_window(
     return window_read(window, datetime.now(UTC))
 
 
-async def delete_window(call: Call, *, monitor: Monitor, window_id: int) -> None:
-    window = await call.db.scalar(
+async def delete_window(ctx: Context, *, monitor: Monitor, window_id: int) -> None:
+    window = await ctx.db.scalar(
         select(MaintenanceWindow).where(
             MaintenanceWindow.id == window_id, MaintenanceWindow.monitor_id == monitor.id
         )
     )
     if window is None:
         raise NotFound("Maintenance window not found")
-    await call.db.delete(window)
-    touched(call, monitor)
-    await call.db.flush()
+    await ctx.db.delete(window)
+    touched(ctx, monitor)
+    await ctx.db.flush()
     await audit.record(
-        call,
+        ctx,
         action="maintenance.deleted",
         resource_type="monitor",
         resource_id=monitor.id,

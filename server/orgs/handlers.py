@@ -17,7 +17,7 @@ async def get_organization(call: Call) -> OrganizationRead:
 
 async def update_organization(call: Call) -> OrganizationRead:
     """PATCH /organization"""
-    return await orgs.update_organization(call, data=call.body)
+    return await orgs.update_organization(call.ctx, data=call.body)
 
 
 async def get_logo(call: Call) -> web.Response:
@@ -31,12 +31,12 @@ async def put_logo(call: Call) -> OrganizationRead:
     upload = await read_upload(
         call.request, limit=call.settings.max_upload_bytes, allowed=IMAGES_AND_SVG
     )
-    return await orgs.set_logo(call, upload=upload)
+    return await orgs.set_logo(call.ctx, upload=upload)
 
 
 async def delete_logo(call: Call) -> None:
     """DELETE /organization/logo"""
-    await orgs.remove_logo(call)
+    await orgs.remove_logo(call.ctx)
 
 
 async def get_settings(call: Call) -> SettingsRead:
@@ -46,4 +46,4 @@ async def get_settings(call: Call) -> SettingsRead:
 
 async def update_settings(call: Call) -> SettingsRead:
     """PATCH /settings"""
-    return await orgs.update_settings(call, data=call.body)
+    return await orgs.update_settings(call.ctx, data=call.body)

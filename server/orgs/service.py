@@ -14,9 +14,9 @@ from server.audit import service as audit
 from server.billing.models import Plan
 from server.billing.plans import check_minimum, org_plan, require_module
 from server.http.errors import Conflict, NotFound
-from server.http.routing import Call
 from server.http.uploads import Upload
 from server.orgs.models import Membership, Organization
+from server.service_context import Context
 from shared.api.billing import Limit, Module
 from shared.api.common import Role
 from shared.api.orgs import OrganizationRead, OrganizationUpdate, SettingsRead, SettingsUpdate
@@ -79,13 +79,13 @@ async def get_organization(db: AsyncSession, *, org_id: int) -> OrganizationRead
     return _read(org, plan)
 
 
-async def update_organization(call: Call, *, data: OrganizationUpdate) -> OrganizationRead:
+async def update_organization(ctx: Context, *, data: OrganizationUpdate) -> OrganizationRead:
     """Name and slug for every plan; setting brand fields needs the whitelabel module.
 
     Clearing a brand field (null) is always allowed, so an organization that lost the
     module can still remove its branding.
     """
-    db, org_id = call.db, call.auth.org_id
+    db, org_id = ctx.db, ctx.auth.org_id
     org, plan = await org_plan(db, org_id)
     given = data.model_fields_set
     if any(getattr(data, name) is not None for name in _BRAND_FIELDS & given):
@@ -114,7 +114,7 @@ async def update_organization(call: Call, *, data: OrganizationUpdate) -> Organi
         except IntegrityError as exc:  # the slug was taken concurrently
             raise Conflict(f"The slug '{data.slug}' is already taken") from exc
         await audit.record(
-            call,
+            ctx,
             action="organization.updated",
             resource_type="organization",
             resource_id=org_id,
@@ -136,13 +136,13 @@ async def logo_of(db: AsyncSession, *, org_id: int) -> tuple[bytes, str]:
     return row.logo, row.logo_content_type
 
 
-async def set_logo(call: Call, *, upload: Upload) -> OrganizationRead:
-    org, plan = await org_plan(call.db, call.auth.org_id)
+async def set_logo(ctx: Context, *, upload: Upload) -> OrganizationRead:
+    org, plan = await org_plan(ctx.db, ctx.auth.org_id)
     org.logo = upload.data
     org.logo_content_type = upload.content_type
-    await call.db.flush()
+    await ctx.db.flush()
     await audit.record(
-        call,
+        ctx,
         action="organization.logo_updated",
         resource_type="organization",
         resource_id=org.id,
@@ -151,15 +151,15 @@ async def set_logo(call: Call, *, upload: Upload) -> OrganizationRead:
     return _read(org, plan)
 
 
-async def remove_logo(call: Call) -> None:
-    org = await _organization(call.db, call.auth.org_id)
+async def remove_logo(ctx: Context) -> None:
+    org = await _organization(ctx.db, ctx.auth.org_id)
     if org.logo_content_type is None:
         return
     org.logo = None
     org.logo_content_type = None
-    await call.db.flush()
+    await ctx.db.flush()
     await audit.record(
-        call, action="organization.logo_removed", resource_type="organization", resource_id=org.id
+        ctx, action="organization.logo_removed", resource_type="organization", resource_id=org.id
     )
 
 
@@ -174,8 +174,8 @@ async def get_settings(db: AsyncSession, *, org_id: int) -> SettingsRead:
     return settings_of(await _organization(db, org_id))
 
 
-async def update_settings(call: Call, *, data: SettingsUpdate) -> SettingsRead:
-    db, org_id = call.db, call.auth.org_id
+async def update_settings(ctx: Context, *, data: SettingsUpdate) -> SettingsRead:
+    db, org_id = ctx.db, ctx.auth.org_id
     org = await _organization(db, org_id)
     current = settings_of(org)
     # null means "leave as is": none of these settings has a meaningful empty value.
@@ -197,7 +197,7 @@ async def update_settings(call: Call, *, data: SettingsUpdate) -> SettingsRead:
         org.settings = {**(org.settings or {}), **changed}
         await db.flush()
         await audit.record(
-            call,
+            ctx,
             action="settings.updated",
             resource_type="settings",
             resource_id=org_id,

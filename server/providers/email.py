@@ -1,19 +1,23 @@
-"""Outgoing email: real SMTP when configured, else the message goes to the server log.
+"""Outgoing email: real SMTP when configured, else the message is kept in the mail spool.
 
 Without SMTP a self-hosted user can still finish a password reset, magic link or
-invitation by copying the link from the log.
+invitation: `upmetr mail show` prints the message from the spool (server/providers/mail_spool.py).
+The log says only that a message was kept and for whom, never its text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formatdate
 from typing import Protocol
 
 import aiosmtplib
 
 from server.config import Settings
+from server.providers.mail_spool import MailSpool
 
 log = logging.getLogger("upmetr.email")
 
@@ -35,17 +39,23 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+def message_of(email: Email, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = email.to
+    message["Subject"] = email.subject
+    message["Date"] = formatdate(usegmt=True)
+    message.set_content(email.text)
+    return message
+
+
 class SmtpMailer:
     def __init__(self, settings: Settings):
         self._settings = settings
 
     async def send(self, email: Email) -> None:
         settings = self._settings
-        message = EmailMessage()
-        message["From"] = settings.smtp_from
-        message["To"] = email.to
-        message["Subject"] = email.subject
-        message.set_content(email.text)
+        message = message_of(email, settings.smtp_from)
         try:
             await aiosmtplib.send(
                 message,
@@ -63,15 +73,18 @@ class SmtpMailer:
             raise DeliveryError(f"SMTP delivery failed: {exc}", permanent=False) from exc
 
 
-class LogMailer:
+class SpoolMailer:
+    def __init__(self, settings: Settings):
+        self._spool = MailSpool(settings.data_dir)
+        self._sender = settings.smtp_from
+
     async def send(self, email: Email) -> None:
-        log.warning(
-            "SMTP is not configured; email to %s not sent. Subject: %s\n%s",
-            email.to,
-            email.subject,
-            email.text,
+        message = message_of(email, self._sender)
+        mail_id = await asyncio.to_thread(self._spool.put, message)
+        log.info(
+            "SMTP is not configured; the mail to %s is kept: upmetr mail show %s", email.to, mail_id
         )
 
 
 def mailer_for(settings: Settings) -> Mailer:
-    return SmtpMailer(settings) if settings.smtp_host else LogMailer()
+    return SmtpMailer(settings) if settings.smtp_host else SpoolMailer(settings)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit import service as audit
+from server.audit.service import AuditRecord
 from server.cloud_accounts import service as cloud_accounts
 from server.cloud_accounts.models import CloudAccount
 from server.config import Settings
@@ -24,6 +24,7 @@ from server.events import EventPublisher
 from server.keys import Keys
 from server.providers import aws
 from server.resources.models import Resource, ResourceAction
+from server.service_context import Context, write_audit
 from shared.api.events import ResourceActionFinished, ResourceStateChanged
 from shared.api.resources import ActionStatus, ResourceActionName
 
@@ -297,19 +298,17 @@ class ActionRunner:
                 return
             action = await db.get(ResourceAction, action_id)
             assert action is not None
-            entry = {
-                "org_id": action.org_id,
-                "user_id": action.actor_user_id,
-                "user_email": action.actor,
-                "action": f"resource.{action.action}.{status}",
-                "resource_type": "resource",
-                "resource_id": str(action.resource_id),
-                "ip": None,
-                "user_agent": None,
-                "status": "success" if status == SUCCEEDED else "failed",
-                "detail": f"action {action.id}: {detail}"[:2000],
-            }
-            await audit.write(db, [entry])
+            # Done for the member who asked for it, so the entry names them.
+            entry = AuditRecord(
+                action=f"resource.{action.action}.{status}",
+                resource_type="resource",
+                resource_id=action.resource_id,
+                detail=f"action {action.id}: {detail}",
+                org_id=action.org_id,
+                user_id=action.actor_user_id,
+                user_email=action.actor,
+            ).entry(Context(db=db), "success" if status == SUCCEEDED else "failed")
+            await write_audit(db, [entry])
             payload = action_event(action)
             org_id = action.org_id
         self._events.publish(org_id, payload)

@@ -34,7 +34,7 @@ async def types(call: Call) -> list[ResourceTypeCount]:
 
 async def bulk_action(call: Call) -> list[BulkResourceOutcome] | Answer:
     """POST /resources/bulk-action: 202 when something was queued, else 200 (all final)."""
-    outcomes = await resources.bulk(call, data=call.body)
+    outcomes = await resources.bulk(call.ctx, data=call.body)
     return outcomes if any(outcome.ok for outcome in outcomes) else Answer(outcomes, 200)
 
 
@@ -53,19 +53,19 @@ async def list_actions(call: Call) -> Page[ResourceActionRead]:
 async def start(call: Call) -> ResourceActionRead:
     """POST /resources/{id}/start"""
     return await resources.request_action(
-        call, resource_id=call.path["id"], name=ResourceActionName.start
+        call.ctx, resource_id=call.path["id"], name=ResourceActionName.start
     )
 
 
 async def stop(call: Call) -> ResourceActionRead:
     """POST /resources/{id}/stop"""
     return await resources.request_action(
-        call, resource_id=call.path["id"], name=ResourceActionName.stop
+        call.ctx, resource_id=call.path["id"], name=ResourceActionName.stop
     )
 
 
 async def reboot(call: Call) -> ResourceActionRead:
     """POST /resources/{id}/reboot"""
     return await resources.request_action(
-        call, resource_id=call.path["id"], name=ResourceActionName.reboot
+        call.ctx, resource_id=call.path["id"], name=ResourceActionName.reboot
     )

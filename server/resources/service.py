@@ -10,11 +10,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from server.audit import service as audit
-from server.engines.resource_actions import RESOURCE_ACTIONS
 from server.http.errors import Conflict
-from server.http.routing import Call
 from server.resources import actions, queries
 from server.resources.models import Resource, ResourceAction
+from server.service_context import Context, Wake
 from shared.api.resources import (
     BulkResourceAction,
     BulkResourceOutcome,
@@ -23,20 +22,14 @@ from shared.api.resources import (
 )
 
 
-def _wake_engine(call: Call) -> None:
-    engine = call.request.app.get(RESOURCE_ACTIONS)
-    if engine is not None:
-        call.after_commit(engine.wake)
-
-
-async def _request(call: Call, resource: Resource, name: ResourceActionName) -> ResourceAction:
+async def _request(ctx: Context, resource: Resource, name: ResourceActionName) -> ResourceAction:
     """Queue `name` on `resource`, or raise Conflict (audited as failed) saying why not."""
     reason = actions.refusal(resource, name)
-    if reason is None and await queries.busy(call.db, resource_id=resource.id):
+    if reason is None and await queries.busy(ctx.db, resource_id=resource.id):
         reason = f"{resource.name} has an action in progress; wait until it finishes"
     if reason is not None:
         audit.record_failure(
-            call, action=f"resource.{name.value}", resource_type="resource",
+            ctx, action=f"resource.{name.value}", resource_type="resource",
             resource_id=resource.id, detail=reason,
         )  # fmt: skip
         raise Conflict(reason)
@@ -45,14 +38,14 @@ async def _request(call: Call, resource: Resource, name: ResourceActionName) -> 
         resource_id=resource.id,
         action=name.value,
         status=actions.PENDING,
-        actor=call.auth.email,
-        actor_user_id=call.auth.user_id,
+        actor=ctx.auth.email,
+        actor_user_id=ctx.auth.user_id,
         from_state=resource.state,
     )
-    call.db.add(action)
-    await call.db.flush()
+    ctx.db.add(action)
+    await ctx.db.flush()
     await audit.record(
-        call, action=f"resource.{name.value}", resource_type="resource",
+        ctx, action=f"resource.{name.value}", resource_type="resource",
         resource_id=resource.id,
         detail=f"action {action.id} requested on {resource.name} ({resource.provider_id}), "
         f"{resource.state}",
@@ -61,20 +54,20 @@ async def _request(call: Call, resource: Resource, name: ResourceActionName) -> 
 
 
 async def request_action(
-    call: Call, *, resource_id: int, name: ResourceActionName
+    ctx: Context, *, resource_id: int, name: ResourceActionName
 ) -> ResourceActionRead:
-    resource = await queries.resource_of(call.db, org_id=call.auth.org_id, resource_id=resource_id)
-    action = await _request(call, resource, name)
-    _wake_engine(call)
+    resource = await queries.resource_of(ctx.db, org_id=ctx.auth.org_id, resource_id=resource_id)
+    action = await _request(ctx, resource, name)
+    ctx.wake(Wake.resource_actions)
     return ResourceActionRead.model_validate(action)
 
 
-async def bulk(call: Call, *, data: BulkResourceAction) -> list[BulkResourceOutcome]:
+async def bulk(ctx: Context, *, data: BulkResourceAction) -> list[BulkResourceOutcome]:
     """Queue one action on many resources; each id gets its own outcome, in the order given
     (a repeated id once). Another organization's id reads "not found", as alone it would."""
     ids = list(dict.fromkeys(data.ids))
-    rows = await call.db.scalars(
-        select(Resource).where(Resource.org_id == call.auth.org_id, Resource.id.in_(ids))
+    rows = await ctx.db.scalars(
+        select(Resource).where(Resource.org_id == ctx.auth.org_id, Resource.id.in_(ids))
     )
     found = {resource.id: resource for resource in rows}
     outcomes: list[BulkResourceOutcome] = []
@@ -86,7 +79,7 @@ async def bulk(call: Call, *, data: BulkResourceAction) -> list[BulkResourceOutc
             )
             continue
         try:
-            action = await _request(call, resource, data.action)
+            action = await _request(ctx, resource, data.action)
         except Conflict as exc:
             outcomes.append(BulkResourceOutcome(id=resource_id, ok=False, detail=exc.detail))
             continue
@@ -98,5 +91,5 @@ async def bulk(call: Call, *, data: BulkResourceAction) -> list[BulkResourceOutc
                 action_id=action.id,
             )
         )
-    _wake_engine(call)
+    ctx.wake(Wake.resource_actions)
     return outcomes

@@ -21,17 +21,17 @@ async def list_members(call: Call) -> Page[MemberRead]:
 
 async def create_member(call: Call) -> MemberRead:
     """POST /users"""
-    return await users.create_member(call, data=call.body)
+    return await users.create_member(call.ctx, data=call.body)
 
 
 async def get_profile(call: Call) -> ProfileRead:
     """GET /users/me"""
-    return await users.get_profile(call)
+    return await users.get_profile(call.ctx)
 
 
 async def update_profile(call: Call) -> ProfileRead:
     """PATCH /users/me"""
-    return await users.update_profile(call, data=call.body)
+    return await users.update_profile(call.ctx, data=call.body)
 
 
 async def put_avatar(call: Call) -> ProfileRead:
@@ -39,12 +39,12 @@ async def put_avatar(call: Call) -> ProfileRead:
     upload = await read_upload(
         call.request, limit=call.settings.max_upload_bytes, allowed=RASTER_IMAGES
     )
-    return await users.set_avatar(call, upload=upload)
+    return await users.set_avatar(call.ctx, upload=upload)
 
 
 async def delete_avatar(call: Call) -> None:
     """DELETE /users/me/avatar"""
-    await users.remove_avatar(call)
+    await users.remove_avatar(call.ctx)
 
 
 async def list_invitations(call: Call) -> list[InvitationRead]:
@@ -54,13 +54,13 @@ async def list_invitations(call: Call) -> list[InvitationRead]:
 
 async def create_invitation(call: Call) -> InvitationRead:
     """POST /users/invitations"""
-    return await invitations.create_invitation(call, data=call.body)
+    return await invitations.create_invitation(call.ctx, data=call.body)
 
 
 async def accept_invitation(call: Call) -> OrganizationSummary:
     """POST /users/invitations/accept"""
     membership = await users.join_by_invitation_token(
-        call, token=call.body.token, user_id=call.auth.user_id, email=call.auth.email
+        call.ctx, token=call.body.token, user_id=call.auth.user_id, email=call.auth.email
     )
     org = await call.db.get(Organization, membership.org_id)
     assert org is not None
@@ -69,12 +69,12 @@ async def accept_invitation(call: Call) -> OrganizationSummary:
 
 async def revoke_invitation(call: Call) -> None:
     """DELETE /users/invitations/{id}"""
-    await invitations.revoke_invitation(call, invitation_id=call.path["id"])
+    await invitations.revoke_invitation(call.ctx, invitation_id=call.path["id"])
 
 
 async def resend_invitation(call: Call) -> InvitationRead:
     """POST /users/invitations/{id}/resend"""
-    return await invitations.resend_invitation(call, invitation_id=call.path["id"])
+    return await invitations.resend_invitation(call.ctx, invitation_id=call.path["id"])
 
 
 async def get_member(call: Call) -> MemberRead:
@@ -84,12 +84,12 @@ async def get_member(call: Call) -> MemberRead:
 
 async def update_member(call: Call) -> MemberRead:
     """PATCH /users/{id}"""
-    return await users.update_member(call, user_id=call.path["id"], data=call.body)
+    return await users.update_member(call.ctx, user_id=call.path["id"], data=call.body)
 
 
 async def remove_member(call: Call) -> None:
     """DELETE /users/{id}"""
-    await users.remove_member(call, user_id=call.path["id"])
+    await users.remove_member(call.ctx, user_id=call.path["id"])
 
 
 async def get_avatar(call: Call) -> web.Response:

@@ -16,9 +16,9 @@ from server.audit import service as audit
 from server.auth.tokens import hash_secret, new_secret
 from server.billing.plans import check_limit
 from server.http.errors import BadRequest, Conflict, Forbidden, NotFound
-from server.http.routing import Call
 from server.orgs.models import Membership, Organization
 from server.providers.email import Email
+from server.service_context import Context
 from server.users.models import Invitation, User
 from shared.api.billing import Limit
 from shared.api.common import Role
@@ -101,24 +101,24 @@ async def _organization(db: AsyncSession, org_id: int) -> Organization:
 
 
 def _invitation_email(
-    call: Call, *, org: Organization, invitation: Invitation, token: str
+    ctx: Context, *, org: Organization, invitation: Invitation, token: str
 ) -> Email:
-    link = f"{call.settings.resolved_public_url}/register?invitation={token}"
+    link = f"{ctx.settings.resolved_public_url}/register?invitation={token}"
     expires = invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC")
     return Email(
         to=invitation.email,
         subject=f"You are invited to join {org.name} on Upmetr",
         text=(
-            f"{call.auth.email} invited you to join {org.name} on Upmetr as {invitation.role}.\n\n"
+            f"{ctx.auth.email} invited you to join {org.name} on Upmetr as {invitation.role}.\n\n"
             f"Create your account with this link:\n{link}\n\n"
             f"The link works until {expires}. If you did not expect this, ignore this email.\n"
         ),
     )
 
 
-async def create_invitation(call: Call, *, data: InvitationCreate) -> InvitationRead:
+async def create_invitation(ctx: Context, *, data: InvitationCreate) -> InvitationRead:
     """Invite `data.email`; an existing account joins at once, others get a registration link."""
-    db, org_id = call.db, call.auth.org_id
+    db, org_id = ctx.db, ctx.auth.org_id
     email = str(data.email).lower()
     org = await _organization(db, org_id)
     user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
@@ -135,9 +135,9 @@ async def create_invitation(call: Call, *, data: InvitationCreate) -> Invitation
         email=email,
         role=data.role.value,
         token_hash=hash_secret(new_secret()),
-        invited_by_id=call.auth.user_id,
+        invited_by_id=ctx.auth.user_id,
         created_at=now,
-        expires_at=now + timedelta(days=call.settings.invitation_days),
+        expires_at=now + timedelta(days=ctx.settings.invitation_days),
     )
     if user is not None:
         # An existing account needs no registration: it joins now and is told by email.
@@ -145,13 +145,13 @@ async def create_invitation(call: Call, *, data: InvitationCreate) -> Invitation
         db.add(invitation)
         db.add(Membership(user_id=user.id, org_id=org_id, role=data.role.value))
         await db.flush()
-        call.send_email(
+        ctx.send_email(
             Email(
                 to=email,
                 subject=f"You were added to {org.name} on Upmetr",
                 text=(
-                    f"{call.auth.email} added you to {org.name} on Upmetr as {data.role.value}.\n\n"
-                    f"Sign in at {call.settings.resolved_public_url} and switch to {org.name}.\n"
+                    f"{ctx.auth.email} added you to {org.name} on Upmetr as {data.role.value}.\n\n"
+                    f"Sign in at {ctx.settings.resolved_public_url} and switch to {org.name}.\n"
                 ),
             )
         )
@@ -161,28 +161,28 @@ async def create_invitation(call: Call, *, data: InvitationCreate) -> Invitation
         invitation.token_hash = hash_secret(token)
         db.add(invitation)
         await db.flush()
-        call.send_email(_invitation_email(call, org=org, invitation=invitation, token=token))
+        ctx.send_email(_invitation_email(ctx, org=org, invitation=invitation, token=token))
         detail = f"invited {email} as {data.role.value}"
     await audit.record(
-        call,
+        ctx,
         action="invitation.created",
         resource_type="invitation",
         resource_id=invitation.id,
         detail=detail,
     )
-    return _read(invitation, call.auth.email)
+    return _read(invitation, ctx.auth.email)
 
 
-async def revoke_invitation(call: Call, *, invitation_id: int) -> None:
-    invitation = await _get(call.db, org_id=call.auth.org_id, invitation_id=invitation_id)
+async def revoke_invitation(ctx: Context, *, invitation_id: int) -> None:
+    invitation = await _get(ctx.db, org_id=ctx.auth.org_id, invitation_id=invitation_id)
     if invitation.accepted_at is not None:
         raise Conflict("This invitation has already been accepted; remove the member instead")
     if invitation.revoked_at is not None:
         return
     invitation.revoked_at = _now()
-    await call.db.flush()
+    await ctx.db.flush()
     await audit.record(
-        call,
+        ctx,
         action="invitation.revoked",
         resource_type="invitation",
         resource_id=invitation.id,
@@ -190,9 +190,9 @@ async def revoke_invitation(call: Call, *, invitation_id: int) -> None:
     )
 
 
-async def resend_invitation(call: Call, *, invitation_id: int) -> InvitationRead:
+async def resend_invitation(ctx: Context, *, invitation_id: int) -> InvitationRead:
     """A new token and expiry (the old link stops working) and the email again."""
-    db, org_id = call.db, call.auth.org_id
+    db, org_id = ctx.db, ctx.auth.org_id
     invitation = await _get(db, org_id=org_id, invitation_id=invitation_id)
     status = status_of(invitation)
     if status in ("accepted", "revoked"):
@@ -203,12 +203,12 @@ async def resend_invitation(call: Call, *, invitation_id: int) -> InvitationRead
     token = new_secret()
     now = _now()
     invitation.token_hash = hash_secret(token)
-    invitation.expires_at = now + timedelta(days=call.settings.invitation_days)
+    invitation.expires_at = now + timedelta(days=ctx.settings.invitation_days)
     await db.flush()
     org = await _organization(db, org_id)
-    call.send_email(_invitation_email(call, org=org, invitation=invitation, token=token))
+    ctx.send_email(_invitation_email(ctx, org=org, invitation=invitation, token=token))
     await audit.record(
-        call,
+        ctx,
         action="invitation.resent",
         resource_type="invitation",
         resource_id=invitation.id,
@@ -218,13 +218,13 @@ async def resend_invitation(call: Call, *, invitation_id: int) -> InvitationRead
     return _read(invitation, inviter.email if inviter else None)
 
 
-async def join_by_token(call: Call, *, token: str, user_id: int, email: str) -> Membership:
+async def join_by_token(ctx: Context, *, token: str, user_id: int, email: str) -> Membership:
     """Accept an invitation as the account (`user_id`, `email`); returns the new membership.
 
     Also used by registration, where the caller is not signed in yet, so the audit entry
     names the user and the organization explicitly.
     """
-    db = call.db
+    db = ctx.db
     invitation = (
         await db.execute(select(Invitation).where(Invitation.token_hash == hash_secret(token)))
     ).scalar_one_or_none()
@@ -250,7 +250,7 @@ async def join_by_token(call: Call, *, token: str, user_id: int, email: str) -> 
     db.add(membership)
     await db.flush()
     await audit.record(
-        call,
+        ctx,
         action="invitation.accepted",
         resource_type="invitation",
         resource_id=invitation.id,

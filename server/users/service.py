@@ -20,9 +20,9 @@ from server.auth.passwords import check_policy, hash_password
 from server.billing.plans import check_limit
 from server.db import paging
 from server.http.errors import Conflict, NotFound
-from server.http.routing import Call
 from server.http.uploads import Upload
 from server.orgs.models import Membership
+from server.service_context import Context
 from server.users import invitations
 from server.users.models import User
 from shared.api.billing import Limit
@@ -106,9 +106,9 @@ async def get_member(db: AsyncSession, *, org_id: int, user_id: int) -> MemberRe
     return _member_read(*await _member(db, org_id=org_id, user_id=user_id))
 
 
-async def create_member(call: Call, *, data: MemberCreate) -> MemberRead:
+async def create_member(ctx: Context, *, data: MemberCreate) -> MemberRead:
     """A new account with a password, made a member at once (409 if the email has one)."""
-    db, org_id = call.db, call.auth.org_id
+    db, org_id = ctx.db, ctx.auth.org_id
     email = str(data.email).lower()
     check_policy(data.password)
     if (await db.execute(select(User.id).where(User.email == email))).first() is not None:
@@ -117,7 +117,7 @@ async def create_member(call: Call, *, data: MemberCreate) -> MemberRead:
     user = User(
         email=email,
         full_name=data.full_name,
-        password_hash=await hash_password(call.settings, data.password),
+        password_hash=await hash_password(ctx.settings, data.password),
     )
     db.add(user)
     try:
@@ -128,7 +128,7 @@ async def create_member(call: Call, *, data: MemberCreate) -> MemberRead:
     db.add(membership)
     await db.flush()
     await audit.record(
-        call,
+        ctx,
         action="user.created",
         resource_type="user",
         resource_id=user.id,
@@ -156,8 +156,8 @@ _LAST_SUPERADMIN = (
 )
 
 
-async def update_member(call: Call, *, user_id: int, data: MemberUpdate) -> MemberRead:
-    db, org_id = call.db, call.auth.org_id
+async def update_member(ctx: Context, *, user_id: int, data: MemberUpdate) -> MemberRead:
+    db, org_id = ctx.db, ctx.auth.org_id
     user, membership = await _member(db, org_id=org_id, user_id=user_id)
     if data.role is not None and data.role.value != membership.role:
         old_role = membership.role
@@ -171,7 +171,7 @@ async def update_member(call: Call, *, user_id: int, data: MemberUpdate) -> Memb
             raise Conflict(_LAST_SUPERADMIN.format("demoted"))
         await db.refresh(membership)
         await audit.record(
-            call,
+            ctx,
             action="user.role_changed",
             resource_type="user",
             resource_id=user.id,
@@ -181,7 +181,7 @@ async def update_member(call: Call, *, user_id: int, data: MemberUpdate) -> Memb
         user.full_name = data.full_name
         await db.flush()
         await audit.record(
-            call,
+            ctx,
             action="user.updated",
             resource_type="user",
             resource_id=user.id,
@@ -190,12 +190,12 @@ async def update_member(call: Call, *, user_id: int, data: MemberUpdate) -> Memb
     return _member_read(user, membership)
 
 
-async def remove_member(call: Call, *, user_id: int) -> None:
+async def remove_member(ctx: Context, *, user_id: int) -> None:
     """Removes the membership, revokes the user's API keys and sessions in this org.
 
     Their access tokens stop working at once: every request re-checks the membership.
     """
-    db, org_id = call.db, call.auth.org_id
+    db, org_id = ctx.db, ctx.auth.org_id
     user, membership = await _member(db, org_id=org_id, user_id=user_id)
     statement = delete(Membership).where(Membership.id == membership.id)
     if membership.role == Role.superadmin.value:
@@ -224,7 +224,7 @@ async def remove_member(call: Call, *, user_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     await audit.record(
-        call,
+        ctx,
         action="user.removed",
         resource_type="user",
         resource_id=user.id,
@@ -232,20 +232,20 @@ async def remove_member(call: Call, *, user_id: int) -> None:
     )
 
 
-async def _me(call: Call) -> User:
-    user = await call.db.get(User, call.auth.user_id)
+async def _me(ctx: Context) -> User:
+    user = await ctx.db.get(User, ctx.auth.user_id)
     if user is None:  # pragma: no cover - the principal was just loaded
         raise NotFound("Account not found")
     return user
 
 
-async def get_profile(call: Call) -> ProfileRead:
-    return profile_read(await _me(call))
+async def get_profile(ctx: Context) -> ProfileRead:
+    return profile_read(await _me(ctx))
 
 
-async def update_profile(call: Call, *, data: ProfileUpdate) -> ProfileRead:
-    db = call.db
-    user = await _me(call)
+async def update_profile(ctx: Context, *, data: ProfileUpdate) -> ProfileRead:
+    db = ctx.db
+    user = await _me(ctx)
     changed: list[str] = []
     if data.email is not None and str(data.email).lower() != user.email:
         email = str(data.email).lower()
@@ -263,7 +263,7 @@ async def update_profile(call: Call, *, data: ProfileUpdate) -> ProfileRead:
         except IntegrityError as exc:
             raise Conflict("That email is already used by another account") from exc
         await audit.record(
-            call,
+            ctx,
             action="profile.updated",
             resource_type="user",
             resource_id=user.id,
@@ -273,13 +273,13 @@ async def update_profile(call: Call, *, data: ProfileUpdate) -> ProfileRead:
     return profile_read(user)
 
 
-async def set_avatar(call: Call, *, upload: Upload) -> ProfileRead:
-    user = await _me(call)
+async def set_avatar(ctx: Context, *, upload: Upload) -> ProfileRead:
+    user = await _me(ctx)
     user.avatar = upload.data
     user.avatar_content_type = upload.content_type
-    await call.db.flush()
+    await ctx.db.flush()
     await audit.record(
-        call,
+        ctx,
         action="avatar.updated",
         resource_type="user",
         resource_id=user.id,
@@ -288,14 +288,14 @@ async def set_avatar(call: Call, *, upload: Upload) -> ProfileRead:
     return profile_read(user)
 
 
-async def remove_avatar(call: Call) -> None:
-    user = await _me(call)
+async def remove_avatar(ctx: Context) -> None:
+    user = await _me(ctx)
     if not user.has_avatar:
         return
     user.avatar = None
     user.avatar_content_type = None
-    await call.db.flush()
-    await audit.record(call, action="avatar.removed", resource_type="user", resource_id=user.id)
+    await ctx.db.flush()
+    await audit.record(ctx, action="avatar.removed", resource_type="user", resource_id=user.id)
 
 
 async def avatar_of(db: AsyncSession, *, org_id: int, user_id: int) -> tuple[bytes, str]:
@@ -315,7 +315,7 @@ async def avatar_of(db: AsyncSession, *, org_id: int, user_id: int) -> tuple[byt
 
 
 async def join_by_invitation_token(
-    call: Call, *, token: str, user_id: int, email: str
+    ctx: Context, *, token: str, user_id: int, email: str
 ) -> Membership:
     """Accept the invitation `token` as the account `user_id` with `email` (used by
     /auth/register and /users/invitations/accept); returns the new membership.
@@ -323,4 +323,4 @@ async def join_by_invitation_token(
     400 for an unknown, expired or revoked token, 403 when `email` is not the invited
     address, 409 when already accepted or already a member.
     """
-    return await invitations.join_by_token(call, token=token, user_id=user_id, email=email)
+    return await invitations.join_by_token(ctx, token=token, user_id=user_id, email=email)

@@ -12,6 +12,9 @@ from pydantic_core import to_jsonable_python
 
 T = TypeVar("T")
 
+# Where the API lives on a server; the contract's paths are relative to it.
+API_PREFIX = "/api/v1"
+
 
 def _iso_z(value: datetime) -> str:
     """ISO 8601 UTC with a trailing `Z`, as the contract fixes for every time."""

@@ -19,13 +19,12 @@ from typing import Any, TypeVar
 import httpx
 
 from shared.api.auth import TokenPair
-from shared.api.common import ErrorResponse
+from shared.api.common import API_PREFIX, ErrorResponse
 from shared.client.call import Call, parse_as
 from shared.client.errors import ApiConnectionError, ApiError, RateLimited, error_class
 
 T = TypeVar("T")
 
-API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 TokenCallback = Callable[[TokenPair], None]
 # Told the seconds the server asked to wait on each 429 (a console shows them).

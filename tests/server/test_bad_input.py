@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.orgs.models import Membership, Organization
-from server.routes import API_PREFIX, ROUTES
+from server.routes import ROUTES
 from server.users.models import User
+from shared.api.common import API_PREFIX
 from tests.builders import PASSWORD
 from tests.conftest import World
 
@@ -459,3 +460,33 @@ async def test_a_failed_registration_leaves_no_user_and_no_org(
     assert 400 <= response.status < 500, await response.text()
     assert "detail" in await response.json()
     assert await counts(db) == before
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/refresh", "/incidents"])
+async def test_a_deeply_nested_body_is_a_400_naming_the_limit(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    path: str,
+) -> None:
+    for body in ('{"a": ' + "[" * 1000 + "]" * 1000 + "}", '{"a": ' + "[" * 40 + "]" * 40 + "}"):
+        response = await client.post(
+            API_PREFIX + path,
+            data=body,
+            headers={**world.alice.headers, "Content-Type": "application/json"},
+        )
+        assert response.status == 400
+        assert await response.json() == {"detail": "Request body nests deeper than 32 levels"}
+
+
+async def test_a_body_nested_within_the_limit_is_validated_as_usual(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    body = '{"title": ' + "[" * 31 + "]" * 31 + ', "severity": "warning"}'
+    response = await client.post(
+        API_PREFIX + "/incidents",
+        data=body,
+        headers={**world.alice.headers, "Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    assert (await response.json())["detail"].startswith("body field 'title':")

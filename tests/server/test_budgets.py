@@ -22,6 +22,7 @@ from server.cloud_accounts.models import CloudAccount
 from server.costs.models import MICROS, CostDaily
 from server.events.bus import EVENT_BUS
 from server.incidents.models import Incident
+from server.service_context import Context
 from tests.conftest import World
 
 BUDGETS = "/api/v1/budgets"
@@ -75,7 +76,7 @@ async def status_at(db: AsyncSession, org_id: int, budget_id: int, now: datetime
 
 async def evaluate(db: AsyncSession, org_id: int, now: datetime | None = None) -> None:
     async with db.begin():
-        await budgets.evaluate_events(db, org_id=org_id, now=now or datetime.now(UTC))
+        await budgets.evaluate(Context(db=db), org_id=org_id, now=now or datetime.now(UTC))
 
 
 async def budget_incidents(db: AsyncSession, budget_id: int) -> list[tuple[str, str, str]]:

@@ -11,8 +11,9 @@ from aiohttp.test_utils import TestClient
 
 import server
 from server.events.bus import MemoryEventBus
-from server.routes import API_PREFIX, ROUTES
+from server.routes import ROUTES
 from shared.api import events as events_api
+from shared.api.common import API_PREFIX
 from shared.api.events import EVENT_MODELS, OtherEvent, StreamReset, event_types, known_events
 from tests.conftest import World
 from tests.server.test_events import open_stream, read_event

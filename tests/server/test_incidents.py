@@ -16,6 +16,8 @@ from server.audit.models import AuditLog
 from server.events.bus import EVENT_BUS
 from server.incidents import service as incidents
 from server.incidents.models import Incident, IncidentEvent
+from server.service_context import Context
+from shared.api.incidents import TriggerType
 from tests.conftest import World
 
 INCIDENTS = "/api/v1/incidents"
@@ -261,21 +263,15 @@ async def test_list_filters_by_status_severity_trigger_and_target(
     client: TestClient, world: World, db: AsyncSession
 ) -> None:
     async with db.begin():
-        await incidents.open_for_trigger(
-            db,
-            org_id=world.org_a,
-            trigger_type="monitor_down",
-            target_type="monitor",
-            target_id=12,
+        await incidents.open_incident(
+            Context(db=db),
+            trigger=incidents.Trigger(world.org_a, TriggerType.monitor_down, "monitor", 12),
             title="api down",
             severity="critical",
         )
-        await incidents.open_for_trigger(
-            db,
-            org_id=world.org_a,
-            trigger_type="agent_offline",
-            target_type="agent",
-            target_id=12,
+        await incidents.open_incident(
+            Context(db=db),
+            trigger=incidents.Trigger(world.org_a, TriggerType.agent_offline, "agent", 12),
             title="web-1 offline",
             severity="error",
         )

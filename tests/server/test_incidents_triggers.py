@@ -20,6 +20,8 @@ from server.audit.models import AuditLog
 from server.context import SESSIONS
 from server.incidents import service as incidents
 from server.incidents.models import Incident, IncidentEvent
+from server.service_context import Context
+from shared.api.incidents import TriggerType
 from tests.conftest import World
 
 MONITOR_12: dict[str, Any] = {
@@ -29,14 +31,28 @@ MONITOR_12: dict[str, Any] = {
 }
 
 
-async def open_down(db: AsyncSession, org_id: int, **changes: Any) -> tuple[Incident, bool]:
-    fields: dict[str, Any] = {
-        **MONITOR_12,
-        "title": "api.example.com is down",
-        "severity": "critical",
-        **changes,
-    }
-    return await incidents.open_for_trigger(db, org_id=org_id, **fields)
+def trigger(
+    org_id: int, trigger_type: str = "monitor_down", target_id: int = 12
+) -> incidents.Trigger:
+    return incidents.Trigger(org_id, TriggerType(trigger_type), "monitor", target_id)
+
+
+async def open_down(
+    db: AsyncSession,
+    org_id: int,
+    trigger_type: str = "monitor_down",
+    target_id: int = 12,
+    **changes: Any,
+) -> tuple[Incident, bool]:
+    """Open as an engine does: with the system's context."""
+    fields: dict[str, Any] = {"title": "api.example.com is down", "severity": "critical", **changes}
+    return await incidents.open_incident(
+        Context(db=db), trigger=trigger(org_id, trigger_type, target_id), **fields
+    )
+
+
+async def resolve_down(db: AsyncSession, org_id: int, note: str | None = None) -> Incident | None:
+    return await incidents.resolve_trigger(Context(db=db), trigger(org_id), note=note)
 
 
 async def unresolved_count(db: AsyncSession, org_id: int) -> int:
@@ -49,7 +65,7 @@ async def unresolved_count(db: AsyncSession, org_id: int) -> int:
     return count or 0
 
 
-async def test_open_for_trigger_opens_once_then_returns_the_same_incident(
+async def test_a_trigger_opens_once_then_returns_the_same_incident(
     db: AsyncSession, world: World
 ) -> None:
     async with db.begin():
@@ -173,9 +189,7 @@ async def test_other_targets_triggers_and_orgs_get_their_own_incidents(
     assert len({base.id, *(incident.id for incident, _ in others)}) == 4
 
 
-async def test_a_manual_trigger_is_refused_by_open_for_trigger(
-    db: AsyncSession, world: World
-) -> None:
+async def test_a_manual_trigger_is_refused_for_engines(db: AsyncSession, world: World) -> None:
     with pytest.raises(ValueError, match="manual"):
         async with db.begin():
             await open_down(db, world.org_a, trigger_type="manual")
@@ -189,9 +203,7 @@ async def test_auto_resolution_records_duration_in_timeline(db: AsyncSession, wo
             update(Incident).where(Incident.id == incident.id).values(opened_at=opened_at)
         )
     async with db.begin():
-        resolved = await incidents.resolve_for_trigger(
-            db, org_id=world.org_a, **MONITOR_12, note="2 consecutive checks up"
-        )
+        resolved = await resolve_down(db, world.org_a, note="2 consecutive checks up")
     assert resolved is not None and resolved.id == incident.id
     assert (resolved.status, resolved.resolved_automatically) == ("resolved", True)
     assert resolved.resolved_by_id is None
@@ -213,10 +225,10 @@ async def test_a_recovery_with_nothing_open_resolves_nothing(
     db: AsyncSession, world: World
 ) -> None:
     async with db.begin():
-        assert await incidents.resolve_for_trigger(db, org_id=world.org_a, **MONITOR_12) is None
+        assert await resolve_down(db, world.org_a) is None
         await open_down(db, world.org_a)
         # carol's organization has no incident on its own monitor 12
-        assert await incidents.resolve_for_trigger(db, org_id=world.org_b, **MONITOR_12) is None
+        assert await resolve_down(db, world.org_b) is None
 
 
 async def test_after_resolution_the_same_trigger_opens_a_new_incident(
@@ -224,7 +236,7 @@ async def test_after_resolution_the_same_trigger_opens_a_new_incident(
 ) -> None:
     async with db.begin():
         first, _ = await open_down(db, world.org_a)
-        await incidents.resolve_for_trigger(db, org_id=world.org_a, **MONITOR_12)
+        await resolve_down(db, world.org_a)
         second, opened = await open_down(db, world.org_a)
     assert opened and second.id != first.id
 

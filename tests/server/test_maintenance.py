@@ -18,7 +18,7 @@ from server.monitors.maintenance import (
     occurrences_from,
     parse_rule,
 )
-from server.routes import API_PREFIX
+from shared.api.common import API_PREFIX
 from tests.conftest import World
 
 

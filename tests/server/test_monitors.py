@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.models import AuditLog
 from server.monitors.models import Monitor
-from server.routes import API_PREFIX
+from shared.api.common import API_PREFIX
 from tests.builders import Person, add_member, create_org, create_user
 from tests.conftest import World, sign_in
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.monitors import uptime
 from server.monitors.models import CheckResult, MonitorRollup
-from server.routes import API_PREFIX
+from shared.api.common import API_PREFIX
 from tests.conftest import World
 
 

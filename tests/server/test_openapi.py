@@ -12,7 +12,8 @@ from openapi_spec_validator import validate
 from server.app import server_version
 from server.http.openapi import build_openapi
 from server.http.routing import Access, Route
-from server.routes import API_PREFIX, ROUTES
+from server.routes import ROUTES
+from shared.api.common import API_PREFIX
 
 ERROR_REF = "#/components/schemas/ErrorResponse"
 

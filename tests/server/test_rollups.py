@@ -18,7 +18,7 @@ from server.engines.rollup import RollupEngine
 from server.monitors import rollups, uptime
 from server.monitors.models import CheckResult, Monitor, MonitorRollup
 from server.monitors.rollups import RecordedCheck
-from server.routes import API_PREFIX
+from shared.api.common import API_PREFIX
 from tests.conftest import World
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

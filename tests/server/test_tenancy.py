@@ -23,9 +23,9 @@ from server.incidents.models import Incident
 from server.jobs.models import Job
 from server.monitors.models import MaintenanceWindow, Monitor
 from server.resources.models import Resource
-from server.routes import API_PREFIX, ROUTES
+from server.routes import ROUTES
 from server.users.models import Invitation, User
-from shared.api.common import Role
+from shared.api.common import API_PREFIX, Role
 from tests.conftest import World
 from tests.server.test_bad_input import VALID_BODIES
 

@@ -17,7 +17,8 @@ from string import Template
 from aiohttp import web
 
 from server.context import RATE_LIMITER, SETTINGS
-from server.http.routing import AUDIT_WRITER, Call
+from server.http.auth import audit_rate_limited
+from server.http.routing import Call
 
 PAGES_DIR = Path(__file__).parent
 # The pages hold one-time tokens in their URL and forms: never sent on as a Referer, never
@@ -81,18 +82,7 @@ async def rate_limited(call: Call) -> web.Response | None:
     decision = await limiter.hit(limit, key)
     if decision.allowed:
         return None
-    if (await limiter.hit("1/minute", f"audited:{key}")).allowed:
-        entry = {
-            "action": "rate_limit.exceeded",
-            "status": "failed",
-            "org_id": None,
-            "user_id": None,
-            "user_email": None,
-            "ip": request.remote,
-            "user_agent": request.headers.get("User-Agent", "")[:500] or None,
-            "detail": f"{request.method} {request.path}",
-        }
-        await request.app[AUDIT_WRITER](call.db, [entry])  # committed with the 429 page
+    await audit_rate_limited(request, call.db, key, None)  # committed with the 429 page
     retry_after = max(1, decision.reset_at - int(time.time()))
     message = f"Too many requests from your address; try again in {retry_after} s."
     return page(

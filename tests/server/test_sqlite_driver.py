@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.context import SETTINGS
 from server.db.engine import create_engine, create_sessionmaker
-from server.routes import API_PREFIX
+from shared.api.common import API_PREFIX
 from tests.conftest import World
 
 # Holds the database's write lock until a line arrives on stdin: another process, as a

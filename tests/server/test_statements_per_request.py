@@ -13,7 +13,7 @@ from sqlalchemy import event, insert, select
 
 from server.context import ENGINE, SESSIONS
 from server.monitors.models import MaintenanceWindow, Monitor
-from server.routes import API_PREFIX
+from shared.api.common import API_PREFIX
 from tests.conftest import World
 
 

@@ -22,18 +22,26 @@
 
     python benchmarks/console.py [--monitors 10000] [--burst 1000] [--idle 20]
                                  [--idle-minutes 2.5]
+
+Side by side: `--against REV` times first paint only, of the working tree's console and of
+the console at git revision REV (its `console/` and `shared/`, extracted and put first on
+PYTHONPATH; the same Python, Textual and server), in interleaved rounds at each size:
+
+    python benchmarks/console.py --against HEAD~1 [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import fcntl
 import multiprocessing
 import os
 import pty
 import re
 import select
+import shutil
 import statistics
 import struct
 import subprocess
@@ -51,6 +59,7 @@ from seeding import ARGON2, EMAIL, PASSWORD, free_port, seed, wait_for_port
 
 # The command users run, as pip installed it beside this Python.
 UPMETR = str(Path(sysconfig.get_path("scripts")) / "upmetr")
+ROOT = Path(__file__).resolve().parents[1]
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 SIZE = (160, 48)  # where events and idle requests are measured
 PAINT_SIZES = ((160, 48), (80, 24))  # first paint is timed at each
@@ -66,6 +75,7 @@ def serve(data_dir: str, port: int, trigger: Connection) -> None:
     from server.app import build_app
     from server.config import Settings
     from server.context import EVENTS
+    from shared.api.events import MonitorChecked
 
     settings = Settings(
         data_dir=Path(data_dir),
@@ -98,10 +108,17 @@ def serve(data_dir: str, port: int, trigger: Connection) -> None:
             org_id, monitors = asked
             for index in range(len(monitors)):
                 monitor_id, name = monitors[index]
-                app[EVENTS].publish(org_id, "monitor.check", check_event(monitor_id, name, index))
+                event = MonitorChecked(**check_event(monitor_id, name, index))
+                app[EVENTS].publish(org_id, event)
             trigger.send(len(monitors))
 
     asyncio.run(main())
+
+
+def sent_at(event: Any) -> float | None:
+    """The publish stamp a benchmark event carries as an extra field of its data."""
+    stamp = (event.data.model_extra or {}).get("sent_at")
+    return float(stamp) if stamp is not None else None
 
 
 def check_event(monitor_id: int, name: str, index: int) -> dict[str, Any]:
@@ -147,6 +164,7 @@ class Terminal:
         self.master = master
         self.screen = b""
         self.seen: dict[bytes, float] = {}
+        self.cpu: dict[bytes, float] = {}  # the console's CPU seconds when each was seen
         self._stop = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -165,6 +183,7 @@ class Terminal:
             for marker in list(self.seen):
                 if self.seen[marker] == 0.0 and marker in self.screen:
                     self.seen[marker] = now
+                    self.cpu[marker] = cpu_seconds(self.process.pid)
 
     def wait_for(self, marker: bytes, timeout: float = 60.0) -> float:
         """Seconds from spawn until `marker` was first on screen."""
@@ -214,6 +233,73 @@ def first_paint(
     return paints, idle_share
 
 
+def checkout(revision: str, into: Path) -> Path:
+    """The console and the models it shares at `revision`, in a directory of their own."""
+    into.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", revision, "console", "shared"], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    compileall.compile_dir(into, quiet=1)  # not on its first start only
+    return into
+
+
+def side_by_side(
+    env: dict[str, str], monitors: int, other: Path, rounds: int
+) -> dict[tuple[int, int], dict[str, list[float]]]:
+    """First paint of this tree's console and of `other`'s, one start of each a round, the
+    order swapped every round so that neither always starts second."""
+    marker = f"monitors: {monitors}".encode()
+    variants = {
+        "this tree": env,
+        "against": {
+            **env,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(other), env.get("PYTHONPATH")])),
+        },
+    }
+    figures: dict[tuple[int, int], dict[str, list[float]]] = {}
+    for size in PAINT_SIZES:
+        sized = {
+            name: {**variant, "COLUMNS": str(size[0]), "LINES": str(size[1])}
+            for name, variant in variants.items()
+        }
+        paints: dict[str, list[float]] = {
+            kind: [] for name in variants for kind in (name, f"{name} cpu")
+        }
+        for round_ in range(rounds):
+            order = list(sized) if round_ % 2 == 0 else list(reversed(sized))
+            for name in order:
+                terminal = Terminal(sized[name], size)
+                paints[name].append(terminal.wait_for(marker))
+                paints[f"{name} cpu"].append(terminal.cpu[marker])
+                terminal.quit()
+                time.sleep(1.0)
+        figures[size] = paints
+    return figures
+
+
+def print_side_by_side(
+    revision: str, figures: dict[tuple[int, int], dict[str, list[float]]]
+) -> None:
+    """Wall time from spawn to first paint, and the console's CPU seconds by then (less moved
+    by what else the machine runs)."""
+    for (columns, lines), paints in figures.items():
+        print(f"first paint at {columns}x{lines}, {len(paints['this tree'])} rounds interleaved:")
+        for kind, what in (("", "wall"), (" cpu", "CPU")):
+            medians = [statistics.median(paints[name + kind]) for name in ("this tree", "against")]
+            for label, name in (("this tree", "this tree"), (revision, "against")):
+                times = paints[name + kind]
+                print(
+                    f"  {label}, {what}: "
+                    + ", ".join(f"{paint:.2f}" for paint in times)
+                    + f" s (median {statistics.median(times):.3f} s)"
+                )
+            print(
+                f"  {what}, this tree - {revision}: {(medians[0] - medians[1]) * 1000:+.0f} ms"
+                f" (ratio {medians[0] / medians[1]:.2f})"
+            )
+
+
 def answered(trigger: Connection) -> list[str]:
     """The API requests the server has answered so far: `GET /api/v1/overview 200`."""
     trigger.send(("requests", None))
@@ -256,7 +342,7 @@ async def event_to_screen(
         def measured(event: Any, app: UpmetrApp = app, latencies: list[float] = latencies) -> None:
             deliver = UpmetrApp.deliver
             deliver(app, event)
-            sent = event.data.get("sent_at")
+            sent = sent_at(event)
             if sent is not None:
                 app.call_after_refresh(lambda: latencies.append(time.time() - sent))
 
@@ -291,7 +377,7 @@ async def stream_only(
         async def read() -> None:
             stream = api.events.stream(on_connection=lambda up: connected.set() if up else None)
             async for event in stream:
-                latencies.append(time.time() - event.data["sent_at"])
+                latencies.append(time.time() - (sent_at(event) or 0.0))
                 if len(latencies) == len(burst):
                     return
 
@@ -355,6 +441,12 @@ def main() -> None:
         "the incidents' ages no longer change every second)",
     )
     parser.add_argument("--idle-minutes", type=float, default=2.5)
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="time first paint only, side by side with the console at this git revision",
+    )
+    parser.add_argument("--rounds", type=int, default=FIRST_PAINT_RUNS, help="with --against")
     arguments = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -391,6 +483,13 @@ def main() -> None:
 
         save_credentials(Credentials(url, tokens["access_token"], tokens["refresh_token"], EMAIL))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(SIZE[0])}
+        if arguments.against:
+            other = checkout(arguments.against, Path(scratch) / "against")
+            compared = side_by_side(env, arguments.monitors, other, arguments.rounds)
+            server.terminate()
+            shutil.rmtree(other)
+            print_side_by_side(arguments.against, compared)
+            return
         paints, idle_share = first_paint(
             env, arguments.monitors, arguments.idle, settle=arguments.settle
         )

@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 
 from console.commands import ORG_WORDS, VIEW_ALIASES
 from console.screens.view import ViewScreen
+from console.textual_compat import class_bindings
 from console.widgets.column_fit import Col
 from console.widgets.resource_table import Cell, ResourceTable
 
@@ -25,12 +26,11 @@ COLUMNS = (
 def _bindings(node_class: type[DOMNode]) -> Iterable[Binding]:
     """The console's own bindings of the class (they all carry an id), and the table keys;
     Textual's generic ones (tab, copy) stay out of the way."""
-    for bindings in node_class._merge_bindings().key_to_bindings.values():
-        for binding in bindings:
-            if binding.system or not binding.description:
-                continue
-            if binding.id or node_class is DataTable:
-                yield binding
+    for binding in class_bindings(node_class):
+        if binding.system or not binding.description:
+            continue
+        if binding.id or node_class is DataTable:
+            yield binding
 
 
 def also(what: str, aliases: Sequence[str]) -> tuple[str, ...]:
@@ -57,7 +57,7 @@ class HelpScreen(ViewScreen):
             self.upmetr.action_view(self.upmetr.previous_view)
 
     async def load(self) -> None:
-        keymap = self.app._keymap
+        keymap = self.upmetr.preferences.keys  # what the app's keymap was set from
         shared = {binding.id or binding.action for binding in _bindings(ViewScreen)}
         places: list[tuple[str, type[DOMNode]]] = [
             ("everywhere", type(self.app)),
@@ -75,7 +75,7 @@ class HelpScreen(ViewScreen):
                 key = keymap.get(binding.id, binding.key) if binding.id else binding.key
                 label = binding.description or binding.action
                 display = ", ".join(
-                    self.app.get_key_display(Binding(k, "")) for k in key.split(",")
+                    self.app.get_key_display(Binding(k.strip(), "")) for k in key.split(",")
                 )
                 rows.append((where, display, binding.id or "", label))
         for view, aliases in VIEW_ALIASES.items():

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from console.messages import FilterChanged, PromptSubmitted
+from console.textual_compat import DrawnAfterBatch, size_classes
 from console.widgets.key_footer import KeyFooter
 from console.widgets.prompt import Prompt
 from console.widgets.rate_limit_banner import RateLimitBanner
@@ -57,7 +58,7 @@ def _rate_limited(app: UpmetrApp, seconds: float) -> None:
         view.show_rate_limit()
 
 
-class ViewScreen(Screen[None]):
+class ViewScreen(DrawnAfterBatch):
     VIEW: ClassVar[str] = ""
     # Actions that change data: hidden from viewers, shown disabled when read-only.
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset()
@@ -79,18 +80,9 @@ class ViewScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._inbox: list[Event] = []  # events of the burst being read, applied together
-        # The size classes that the first resize would add (Screen._on_resize), added now:
-        # when they arrive after mounting, every widget is styled again.
-        app = self.app
-        width, height = app.size
-        own = (self.HORIZONTAL_BREAKPOINTS, self.VERTICAL_BREAKPOINTS)
-        horizontal = app.HORIZONTAL_BREAKPOINTS if own[0] is None else own[0]
-        vertical = app.VERTICAL_BREAKPOINTS if own[1] is None else own[1]
-        self.add_class(
-            *self._get_breakpoint_classes(width, horizontal or []),
-            *self._get_breakpoint_classes(height, vertical or []),
-            update=False,
-        )
+        # The size classes that the first resize would add, added now: when they arrive
+        # after mounting, every widget is styled again.
+        self.add_class(*size_classes(self, self.app), update=False)
 
     @property
     def upmetr(self) -> UpmetrApp:
@@ -107,19 +99,6 @@ class ViewScreen(Screen[None]):
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
-
-    def _compositor_refresh(self) -> None:
-        """Draw no frame that would be thrown away.
-
-        While the app starts, Textual draws the first screen inside its start-up batch, where
-        nothing reaches the terminal (App._display), then draws it again once the batch is
-        over: the first frame cost the console's start twice. Here the screen waits for the
-        batch to end and is then drawn once, whole.
-        """
-        if self.app._batch_count:
-            self._repaint_required = True
-            return
-        super()._compositor_refresh()
 
     def reload(self) -> None:
         """Fetch this view's data again; called when shown and after reconnects."""

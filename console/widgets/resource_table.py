@@ -258,15 +258,6 @@ class ResourceTable(DataTable[str | Text]):
             more += f" /{self._filter.text}"
         self.border_title = f"{name} ({counted}){more}"
 
-    async def _on_idle(self, event: events.Idle) -> None:
-        """DataTable sizes columns to new cells when idle, but keeps lines drawn before that
-        with the old widths until something else changes (Textual issue #4470): measure
-        here, then drop those lines. DataTable's own handler, called next, has nothing left."""
-        measuring = self._require_update_dimensions or bool(self._updated_cells)
-        await super()._on_idle(event)
-        if measuring:
-            self._clear_caches()
-
     def _shown(self, row_id: int) -> bool:
         return self._filter.keeps(" ".join(str(forms[0]) for forms in self._rows[row_id]))
 

@@ -107,8 +107,8 @@ async def register(ctx: Context, data: RegisterRequest) -> RegisterResponse:
 
 async def login(ctx: Context, data: LoginRequest) -> TokenPair | MfaChallenge:
     email = data.email.lower()
-    await throttle.check(ctx, email)
     user = await user_by_email(ctx.db, email)
+    await throttle.check(ctx, email, user.id if user else None)
     password_hash = user.password_hash if user else await _dummy_hash(ctx.settings)
     if not await verify_password(ctx.settings, password_hash, data.password) or user is None:
         await throttle.failed(ctx, email)
@@ -136,7 +136,7 @@ async def mfa_verify(ctx: Context, *, mfa_token: str, code: str) -> TokenPair:
     ).scalar_one_or_none()
     if user is None or not user.is_active or not user.mfa_enabled:
         raise Unauthorized("Invalid token")
-    await throttle.check(ctx, user.email)
+    await throttle.check(ctx, user.email, user.id)
     if not await mfa.verify_code(ctx, user, code):
         await throttle.failed(ctx, user.email)
         audit.record_failure(
@@ -228,7 +228,7 @@ async def set_password(ctx: Context, user: User, password: str) -> None:
 
 async def change_password(ctx: Context, data: PasswordChangeRequest) -> None:
     user = (await ctx.db.execute(select(User).where(User.id == ctx.auth.user_id))).scalar_one()
-    await throttle.check(ctx, user.email)
+    await throttle.check(ctx, user.email, user.id)
     if not await verify_password(ctx.settings, user.password_hash, data.current_password):
         await throttle.failed(ctx, user.email)
         audit.record_failure(ctx, action="auth.password_changed", detail="wrong current password")

@@ -1,44 +1,94 @@
-"""Failed sign-in throttling, per account and per client IP, on top of the request rate limit.
+"""Failed sign-in throttling that cannot be turned against a user, on top of the request
+rate limit (OWASP Authentication Cheat Sheet, "Account Lockout" and "Device Cookies").
 
-Only failures count. Once either counter is full every attempt is refused with 429, even
-with the right password and whether or not the account exists, so the answer reveals
-neither (OWASP Authentication Cheat Sheet, "Protect against automated attacks").
+1. Per client ip: after `login_failure_limit_ip` failures in its window that ip is refused
+   (429) until the window frees. A guesser on one address is stopped; nobody else is.
+2. Per account, from any ip: after `login_failure_limit`'s number of failures in its window,
+   each further failure doubles the wait before the account hears another attempt (1 s,
+   2 s, 4 s, ... at most MAX_WAIT_SECONDS), answered 429 with Retry-After. Never a lock:
+   many addresses guessing slowly cannot keep the account shut.
+3. A device that signed in to the account before (an unrevoked session from the same ip
+   within KNOWN_DEVICE_DAYS) skips step 2, so its owner is not slowed by others' guesses.
+4. Refusals do not depend on the password or on whether the account exists, so a 429 tells
+   neither; a correct sign-in forgives the account's failures (not the ip's).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from server.auth.models import AuthSession
 from server.http.errors import TooManyRequests
 from server.service_context import Context
 
-
-def _buckets(ctx: Context, email: str) -> list[tuple[str, str]]:
-    """(limit, key) per counter. An IP is allowed more, since offices share one address."""
-    settings = ctx.settings
-    return [
-        (settings.login_failure_limit, f"login-fail:email:{email.lower()}"),
-        (settings.login_failure_limit_ip, f"login-fail:ip:{ctx.ip}"),
-    ]
+MAX_WAIT_SECONDS = 60
+KNOWN_DEVICE_DAYS = 30
 
 
-async def check(ctx: Context, email: str) -> None:
-    """429 when this account or this IP has used up its failed attempts."""
+def _ip_limit(ctx: Context) -> tuple[str, str]:
+    return ctx.settings.login_failure_limit_ip, f"login-fail:ip:{ctx.ip}"
+
+
+def _account(ctx: Context, email: str) -> tuple[int, str, str]:
+    """(failures before waits begin, window, key) of the account's failure count."""
+    amount, _, window = ctx.settings.login_failure_limit.partition("/")
+    return int(amount), window, f"login-fail:email:{email.lower()}"
+
+
+def _wait_seconds(failures: int, free_failures: int) -> int:
+    return min(MAX_WAIT_SECONDS, 2 ** (failures - free_failures))
+
+
+async def _known_device(ctx: Context, user_id: int | None) -> bool:
+    if user_id is None or ctx.ip is None:
+        return False
+    since = datetime.now(UTC) - timedelta(days=KNOWN_DEVICE_DAYS)
+    found = await ctx.db.scalar(
+        select(AuthSession.id)
+        .where(
+            AuthSession.user_id == user_id,
+            AuthSession.ip == ctx.ip,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.created_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _refuse(retry_after: int) -> TooManyRequests:
+    return TooManyRequests(
+        f"Too many failed sign-in attempts; try again in {retry_after} s", retry_after=retry_after
+    )
+
+
+async def check(ctx: Context, email: str, user_id: int | None = None) -> None:
+    """429 when this ip has used up its failures, or the account's wait has not passed."""
     limiter = ctx.limiter
-    for limit, key in _buckets(ctx, email):
-        if not await limiter.test(limit, key):
-            retry_after = await limiter.seconds_until_free(limit, key)
-            raise TooManyRequests(
-                f"Too many failed sign-in attempts; try again in {retry_after} s",
-                retry_after=retry_after,
-            )
+    limit, key = _ip_limit(ctx)
+    if not await limiter.test(limit, key):
+        raise _refuse(await limiter.seconds_until_free(limit, key))
+    free, window, key = _account(ctx, email)
+    failures = await limiter.count(window, key)
+    if failures < free or await _known_device(ctx, user_id):
+        return
+    wait = f"1/{_wait_seconds(failures, free)}second"
+    if not await limiter.test(wait, f"login-wait:{key}"):
+        raise _refuse(await limiter.seconds_until_free(wait, f"login-wait:{key}"))
 
 
 async def failed(ctx: Context, email: str) -> None:
     limiter = ctx.limiter
-    for limit, key in _buckets(ctx, email):
-        await limiter.hit(limit, key)
+    await limiter.hit(*_ip_limit(ctx))
+    free, window, key = _account(ctx, email)
+    await limiter.record(window, key)
+    failures = await limiter.count(window, key)
+    if failures >= free:
+        await limiter.hit(f"1/{_wait_seconds(failures, free)}second", f"login-wait:{key}")
 
 
 async def succeeded(ctx: Context, email: str) -> None:
-    """A correct sign-in forgives the account's earlier failures (not the IP's)."""
-    limit, key = _buckets(ctx, email)[0]
-    await ctx.limiter.clear(limit, key)
+    _, window, key = _account(ctx, email)
+    await ctx.limiter.forget(window, key)

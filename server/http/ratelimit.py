@@ -128,3 +128,22 @@ class RateLimiter:
             self._windows.clear(item, key)
         else:
             await self._limiter.clear(item, key)
+
+    # Counting events in a moving window, beyond any limit (a limit stops recording at its
+    # amount): the window is a limit's period, such as "15minutes".
+
+    async def record(self, window: str, key: str) -> None:
+        await self.hit(f"{_UNBOUNDED}/{window}", key)
+
+    async def count(self, window: str, key: str) -> int:
+        item = _item(f"{_UNBOUNDED}/{window}")
+        if self._limiter is None:
+            return len(self._windows.current(item, key, time.time()))
+        stats = await self._limiter.get_window_stats(item, key)
+        return _UNBOUNDED - stats.remaining
+
+    async def forget(self, window: str, key: str) -> None:
+        await self.clear(f"{_UNBOUNDED}/{window}", key)
+
+
+_UNBOUNDED = 1_000_000

@@ -312,4 +312,17 @@ def _admitted(route: Route, request: web.Request) -> Principal | None:
 
 def add_routes(app: web.Application, routes: list[Route], prefix: str) -> None:
     for route in routes:
-        app.router.add_route(route.method, prefix + route.path, adapt(route))
+        app.router.add_route(route.method, prefix + _ids_as_digits(route.path), adapt(route))
+
+
+def _ids_as_digits(path: str) -> str:
+    """`{id}` and `{x_id}` match only an id, so `/budgets/status` is not taken for budget
+    "status": a method it lacks is a 405 with its own Allow header, not a 404 of `{id}`."""
+    return _PARAM.sub(
+        lambda found: (
+            f"{{{found[1]}:\\d{{1,18}}}}"
+            if found[1] == "id" or found[1].endswith("_id")
+            else found[0]
+        ),
+        path,
+    )

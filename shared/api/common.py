@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic_core import to_jsonable_python
 
 T = TypeVar("T")
@@ -106,9 +107,31 @@ class Message(ReadModel):
     detail: str
 
 
+def _refusing_controls(excluded: str, allowed: str) -> Any:
+    """A string constraint refusing control characters (C0, DEL, C1) but `allowed`: a NUL or
+    an escape sequence in a name would reach terminals, logs and mails as it is. The schema
+    states it as a pattern; the check here says it in words."""
+    pattern = re.compile(f"[{excluded}]")
+
+    def refuse(value: str) -> str:
+        if pattern.search(value):
+            raise ValueError(f"must not contain control characters{allowed}")
+        return value
+
+    return [AfterValidator(refuse), Field(json_schema_extra={"pattern": f"^[^{excluded}]*$"})]
+
+
+_ONE_LINE = _refusing_controls(r"\u0000-\u001f\u007f-\u009f", "")
+_LINES = _refusing_controls(
+    r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f", " other than tabs and line breaks"
+)
+# One line of text a person reads back (names, titles, tags, hosts, URLs), and several lines.
+OneLine = Annotated[str, *_ONE_LINE]
+Lines = Annotated[str, *_LINES]
+
 # Bounded text types: every string the API accepts has a ceiling, so huge inputs are a 400.
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-ShortText = Annotated[str, Field(max_length=500)]
+Name = Annotated[OneLine, Field(min_length=1, max_length=200)]
+ShortText = Annotated[Lines, Field(max_length=500)]
 Secret = Annotated[str, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
 

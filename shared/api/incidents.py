@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from shared.api.common import ApiModel, Name, PageQuery, ReadModel, UtcDatetime
+from shared.api.common import ApiModel, Lines, Name, PageQuery, ReadModel, UtcDatetime
 
 MAX_BULK_IDS = 200
 _ID = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Text = Annotated[Lines, Field(min_length=1, max_length=2000)]
 
 
 class Severity(StrEnum):

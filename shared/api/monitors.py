@@ -8,7 +8,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from shared.api.common import ApiModel, Name, PageQuery, ReadModel, ShortText, UtcDatetime
+from shared.api.common import (
+    ApiModel,
+    Name,
+    OneLine,
+    PageQuery,
+    ReadModel,
+    ShortText,
+    UtcDatetime,
+)
 
 
 class MonitorType(StrEnum):
@@ -53,9 +61,9 @@ class DnsRecordType(StrEnum):
 
 
 MAX_HEADERS = 50
-Url = Annotated[str, Field(min_length=1, max_length=2048)]
-Host = Annotated[str, Field(min_length=1, max_length=253)]
-Tag = Annotated[str, Field(min_length=1, max_length=50)]
+Url = Annotated[OneLine, Field(min_length=1, max_length=2048)]
+Host = Annotated[OneLine, Field(min_length=1, max_length=253)]
+Tag = Annotated[OneLine, Field(min_length=1, max_length=50)]
 Interval = Annotated[int, Field(ge=10, le=86_400, description="seconds between checks")]
 Timeout = Annotated[int, Field(ge=1, le=120, description="seconds per attempt")]
 Threshold = Annotated[int, Field(ge=1, le=100)]

@@ -173,6 +173,10 @@ async def test_bindings_are_remapped_from_the_preferences(
         assert await incident_status(client, world.alice, incident["id"]) == "open"
         await pilot.press("A")
         await until(pilot, lambda: "acknowledged" in table_text(pilot))
+        await pilot.press("colon", *"help", "enter")  # help says the key as remapped
+        await until(pilot, lambda: "incidents.acknowledge" in table_text(pilot))
+        rows = [row.split() for row in table_text(pilot).splitlines()]
+        assert ["incidents", "A", "incidents.acknowledge"] in [row[:3] for row in rows]
 
 
 async def test_a_refusal_from_the_server_is_a_readable_notification(

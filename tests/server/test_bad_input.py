@@ -490,3 +490,42 @@ async def test_a_body_nested_within_the_limit_is_validated_as_usual(
     )
     assert response.status == 400
     assert (await response.json())["detail"].startswith("body field 'title':")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/incidents", {"title": "db\x00down", "severity": "warning"}, "title"),
+        (
+            "/incidents",
+            {"title": "x", "severity": "warning", "description": "\x1b[2J"},
+            "description",
+        ),
+        ("/monitors", {"name": "a\x07", "type": "http", "url": "https://example.com"}, "name"),
+        ("/monitors", {"name": "a", "type": "http", "url": "https://example.com/\x00"}, "url"),
+        ("/monitors", {"name": "a", "type": "tcp", "host": "d\rb", "port": 5432}, "host"),
+        ("/users/me", {"full_name": "Alice\x9b"}, "full_name"),
+    ],
+)
+async def test_control_characters_in_names_titles_and_urls_are_a_400_naming_the_field(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    method = client.patch if path == "/users/me" else client.post
+    response = await method(API_PREFIX + path, json=body, headers=world.alice.headers)
+    assert response.status == 400, await response.text()
+    detail = (await response.json())["detail"]
+    assert detail.startswith(f"body field '{field}': Value error, must not contain control")
+
+
+async def test_tabs_and_line_breaks_stay_allowed_in_longer_text(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    body = {"title": "Checkout slow", "severity": "warning", "description": "p99 up\n\tsince 9:00"}
+    response = await client.post(API_PREFIX + "/incidents", json=body, headers=world.alice.headers)
+    assert response.status == 201
+    assert (await response.json())["description"] == "p99 up\n\tsince 9:00"

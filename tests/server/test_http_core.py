@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from openapi_spec_validator import validate
@@ -78,3 +79,35 @@ async def test_caller_is_checked_before_the_body_is_validated(
     viewer = await client.post("/api/v1/users", json={"email": 5}, headers=world.bob.headers)
     assert viewer.status == 403
     assert "superadmin" in (await viewer.json())["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PATCH", "/budgets/status", "GET"),
+        ("PATCH", "/monitors/summary", "GET"),
+        ("PATCH", "/cloud-accounts/test", "POST"),
+        ("PATCH", "/users/invitations", "GET,POST"),
+        ("OPTIONS", "/incidents/bulk", "POST"),
+    ],
+)
+async def test_a_missing_method_on_a_named_path_is_405_with_that_paths_allow_header(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    method: str,
+    path: str,
+    allow: str,
+) -> None:
+    response = await client.request(method, "/api/v1" + path, headers=world.alice.headers)
+    assert response.status == 405
+    assert response.headers["Allow"] == allow
+    assert await response.json() == {"detail": "Method not allowed"}
+
+
+async def test_an_id_that_is_not_a_number_is_404(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    for path in ("/monitors/abc", "/monitors/1234567890123456789012", "/incidents/1e3"):
+        response = await client.get("/api/v1" + path, headers=world.alice.headers)
+        assert response.status == 404, path

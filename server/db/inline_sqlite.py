@@ -146,15 +146,8 @@ class InlineConnection:
     def isolation_level(self) -> str | None:
         return self.sqlite.isolation_level
 
-    @property
-    def in_transaction(self) -> bool:
-        return self.sqlite.in_transaction
-
     def cursor(self) -> InlineCursor:
         return InlineCursor(self)
-
-    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
-        return await self.cursor().execute(sql, parameters)
 
     async def run(self, sql: str, call: Callable[[], T], *, inline: bool = True) -> T | None:
         """Step 1 (the write lock first), then `call` on the loop or, when it must wait, off it."""

@@ -135,8 +135,10 @@ def table_sizes(data_dir: Path) -> TableSizes | None:
 def status_counts(data_dir: Path) -> dict[str, int]:
     connection = sqlite3.connect(data_dir / "upmetr.db")
     try:
+        from server.monitors.models import RESULT_STATUSES  # stored as their codes
+
         found = connection.execute("SELECT status, count(*) FROM check_result GROUP BY status")
-        return {status: count for status, count in found}
+        return {RESULT_STATUSES[code]: count for code, count in found}
     finally:
         connection.close()
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -12,7 +14,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from server.db import inline_sqlite
+
 SessionMaker = async_sessionmaker[AsyncSession]
+# SQLAlchemy's default pool: 5 kept open, 10 more while writers wait for the lock.
+_POOL_SIZE, _POOL_OVERFLOW = 5, 10
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -21,17 +27,48 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # How long a write waits for the lock; inline_sqlite waits off the event loop.
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
 def create_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    parsed = make_url(url)
+    if _inline(parsed):
+        # Statements on the loop, waits for locks in threads (server/db/inline_sqlite.py).
+        # One thread per connection at most, each waiting for the write lock.
+        waits = ThreadPoolExecutor(_POOL_SIZE + _POOL_OVERFLOW, thread_name_prefix="sqlite-wait")
+        uri = str(parsed.query.get("uri", "")).lower() in ("true", "1")
+        creator = inline_sqlite.connector(parsed.database or "", uri=uri, waits=waits)
+        engine = create_async_engine(
+            url, async_creator=creator, pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW
+        )
+    else:
+        engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
 
+def _inline(url: URL) -> bool:
+    """Whether statements to `url` run on the loop (an SQLite file through aiosqlite)."""
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or "mode=memory" in database
+    return url.drivername == "sqlite+aiosqlite" and not in_memory
+
+
+class InlineSession(AsyncSession):
+    """Closes in the calling task. AsyncSession closes in a task of its own, so that no
+    cancellation stops a close halfway, which costs a loop iteration during which the
+    connection stays out of the pool; under load the pool ran dry and opened a connection
+    every other request. With statements on the loop a close never suspends (its rollback
+    runs inline), so nothing can cancel it halfway."""
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        await self.close()
+
+
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    session = InlineSession if _inline(engine.url) else AsyncSession
+    return async_sessionmaker(engine, class_=session, expire_on_commit=False)

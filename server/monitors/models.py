@@ -8,11 +8,26 @@ Raw results are bounded per monitor; uptime and latency are read from rollups
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    DDL,
+    JSON,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    Update,
+    event,
+    text,
+    update,
+)
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, utcnow
+from server.monitors.columns import Coded, EpochMicroseconds, EpochSeconds
 
 
 class Monitor(Base):
@@ -72,16 +87,59 @@ class Monitor(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class CheckResult(Base):
-    """One raw check; the engine keeps only the latest N per monitor."""
+# Recorded statuses and rollup periods, in the order of their stored codes: the most
+# common first, as SQLite stores 0 and 1 in the record header alone.
+RESULT_STATUSES = ("up", "down", "degraded", "maintenance", "unknown")
+PERIODS = ("minute", "hour", "day")
 
-    __tablename__ = "check_result"
-    __table_args__ = (Index("ix_check_result_monitor_checked", "monitor_id", "checked_at"),)
+
+def next_result_id(context: DefaultExecutionContext) -> int:
+    """A new check_result id, for a row inserted without one (the writer takes its batch's
+    ids at once, in recording._insert_results)."""
+    return int(context.connection.execute(take_ids(1)).scalar_one())
+
+
+def take_ids(count: int) -> Update:
+    """Reserves `count` result ids; returns the last of them."""
+    table = Base.metadata.tables["check_result_sequence"]
+    return update(table).values(last_id=table.c.last_id + count).returning(table.c.last_id)
+
+
+class CheckResultSequence(Base):
+    """One row: the last check_result id given. Results are kept in (monitor, time) order
+    with no rowid, so the largest id cannot be read cheaply from the table itself."""
+
+    __tablename__ = "check_result_sequence"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    last_id: Mapped[int] = mapped_column(default=0)
+
+
+# Its one row comes with the table (migration 0010 starts it at the largest id kept).
+event.listen(
+    CheckResultSequence.__table__,
+    "after_create",
+    DDL("INSERT INTO check_result_sequence (id, last_id) VALUES (1, 0)"),
+)
+
+
+class CheckResult(Base):
+    """One raw check; the engine keeps only the latest N per monitor.
+
+    Stored in (monitor_id, checked_at, id) order without a rowid: the checks list, the
+    p95s and retention all read one monitor's results by time, so the table is its own
+    index. id is unique and grows with each write (result ids in live events)."""
+
+    __tablename__ = "check_result"
+    __table_args__ = (
+        PrimaryKeyConstraint("monitor_id", "checked_at", "id"),
+        {"sqlite_with_rowid": False},
+    )
+
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitor.id", ondelete="CASCADE"))
-    checked_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20))
+    checked_at: Mapped[datetime] = mapped_column(EpochMicroseconds)
+    id: Mapped[int] = mapped_column(default=next_result_id)
+    status: Mapped[str] = mapped_column(Coded(RESULT_STATUSES))
     response_time_ms: Mapped[int | None] = mapped_column(default=None)
     status_code: Mapped[int | None] = mapped_column(default=None)
     error: Mapped[str | None] = mapped_column(String(1000), default=None)
@@ -92,11 +150,15 @@ P95_PENDING = "p95_ms IS NULL AND measured > 0"
 
 
 class MonitorRollup(Base):
-    """Counts and latency of one monitor over one minute, hour or day bucket (UTC)."""
+    """Counts and latency of one monitor over one minute, hour or day bucket (UTC).
+
+    Stored in (monitor_id, period, bucket_start) order without a rowid, so the table is
+    its own index for every read. The latency is kept as an exact integer sum (latencies
+    are whole milliseconds); avg_ms is worked out from it."""
 
     __tablename__ = "monitor_rollup"
     __table_args__ = (
-        UniqueConstraint("monitor_id", "period", "bucket_start", name="uq_monitor_rollup_bucket"),
+        PrimaryKeyConstraint("monitor_id", "period", "bucket_start"),
         # Buckets still waiting for their p95 (rollups.finalize_p95): a few per monitor at any
         # time, so the finalizer finds them without scanning millions of finished buckets.
         # Queries must repeat the predicate word for word for SQLite to use the index
@@ -108,23 +170,33 @@ class MonitorRollup(Base):
             sqlite_where=text(P95_PENDING),
             postgresql_where=text(P95_PENDING),
         ),
+        {"sqlite_with_rowid": False},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitor.id", ondelete="CASCADE"))
-    period: Mapped[str] = mapped_column(String(10))  # minute | hour | day
-    bucket_start: Mapped[datetime]
+    period: Mapped[str] = mapped_column(Coded(PERIODS))  # minute | hour | day
+    bucket_start: Mapped[datetime] = mapped_column(EpochSeconds)
     up: Mapped[int] = mapped_column(default=0)
     down: Mapped[int] = mapped_column(default=0)
     degraded: Mapped[int] = mapped_column(default=0)
     maintenance: Mapped[int] = mapped_column(default=0)
     unknown: Mapped[int] = mapped_column(default=0)
+    # Checks that carried a latency, and the sum of their latencies.
+    measured: Mapped[int] = mapped_column(default=0)
+    sum_ms: Mapped[int] = mapped_column(default=0)
     min_ms: Mapped[int | None] = mapped_column(default=None)
-    avg_ms: Mapped[float | None] = mapped_column(default=None)
     max_ms: Mapped[int | None] = mapped_column(default=None)
     p95_ms: Mapped[int | None] = mapped_column(default=None)
-    # Checks that carried a latency, the weight of avg_ms when later checks are added to it.
-    measured: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def __init__(self, *, avg_ms: float | None = None, **columns: Any) -> None:
+        """Takes avg_ms in place of sum_ms, as a bucket is described (with measured)."""
+        super().__init__(**columns)
+        if avg_ms is not None:
+            self.sum_ms = round(avg_ms * columns.get("measured", 0))
+
+    @property
+    def avg_ms(self) -> float | None:
+        return self.sum_ms / self.measured if self.measured else None
 
 
 class MaintenanceWindow(Base):

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.incidents import service as incidents
 from server.monitors import checking, rollups, windows
 from server.monitors.checking import Action, Verdict
-from server.monitors.models import CheckResult, Monitor
+from server.monitors.models import CheckResult, Monitor, take_ids
 from server.providers.checks import CheckOutcome
 from server.service_context import Context
 from shared.api.events import EventData, MonitorChecked, MonitorStatusChanged
@@ -37,6 +37,7 @@ _TRIGGERS: dict[Action, tuple[TriggerType, Severity]] = {
 }
 _OPENS = {Action.open_down, Action.open_degraded, Action.open_ssl}
 ERROR_LENGTH = 1000  # of check_result.error and monitor.last_error
+RESULTS = CheckResult.metadata.tables["check_result"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ async def write(db: AsyncSession, batch: list[JudgedCheck]) -> Written:
     """Write one batch in the caller's transaction.
 
     1. Checks of monitors deleted meanwhile are dropped (their results have nowhere to go).
-    2. Raw results: one multi-row insert, returning ids in batch order.
+    2. Raw results: ids taken from check_result_sequence, then one executemany insert.
     3. Monitor state: one executemany update; a paused monitor's row is left alone, and
        updated_at is kept so the engine's poll for API changes does not see its own writes.
     4. Rollups: minute, hour and day counts (rollups.add_to_rollups).
@@ -137,22 +138,17 @@ async def write(db: AsyncSession, batch: list[JudgedCheck]) -> Written:
 
 
 async def _insert_results(db: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert raw results; their ids in the order of `rows`."""
+    """Insert raw results with ids taken at once from the sequence; their ids in the order
+    of `rows`. The sequence row is locked by this transaction until it ends, so the ids
+    also grow in the order results are written."""
     connection = await db.connection()
-    table = CheckResult.metadata.tables["check_result"]
-    if connection.dialect.name != "sqlite":
-        inserted = await connection.scalars(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        )
-        return list(inserted)
-    # SQLite cannot tie RETURNING rows to their parameters in one statement, and SQLAlchemy
-    # then inserts a row per round trip (slow on a busy loop). One executemany instead: each
-    # new row gets max(rowid) + 1 and this transaction holds the write lock from the first
-    # row on, so the batch's ids are the last len(rows) ones, in order.
-    await connection.execute(insert(table), rows)
-    last = await connection.scalar(select(func.max(table.c.id)))
-    assert last is not None
-    return list(range(last - len(rows) + 1, last + 1))
+    last = int((await connection.execute(take_ids(len(rows)))).scalar_one())
+    ids = list(range(last - len(rows) + 1, last + 1))
+    await connection.execute(
+        insert(RESULTS),
+        [{**row, "id": result_id} for row, result_id in zip(rows, ids, strict=True)],
+    )
+    return ids
 
 
 async def _update_state(db: AsyncSession, checks: list[JudgedCheck]) -> None:

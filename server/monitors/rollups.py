@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, case, delete, func, select, text, update
+from sqlalchemy import Insert, bindparam, case, delete, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -101,19 +101,12 @@ def _upsert(dialect: str) -> Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table)
     new, old = statement.excluded, table.c
-    measured = old.measured + new.measured
-    # The stored average times its weight is the exact latency sum so far; NULLIF leaves a
-    # bucket without any latency at NULL.
-    latency_sum = (
-        func.coalesce(old.avg_ms, 0.0) * old.measured
-        + func.coalesce(new.avg_ms, 0.0) * new.measured
-    )
     return statement.on_conflict_do_update(
         index_elements=[old.monitor_id, old.period, old.bucket_start],
         set_={
             **{status: old[status] + new[status] for status in STATUSES},
-            "measured": measured,
-            "avg_ms": latency_sum / func.nullif(measured, 0),
+            "measured": old.measured + new.measured,
+            "sum_ms": old.sum_ms + new.sum_ms,
             # Scalar MIN/MAX differ between SQLite and PostgreSQL in how they treat NULL.
             "min_ms": case(
                 (old.min_ms.is_(None), new.min_ms),
@@ -137,8 +130,8 @@ async def add_to_rollups(db: AsyncSession, checks: Sequence[RecordedCheck]) -> N
     1. Aggregate the batch in memory per (period, monitor, bucket): counts by status, and
        count, sum, min and max of latency (up, degraded and down checks that carry one).
     2. Per period, one upsert run as executemany: a new bucket is inserted; an existing one
-       gets the counts added, min of mins, max of maxes, and the average re-weighed by
-       `measured`, so it stays exact however the checks are split into batches.
+       gets the counts and latency sums added, min of mins, max of maxes, so it stays exact
+       however the checks are split into batches.
     3. Nothing is committed: the raw results and their rollups land together.
     """
     connection = await db.connection()
@@ -154,7 +147,7 @@ async def add_to_rollups(db: AsyncSession, checks: Sequence[RecordedCheck]) -> N
                 "bucket_start": start,
                 **bucket.counts,
                 "measured": bucket.measured,
-                "avg_ms": bucket.latency_sum / bucket.measured if bucket.measured else None,
+                "sum_ms": bucket.latency_sum,
                 "min_ms": bucket.min_ms,
                 "max_ms": bucket.max_ms,
             }
@@ -184,7 +177,6 @@ def weighted_nearest_rank(pairs: Iterable[tuple[int, int]], percent: int = 95) -
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
-    id: int
     monitor_id: int
     bucket_start: datetime
     max_ms: int | None
@@ -196,12 +188,7 @@ async def _pending(
     if limit <= 0:
         return []
     rows = await connection.execute(
-        select(
-            MonitorRollup.id,
-            MonitorRollup.monitor_id,
-            MonitorRollup.bucket_start,
-            MonitorRollup.max_ms,
-        )
+        select(MonitorRollup.monitor_id, MonitorRollup.bucket_start, MonitorRollup.max_ms)
         .where(
             text(P95_PENDING),
             MonitorRollup.period == period,
@@ -225,7 +212,7 @@ def _by_start(pending: list[_Pending]) -> dict[datetime, list[_Pending]]:
 async def _latencies(
     connection: AsyncConnection, period: Period, start: datetime, monitor_ids: list[int]
 ) -> dict[int, list[int]]:
-    """Latencies of the raw results in one bucket, per monitor (ix_check_result_monitor_checked)."""
+    """Latencies of the raw results in one bucket, per monitor (by the table's key)."""
     rows = await connection.execute(
         select(CheckResult.monitor_id, CheckResult.response_time_ms).where(
             CheckResult.monitor_id.in_(monitor_ids),
@@ -263,11 +250,20 @@ async def _hour_p95s(
     return found
 
 
-async def _store_p95(connection: AsyncConnection, values: list[dict[str, Any]]) -> None:
-    await connection.execute(
-        update(ROLLUPS).where(ROLLUPS.c.id == bindparam("row_id")).values(p95_ms=bindparam("p95")),
-        values,
+async def _store_p95(
+    connection: AsyncConnection, period: Period, values: list[dict[str, Any]]
+) -> None:
+    table = ROLLUPS
+    statement = (
+        update(table)
+        .where(
+            table.c.monitor_id == bindparam("m_id"),
+            table.c.period == period,
+            table.c.bucket_start == bindparam("start"),
+        )
+        .values(p95_ms=bindparam("p95"))
     )
+    await connection.execute(statement, values)
 
 
 async def finalize_p95(
@@ -302,9 +298,12 @@ async def finalize_p95(
         values: list[dict[str, Any]] = []
         for start, group in _by_start(pending).items():
             p95s = await _p95s(connection, period, start, [b.monitor_id for b in group])
-            values.extend({"row_id": b.id, "p95": p95s.get(b.monitor_id, b.max_ms)} for b in group)
+            values.extend(
+                {"m_id": b.monitor_id, "start": start, "p95": p95s.get(b.monitor_id, b.max_ms)}
+                for b in group
+            )
         if values:
-            await _store_p95(connection, values)
+            await _store_p95(connection, period, values)
         finalized += len(pending)
     return finalized
 
@@ -336,16 +335,20 @@ async def _prune_results(
     if per_monitor == 0:
         return 0
     table = RESULTS
-    # Newest as the checks list shows them (checked_at, then id); the walk down
-    # ix_check_result_monitor_checked stops after keep + per_monitor rows.
+    # Newest as the checks list shows them (checked_at, then id): the walk down the
+    # table's own key stops after keep + per_monitor rows, and each row found is deleted
+    # by its full key.
+    monitor = table.c.monitor_id == bindparam("monitor_id")
     beyond_kept = (
-        select(table.c.id)
-        .where(table.c.monitor_id == bindparam("monitor_id"))
+        select(table.c.checked_at, table.c.id)
+        .where(monitor)
         .order_by(table.c.checked_at.desc(), table.c.id.desc())
         .offset(keep)
         .limit(per_monitor)
     )
-    statement = delete(table).where(table.c.id.in_(beyond_kept))
+    statement = delete(table).where(
+        monitor, tuple_(table.c.checked_at, table.c.id).in_(beyond_kept)
+    )
     params = [{"monitor_id": monitor_id} for monitor_id in monitor_ids]
     if connection.dialect.supports_sane_multi_rowcount:
         return (await connection.execute(statement, params)).rowcount
@@ -368,9 +371,11 @@ async def _prune_rollups(
     for period, cutoff in cutoffs.items():
         if deleted >= budget:
             break
-        # Led by monitor_id so uq_monitor_rollup_bucket finds the old buckets directly.
+        # Led by monitor_id so the table's key (monitor, period, bucket_start) finds the old
+        # buckets directly.
+        key = tuple_(table.c.monitor_id, table.c.period, table.c.bucket_start)
         chosen = (
-            select(table.c.id)
+            select(table.c.monitor_id, table.c.period, table.c.bucket_start)
             .where(
                 table.c.monitor_id.in_(monitor_ids),
                 table.c.period == period,
@@ -378,7 +383,7 @@ async def _prune_rollups(
             )
             .limit(budget - deleted)
         )
-        result = await connection.execute(delete(table).where(table.c.id.in_(chosen)))
+        result = await connection.execute(delete(table).where(key.in_(chosen)))
         deleted += result.rowcount
     return deleted
 
@@ -399,8 +404,8 @@ async def prune(
     1. Take the monitors after `after_monitor_id`, in id order. None left: the walk is
        over (resume_after None).
     2. Their rollups older than their period's retention (minute_days, hour_days,
-       day_days), minute first, deleted `batch` rows at most, through the rollups' unique
-       index (monitor, period, bucket_start).
+       day_days), minute first, deleted `batch` rows at most, through the rollups' key
+       (monitor, period, bucket_start).
     3. Their raw results beyond the newest `keep_results`: one index-driven statement per
        monitor, run as executemany, sharing what is left of `batch` equally.
     4. Rows were deleted: stay on these monitors (resume_after = after_monitor_id) so a

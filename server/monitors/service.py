@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, String, cast, func, or_, select
+from pydantic import TypeAdapter
+from sqlalchemy import ColumnElement, Row, String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,7 +102,14 @@ def heartbeat_url(public_url: str, token: str | None) -> str | None:
     return f"{public_url}{HEARTBEAT_PATH}{token}" if token else None
 
 
-def effective_status(monitor: Monitor, in_maintenance: bool) -> MonitorStatus:
+class _Shown(Protocol):
+    """What the shown status is read from (a Monitor, or a row of the list)."""
+
+    paused: bool
+    status: str
+
+
+def effective_status(monitor: _Shown, in_maintenance: bool) -> MonitorStatus:
     """Paused and maintenance win over what the last check found."""
     if monitor.paused:
         return MonitorStatus.paused
@@ -191,11 +199,30 @@ async def list_monitors(
         )
     column = _SORT_COLUMNS[query.sort.lstrip("-")]
     order = column.desc() if query.sort.startswith("-") else column.asc()
-    statement = select(Monitor).where(*filters).order_by(order, Monitor.id)
-    total = await paging.count_of(db, statement)
-    rows = await db.scalars(paging.window(statement, query))
-    items = await _reads(db, list(rows), public_url=public_url)
-    return paging.paged(Page[MonitorRead], items, total, query)
+    now = _now()
+    page = await queries.monitor_page(
+        db, filters=filters, order=[order, Monitor.id], query=query, now=now
+    )
+    values = [_row_values(row, page, now=now, public_url=public_url) for row in page.rows]
+    return paging.paged(
+        Page[MonitorRead], _MONITOR_READS.validate_python(values), page.total, query
+    )
+
+
+# One validation for the page's reads, not one call per monitor.
+_MONITOR_READS = TypeAdapter(list[MonitorRead])
+
+
+def _row_values(
+    row: Row[*tuple[Any, ...]], page: queries.MonitorRows, *, now: datetime, public_url: str
+) -> dict[str, Any]:
+    """What `_reads` makes of an ORM monitor, made of a table row of the list."""
+    values = row._asdict()
+    active = maintenance.active_window(page.windows.get(row.id, []), now) is not None
+    values["status"] = effective_status(row, active)
+    values["heartbeat_url"] = heartbeat_url(public_url, row.heartbeat_token)
+    values.update(page.uptimes.get(row.id, {}))
+    return values
 
 
 async def monitor_of(db: AsyncSession, *, org_id: int, monitor_id: int) -> Monitor:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.orm import Session
 
-from server.db.models import Base, described_by_models
+from server.db.migrate import alembic_config, upgrade
+from server.db.models import Base, CheckResult, Monitor, MonitorRollup, described_by_models
 from server.resources.models import SEARCH_DDL, SEARCH_TRIGGERS
 
 
@@ -46,3 +51,139 @@ def test_migrations_build_the_search_index_and_its_triggers_as_the_models_descri
     assert found["resource_search"] == SEARCH_DDL
     for name, body in SEARCH_TRIGGERS.items():
         assert found[name] == f"CREATE TRIGGER {name} {body}"
+
+
+# 0010: results and rollups in their compact form
+
+T = datetime(2026, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
+OLD_RESULTS = [
+    # id, checked_at, status, response_time_ms, status_code, error
+    (5, T, "up", 120, 200, None),
+    (7, T, "degraded", 900, 200, None),  # same time as 5: id decides the order
+    (9, T + timedelta(minutes=1), "down", None, None, "connection refused"),
+    (11, T.replace(microsecond=0) + timedelta(minutes=2), "maintenance", None, None, None),
+    # Within a millisecond of the next second: not rounded up to it.
+    (12, T.replace(microsecond=999_742) + timedelta(minutes=3), "up", 80, 301, None),
+]
+OLD_ROLLUPS = [
+    # period, bucket_start, up, down, degraded, maintenance, unknown, min, avg, max, p95, measured
+    ("minute", T.replace(second=0, microsecond=0), 3, 1, 0, 0, 0, 50, 287.5, 700, 700, 4),
+    (
+        "hour",
+        T.replace(minute=0, second=0, microsecond=0),
+        0,
+        0,
+        0,
+        2,
+        1,
+        None,
+        None,
+        None,
+        None,
+        0,
+    ),
+    ("day", datetime(2026, 5, 1, tzinfo=UTC), 1300, 10, 30, 100, 0, 12, 151.25, 2400, None, 1340),
+]
+RESULT_COLUMNS = ("id", "checked_at", "status", "response_time_ms", "status_code", "error")
+ROLLUP_COLUMNS = (
+    "period", "bucket_start", "up", "down", "degraded", "maintenance", "unknown",
+    "min_ms", "avg_ms", "max_ms", "p95_ms", "measured",
+)  # fmt: skip
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def _old_tables() -> tuple[sa.TableClause, sa.TableClause]:
+    """check_result and monitor_rollup as revision 0009 left them."""
+    results = sa.table(
+        "check_result",
+        sa.column("monitor_id", sa.Integer),
+        *(
+            sa.column(name, sa.DateTime if name == "checked_at" else None)
+            for name in RESULT_COLUMNS
+        ),
+    )
+    rollups = sa.table(
+        "monitor_rollup",
+        sa.column("monitor_id", sa.Integer),
+        *(
+            sa.column(name, sa.DateTime if name == "bucket_start" else None)
+            for name in ROLLUP_COLUMNS
+        ),
+    )
+    return results, rollups
+
+
+def _naive(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """As SQLite gave the old datetime columns back: naive UTC."""
+    return [
+        tuple(v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row) for row in rows
+    ]
+
+
+def test_0010_converts_results_and_rollups_keeping_every_value(tmp_path: Path) -> None:
+    path = tmp_path / "upmetr.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url, "0009")
+    engine = sa.create_engine(f"sqlite:///{path}")
+    old_results, old_rollups = _old_tables()
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO organization (id, name, slug, plan_id, status, extra_modules,"
+                " settings, created_at) VALUES (1, 'Org', 'org', 1, 'active', '[]', '{}',"
+                " '2026-05-01 00:00:00.000000')"
+            )
+        )
+        connection.execute(
+            sa.insert(Monitor.__table__), [{"id": 3, "org_id": 1, "name": "Site", "type": "http"}]
+        )
+        connection.execute(
+            sa.insert(old_results),
+            [
+                dict(zip(("monitor_id", *RESULT_COLUMNS), (3, *row), strict=True))
+                for row in OLD_RESULTS
+            ],
+        )
+        connection.execute(
+            sa.insert(old_rollups),
+            [
+                dict(zip(("monitor_id", *ROLLUP_COLUMNS), (3, *row), strict=True))
+                for row in OLD_ROLLUPS
+            ],
+        )
+
+    upgrade(url)
+    with Session(engine) as session:
+        results = session.scalars(
+            sa.select(CheckResult).order_by(CheckResult.checked_at, CheckResult.id)
+        ).all()
+        assert [tuple(getattr(r, name) for name in RESULT_COLUMNS) for r in results] == OLD_RESULTS
+        rollups = session.scalars(
+            sa.select(MonitorRollup).order_by(MonitorRollup.bucket_start.desc())
+        ).all()
+        assert [tuple(getattr(r, name) for name in ROLLUP_COLUMNS) for r in rollups] == OLD_ROLLUPS
+        # Ids go on from the largest kept one.
+        new = CheckResult(monitor_id=3, checked_at=T + timedelta(hours=1), status="up")
+        session.add(new)
+        session.flush()
+        assert new.id == 13
+        session.rollback()
+
+    downgrade(url, "0009")
+    with engine.connect() as connection:
+        back = connection.execute(
+            sa.select(*(old_results.c[name] for name in RESULT_COLUMNS)).order_by(
+                old_results.c.checked_at, old_results.c.id
+            )
+        ).all()
+        assert [tuple(row) for row in back] == _naive(OLD_RESULTS)
+        back = connection.execute(
+            sa.select(*(old_rollups.c[name] for name in ROLLUP_COLUMNS)).order_by(
+                old_rollups.c.bucket_start.desc()
+            )
+        ).all()
+        assert [tuple(row) for row in back] == _naive(OLD_ROLLUPS)
+    engine.dispose()

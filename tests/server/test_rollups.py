@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.context import SESSIONS
@@ -58,15 +58,17 @@ async def record(db: AsyncSession, checks: Sequence[RecordedCheck]) -> None:
         await rollups.add_to_rollups(db, checks)
 
 
-async def bucket(db: AsyncSession, monitor_id: int, period: str, start: datetime) -> Row[Any]:
+async def bucket(db: AsyncSession, monitor_id: int, period: str, start: datetime) -> MonitorRollup:
     async with db.begin():
         return (
-            await db.execute(
-                select(*rollups.ROLLUPS.c).where(
+            await db.scalars(
+                select(MonitorRollup)
+                .where(
                     MonitorRollup.monitor_id == monitor_id,
                     MonitorRollup.period == period,
                     MonitorRollup.bucket_start == start,
                 )
+                .execution_options(populate_existing=True)
             )
         ).one()
 

@@ -2,13 +2,20 @@
 
 A child process migrates a fresh data directory and seeds one Enterprise organization, a
 user, N http monitors and 30 days of hour and day rollups per monitor. Another child
-serves the target (200 at once), so its CPU is not counted. The server (build_app, engines
-on) then runs in this process for --duration seconds; the first interval is warm-up and
-the figures are taken over the rest: checks per second, schedule drift, CPU per 1,000
-checks, peak RSS, database growth, and the latency of two API reads while checks run.
+serves the target (200 at once), so its CPU is not counted. Then, for --duration seconds:
+
+- `--role split` (the default, as `upmetr serve` runs): the worker role (build_worker)
+  runs in this process, and the API (`upmetr serve --role api`) in a process of its own;
+- `--role single`: API and engines in this one process (build_app), as before.
+
+The first interval is warm-up and the figures are taken over the rest: checks per second,
+schedule drift, the worker's CPU per 1,000 checks (this process's /proc/self/stat), the
+API process's CPU, peak RSS, database growth, and the p50/p99 of two API reads (the
+monitor list, a monitor's 30-day metrics) made while checks run.
 
     python benchmarks/check_engine.py [--monitors 10000] [--interval 60] [--duration 180]
     python benchmarks/check_engine.py --monitors 500 --interval 10 --duration 40
+    python benchmarks/check_engine.py --role single
 
 Monitors are stored with next_check_at NULL, or a day ago with --overdue; either way the
 engine's load() spreads them over the first interval.
@@ -24,6 +31,7 @@ import os
 import resource
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +51,32 @@ from seeding import ARGON2, EMAIL, PASSWORD, free_port, seed, wait_for_port  # n
 
 API_SAMPLES = 50
 SAMPLE_SECONDS = 0.1
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User and system CPU of a process so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def start_api(settings: Any, port: int) -> subprocess.Popen[bytes]:
+    """`upmetr serve --role api` on the benchmark's data directory and settings."""
+    env = {
+        **os.environ,
+        "UPMETR_DATA_DIR": str(settings.data_dir),
+        "UPMETR_DEFAULT_PLAN": "enterprise",
+        "UPMETR_RATE_LIMIT_USER": settings.rate_limit_user,
+        "UPMETR_RATE_LIMIT_ANON": settings.rate_limit_anon,
+        **{f"UPMETR_{name.upper()}": str(value) for name, value in ARGON2.items()},
+    }
+    command = [str(Path(sys.executable).with_name("upmetr")), "serve", "--role", "api"]
+    return subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 # The target, in a process of its own
@@ -155,6 +189,7 @@ def quantile(values: list[float], q: float) -> float:
 class Snapshot:
     at: float
     cpu: float
+    api_cpu: float
     started: int
     finished: int
     written: int
@@ -194,7 +229,7 @@ class Sampler:
 
 
 async def run(arguments: argparse.Namespace, data_dir: Path, pool: ProcessPoolExecutor) -> None:
-    from server.app import build_app
+    from server.app import build_app, build_worker
     from server.config import Settings
     from server.context import CHECK_ENGINE
 
@@ -230,6 +265,9 @@ async def run(arguments: argparse.Namespace, data_dir: Path, pool: ProcessPoolEx
             rate_limit_anon="100000000/minute",
             **ARGON2,  # type: ignore[arg-type]
         )
+        split = arguments.role == "split"
+        shape = "worker here, API (serve --role api) in its own process" if split else "one"
+        print(f"processes: {arguments.role} ({shape})")
         print(f"monitors: {monitors} http, interval {interval} s, timeout 10 s")
         print(f"target: {target_url} (own process, 200 'ok')")
         print(
@@ -250,12 +288,21 @@ async def run(arguments: argparse.Namespace, data_dir: Path, pool: ProcessPoolEx
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
         print()
 
-        app = build_app(settings)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
+        api: subprocess.Popen[bytes] | None = None
+        if split:
+            port = free_port()
+            api = start_api(settings, port)
+            app = build_worker(settings)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await loop.run_in_executor(None, wait_for_port, port)
+        else:
+            app = build_app(settings)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = runner.addresses[0][1]
         engine = app[CHECK_ENGINE]
         writer = engine._writer
         sampler = Sampler(lambda: writer.pending)
@@ -265,7 +312,8 @@ async def run(arguments: argparse.Namespace, data_dir: Path, pool: ProcessPoolEx
         def snapshot() -> Snapshot:
             return Snapshot(
                 at=time.perf_counter(),
-                cpu=time.process_time(),
+                cpu=cpu_seconds(),
+                api_cpu=cpu_seconds(api.pid) if api is not None else 0.0,
                 started=engine.stats.started,
                 finished=engine.stats.finished,
                 written=writer.stats.written,
@@ -297,6 +345,9 @@ async def run(arguments: argparse.Namespace, data_dir: Path, pool: ProcessPoolEx
             stopping = time.perf_counter()
             await runner.cleanup()
             stopped_in = time.perf_counter() - stopping
+            if api is not None:
+                api.terminate()
+                api.wait(timeout=30)
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         written_total = writer.stats.written
     finally:
@@ -321,9 +372,13 @@ async def run(arguments: argparse.Namespace, data_dir: Path, pool: ProcessPoolEx
         late = sum(1 for value in drift if value > 1.0)
         print(f"starts more than 1 s late: {late} ({100 * late / len(drift):.2f} %)")
     cpu = end.cpu - warm.cpu
-    print(f"CPU: {cpu:.1f} s over {seconds:.0f} s ({100 * cpu / seconds:.0f} % of one core)")
+    who = "worker" if split else "server"
+    print(f"{who} CPU: {cpu:.1f} s over {seconds:.0f} s ({100 * cpu / seconds:.0f} % of one core)")
     if checks:
-        print(f"CPU per 1,000 checks: {1000 * cpu / checks:.2f} s")
+        print(f"{who} CPU per 1,000 checks: {1000 * cpu / checks:.2f} s")
+    if split:
+        api_cpu = end.api_cpu - warm.api_cpu
+        print(f"API process CPU: {api_cpu:.1f} s ({100 * api_cpu / seconds:.0f} % of one core)")
     print(f"peak RSS: {peak_rss_mb:.0f} MB")
     if lag:
         print(
@@ -396,6 +451,12 @@ def main() -> None:
     parser.add_argument("--monitors", type=int, default=10_000)
     parser.add_argument("--interval", type=int, default=60, help="seconds between checks")
     parser.add_argument("--duration", type=float, default=180.0, help="seconds of running")
+    parser.add_argument(
+        "--role",
+        choices=["split", "single"],
+        default="split",
+        help="split: worker here, API in its own process; single: both here",
+    )
     parser.add_argument(
         "--overdue",
         action="store_true",

@@ -30,8 +30,10 @@ from server.auth.passwords import check_policy
 from server.config import Settings
 from server.db.engine import create_engine
 from server.db.migrate import upgrade
+from server.engines.roles import Role
 from server.http.errors import BadRequest
 from server.users.models import User
+from server.worker import WORKER_PROCESS
 from shared.api.auth import MfaChallenge
 from shared.client import Client, ClientError, Unauthorized, normalize_base_url
 
@@ -39,6 +41,7 @@ from shared.client import Client, ClientError, Unauthorized, normalize_base_url
 # `.local`, the API's email validator accepts it.
 LOCAL_ADMIN_EMAIL = "admin@upmetr.internal"
 LOG_FILE = "server.log"
+WORKER_LOG_FILE = "worker.log"
 # The loggers the server writes to: its own, aiohttp's errors and the loop's.
 SERVER_LOGGERS = ("upmetr", "aiohttp", "asyncio")
 # The console has quit by the time the server stops: nothing in flight is worth a long wait.
@@ -53,11 +56,17 @@ class LocalServer:
     """`with LocalServer(settings) as server: ...server.url...`: migrate, serve, stop.
 
     `settings.port` 0 picks a free port; `url` then names the port actually bound.
+
+    `role` "all" (what `upmetr up` runs) serves the API here and runs the engines in a
+    worker process that the server starts, supervises and stops with itself; its log is
+    `worker.log` beside `server.log`. "single" runs the engines on the server's thread.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, role: Role = "single") -> None:
         self.settings = settings
+        self.role = role
         self.log_path = settings.data_dir / LOG_FILE
+        self.worker_log_path = settings.data_dir / WORKER_LOG_FILE
         self._url: str | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -70,6 +79,13 @@ class LocalServer:
         if self._url is None:
             raise LocalServerError("the local server is not running")
         return self._url
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id, with role "all" while it runs."""
+        runner = self._runner
+        worker = runner.app.get(WORKER_PROCESS) if runner is not None else None
+        return worker.pid if worker is not None else None
 
     @property
     def running(self) -> bool:
@@ -167,7 +183,9 @@ class LocalServer:
         # The bound port, so links in emails name it when the settings asked for port 0.
         settings = self.settings.model_copy(update={"port": port})
         runner = web.AppRunner(
-            build_app(settings), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
+            build_app(settings, self.role, worker_log=self.worker_log_path),
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
         )
         # setup() runs the app's startup (database engine, check engine): stop() undoes it.
         await runner.setup()

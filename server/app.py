@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from functools import cache
+from collections.abc import AsyncIterator, Callable
+from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import text
@@ -31,10 +30,14 @@ from server.db.engine import create_engine, create_sessionmaker
 from server.engines import cost_sync, discovery, resource_actions
 from server.engines.check_writer import ResultWriter
 from server.engines.checks import CheckEngine
-from server.engines.loop import Engine
+from server.engines.loop import Engine, Wakeable
 from server.engines.metrics import metrics
+from server.engines.roles import API, WORKER, ApiCheckEngine, Role
 from server.engines.rollup import RollupEngine
+from server.engines.wakeups import Wakeups
+from server.events import EventPublisher
 from server.events.bus import EVENT_BUS, MemoryEventBus
+from server.events.log import EventFeed, EventLog
 from server.http.auth import auth_and_rate_limit
 from server.http.docs import add_docs
 from server.http.errors import error_middleware
@@ -48,6 +51,7 @@ from server.providers.email import mailer_for
 from server.routes import PAGES, ROUTES
 from server.service_context import Context, Runtime, Wake
 from server.tasks import BackgroundTasks
+from server.worker import WORKER_PROCESS, WorkerProcess
 from shared.api.common import API_PREFIX
 
 log = logging.getLogger("upmetr.server")
@@ -75,7 +79,12 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "database": "ok", "version": server_version()})
 
 
-def build_app(settings: Settings) -> web.Application:
+def build_app(
+    settings: Settings, role: Role = "single", *, worker_log: Path | None = None
+) -> web.Application:
+    """The API (roles in server/engines/roles.py): `single` runs the engines here too; `api`
+    runs none; `all` is `api` plus a worker process it starts and supervises (logging to
+    `worker_log`, else to this process's stderr)."""
     app = web.Application(
         middlewares=[request_id_and_access_log, auth_and_rate_limit, error_middleware],
         # Multipart uploads (avatars, logos) may exceed the JSON limit; routes check their own.
@@ -85,13 +94,22 @@ def build_app(settings: Settings) -> web.Application:
     app[AUTHENTICATOR] = authenticate
     app[MODULE_CHECK] = _check_module
     app.on_response_prepare.append(add_request_id_header)
-    app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.append(lambda app: _resources(app, role, worker_log))
     app.on_shutdown.append(_end_live_event_streams)
     add_routes(app, ROUTES, API_PREFIX)
     add_routes(app, PAGES, "")
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     add_docs(app, build_openapi(ROUTES, prefix=API_PREFIX, version=server_version()))
+    return app
+
+
+def build_worker(settings: Settings) -> web.Application:
+    """The worker role: the engines and no routes; `web.AppRunner(app).setup()` starts them
+    and `cleanup()` stops them (server/worker.py)."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(lambda app: _resources(app, WORKER, None))
     return app
 
 
@@ -105,8 +123,14 @@ async def _end_live_event_streams(app: web.Application) -> None:
         app[EVENT_BUS].close()
 
 
-async def _resources(app: web.Application) -> AsyncIterator[None]:
-    """Start everything in order on startup; stop in reverse order on shutdown."""
+async def _resources(
+    app: web.Application, role: Role, worker_log: Path | None
+) -> AsyncIterator[None]:
+    """Start everything in order on startup; stop in reverse order on shutdown.
+
+    Every engine of the role starts in one loop, in order, and stops in reverse order (so
+    the check writer's last events reach the event log before the log's last write).
+    """
     settings = app[SETTINGS]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app[KEYS] = load_or_create_keys(settings.data_dir)
@@ -115,93 +139,130 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[SESSIONS] = create_sessionmaker(engine)
     app[RATE_LIMITER] = RateLimiter()
     app[MAILER] = mailer_for(settings)
-    bus = MemoryEventBus()
-    app[EVENT_BUS] = bus
-    app[EVENTS] = bus
     tasks = BackgroundTasks()
     app[TASKS] = tasks
-    app[RUNTIME] = Runtime(
-        settings=settings,
-        keys=app[KEYS],
-        sessions=app[SESSIONS],
-        events=bus,
-        mailer=app[MAILER],
-        tasks=tasks,
-        limiter=app[RATE_LIMITER],
-    )
-    async with _check_engine(app, bus), _cloud_engines(app):
-        yield
-    bus.close()
-    await tasks.drain()
-    await engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def _cloud_engines(app: web.Application) -> AsyncIterator[None]:
-    """Discovery and cost sync. Their job runners always run, since a 202 promises the job
-    will run; the schedules that queue automatic runs only when engines are on."""
-    engines: list[Engine] = [
-        discovery.build(app),
-        resource_actions.build(app),
-        cost_sync.build(app),
-    ]
-    wakers = app[RUNTIME].wakers
-    wakers[Wake.discovery] = app[discovery.DISCOVERY_ENGINE].wake
-    wakers[Wake.resource_actions] = app[resource_actions.RESOURCE_ACTIONS].wake
-    wakers[Wake.cost_sync] = app[cost_sync.COST_SYNC_ENGINE].wake
-    running = [asyncio.create_task(engine.run(), name=engine.name) for engine in engines]
+    checker = Checker(max_connections=settings.check_concurrency)
+    engines = _engines(app, role, checker, worker_log)
+    started: list[Engine] = []
     try:
+        for each in engines:
+            await each.start()
+            started.append(each)
         yield
     finally:
-        for engine in engines:
-            await engine.stop()
-        await asyncio.gather(*running, return_exceptions=True)
+        for each in reversed(started):
+            await each.stop()
+        if EVENT_BUS in app:
+            app[EVENT_BUS].close()
+        await tasks.drain()
+        await checker.aclose()
+        await engine.dispose()
 
 
-@contextlib.asynccontextmanager
-async def _check_engine(app: web.Application, bus: MemoryEventBus) -> AsyncIterator[None]:
-    """The writer always runs (check-now needs it); the scheduler and the rollup and
-    retention engine when engines are on. Stopping writes every result still held."""
+def _engines(
+    app: web.Application, role: Role, checker: Checker, worker_log: Path | None
+) -> list[Engine]:
+    """The role's engines in starting order; what requests reach is kept on the app."""
     settings = app[SETTINGS]
-    checker = Checker(max_connections=settings.check_concurrency)
+    sessions = app[SESSIONS]
+    engines: list[Engine] = []
+    events: EventPublisher
+    wakeups: Wakeups | None = None
+    if role == "single":
+        bus = MemoryEventBus()
+        app[EVENT_BUS] = bus
+        events = bus
+    else:
+        wakeups = Wakeups(settings.data_dir / "run", API if role in ("api", "all") else WORKER)
+        engines.append(wakeups)
+        if role == WORKER:
+            log = EventLog(sessions, written=_events_written(wakeups))
+            engines.append(log)
+        else:
+            bus = MemoryEventBus()
+            app[EVENT_BUS] = bus
+            feed = EventFeed(sessions, bus)
+            wakeups.on("events", lambda _: feed.wake())
+            log = EventLog(sessions, written=feed.wake)
+            engines.extend([log, feed])
+        events = log
+    app[EVENTS] = events
+    runtime = app[RUNTIME] = Runtime(
+        settings=settings,
+        keys=app[KEYS],
+        sessions=sessions,
+        events=events,
+        mailer=app[MAILER],
+        tasks=app[TASKS],
+        limiter=app[RATE_LIMITER],
+    )
     writer = ResultWriter(
-        app[SESSIONS],
-        bus,
+        sessions,
+        events,
         batch_size=settings.check_batch_size,
         flush_seconds=settings.check_flush_seconds,
     )
-    engine = CheckEngine(
-        app[SESSIONS],
+    engines.append(writer)
+    if role in ("api", "all"):
+        assert wakeups is not None
+        api_checks = ApiCheckEngine(
+            sessions, writer, checker, wakeups, ca_bundle=settings.check_ca_bundle
+        )
+        app[CHECK_ENGINE] = runtime.check_engine = api_checks
+        # The worker's engines, woken over its socket (the names are Wake's values).
+        for wake in Wake:
+            runtime.wakers[wake] = partial(wakeups.send, WORKER, wake.value)
+        if role == "all":
+            worker = WorkerProcess(settings, log_file=worker_log)
+            app[WORKER_PROCESS] = worker
+            engines.append(worker)
+        return engines
+    checks = CheckEngine(
+        sessions,
         writer,
         checker,
         concurrency=settings.check_concurrency,
         canary=settings.check_canary,
         ca_bundle=settings.check_ca_bundle,
     )
-    app[CHECK_ENGINE] = engine
-    app[RUNTIME].wakers[Wake.checks] = engine.poll_soon
-    app[RUNTIME].check_engine = engine
-    rollup = RollupEngine(
-        app[SESSIONS],
-        keep_results=settings.keep_check_results,
-        minute_days=settings.rollup_minute_days,
-        hour_days=settings.rollup_hour_days,
-        day_days=settings.rollup_day_days,
-    )
-    running = [asyncio.create_task(writer.run(), name="check result writer")]
+    app[CHECK_ENGINE] = checks
+    runtime.check_engine = checks
+    runtime.wakers[Wake.checks] = checks.poll_soon
     if settings.engines:
-        running.append(asyncio.create_task(engine.run(), name="check scheduler"))
-        running.append(asyncio.create_task(rollup.run(), name="rollups and retention"))
-    try:
-        yield
-    finally:
-        await rollup.stop()
-        await engine.stop()
-        writer.stop()
-        await asyncio.wait(running[:1], timeout=30)
-        for task in running:
-            task.cancel()
-        # Wait for them to end, so none still holds a database connection when the
-        # engine is disposed (a quick start and stop left them to the garbage collector).
-        await asyncio.gather(*running, return_exceptions=True)
-        await checker.aclose()
+        engines.append(checks)
+        engines.append(
+            RollupEngine(
+                sessions,
+                keep_results=settings.keep_check_results,
+                minute_days=settings.rollup_minute_days,
+                hour_days=settings.rollup_hour_days,
+                day_days=settings.rollup_day_days,
+            )
+        )
+    # The job runners always run, since a 202 promises the job will run; their schedules
+    # queue automatic runs only when engines are on.
+    jobs = {
+        Wake.discovery: discovery.build(app),
+        Wake.resource_actions: resource_actions.build(app),
+        Wake.cost_sync: cost_sync.build(app),
+    }
+    engines.extend(jobs.values())
+    for wake, job_engine in jobs.items():
+        runtime.wakers[wake] = job_engine.wake
+    if wakeups is not None:
+        wakeups.on(Wake.checks.value, lambda _: checks.poll_soon())
+        wakeups.on("refresh", lambda argument: checks.refresh(int(argument)))
+        for wake, job_engine in jobs.items():
+            wakeups.on(wake.value, _waker(job_engine))
+    return engines
+
+
+def _waker(engine: Wakeable) -> Callable[[str], None]:
+    return lambda _: engine.wake()
+
+
+def _events_written(wakeups: Wakeups) -> Callable[[], None]:
+    def written() -> None:
+        wakeups.send(API, "events")
+
+    return written

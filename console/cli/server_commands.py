@@ -11,13 +11,28 @@ import click
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8080).")
-def serve(host: str | None, port: int | None) -> None:
-    """Start the API server (creates and migrates the database on first start)."""
+@click.option(
+    "--role",
+    type=click.Choice(["all", "api", "worker"]),
+    default="all",
+    show_default=True,
+    help=(
+        "all: the API, and the engines in a worker process it supervises; api: the API "
+        "alone; worker: the engines alone. Processes of one database work together."
+    ),
+)
+def serve(host: str | None, port: int | None, role: str) -> None:
+    """Start the server (creates and migrates the database on first start).
+
+    SIGINT or SIGTERM stops it; with --role all, the worker process stops with it, and a
+    worker that ends on its own is started again (logged, with a back-off).
+    """
     from aiohttp import web
 
     from server.app import build_app
     from server.config import Settings
     from server.db.migrate import upgrade
+    from server.worker import serve_worker
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -29,7 +44,10 @@ def serve(host: str | None, port: int | None) -> None:
     log.info("data directory: %s", settings.data_dir)
     upgrade(settings.resolved_database_url)
     log.info("database ready: %s", _safe_url(settings.resolved_database_url))
-    app = build_app(settings)
+    if role == "worker":
+        asyncio.run(serve_worker(settings))
+        return
+    app = build_app(settings, "all" if role == "all" else "api")
     # run_app stops cleanly on SIGINT and SIGTERM, running cleanup_ctx in reverse order.
     web.run_app(
         app,

@@ -45,7 +45,7 @@ def up(
 
     overrides = {"host": host, "port": port, "data_dir": data_dir}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
-    server = LocalServer(settings)
+    server = LocalServer(settings, role="all")
     try:
         url = server.start()
     except LocalServerError as exc:

@@ -7,6 +7,7 @@ from server.budgets.models import Budget
 from server.cloud_accounts.models import CloudAccount
 from server.costs.models import CostAccountDay, CostDaily, CostServiceDay, CostSync
 from server.db.base import Base
+from server.events.models import LiveEvent
 from server.incidents.models import Incident, IncidentEvent
 from server.jobs.models import Job
 from server.monitors.models import CheckResult, MaintenanceWindow, Monitor, MonitorRollup
@@ -39,6 +40,7 @@ __all__ = [
     "IncidentEvent",
     "Invitation",
     "Job",
+    "LiveEvent",
     "MaintenanceWindow",
     "Membership",
     "MfaBackupCode",

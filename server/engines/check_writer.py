@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from server.db.engine import SessionMaker
 from server.events import EventPublisher
+from server.events.log import publish_in
 from server.monitors import recording
 from server.monitors.recording import JudgedCheck
 
@@ -36,6 +37,11 @@ class WriterStats:
 
 
 class ResultWriter:
+    """An engine (server/engines/loop.py) with a loop of its own: it waits for a batch to
+    fill rather than sleeping between steps, and its stop() writes what is held first."""
+
+    name = "check result writer"
+
     def __init__(
         self,
         sessions: SessionMaker,
@@ -51,6 +57,7 @@ class ResultWriter:
         self._held: deque[tuple[JudgedCheck, asyncio.Future[int | None] | None]] = deque()
         self._arrived = asyncio.Event()
         self._stopping = False
+        self._task: asyncio.Task[None] | None = None
         self.stats = WriterStats()
 
     @property
@@ -114,6 +121,8 @@ class ResultWriter:
         try:
             async with self._sessions() as db, db.begin():
                 written = await recording.write(db, [check for check, _ in batch])
+                # Into the event log in this same transaction, when that is the publisher.
+                logged = await publish_in(db, self._events, written.events)
         except Exception:
             self.stats.failures += 1
             log.exception("writing %d check results failed; they are kept for a retry", count)
@@ -125,14 +134,35 @@ class ResultWriter:
         self.stats.batches += 1
         self.stats.last_batch_seconds = elapsed
         self.stats.write_seconds += elapsed
-        for org_id, event in written.events:
-            self._events.publish(org_id, event)
+        if logged is not None:
+            logged.committed()
+        else:
+            for org_id, event in written.events:
+                self._events.publish(org_id, event)
         for index, (_, waiter) in enumerate(batch):
             if waiter is not None and not waiter.done():
                 waiter.set_result(written.result_ids.get(index))
         return True
 
-    def stop(self) -> None:
+    async def run_once(self) -> bool:
+        """Write one batch of what is held; True when more is held."""
+        return bool(self._held) and await self.flush_once() and bool(self._held)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=self.name)
+
+    def ask_to_stop(self) -> None:
         """Ask `run` to write what it holds and return."""
         self._stopping = True
         self._arrived.set()
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Write what is held (giving up after `timeout`), then end the loop."""
+        self.ask_to_stop()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        await asyncio.wait({task}, timeout=timeout)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

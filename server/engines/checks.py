@@ -11,7 +11,6 @@ changed one commits (poll_soon); a new or resumed monitor is due at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import time
@@ -23,6 +22,7 @@ from sqlalchemy import select
 
 from server.db.engine import SessionMaker
 from server.engines.check_writer import ResultWriter
+from server.engines.loop import Loop
 from server.monitors import checking, maintenance, windows
 from server.monitors.checking import Action, Rules, State
 from server.monitors.models import MaintenanceWindow, Monitor
@@ -43,6 +43,7 @@ STARTUP_SPREAD_SECONDS = 300  # overdue monitors at start are spread over at mos
 POLL_SECONDS = 1.0  # how often API changes are looked for
 RESYNC_SECONDS = 30.0  # how often deleted monitors are looked for
 POLL_OVERLAP = timedelta(seconds=5)  # API transactions commit a moment after updated_at
+RECENT_CHANGE_SECONDS = 60.0  # changed this recently at load: due when it asked, not spread
 CANARY_TTL_SECONDS = 10.0
 DRIFT_SAMPLES = 10_000
 
@@ -86,7 +87,9 @@ class EngineStats:
         return sum(1 for moment in self.finished_at if moment >= cutoff) / window
 
 
-class CheckEngine:
+class CheckEngine(Loop):
+    name = "check scheduler"
+
     def __init__(
         self,
         sessions: SessionMaker,
@@ -97,6 +100,7 @@ class CheckEngine:
         canary: str | None = None,
         ca_bundle: str | None = None,
     ):
+        super().__init__()
         self._ca_bundle = ca_bundle
         self._sessions = sessions
         self._writer = writer
@@ -107,9 +111,8 @@ class CheckEngine:
         self._canary_running: asyncio.Task[bool] | None = None
         self._monitors: dict[int, Scheduled] = {}
         self._heap: list[tuple[float, int, int]] = []  # (due, generation, monitor id)
-        self._wake = asyncio.Event()
         self._poll_now = False
-        self._stopping = False
+        self._polled = self._resynced = 0.0  # monotonic
         self._tasks: set[asyncio.Task[None]] = set()
         self._polled_at: datetime | None = None
         self.stats = EngineStats()
@@ -127,18 +130,23 @@ class CheckEngine:
     async def load(self) -> None:
         """Load every monitor; overdue and never-scheduled ones are spread over
         min(interval, 5 min) by id, so a restart after downtime (or a bulk import) does not
-        fire thousands of checks at once and they stay spread on later intervals."""
+        fire thousands of checks at once and they stay spread on later intervals. A monitor
+        changed through the API in the last minute (created or resumed while the worker was
+        starting) is due at once, as the poll would have made it."""
         self._polled_at = _now()
         async with self._sessions() as db:
             rows = list(await db.scalars(select(Monitor)))
             by_monitor = await windows.windows_of(db, [row.id for row in rows])
         now = time.time()
+        recent = now - RECENT_CHANGE_SECONDS
         for row in rows:
             entry = self._adopt(row, by_monitor.get(row.id, []))
             if entry is None:
                 continue
             due = row.next_check_at.timestamp() if row.next_check_at else 0.0
-            if due <= now:  # overdue, or never scheduled
+            if due and row.updated_at.timestamp() >= recent:
+                due = max(due, now - 1.0)  # at once, and its drift measured from now
+            elif due <= now:  # overdue, or never scheduled
                 spread = min(row.interval_seconds, STARTUP_SPREAD_SECONDS)
                 due = now + (row.id * GOLDEN % 1.0) * spread
             self._schedule(entry, due)
@@ -219,7 +227,7 @@ class CheckEngine:
     def poll_soon(self) -> None:
         """Look for API changes now rather than at the next poll (called once they commit)."""
         self._poll_now = True
-        self._wake.set()
+        self.wake()
 
     async def resync(self) -> None:
         """Forget monitors deleted through the API."""
@@ -234,7 +242,7 @@ class CheckEngine:
         entry.due = due
         entry.generation += 1
         heapq.heappush(self._heap, (due, entry.generation, entry.monitor.id))
-        self._wake.set()
+        self.wake()
 
     def _next_ready(self, now: float) -> Scheduled | None:
         """The earliest due monitor if it is due by `now`; stale heap entries are dropped."""
@@ -247,47 +255,40 @@ class CheckEngine:
         return None
 
     async def run(self) -> None:
-        """The loop.
-
-        1. Load all monitors (spread when overdue).
-        2. Start every due monitor, each as soon as a concurrency slot is free; the time
-           from its due time to its start is its drift.
-        3. Sleep until the next is due, a change wakes it, or it is time to poll.
-        4. Poll API changes every second, look for deleted monitors every 30 s.
-        5. Errors in a step are logged and the loop goes on; stop() ends it.
-        """
+        """Load all monitors (spread when overdue), then loop (server/engines/loop.py)."""
         await self.load()
-        polled = resynced = time.monotonic()
-        while not self._stopping:
-            try:
-                now = time.time()
-                while (entry := self._next_ready(now)) is not None:
-                    await self._slots.acquire()
-                    if self._stopping:
-                        self._slots.release()
-                        return
-                    self._start(entry)
-                    now = time.time()
-                if self._poll_now or time.monotonic() - polled >= POLL_SECONDS:
-                    self._poll_now, polled = False, time.monotonic()
-                    await self.poll()
-                if time.monotonic() - resynced >= RESYNC_SECONDS:
-                    resynced = time.monotonic()
-                    await self.resync()
-            except Exception:
-                log.exception("check scheduler step failed")
-            await self._sleep()
+        self._polled = self._resynced = time.monotonic()
+        await super().run()
 
-    async def _sleep(self) -> None:
+    async def run_once(self) -> bool:
+        """1. Start every due monitor, each as soon as a concurrency slot is free; the time
+           from its due time to its start is its drift.
+        2. Poll API changes every second (at once after poll_soon), look for deleted
+           monitors every 30 s.
+        3. False: the loop sleeps until the next is due, a change wakes it, or it is time
+           to poll (idle_seconds).
+        """
+        now = time.time()
+        while (entry := self._next_ready(now)) is not None:
+            await self._slots.acquire()
+            if self.stopping:
+                self._slots.release()
+                return False
+            self._start(entry)
+            now = time.time()
+        if self._poll_now or time.monotonic() - self._polled >= POLL_SECONDS:
+            self._poll_now, self._polled = False, time.monotonic()
+            await self.poll()
+        if time.monotonic() - self._resynced >= RESYNC_SECONDS:
+            self._resynced = time.monotonic()
+            await self.resync()
+        return self._poll_now
+
+    def idle_seconds(self) -> float:
         timeout = POLL_SECONDS
         if self._heap:
             timeout = max(0.0, min(timeout, self._heap[0][0] - time.time()))
-        self._wake.clear()
-        if self._poll_now:  # asked for while the loop was busy
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._wake.wait()
+        return timeout
 
     def _start(self, entry: Scheduled) -> None:
         entry.running = True
@@ -410,11 +411,23 @@ class CheckEngine:
         result_id = await self._writer.put_and_wait(judged)
         return result_id, judged
 
+    async def refresh(self, monitor_id: int) -> None:
+        """Take a monitor's state from its row: a check-now run by the API process judged
+        and stored it (the row is then newer than this engine's memory). A monitor whose
+        scheduled check is running keeps its state: that check's verdict comes later."""
+        entry = self._monitors.get(monitor_id)
+        if entry is None or entry.running:
+            return
+        async with self._sessions() as db:
+            row = await db.get(Monitor, monitor_id)
+        if row is not None and not entry.running and self._monitors.get(monitor_id) is entry:
+            entry.state = State.of(row)
+
     async def stop(self) -> None:
         """Stop scheduling and let running checks finish (they are bounded by timeouts)."""
-        self._stopping = True
-        self._wake.set()
+        self._ask_to_stop()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=10)
         for task in self._tasks:
             task.cancel()
+        await self._join(timeout=5)

@@ -15,6 +15,7 @@ from server.cloud_accounts.models import CloudAccount
 from server.costs import sync
 from server.engines import job_engine
 from server.engines.job_engine import JobEngine
+from server.engines.loop import Wakeable
 from server.jobs import service as jobs
 from server.jobs.models import Job
 from shared.api.jobs import JobKind
@@ -68,7 +69,7 @@ class CostSyncEngine(JobEngine):
         return queued
 
 
-COST_SYNC_ENGINE: web.AppKey[CostSyncEngine] = web.AppKey("cost_sync_engine")
+COST_SYNC_ENGINE: web.AppKey[Wakeable] = web.AppKey("cost_sync_engine")
 
 
 def build(app: web.Application) -> CostSyncEngine:

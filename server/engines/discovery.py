@@ -16,6 +16,7 @@ from server.cloud_accounts.discovery import Run
 from server.cloud_accounts.models import CloudAccount
 from server.engines import job_engine
 from server.engines.job_engine import JobEngine
+from server.engines.loop import Wakeable
 from server.jobs import service as jobs
 from server.jobs.models import Job
 from server.orgs.models import Organization
@@ -86,7 +87,7 @@ class DiscoveryEngine(JobEngine):
         return len(queued)
 
 
-DISCOVERY_ENGINE: web.AppKey[DiscoveryEngine] = web.AppKey("discovery_engine")
+DISCOVERY_ENGINE: web.AppKey[Wakeable] = web.AppKey("discovery_engine")
 
 
 def build(app: web.Application) -> DiscoveryEngine:

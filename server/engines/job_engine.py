@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.config import Settings
 from server.context import EVENTS, KEYS, SESSIONS, SETTINGS
 from server.db.base import utcnow
+from server.engines.loop import Loop, Wakeable
 from server.events import EventPublisher
 from server.jobs import service as jobs
 from server.jobs.models import Job
@@ -27,7 +28,7 @@ from server.keys import Keys
 from shared.api.jobs import JobKind
 
 
-class JobEngine:
+class JobEngine(Loop):
     """run_once():
     1. With engines on, every `schedule_seconds`, queue the jobs that are due (queue_due).
     2. While fewer than `max_running` jobs run here, claim the oldest claimable job of
@@ -58,7 +59,9 @@ class JobEngine:
         max_running: int | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__()
         self.name = self.kind.value
+        self.retry_seconds = poll_seconds
         self._sessions = sessions
         self._events = events
         self._settings = settings
@@ -72,8 +75,6 @@ class JobEngine:
         self._clock = clock
         self._log = logging.getLogger(f"upmetr.engines.{self.kind.value}")
         self._running: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
         self._next_schedule: datetime | None = None
 
     async def perform(self, job: Job) -> None:
@@ -84,9 +85,10 @@ class JobEngine:
         """Queue the jobs the schedule says are due; how many were queued."""
         raise NotImplementedError
 
-    def wake(self) -> None:
-        """A job was queued: look now instead of at the next poll."""
-        self._wake.set()
+    def idle_seconds(self) -> float:
+        """A queued job wakes the loop (wake(): in this process, or over the wake-up socket
+        from the API process); the poll finds jobs queued by a process that could not."""
+        return self._poll_seconds
 
     async def run_once(self) -> bool:
         now = self._clock()
@@ -107,7 +109,7 @@ class JobEngine:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        self._wake.set()  # a slot is free
+        self.wake()  # a slot is free
 
     async def _execute(self, job: Job) -> None:
         beat = asyncio.create_task(self._heartbeat(job.id), name=f"{self.label} job {job.id} lease")
@@ -137,37 +139,21 @@ class JobEngine:
             failed = await jobs.finish(db, job_id=job.id, succeeded=False, detail=detail)
         jobs.publish(self._events, failed)
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()  # before looking, so a wake during the look is kept
-            try:
-                busy = await self.run_once()
-            except Exception:
-                self._log.exception(
-                    "%s step failed; retrying in %.0f s", self.label, self._poll_seconds
-                )
-                busy = False
-            if busy:
-                await asyncio.sleep(0)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
-
     async def stop(self) -> None:
         """End run() and the jobs running here; their leases lapse and they run again."""
-        self._stopping.set()
-        self._wake.set()
+        self._ask_to_stop()
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
+        await self._join()
 
 
 E = TypeVar("E", bound=JobEngine)
 
 
-def build(app: web.Application, engine_type: type[E], key: web.AppKey[E]) -> E:
+def build(app: web.Application, engine_type: type[E], key: web.AppKey[Wakeable]) -> E:
     """The engine for the app, kept on it under `key` so requests can wake it."""
     settings = app[SETTINGS]
     engine = engine_type(app[SESSIONS], app[EVENTS], settings, app[KEYS], schedule=settings.engines)
-    app[key] = engine
+    app[key] = engine  # type: ignore[misc]  # an E is a Wakeable; mypy cannot infer it
     return engine

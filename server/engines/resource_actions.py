@@ -8,35 +8,36 @@ also how actions left running by a stopped process are followed again after a re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from aiohttp import web
 
 from server.context import EVENTS, KEYS, SESSIONS, SETTINGS
 from server.db.engine import SessionMaker
+from server.engines.loop import Loop, Wakeable
 from server.resources import actions
 from server.resources.actions import ActionRunner
 
 log = logging.getLogger("upmetr.engines.resource_actions")
 
 
-class ResourceActionEngine:
+class ResourceActionEngine(Loop):
+    """Looks for unfinished actions when woken (a request queued one) and every 30 s."""
+
     name = "resource actions"
 
     def __init__(
         self, sessions: SessionMaker, runner: ActionRunner, *, interval_seconds: float = 30.0
     ) -> None:
+        super().__init__()
+        self.retry_seconds = interval_seconds
         self._sessions = sessions
         self._runner = runner
         self._interval_seconds = interval_seconds
-        self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
         self._working: dict[int, asyncio.Task[None]] = {}
 
-    def wake(self) -> None:
-        """Look for new actions now (a request queued one)."""
-        self._wake.set()
+    def idle_seconds(self) -> float:
+        return self._interval_seconds
 
     async def run_once(self) -> bool:
         """1. Read the ids of unfinished actions (pending or running), oldest first.
@@ -63,37 +64,18 @@ class ResourceActionEngine:
         finally:
             self._working.pop(action_id, None)
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("looking for resource actions failed")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._interval_seconds):
-                    await _first(self._wake, self._stopping)
-
     async def stop(self) -> None:
         """End run() and the actions under way; those still unfinished are picked up again
         by the next start (their rows stay pending or running)."""
-        self._stopping.set()
+        self._ask_to_stop()
         tasks = list(self._working.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._join()
 
 
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
-RESOURCE_ACTIONS: web.AppKey[ResourceActionEngine] = web.AppKey("resource_actions")
+RESOURCE_ACTIONS: web.AppKey[Wakeable] = web.AppKey("resource_actions")
 
 
 def build(app: web.Application) -> ResourceActionEngine:

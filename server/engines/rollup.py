@@ -6,14 +6,13 @@ Counts and averages are added by the check engine as it writes results
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.engines.loop import Loop
 from server.monitors import rollups
 
 log = logging.getLogger("upmetr.engines.rollup")
@@ -23,7 +22,12 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class RollupEngine:
+class RollupEngine(Loop):
+    """Steps while there is work, yielding between steps; else sleeps `interval_seconds`.
+    An error is logged and retried after the interval."""
+
+    name = "rollup"
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -35,6 +39,8 @@ class RollupEngine:
         day_days: float = 400,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
+        super().__init__()
+        self.retry_seconds = interval_seconds
         self._sessions = sessions
         self._interval_seconds = interval_seconds
         self._keep_results = keep_results
@@ -42,7 +48,6 @@ class RollupEngine:
         self._hour_days = hour_days
         self._day_days = day_days
         self._clock = clock
-        self._stopping = asyncio.Event()
         # Where the walk over monitors for pruning resumes.
         self._after_monitor_id = 0
 
@@ -73,24 +78,5 @@ class RollupEngine:
         self._after_monitor_id = pruned.resume_after or 0
         return finalized > 0 or pruned.deleted > 0 or pruned.resume_after is not None
 
-    async def run(self) -> None:
-        """Step while there is work, yielding to the event loop between steps; else sleep.
-
-        An error is logged and the loop goes on after the interval: a locked or briefly
-        unavailable database must not end rollups for good.
-        """
-        while not self._stopping.is_set():
-            try:
-                busy = await self.run_once()
-            except Exception:
-                log.exception("rollup step failed; retrying in %.0f s", self._interval_seconds)
-                busy = False
-            if busy:
-                await asyncio.sleep(0)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval_seconds)
-
-    async def stop(self) -> None:
-        """End run(): at once when sleeping, else after the step under way (a short one)."""
-        self._stopping.set()
+    def idle_seconds(self) -> float:
+        return self._interval_seconds

@@ -69,12 +69,14 @@ _END: Final = object()  # wakes a subscriber waiting on an empty queue when it i
 
 
 class _Subscriber:
-    def __init__(self, org: _Org, backlog: list[SerializedEvent], queue_size: int) -> None:
+    def __init__(
+        self, org: _Org, backlog: list[SerializedEvent], queue_size: int, position: int
+    ) -> None:
         self._org = org
         self._backlog = deque(backlog)
         self._queue: asyncio.Queue[SerializedEvent | object] = asyncio.Queue(queue_size)
         self._closed = False
-        self.position = org.last_id
+        self.position = position
 
     async def next(self) -> SerializedEvent | None:
         if self._backlog:
@@ -115,8 +117,26 @@ class _Org:
     subscribers: set[_Subscriber] = field(default_factory=set)
 
 
+def serialize(org_id: int, event: EventData) -> tuple[str, str] | None:
+    """The event's type and data as sent, or None (logged) when it cannot be sent: data
+    that cannot be serialized, or a type with a line break (it would split the SSE frame)."""
+    try:
+        name = event.event_type
+        if "\n" in name or "\r" in name:
+            raise ValueError("event type contains a line break")
+        return name, event.wire_json()
+    except Exception:  # whatever a domain hands over, publishing must not fail its caller
+        shown = getattr(event, "event_type", type(event).__name__)
+        log.exception("live event %r of org %s dropped: cannot be sent", shown, org_id)
+        return None
+
+
 class MemoryEventBus:
-    """The in-process bus, for one server process.
+    """The fan-out to streams, and the resume buffer, of one server process.
+
+    It numbers events itself (`publish`, when the API and the engines share one process),
+    or it is fed events numbered by the database's event log (`follow`, then `deliver`,
+    by server/events/log.py's EventFeed), so ids are one sequence across processes.
 
     publish(org_id, event):
       1. Serialize the event's data to JSON once; one that cannot be serialized, or a type
@@ -144,20 +164,29 @@ class MemoryEventBus:
         self._queue_size = queue_size
         self._orgs: dict[int, _Org] = {}
         self._closed = False
+        # Fed by the event log: ids are global, and `_position` is the newest one delivered.
+        self._fed = False
+        self._position = 0
+        self._horizon = 0
+
+    def follow(self, horizon: int) -> None:
+        """From now on events come numbered through `deliver`; those up to `horizon` (the
+        log's position when this process began following it) are not buffered here."""
+        self._fed = True
+        self._position = self._horizon = max(self._position, horizon)
 
     def publish(self, org_id: int, event: EventData) -> None:
-        try:
-            name = event.event_type
-            if "\n" in name or "\r" in name:
-                raise ValueError("event type contains a line break")
-            data_json = event.wire_json()
-        except Exception:  # whatever a domain hands over, publishing must not fail its caller
-            shown = getattr(event, "event_type", type(event).__name__)
-            log.exception("live event %r of org %s dropped: cannot be sent", shown, org_id)
+        serialized = serialize(org_id, event)
+        if serialized is None:
             return
         org = self._org(org_id)
-        org.last_id += 1
-        sent = SerializedEvent(org.last_id, name, data_json)
+        self.deliver(org_id, SerializedEvent(org.last_id + 1, *serialized))
+
+    def deliver(self, org_id: int, sent: SerializedEvent) -> None:
+        """Buffer an event numbered already and offer it to the organization's streams."""
+        org = self._org(org_id)
+        org.last_id = sent.id
+        self._position = max(self._position, sent.id)
         if len(org.buffer) == org.buffer.maxlen:
             org.horizon = org.buffer[0].id
         org.buffer.append(sent)
@@ -168,15 +197,17 @@ class MemoryEventBus:
 
     def subscribe(self, org_id: int, *, after: int | None) -> _Subscriber:
         org = self._org(org_id)
+        # Fed ids are global: any id up to the newest delivered is a resume point.
+        newest = self._position if self._fed else org.last_id
         if after is None:
             backlog = []
-        elif after < org.horizon or after > org.last_id:
+        elif after < org.horizon or after > newest:
             reason = "resume point no longer buffered" if after < org.horizon else "unknown"
-            reset = StreamReset(reason=reason, last_event_id=org.last_id)
-            backlog = [SerializedEvent(org.last_id, reset.event_type, reset.wire_json())]
+            reset = StreamReset(reason=reason, last_event_id=newest)
+            backlog = [SerializedEvent(newest, reset.event_type, reset.wire_json())]
         else:
             backlog = [event for event in org.buffer if event.id > after]
-        subscriber = _Subscriber(org, backlog, self._queue_size)
+        subscriber = _Subscriber(org, backlog, self._queue_size, newest)
         if self._closed:
             subscriber.close()
         else:
@@ -196,8 +227,11 @@ class MemoryEventBus:
     def _org(self, org_id: int) -> _Org:
         org = self._orgs.get(org_id)
         if org is None:
-            start = time.time_ns() // 1000
-            org = _Org(last_id=start, horizon=start, buffer=deque(maxlen=self._buffer_size))
+            if self._fed:  # everything since the horizon was delivered; none was this org's
+                last, horizon = self._position, self._horizon
+            else:
+                last = horizon = time.time_ns() // 1000
+            org = _Org(last_id=last, horizon=horizon, buffer=deque(maxlen=self._buffer_size))
             self._orgs[org_id] = org
         return org
 

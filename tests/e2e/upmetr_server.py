@@ -29,7 +29,8 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, *args: str) -> None:
+        self.args = args  # more `serve` arguments, such as ("--role", "api")
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -66,7 +67,7 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own command and arguments
-            [UPMETR, "serve", "--port", str(self.port)],
+            [UPMETR, "serve", "--port", str(self.port), *self.args],
             env=self.env,
             cwd=OUTSIDE_CHECKOUT,
             stdout=log,

@@ -1,5 +1,5 @@
 """HTTP checks: `http` (status), `keyword` (a string present or absent in the body) and `json`
-(a JSON path equals an expected value), over clients owned by the Checker.
+(a JSON path equals an expected value), over the aiohttp session owned by the Checker.
 """
 
 from __future__ import annotations
@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import ssl
 import time
+from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
-import httpx
+import aiohttp
+import yarl
 
 from server.providers.checks.base import (
     AttemptResult,
@@ -31,54 +34,93 @@ MAX_REDIRECTS = 10
 _MISSING = object()
 
 
-class HttpClients:
-    """The Checker's HTTP clients: one per TLS trust setting (httpx fixes `verify` per client).
+# The certificate expiry of each connection a check opens (a redirect opens more), noted
+# by the connector while the connection is open: aiohttp may release and close a
+# connection as soon as a short body is in, before the response is looked at.
+_CERTIFICATES: ContextVar[list[datetime | None] | None] = ContextVar("certificates", default=None)
 
-    Most checks share the default client. Keep-alive is off: a check should see the DNS, TCP and
-    TLS work a visitor sees, and at a 60 s interval a kept connection would rarely be reused.
+
+class _Connector(aiohttp.TCPConnector):
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+        connection = await super().connect(req, traces, timeout)
+        seen = _CERTIFICATES.get()
+        transport = connection.transport
+        if seen is not None and transport is not None:
+            seen.append(peer_certificate_expiry(transport.get_extra_info("ssl_object")))
+        return connection
+
+
+class HttpClients:
+    """The Checker's HTTP transport: one aiohttp session, bounded to `max_connections`.
+
+    aiohttp rather than httpx: a check is a whole connection (keep-alive is off: a check
+    should see the DNS, TCP and TLS work a visitor sees, and at a 60 s interval a kept
+    connection would rarely be reused), and httpx's per-request machinery cost about four
+    times aiohttp's CPU per check (benchmarks/check_engine.py; docs/benchmarks.md).
+    TLS trust is chosen per request (`ssl_for`), so every check shares the session. DNS is
+    resolved for every check, as a visitor's would be; environment proxies are ignored,
+    as checks measure direct reachability (aiohttp's trust_env is off).
     """
 
     def __init__(self, *, max_connections: int):
-        self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=0)
-        self._clients: dict[tuple[bool, str | None], httpx.AsyncClient] = {}
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._contexts: dict[str, ssl.SSLContext] = {}
 
-    def for_spec(self, spec: CheckSpec) -> httpx.AsyncClient:
-        key = (spec.verify_tls, spec.ca_bundle if spec.verify_tls else None)
-        client = self._clients.get(key)
-        if client is None:
-            verify: bool | ssl.SSLContext = spec.verify_tls
-            if spec.verify_tls and spec.ca_bundle:
-                verify = ssl.create_default_context(cafile=spec.ca_bundle)
-            client = httpx.AsyncClient(
-                verify=verify,
-                limits=self._limits,
-                max_redirects=MAX_REDIRECTS,
-                headers={"User-Agent": USER_AGENT},
-                # Checks measure direct reachability; environment proxies would hide it.
-                trust_env=False,
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = _Connector(
+                limit=self._max_connections, force_close=True, use_dns_cache=False
             )
-            self._clients[key] = client
-        return client
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": USER_AGENT},
+                cookie_jar=aiohttp.DummyCookieJar(),  # checks share nothing between them
+            )
+        return self._session
+
+    def ssl_for(self, spec: CheckSpec) -> bool | ssl.SSLContext:
+        """The request's TLS trust; raises OSError or ssl.SSLError for a bad CA bundle."""
+        if not spec.verify_tls:
+            return False
+        if not spec.ca_bundle:
+            return True
+        context = self._contexts.get(spec.ca_bundle)
+        if context is None:
+            context = ssl.create_default_context(cafile=spec.ca_bundle)
+            self._contexts[spec.ca_bundle] = context
+        return context
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
 
-def describe_http_error(exc: httpx.HTTPError, spec: CheckSpec) -> str:
-    if isinstance(exc, httpx.TimeoutException):
+def describe_http_error(exc: BaseException, spec: CheckSpec) -> str:
+    if isinstance(exc, TimeoutError):  # aiohttp's timeouts are TimeoutErrors too
         return f"timeout after {format_seconds(spec.timeout_seconds)}"
-    if isinstance(exc, httpx.TooManyRedirects):
+    if isinstance(exc, aiohttp.TooManyRedirects):
         return f"too many redirects (more than {MAX_REDIRECTS})"
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+    if isinstance(exc, aiohttp.InvalidURL):
         return f"invalid URL: {exc}"
+    # aiohttp's TLS errors subclass the ssl ones they wrap, without their details.
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        exc = exc.certificate_error
+    elif isinstance(exc, aiohttp.ClientConnectorSSLError):
+        exc = exc.os_error
     tls_error = describe_tls_error(exc)
     if tls_error is not None:
         return tls_error
-    if isinstance(exc, httpx.RemoteProtocolError):
+    host = yarl.URL(spec.url or "").host
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"cannot resolve host {host!r}" if host else "cannot resolve host"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return describe_os_error(exc.os_error, host)
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
         return f"protocol error: {exc}"
-    host = httpx.URL(spec.url or "").host
+    if isinstance(exc, aiohttp.ClientResponseError):  # a response that is not HTTP
+        return f"protocol error: {' '.join(str(exc.message).split())}"  # on one line
     return describe_os_error(exc, host)
 
 
@@ -132,10 +174,10 @@ def evaluate_body(spec: CheckSpec, text: str) -> str | None:
     return None
 
 
-async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.content.iter_any():
         chunks.append(chunk)
         size += len(chunk)
         if size >= limit:
@@ -153,43 +195,51 @@ class HttpCheck(CheckProvider):
         """One HTTP request.
 
         1. Send the request (method, headers, body), following redirects if asked.
-        2. With the response headers in and the connection still open, read the peer
-           certificate's notAfter from the network stream (https only).
+        2. As each connection opens, the connector notes the peer certificate's notAfter
+           (https only); the last connection's is the final response's.
         3. Read the body (up to MAX_BODY_BYTES after content decoding) and stop the clock.
         4. Fail on an unexpected status ("expected status 200, got 503"), then on the keyword
            or JSON rule; transport errors become words (refused, TLS, timeout).
         """
         try:
-            client = self._clients.for_spec(spec)
+            trust = self._clients.ssl_for(spec)
         except (OSError, ssl.SSLError) as exc:  # a missing or unreadable CA file
             return AttemptResult(ok=False, error=f"cannot load CA bundle {spec.ca_bundle}: {exc}")
+        certificates: list[datetime | None] = []
+        _CERTIFICATES.set(certificates)  # this check's task's own context
         started = time.perf_counter()
         try:
-            async with client.stream(
+            async with self._clients.session().request(
                 spec.method,
                 spec.url or "",
                 headers=dict(spec.headers),
-                content=spec.body,
-                follow_redirects=spec.follow_redirects,
-                timeout=spec.timeout_seconds,
+                data=spec.body,
+                allow_redirects=spec.follow_redirects,
+                max_redirects=MAX_REDIRECTS,
+                timeout=aiohttp.ClientTimeout(total=spec.timeout_seconds),
+                ssl=trust,
             ) as response:
-                stream = response.extensions.get("network_stream")
-                ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-                tls_expires_at = peer_certificate_expiry(ssl_object)
                 raw = await _read_limited(response, MAX_BODY_BYTES)
                 response_time_ms = elapsed_ms(started)
-        except httpx.HTTPError as exc:
+                status_code = response.status
+                encoding = response.charset or "utf-8"
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             return AttemptResult(ok=False, error=describe_http_error(exc, spec))
+        tls_expires_at = certificates[-1] if certificates else None  # the final response's
         error: str | None = None
-        if not spec.accepts_status(response.status_code):
+        if not spec.accepts_status(status_code):
             expected = describe_expected_status(spec.expected_status)
-            error = f"expected status {expected}, got {response.status_code}"
+            error = f"expected status {expected}, got {status_code}"
         elif spec.type != "http":
-            error = evaluate_body(spec, raw.decode(response.encoding or "utf-8", "replace"))
+            try:
+                text = raw.decode(encoding, "replace")
+            except LookupError:  # a charset Python does not know
+                text = raw.decode("utf-8", "replace")
+            error = evaluate_body(spec, text)
         return AttemptResult(
             ok=error is None,
             error=error,
             response_time_ms=response_time_ms,
-            status_code=response.status_code,
+            status_code=status_code,
             tls_expires_at=tls_expires_at,
         )

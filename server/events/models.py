@@ -1,0 +1,24 @@
+"""The live event log: every live event, numbered by the database, for the processes that
+stream them (server/events/log.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base
+
+
+class LiveEvent(Base):
+    """One published event. The id is the SSE event id: one sequence for every process.
+
+    SQLite's AUTOINCREMENT never hands out an id again, even once the newest rows are
+    pruned, so a client's Last-Event-ID can never name another event."""
+
+    __tablename__ = "live_event"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[str] = mapped_column(Text)

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     magic_link_minutes: int = 15
     password_reset_minutes: int = 60
+    email_change_minutes: int = 24 * 60
     invitation_days: int = 7
     # A comment on an idle live-event stream, so proxies do not time the connection out.
     sse_heartbeat_seconds: float = 15.0

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from server.config import Settings
+from server.providers.mail_spool import MailSpool
 
 
 class Inbox:
@@ -70,3 +73,26 @@ def sending_to(settings: Settings, port: int, public_url: str) -> Settings:
             "public_url": public_url,
         }
     )
+
+
+# Without SMTP the server keeps its mail in the data directory's spool.
+
+
+async def kept_mail(data_dir: Path, count: int = 1) -> list[str]:
+    """Ids of the spool's messages once `count` are there (mail goes out after the answer)."""
+    spool = MailSpool(data_dir)
+    for _ in range(200):
+        if len(spool.ids()) >= count:
+            return spool.ids()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} mail(s) expected in the spool, found {spool.ids()}")
+
+
+def link_token(data_dir: Path, mail_id: str, page: str) -> str:
+    message = MailSpool(data_dir).read(mail_id)
+    assert message is not None
+    body = message.get_body(("plain",))
+    assert body is not None
+    found = re.search(rf"/{page}\?token=([A-Za-z0-9_\-]+)", body.get_content())
+    assert found, body.get_content()
+    return found.group(1)

@@ -58,15 +58,17 @@ class ApiKey(Base):
 
 
 class OneTimeToken(Base):
-    """Single-use emailed tokens: password reset and magic link. Only a hash is stored."""
+    """Single-use emailed tokens: password reset, magic link and email change (with the
+    address it confirms). Only a hash is stored."""
 
     __tablename__ = "one_time_token"
     __table_args__ = (Index("ix_one_time_token_user_purpose", "user_id", "purpose"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    purpose: Mapped[str] = mapped_column(String(30))  # password_reset | magic_link
+    purpose: Mapped[str] = mapped_column(String(30))  # password_reset | magic_link | email_change
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    new_email: Mapped[str | None] = mapped_column(String(254), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)

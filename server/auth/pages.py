@@ -1,4 +1,5 @@
-"""Where emailed links land: GET /magic-link, GET and POST /reset-password (outside /api/v1).
+"""Where emailed links land: GET /magic-link, GET and POST /reset-password and
+/confirm-email (outside /api/v1).
 
 Small pages without JavaScript, so the links work on a server with no web front end. A GET
 never spends a token, since mail scanners fetch links before people do: the reset form's
@@ -18,9 +19,10 @@ from server.audit import service as audit
 from server.auth import recovery
 from server.auth.models import OneTimeToken
 from server.auth.passwords import check_policy
-from server.http.errors import BadRequest
+from server.http.errors import BadRequest, Conflict
 from server.http.pages import Html, fragment, page, public_url, rate_limited
 from server.http.routing import Call
+from server.users import email_change
 from server.users.models import User
 
 # As shared.api.common's Token and Secret, the API's bounds for the same values.
@@ -55,6 +57,10 @@ def _invalid(call: Call, purpose: str) -> web.Response:
         problem = "This sign-in link is invalid, was used already, or has expired."
         minutes = settings.magic_link_minutes
         how = "Ask for a new one (POST /api/v1/auth/magic-link), or sign in with upmetr login."
+    elif purpose == email_change.EMAIL_CHANGE:
+        problem = f"{email_change.INVALID}."
+        minutes = settings.email_change_minutes
+        how = "Ask again: change the email in your profile (PATCH /api/v1/users/me)."
     else:
         problem = "This password reset link is invalid, was used already, or has expired."
         minutes = settings.password_reset_minutes
@@ -135,3 +141,32 @@ async def reset_password(call: Call) -> web.Response:
     except BadRequest:  # spent by another request since it was read: audited by the service
         return _invalid(call, recovery.PASSWORD_RESET)
     return page("Password changed", fragment("reset_done", url=public_url(call)))
+
+
+async def confirm_email_form(call: Call) -> web.Response:
+    """GET /confirm-email?token=: a button that confirms the new sign-in email."""
+    if (limited := await rate_limited(call)) is not None:
+        return limited
+    found = await _usable(call, call.request.query, email_change.EMAIL_CHANGE)
+    if found is None:
+        return _invalid(call, email_change.EMAIL_CHANGE)
+    token, record, _user = found
+    body = fragment(
+        "confirm_email", email=record.new_email or "", token=token, expires_at=_expiry(record)
+    )
+    return page("Confirm your new email", body)
+
+
+async def confirm_email(call: Call) -> web.Response:
+    """POST /confirm-email (the form): the sign-in email changes; the token is spent."""
+    if (limited := await rate_limited(call)) is not None:
+        return limited
+    token = _token_in(await call.request.post())
+    try:
+        done = await email_change.confirm(call.ctx, token)
+    except BadRequest:
+        return _invalid(call, email_change.EMAIL_CHANGE)
+    except Conflict as exc:
+        return page("This email is taken", fragment("error", message=exc.detail), status=409)
+    body = fragment("email_confirmed", message=done.detail, url=public_url(call))
+    return page("Email changed", body)

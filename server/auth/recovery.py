@@ -127,7 +127,7 @@ async def usable_token(
     return record, user
 
 
-async def _redeem(ctx: Context, token: str, purpose: str) -> User | None:
+async def redeem(ctx: Context, token: str, purpose: str) -> User | None:
     """The user of a valid unused token, which is spent (compare-and-set); else None."""
     now = datetime.now(UTC)
     found = await usable_token(ctx.db, token, purpose)
@@ -143,7 +143,7 @@ async def _redeem(ctx: Context, token: str, purpose: str) -> User | None:
 
 
 async def reset_password(ctx: Context, *, token: str, new_password: str) -> None:
-    user = await _redeem(ctx, token, PASSWORD_RESET)
+    user = await redeem(ctx, token, PASSWORD_RESET)
     if user is None:
         audit.record_failure(ctx, action="auth.password_reset", detail=INVALID_TOKEN)
         raise BadRequest(f"token: {INVALID_TOKEN}")
@@ -171,7 +171,7 @@ async def reset_password(ctx: Context, *, token: str, new_password: str) -> None
 
 
 async def sign_in_with_magic_link(ctx: Context, token: str) -> TokenPair | MfaChallenge:
-    user = await _redeem(ctx, token, MAGIC_LINK)
+    user = await redeem(ctx, token, MAGIC_LINK)
     if user is None:
         audit.record_failure(ctx, action="auth.magic_link_used", detail=INVALID_TOKEN)
         raise Unauthorized("Invalid or expired sign-in link")

@@ -226,13 +226,19 @@ async def set_password(ctx: Context, user: User, password: str) -> None:
     user.password_changed_at = datetime.now(UTC)
 
 
+async def check_current_password(ctx: Context, user: User, password: str, *, action: str) -> None:
+    """400 unless `password` is the member's own; failures count as failed sign-ins (a
+    stolen session must not become a way to guess the password)."""
+    await throttle.check(ctx, user.email, user.id)
+    if not await verify_password(ctx.settings, user.password_hash, password):
+        await throttle.failed(ctx, user.email)
+        audit.record_failure(ctx, action=action, detail="wrong current password")
+        raise BadRequest("current_password is incorrect")
+
+
 async def change_password(ctx: Context, data: PasswordChangeRequest) -> None:
     user = (await ctx.db.execute(select(User).where(User.id == ctx.auth.user_id))).scalar_one()
-    await throttle.check(ctx, user.email, user.id)
-    if not await verify_password(ctx.settings, user.password_hash, data.current_password):
-        await throttle.failed(ctx, user.email)
-        audit.record_failure(ctx, action="auth.password_changed", detail="wrong current password")
-        raise BadRequest("current_password is incorrect")
+    await check_current_password(ctx, user, data.current_password, action="auth.password_changed")
     check_policy(data.new_password, field="new_password")
     await set_password(ctx, user, data.new_password)
     await sessions.revoke_all(ctx.db, user.id, reason="password changed", keep=ctx.auth.session_id)

@@ -7,10 +7,10 @@ from aiohttp import web
 from server.http.routing import Call
 from server.http.uploads import RASTER_IMAGES, image_response, read_upload
 from server.orgs.models import Organization
-from server.users import invitations
+from server.users import email_change, invitations
 from server.users import service as users
 from shared.api.auth import OrganizationSummary
-from shared.api.common import Page, Role
+from shared.api.common import Message, Page, Role
 from shared.api.users import InvitationRead, MemberRead, ProfileRead
 
 
@@ -98,3 +98,8 @@ async def get_avatar(call: Call) -> web.Response:
         call.db, org_id=call.auth.org_id, user_id=call.path["id"]
     )
     return image_response(data, content_type)
+
+
+async def confirm_email(call: Call) -> Message:
+    """POST /auth/email/confirm"""
+    return await email_change.confirm(call.ctx, call.body.token)

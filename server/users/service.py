@@ -23,7 +23,7 @@ from server.http.errors import Conflict, NotFound
 from server.http.uploads import Upload
 from server.orgs.models import Membership
 from server.service_context import Context
-from server.users import invitations
+from server.users import email_change, invitations
 from server.users.models import User
 from shared.api.billing import Limit
 from shared.api.common import Page, Role
@@ -240,37 +240,33 @@ async def _me(ctx: Context) -> User:
 
 
 async def get_profile(ctx: Context) -> ProfileRead:
-    return profile_read(await _me(ctx))
+    return await _profile(ctx, await _me(ctx))
+
+
+async def _profile(ctx: Context, user: User) -> ProfileRead:
+    pending = await email_change.pending_email(ctx, user.id)
+    return profile_read(user).model_copy(update={"pending_email": pending})
 
 
 async def update_profile(ctx: Context, *, data: ProfileUpdate) -> ProfileRead:
-    db = ctx.db
+    """The full name changes at once; a new email only once its link is followed
+    (server/users/email_change.py)."""
     user = await _me(ctx)
-    changed: list[str] = []
     if data.email is not None and str(data.email).lower() != user.email:
-        email = str(data.email).lower()
-        taken = select(User.id).where(User.email == email, User.id != user.id)
-        if (await db.execute(taken)).first() is not None:
-            raise Conflict(f"{email} is already used by another account")
-        changed.append(f"email {user.email} -> {email}")
-        user.email = email
+        await email_change.request_change(
+            ctx, user, new_email=str(data.email).lower(), current_password=data.current_password
+        )
     if data.full_name is not None and data.full_name != user.full_name:
         user.full_name = data.full_name
-        changed.append("full name")
-    if changed:
-        try:
-            await db.flush()
-        except IntegrityError as exc:
-            raise Conflict("That email is already used by another account") from exc
+        await ctx.db.flush()
         await audit.record(
             ctx,
             action="profile.updated",
             resource_type="user",
             resource_id=user.id,
-            detail="; ".join(changed),
-            user_email=user.email,
+            detail="full name",
         )
-    return profile_read(user)
+    return await _profile(ctx, user)
 
 
 async def set_avatar(ctx: Context, *, upload: Upload) -> ProfileRead:

@@ -49,11 +49,22 @@ class ProfileRead(ReadModel):
     mfa_enabled: bool
     has_avatar: bool
     created_at: UtcDatetime
+    pending_email: str | None = Field(
+        None, description="a new sign-in email waiting for its emailed confirmation link"
+    )
 
 
 class ProfileUpdate(ApiModel):
     full_name: Name | None = None
-    email: EmailStr | None = Field(None, max_length=254)
+    email: EmailStr | None = Field(
+        None,
+        max_length=254,
+        description=(
+            "a new sign-in email: needs current_password, and changes once the link mailed "
+            "to it is followed"
+        ),
+    )
+    current_password: Secret | None = Field(None, description="required with email")
 
 
 class InvitationCreate(ApiModel):

@@ -8,7 +8,7 @@ from typing import IO, Any
 from shared.api.audit import AuditLogRead, AuditStatus, AuditSummary
 from shared.api.auth import OrganizationSummary
 from shared.api.billing import PlanRead
-from shared.api.common import Page, Role
+from shared.api.common import Message, Page, Role
 from shared.api.orgs import DiscoveryInterval, OrganizationRead, SettingsRead
 from shared.api.users import InvitationRead, MemberRead, ProfileRead
 from shared.client.auth import RoleLike
@@ -112,11 +112,20 @@ class Users(Namespace[M]):
 
     @endpoint
     def update_me(
-        self, *, full_name: str | None = None, email: str | None = None
+        self,
+        *,
+        full_name: str | None = None,
+        email: str | None = None,
+        current_password: str | None = None,
     ) -> Call[ProfileRead]:
-        return Call(
-            "PATCH", "/users/me", parse_as(ProfileRead), json=body(full_name=full_name, email=email)
-        )
+        """A new `email` needs `current_password`; it changes once its emailed link is used."""
+        fields = body(full_name=full_name, email=email, current_password=current_password)
+        return Call("PATCH", "/users/me", parse_as(ProfileRead), json=fields)
+
+    @endpoint
+    def confirm_email(self, token: str) -> Call[Message]:
+        """Confirm a new sign-in email with the token of the link mailed to it."""
+        return Call("POST", "/auth/email/confirm", parse_as(Message), json={"token": token})
 
 
 class Organization(Namespace[M]):

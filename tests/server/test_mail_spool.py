@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import re
 import stat
 from pathlib import Path
 
@@ -14,31 +12,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.config import Settings
-from server.providers.mail_spool import MailSpool
 from tests.conftest import World
 from tests.console.cli_harness import run
+from tests.mail import kept_mail, link_token
 
 API = "/api/v1"
-
-
-async def kept_mail(data_dir: Path, count: int = 1) -> list[str]:
-    """Ids of the spool's messages once `count` are there (mail goes out after the answer)."""
-    spool = MailSpool(data_dir)
-    for _ in range(200):
-        if len(spool.ids()) >= count:
-            return spool.ids()
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{count} mail(s) expected in the spool, found {spool.ids()}")
-
-
-def link_token(data_dir: Path, mail_id: str, page: str) -> str:
-    message = MailSpool(data_dir).read(mail_id)
-    assert message is not None
-    body = message.get_body(("plain",))
-    assert body is not None
-    found = re.search(rf"/{page}\?token=([A-Za-z0-9_\-]+)", body.get_content())
-    assert found, body.get_content()
-    return found.group(1)
 
 
 def mode_of(path: Path) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.models import AuditLog
+from tests.builders import PASSWORD
 from tests.conftest import World
 
 ME = "/api/v1/users/me"
@@ -72,11 +73,13 @@ async def test_profile_update_lower_cases_email(
     client: TestClient, world: World, db: AsyncSession
 ) -> None:
     response = await client.patch(
-        ME, json={"full_name": "Bobby", "email": "Bobby@Example.COM"}, headers=world.bob.headers
+        ME,
+        json={"full_name": "Bobby", "email": "Bobby@Example.COM", "current_password": PASSWORD},
+        headers=world.bob.headers,
     )
     assert response.status == 200
     profile = await response.json()
-    assert (profile["full_name"], profile["email"]) == ("Bobby", "bobby@example.com")
+    assert (profile["full_name"], profile["pending_email"]) == ("Bobby", "bobby@example.com")
     assert "profile.updated" in await _actions(db, world.bob.user_id)
 
 

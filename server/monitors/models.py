@@ -33,7 +33,8 @@ from server.monitors.columns import Coded, EpochMicroseconds, EpochSeconds
 class Monitor(Base):
     __tablename__ = "monitor"
     __table_args__ = (
-        Index("ix_monitor_org_id", "org_id"),
+        # The list's default order (name, then id) and every lookup by organization.
+        Index("ix_monitor_org_name", "org_id", "name"),
         Index("ix_monitor_next_check_at", "next_check_at"),
         # The check engine polls for monitors changed through the API since its last look.
         Index("ix_monitor_updated_at", "updated_at"),

@@ -42,6 +42,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/auth/password/reset"): {"token": "token", "new_password": "Another-Horse-43!"},
     ("POST", "/auth/magic-link"): {"email": "alice@example.com"},
     ("POST", "/auth/magic-link/verify"): {"token": "token"},
+    ("POST", "/auth/email/confirm"): {"token": "token"},
     ("POST", "/auth/mfa/enable"): {"code": "123456"},
     ("POST", "/auth/mfa/disable"): {"code": "123456"},
     ("POST", "/auth/mfa/backup-codes"): {"code": "123456"},

@@ -28,6 +28,7 @@ from server.app import build_app
 from server.auth.bootstrap import create_account
 from server.auth.passwords import check_policy
 from server.config import Settings
+from server.data_dir import make_private_dir
 from server.db.engine import create_engine
 from server.db.migrate import upgrade
 from server.engines.roles import Role
@@ -97,7 +98,7 @@ class LocalServer:
             raise LocalServerError("the local server was already started")
         # The port first: a taken port is reported before any migration or engine starts.
         sock = _listening_socket(self.settings.host, self.settings.port)
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.settings.data_dir)
         self._log_to_file()
         started: Future[str] = Future()
         self._thread = threading.Thread(

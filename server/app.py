@@ -26,6 +26,7 @@ from server.context import (
     SETTINGS,
     TASKS,
 )
+from server.data_dir import make_private_dir
 from server.db.engine import create_engine, create_sessionmaker
 from server.engines import cost_sync, discovery, resource_actions
 from server.engines.check_writer import ResultWriter
@@ -132,7 +133,7 @@ async def _resources(
     the check writer's last events reach the event log before the log's last write).
     """
     settings = app[SETTINGS]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     app[KEYS] = load_or_create_keys(settings.data_dir)
     engine = create_engine(settings.resolved_database_url)
     app[ENGINE] = engine

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from server.data_dir import make_private_dir
+
 KEYS_FILE = "keys.json"
 
 
@@ -46,7 +48,7 @@ def load_or_create_keys(data_dir: Path) -> Keys:
         jwt_secret=base64.urlsafe_b64encode(secrets.token_bytes(48)).decode(),
         fernet_key=Fernet.generate_key().decode(),
     )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump({"jwt_secret": keys.jwt_secret, "fernet_key": keys.fernet_key}, handle)

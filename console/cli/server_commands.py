@@ -31,6 +31,7 @@ def serve(host: str | None, port: int | None, role: str) -> None:
 
     from server.app import build_app
     from server.config import Settings
+    from server.data_dir import make_private_dir
     from server.db.migrate import upgrade
     from server.worker import serve_worker
 
@@ -39,7 +40,7 @@ def serve(host: str | None, port: int | None, role: str) -> None:
     )
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     log = logging.getLogger("upmetr.server")
     log.info("data directory: %s", settings.data_dir)
     upgrade(settings.resolved_database_url)
@@ -104,11 +105,12 @@ def create_user(
     """
     from server.auth.bootstrap import create_account
     from server.config import Settings
+    from server.data_dir import make_private_dir
     from server.db.migrate import upgrade
     from server.http.errors import ApiError
 
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     upgrade(settings.resolved_database_url)
     try:
         user_id, org_id = asyncio.run(

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from server.data_dir import make_private_database
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -18,4 +20,5 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    make_private_database(url)
     command.upgrade(alembic_config(url), revision)

@@ -37,18 +37,8 @@ async def _issue(
 ) -> str | None:
     """A new token for the account of `email`, or None when there is no such active account."""
     user = await service.user_by_email(ctx.db, email)
-    token = new_secret()
-    if user is not None and user.is_active:
-        ctx.db.add(
-            OneTimeToken(
-                user_id=user.id,
-                purpose=purpose,
-                token_hash=hash_secret(token),
-                expires_at=datetime.now(UTC) + timedelta(minutes=minutes),
-            )
-        )
-        await ctx.db.flush()
     found = user is not None and user.is_active
+    token = await new_token(ctx.db, user.id, purpose, minutes) if user and found else None
     await audit.record(
         ctx,
         action=action,
@@ -56,7 +46,39 @@ async def _issue(
         user_email=email.lower(),
         detail=None if found else "no such active account; nothing sent",
     )
-    return token if found else None
+    return token
+
+
+async def new_token(
+    db: AsyncSession, user_id: int, purpose: str, minutes: int, *, new_email: str | None = None
+) -> str:
+    """A new one-time token of `user_id` for `purpose`, valid for `minutes`; only its hash
+    is stored."""
+    token = new_secret()
+    db.add(
+        OneTimeToken(
+            user_id=user_id,
+            purpose=purpose,
+            token_hash=hash_secret(token),
+            new_email=new_email,
+            expires_at=datetime.now(UTC) + timedelta(minutes=minutes),
+        )
+    )
+    await db.flush()
+    return token
+
+
+async def lapse_all(db: AsyncSession, user_id: int, purpose: str) -> None:
+    """Spend every unused token of `user_id` for `purpose`: the one used makes them moot."""
+    await db.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user_id,
+            OneTimeToken.purpose == purpose,
+            OneTimeToken.used_at.is_(None),
+        )
+        .values(used_at=datetime.now(UTC))
+    )
 
 
 async def request_password_reset(ctx: Context, email: str) -> Message:
@@ -127,38 +149,31 @@ async def usable_token(
     return record, user
 
 
-async def redeem(ctx: Context, token: str, purpose: str) -> User | None:
-    """The user of a valid unused token, which is spent (compare-and-set); else None."""
+async def redeem(ctx: Context, token: str, purpose: str) -> tuple[OneTimeToken, User] | None:
+    """The record and user of a valid unused token, which is spent (compare-and-set); else
+    None."""
     now = datetime.now(UTC)
     found = await usable_token(ctx.db, token, purpose)
     if found is None:
         return None
-    record, user = found
     spent = await ctx.db.execute(
         update(OneTimeToken)
-        .where(OneTimeToken.id == record.id, OneTimeToken.used_at.is_(None))
+        .where(OneTimeToken.id == found[0].id, OneTimeToken.used_at.is_(None))
         .values(used_at=now)
     )
-    return user if spent.rowcount == 1 else None  # type: ignore[attr-defined]
+    return found if spent.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 async def reset_password(ctx: Context, *, token: str, new_password: str) -> None:
-    user = await redeem(ctx, token, PASSWORD_RESET)
-    if user is None:
+    found = await redeem(ctx, token, PASSWORD_RESET)
+    if found is None:
         audit.record_failure(ctx, action="auth.password_reset", detail=INVALID_TOKEN)
         raise BadRequest(f"token: {INVALID_TOKEN}")
+    user = found[1]
     check_policy(new_password, field="new_password")
     await service.set_password(ctx, user, new_password)
     # Every other reset link dies with this one, and every session is signed out.
-    await ctx.db.execute(
-        update(OneTimeToken)
-        .where(
-            OneTimeToken.user_id == user.id,
-            OneTimeToken.purpose == PASSWORD_RESET,
-            OneTimeToken.used_at.is_(None),
-        )
-        .values(used_at=datetime.now(UTC))
-    )
+    await lapse_all(ctx.db, user.id, PASSWORD_RESET)
     await sessions.revoke_all(ctx.db, user.id, reason="password reset")
     await audit.record(
         ctx,
@@ -171,9 +186,10 @@ async def reset_password(ctx: Context, *, token: str, new_password: str) -> None
 
 
 async def sign_in_with_magic_link(ctx: Context, token: str) -> TokenPair | MfaChallenge:
-    user = await redeem(ctx, token, MAGIC_LINK)
-    if user is None:
+    found = await redeem(ctx, token, MAGIC_LINK)
+    if found is None:
         audit.record_failure(ctx, action="auth.magic_link_used", detail=INVALID_TOKEN)
         raise Unauthorized("Invalid or expired sign-in link")
+    user = found[1]
     await audit.record(ctx, action="auth.magic_link_used", user_id=user.id, user_email=user.email)
     return await service.sign_in(ctx, user)

@@ -15,15 +15,14 @@ the new address, and told to the old one both times (OWASP Authentication Cheat 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from server.audit import service as audit
 from server.auth import recovery
 from server.auth import service as auth
 from server.auth.models import OneTimeToken
-from server.auth.tokens import hash_secret, new_secret
 from server.http.errors import BadRequest, Conflict
 from server.providers.email import Email
 from server.service_context import Context
@@ -64,18 +63,8 @@ async def request_change(
     await auth.check_current_password(
         ctx, user, current_password, action="profile.email_change_requested"
     )
-    token = new_secret()
     minutes = ctx.settings.email_change_minutes
-    ctx.db.add(
-        OneTimeToken(
-            user_id=user.id,
-            purpose=EMAIL_CHANGE,
-            token_hash=hash_secret(token),
-            new_email=new_email,
-            expires_at=datetime.now(UTC) + timedelta(minutes=minutes),
-        )
-    )
-    await ctx.db.flush()
+    token = await recovery.new_token(ctx.db, user.id, EMAIL_CHANGE, minutes, new_email=new_email)
     link = f"{ctx.settings.resolved_public_url}/confirm-email?token={token}"
     ctx.send_email(
         Email(
@@ -108,26 +97,17 @@ async def request_change(
 
 async def confirm(ctx: Context, token: str) -> Message:
     """Spend the link's token and change the email (400 when the link does not work)."""
-    found = await recovery.usable_token(ctx.db, token, EMAIL_CHANGE)
-    user = await recovery.redeem(ctx, token, EMAIL_CHANGE) if found else None
-    if found is None or user is None:
+    found = await recovery.redeem(ctx, token, EMAIL_CHANGE)
+    if found is None:
         audit.record_failure(ctx, action="profile.email_changed", detail="invalid or expired token")
         raise BadRequest(INVALID)
-    record = found[0]
+    record, user = found
     new_email, old_email = record.new_email, user.email
     assert new_email is not None  # every email_change token carries its address
     if await _taken(ctx, new_email, user.id):
         raise Conflict(f"{new_email} is already used by another account")
     user.email = new_email
-    await ctx.db.execute(
-        update(OneTimeToken)
-        .where(
-            OneTimeToken.user_id == user.id,
-            OneTimeToken.purpose == EMAIL_CHANGE,
-            OneTimeToken.used_at.is_(None),
-        )
-        .values(used_at=datetime.now(UTC))
-    )
+    await recovery.lapse_all(ctx.db, user.id, EMAIL_CHANGE)
     await ctx.db.flush()
     ctx.send_email(
         Email(

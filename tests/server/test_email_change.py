@@ -28,6 +28,13 @@ def mail(settings: Settings, mail_id: str) -> EmailMessage:
     return message
 
 
+async def confirmation_token(settings: Settings, count: int) -> str:
+    """The token of the newest confirmation link mailed to NEW, once `count` mails are kept."""
+    kept = (await kept_mail(settings.data_dir, count=count))[:count]
+    to_new = [mail_id for mail_id in kept if mail(settings, mail_id)["To"] == NEW]
+    return link_token(settings.data_dir, to_new[-1], "confirm-email")
+
+
 async def ask(client: TestClient, world: World, **body: str) -> tuple[int, dict[str, object]]:  # type: ignore[type-arg]
     response = await client.patch(ME, json=body, headers=world.bob.headers)
     return response.status, await response.json()
@@ -67,8 +74,7 @@ async def test_the_email_changes_only_once_the_link_mailed_to_it_is_followed(
         world.bob.email,
         NEW,
     ]
-    (to_new,) = [m for m in asked if mail(settings, m)["To"] == NEW]
-    token = link_token(settings.data_dir, to_new, "confirm-email")
+    token = await confirmation_token(settings, count=2)
     assert await sign_in(client, NEW) == 401  # not yet
 
     confirmed = await client.post(CONFIRM, json={"token": token})
@@ -98,9 +104,7 @@ async def test_the_link_page_confirms_with_a_button_and_a_get_spends_nothing(
     settings: Settings,
 ) -> None:
     await ask(client, world, email=NEW, current_password=PASSWORD)
-    asked = await kept_mail(settings.data_dir, count=2)
-    (to_new,) = [m for m in asked if mail(settings, m)["To"] == NEW]
-    token = link_token(settings.data_dir, to_new, "confirm-email")
+    token = await confirmation_token(settings, count=2)
     for _ in range(2):  # a mail scanner fetching the link first changes nothing
         page = await client.get(f"/confirm-email?token={token}")
         assert page.status == 200
@@ -118,21 +122,14 @@ async def test_an_address_taken_before_the_link_is_followed_is_a_409(
     settings: Settings,
 ) -> None:
     await ask(client, world, email=NEW, current_password=PASSWORD)
-    asked = await kept_mail(settings.data_dir, count=2)
-    (to_new,) = [m for m in asked if mail(settings, m)["To"] == NEW]
-    token = link_token(settings.data_dir, to_new, "confirm-email")
+    token = await confirmation_token(settings, count=2)
     status, _ = await ask(client, world, email=NEW, current_password=PASSWORD)
     assert status == 200  # still free: a second request is fine
     carol = await client.patch(
         ME, json={"email": NEW, "current_password": PASSWORD}, headers=world.carol.headers
     )
     assert carol.status == 200
-    carol_mail = [
-        m
-        for m in await kept_mail(settings.data_dir, count=6)
-        if m not in asked and mail(settings, m)["To"] == NEW
-    ]
-    carol_token = link_token(settings.data_dir, carol_mail[-1], "confirm-email")
+    carol_token = await confirmation_token(settings, count=6)
     assert (await client.post(CONFIRM, json={"token": carol_token})).status == 200
     taken = await client.post(CONFIRM, json={"token": token})
     assert taken.status == 409

@@ -27,7 +27,6 @@ from server.http.errors import (
     ApiError,
     BadRequest,
     Forbidden,
-    NotFound,
     PayloadTooLarge,
     Unauthorized,
     validation_error,
@@ -133,12 +132,8 @@ def _parse_path(route: Route, request: web.Request) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in route.path_params:
         raw = request.match_info[name]
-        if name == "id" or name.endswith("_id"):
-            if not raw.isdigit() or len(raw) > 18:
-                raise NotFound()
-            values[name] = int(raw)
-        else:
-            values[name] = raw
+        # An id's pattern (`_ids_as_digits`) already admitted 1 to 18 digits only.
+        values[name] = int(raw) if _is_id(name) else raw
     return values
 
 
@@ -315,14 +310,14 @@ def add_routes(app: web.Application, routes: list[Route], prefix: str) -> None:
         app.router.add_route(route.method, prefix + _ids_as_digits(route.path), adapt(route))
 
 
+def _is_id(name: str) -> bool:
+    return name == "id" or name.endswith("_id")
+
+
 def _ids_as_digits(path: str) -> str:
     """`{id}` and `{x_id}` match only an id, so `/budgets/status` is not taken for budget
     "status": a method it lacks is a 405 with its own Allow header, not a 404 of `{id}`."""
     return _PARAM.sub(
-        lambda found: (
-            f"{{{found[1]}:\\d{{1,18}}}}"
-            if found[1] == "id" or found[1].endswith("_id")
-            else found[0]
-        ),
+        lambda found: f"{{{found[1]}:\\d{{1,18}}}}" if _is_id(found[1]) else found[0],
         path,
     )

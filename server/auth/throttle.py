@@ -37,8 +37,10 @@ def _account(ctx: Context, email: str) -> tuple[int, str, str]:
     return int(amount), window, f"login-fail:email:{email.lower()}"
 
 
-def _wait_seconds(failures: int, free_failures: int) -> int:
-    return min(MAX_WAIT_SECONDS, 2 ** (failures - free_failures))
+def _wait(failures: int, free_failures: int, key: str) -> tuple[str, str]:
+    """(limit, key) of the account's wait after `failures`: one attempt per wait."""
+    seconds = min(MAX_WAIT_SECONDS, 2 ** (failures - free_failures))
+    return f"1/{seconds}second", f"login-wait:{key}"
 
 
 async def _known_device(ctx: Context, user_id: int | None) -> bool:
@@ -74,9 +76,9 @@ async def check(ctx: Context, email: str, user_id: int | None = None) -> None:
     failures = await limiter.count(window, key)
     if failures < free or await _known_device(ctx, user_id):
         return
-    wait = f"1/{_wait_seconds(failures, free)}second"
-    if not await limiter.test(wait, f"login-wait:{key}"):
-        raise _refuse(await limiter.seconds_until_free(wait, f"login-wait:{key}"))
+    wait, wait_key = _wait(failures, free, key)
+    if not await limiter.test(wait, wait_key):
+        raise _refuse(await limiter.seconds_until_free(wait, wait_key))
 
 
 async def failed(ctx: Context, email: str) -> None:
@@ -86,7 +88,7 @@ async def failed(ctx: Context, email: str) -> None:
     await limiter.record(window, key)
     failures = await limiter.count(window, key)
     if failures >= free:
-        await limiter.hit(f"1/{_wait_seconds(failures, free)}second", f"login-wait:{key}")
+        await limiter.hit(*_wait(failures, free, key))
 
 
 async def succeeded(ctx: Context, email: str) -> None:

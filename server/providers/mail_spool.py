@@ -10,6 +10,7 @@ The spool keeps the newest `KEEP` messages.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from pathlib import Path
 
 KEEP = 500
 SUFFIX = ".eml"
+# What `put` names a message: its time to the microsecond, then 6 random hex digits.
+_MAIL_ID = re.compile(r"\d{8}T\d{12}-[0-9a-f]{6}")
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,12 @@ class MailSpool:
 
     def read(self, mail_id: str) -> EmailMessage | None:
         """The message of `mail_id`, or None when there is none (or the id is not one)."""
-        if mail_id not in self.ids():  # also keeps a crafted id from reaching the file system
+        if not _MAIL_ID.fullmatch(mail_id):  # a crafted id never reaches the file system
             return None
-        raw = (self.directory / f"{mail_id}{SUFFIX}").read_bytes()
+        try:
+            raw = (self.directory / f"{mail_id}{SUFFIX}").read_bytes()
+        except FileNotFoundError:
+            return None
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
         return message

@@ -8,7 +8,6 @@ Conventions). Routes read the result through `routing.authenticated`.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from aiohttp import web
@@ -67,7 +66,7 @@ async def _limited(request: web.Request, handler: Any, db: AsyncSession) -> web.
     if not decision.allowed:
         await audit_rate_limited(request, db, key, principal)
         await db.commit()
-        retry_after = max(1, decision.reset_at - int(time.time()))
+        retry_after = decision.retry_after
         # This middleware sits outside error_middleware, so it answers itself; an ApiError
         # raised from here would reach aiohttp as an unhandled exception (a bare 500).
         limited = TooManyRequests(

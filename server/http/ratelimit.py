@@ -26,6 +26,19 @@ class Decision:
     limit: int
     remaining: int
     reset_at: int  # epoch seconds when a request is free again
+    # Whole seconds until then, rounded up from the exact time, so a client that waits them
+    # (Retry-After) is not refused again for being a fraction of a second early.
+    retry_after: int
+
+
+def _decision(item: RateLimitItem, allowed: bool, remaining: int, reset_time: float) -> Decision:
+    return Decision(
+        allowed=allowed,
+        limit=item.amount,
+        remaining=remaining,
+        reset_at=int(reset_time),
+        retry_after=max(1, math.ceil(reset_time - time.time())),
+    )
 
 
 @lru_cache(maxsize=64)
@@ -59,12 +72,7 @@ class _Windows:
         if allowed:
             hits.append(now)
         self._sweep(now)
-        return Decision(
-            allowed=allowed,
-            limit=item.amount,
-            remaining=item.amount - len(hits),
-            reset_at=int(self._reset_at(item, hits, now)),
-        )
+        return _decision(item, allowed, item.amount - len(hits), self._reset_at(item, hits, now))
 
     def reset_at(self, item: RateLimitItem, key: str) -> float:
         now = time.time()
@@ -99,12 +107,7 @@ class RateLimiter:
             return self._windows.hit(item, key)
         allowed = await self._limiter.hit(item, key)
         stats = await self._limiter.get_window_stats(item, key)
-        return Decision(
-            allowed=allowed,
-            limit=item.amount,
-            remaining=max(0, stats.remaining),
-            reset_at=int(stats.reset_time),
-        )
+        return _decision(item, allowed, max(0, stats.remaining), stats.reset_time)
 
     async def test(self, limit: str, key: str) -> bool:
         """Whether a hit would be allowed, without counting one."""

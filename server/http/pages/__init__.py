@@ -9,7 +9,6 @@ token or a message from a request never becomes markup.
 from __future__ import annotations
 
 import html
-import time
 from functools import cache
 from pathlib import Path
 from string import Template
@@ -83,7 +82,7 @@ async def rate_limited(call: Call) -> web.Response | None:
     if decision.allowed:
         return None
     await audit_rate_limited(request, call.db, key, None)  # committed with the 429 page
-    retry_after = max(1, decision.reset_at - int(time.time()))
+    retry_after = decision.retry_after
     message = f"Too many requests from your address; try again in {retry_after} s."
     return page(
         "Too many requests",

@@ -20,13 +20,20 @@ def make_private_dir(path: Path) -> None:
         path.chmod(0o700)
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for an in-memory or another database."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def make_private_database(url: str) -> None:
     """Create a SQLite database file 0600 before SQLite does (with the umask's 0644), and
     keep it and its WAL and shared-memory files 0600. Other databases: nothing to do."""
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+    database = sqlite_path(url)
+    if database is None:
         return
-    database = Path(parsed.database)
     database.parent.mkdir(parents=True, exist_ok=True)
     os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
     for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):

@@ -94,7 +94,9 @@ class Api:
         self, last_event_id: int | None, until: str, count: int = 1, found: list | None = None
     ) -> list[dict]:
         """SSE events (id, type, data), appended to `found` as they come, until `count` of
-        type `until` have come."""
+        type `until` have come; an AssertionError after WAIT seconds without them (the
+        stream's heartbeats keep a read timeout from ever firing)."""
+        deadline = time.monotonic() + WAIT
         headers = dict(self.headers)
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
@@ -104,6 +106,8 @@ class Api:
         with httpx.stream("GET", f"{self.base}/events", headers=headers, timeout=timeout) as r:
             assert r.status_code == 200
             for line in r.iter_lines():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"no {count} {until} in {WAIT} s: {found}")
                 if line.startswith("id:"):
                     event["id"] = int(line[3:].strip())
                 elif line.startswith("event:"):
@@ -182,10 +186,11 @@ def test_serve_runs_the_engines_in_a_worker_whose_events_reach_the_api_streams(
 
 
 def test_roles_api_and_worker_run_as_processes_of_their_own(tmp_path: Path, target: str) -> None:
+    worker_log = tmp_path / "worker.log"
     worker = subprocess.Popen(  # noqa: S603 - our own command
         [UPMETR, "serve", "--role", "worker"],
         env={**ServerProcess(tmp_path / "data").env},
-        stdout=subprocess.DEVNULL,
+        stdout=worker_log.open("wb"),
         stderr=subprocess.STDOUT,
     )
     server = start(tmp_path, "--role", "api")
@@ -194,6 +199,7 @@ def test_roles_api_and_worker_run_as_processes_of_their_own(tmp_path: Path, targ
         assert children(server.process.pid) == []  # no worker of its own
         api = Api(server)
         monitor_id = api.monitor(target, "target")
+        assert worker.poll() is None, worker_log.read_text()
         seen = api.events(0, "monitor.check")
         assert any(
             event["type"] == "monitor.check" and event["data"]["monitor_id"] == monitor_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -187,3 +189,23 @@ def test_0010_converts_results_and_rollups_keeping_every_value(tmp_path: Path) -
         ).all()
         assert [tuple(row) for row in back] == _naive(OLD_ROLLUPS)
     engine.dispose()
+
+
+def test_processes_starting_together_on_a_fresh_database_all_reach_head(tmp_path: Path) -> None:
+    """`serve --role worker` started beside `serve --role api` (or `create-user`) on a new
+    data directory: each migrates, and none fails on a table the other just created."""
+    database = tmp_path / "upmetr.db"
+    script = f"from server.db.migrate import upgrade; upgrade('sqlite+aiosqlite:///{database}')"
+    processes = [
+        subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+            [sys.executable, "-c", script], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, errors
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        versions = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    engine.dispose()
+    assert len(versions) == 1

@@ -76,7 +76,7 @@ def _members(value: Any) -> tuple[Any, ...]:
 def _collect_models(routes: list[Route]) -> list[type[BaseModel]]:
     seen: dict[type[BaseModel], None] = {ErrorResponse: None}
     for route in routes:
-        for declared in (route.body, route.response):
+        for declared in (route.body, route.response, route.also_json):
             for model in _members(declared):
                 if _is_model(model):
                     seen[model] = None
@@ -103,7 +103,8 @@ def _event_stream(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
         f"Types: {names}. A client ignores types it does not know.",
         "content": {
             route.content_type or "text/event-stream": {
-                "schema": {"type": "string"},
+                # Before OpenAPI 3.2's `itemSchema`, a stream's `schema` describes one event.
+                "schema": _SSE_EVENT,
                 "x-events": {
                     "oneOf": [dict(refs[(model, "validation")]) for model in route.events],
                     "discriminator": {"propertyName": "event_type", "mapping": mapping},
@@ -111,6 +112,18 @@ def _event_stream(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
             }
         },
     }
+
+
+_SSE_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "id": {"type": "string"},
+        "event": {"type": "string"},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
 
 
 def _schema_ref(model: Any, refs: dict[Any, Any], mode: str) -> dict[str, Any]:
@@ -196,9 +209,14 @@ def _responses(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
     elif route.events:
         responses[str(route.status)] = _event_stream(route, refs)
     elif route.content_type:
+        content = {route.content_type: {"schema": {"type": "string"}}}
+        if route.also_json is not None:
+            content["application/json"] = {
+                "schema": _schema_ref(route.also_json, refs, "serialization")
+            }
         responses[str(route.status)] = {
             "description": _STATUS_TEXT.get(route.status, "OK"),
-            "content": {route.content_type: {"schema": {"type": "string"}}},
+            "content": content,
         }
     else:
         for status in (route.status, *route.also):

@@ -68,6 +68,7 @@ class Route:
     status: int = 200
     also: tuple[int, ...] = ()  # other success statuses a handler may answer with (Answer)
     content_type: str | None = None  # for non-JSON responses (files, CSV, HTML)
+    also_json: Any = None  # of a non-JSON route that answers JSON on request: that JSON's type
     multipart: bool = False
     description: str = ""
     errors: tuple[int, ...] = ()
@@ -173,7 +174,10 @@ async def _parse_body(route: Route, request: web.Request, limit: int) -> Any:
     if _depth_over(data, MAX_JSON_DEPTH):
         raise BadRequest(_TOO_DEEP)
     try:
-        return route.body.model_validate(data)
+        # Strict, from the JSON itself: a body takes the types its schema states, so `0` is
+        # not a boolean and `"7"` not an id (lax validation took both). Strings still carry
+        # times, enums and decimals, as JSON has no other way to.
+        return route.body.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise _Invalid(validation_error(exc, "body")) from exc
 

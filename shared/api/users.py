@@ -6,7 +6,17 @@ from typing import Literal
 
 from pydantic import EmailStr, Field
 
-from shared.api.common import ApiModel, Name, PageQuery, ReadModel, Role, Secret, UtcDatetime
+from shared.api.auth import NewPassword
+from shared.api.common import (
+    ApiModel,
+    Name,
+    PageQuery,
+    ReadModel,
+    Role,
+    Secret,
+    UpdateModel,
+    UtcDatetime,
+)
 
 
 class MemberRead(ReadModel):
@@ -22,11 +32,11 @@ class MemberRead(ReadModel):
 class MemberCreate(ApiModel):
     email: EmailStr = Field(max_length=254)
     full_name: Name
-    password: Secret
+    password: NewPassword
     role: Role = Role.viewer
 
 
-class MemberUpdate(ApiModel):
+class MemberUpdate(UpdateModel):
     role: Role | None = None
     full_name: Name | None = None
 
@@ -54,7 +64,7 @@ class ProfileRead(ReadModel):
     )
 
 
-class ProfileUpdate(ApiModel):
+class ProfileUpdate(UpdateModel):
     full_name: Name | None = None
     email: EmailStr | None = Field(
         None,

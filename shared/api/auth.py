@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
-from shared.api.common import ApiModel, Name, ReadModel, Role, Secret, Token, UtcDatetime
+from shared.api.common import ApiModel, Email, Name, ReadModel, Role, Secret, Token, UtcDatetime
 
 Password = Secret
 
@@ -37,7 +37,7 @@ OtpCode = str  # a 6-digit TOTP or a backup code; validated by the server, not b
 
 
 class RegisterRequest(ApiModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     password: NewPassword
     full_name: Name
     organization_name: Name | None = None
@@ -45,7 +45,7 @@ class RegisterRequest(ApiModel):
 
 
 class LoginRequest(ApiModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     password: Password
 
 
@@ -119,7 +119,7 @@ class PasswordChangeRequest(ApiModel):
 
 
 class EmailRequest(ApiModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email
 
 
 class PasswordResetRequest(ApiModel):

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    EmailStr,
     Field,
     GetJsonSchemaHandler,
     PlainSerializer,
@@ -229,6 +230,26 @@ Name = Annotated[
 ShortText = Annotated[Lines, Field(max_length=500)]
 Secret = Annotated[str, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c}{c.upper()}]" for c in word)
+
+
+# Addresses whose domain is a special-use name (RFC 6761: `.test`, `.local`...) are refused
+# by the email validator as undeliverable; the pattern states it in the document.
+_SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
+Email = Annotated[
+    EmailStr,
+    Field(
+        max_length=254,
+        json_schema_extra={
+            "pattern": "^(?![\\s\\S]*[@.](?:"
+            + "|".join(_any_case(name) for name in _SPECIAL_USE)
+            + ")$)"
+        },
+    ),
+]
 
 # Money travels as a decimal string ("12.34"), which pydantic does for Decimal in JSON.
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=6)]

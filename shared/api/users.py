@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from shared.api.auth import NewPassword
 from shared.api.common import (
     ApiModel,
+    Email,
     Name,
     PageQuery,
     ReadModel,
@@ -30,7 +31,7 @@ class MemberRead(ReadModel):
 
 
 class MemberCreate(ApiModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     full_name: Name
     password: NewPassword
     role: Role = Role.viewer
@@ -66,9 +67,8 @@ class ProfileRead(ReadModel):
 
 class ProfileUpdate(UpdateModel):
     full_name: Name | None = None
-    email: EmailStr | None = Field(
+    email: Email | None = Field(
         None,
-        max_length=254,
         description=(
             "a new sign-in email: needs current_password, and changes once the link mailed "
             "to it is followed"
@@ -78,7 +78,7 @@ class ProfileUpdate(UpdateModel):
 
 
 class InvitationCreate(ApiModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     role: Role = Role.viewer
 
 

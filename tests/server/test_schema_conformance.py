@@ -233,3 +233,18 @@ async def test_the_documented_password_pattern_is_the_policy_the_server_applies(
     except BadRequest:
         accepted = False
     assert accepted == bool(re.fullmatch(_policy_pattern(), password))
+
+
+@pytest.mark.parametrize(
+    "email", ["dave@example.com", "dave@example.test", "x@mail.LOCAL", "x@localhost", "x@test.io"]
+)
+async def test_the_documented_email_pattern_refuses_what_the_validator_refuses(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    email: str,
+) -> None:
+    """Special-use domains (RFC 6761) are refused by the validator: the document says so."""
+    schema = RegisterRequest.model_json_schema()["properties"]["email"]
+    body = {"email": email, "role": "viewer"}
+    status, answer = await post(client, world, "POST", "/users/invitations", json=body)
+    assert (status == 201) == bool(re.search(schema["pattern"], email)), answer

@@ -8,7 +8,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from server.http.routing import Access, Route
+from server.http.routing import INT64, Access, Route
 from shared.api.common import ErrorResponse
 from shared.api.events import EventData, event_types
 
@@ -40,6 +40,8 @@ def build_openapi(routes: list[Route], *, prefix: str, version: str) -> dict[str
     for route in routes:
         operation = _operation(route, refs)
         paths.setdefault(prefix + route.path, {})[route.method.lower()] = operation
+    _bound_integers(schemas)
+    _bound_integers(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -60,6 +62,22 @@ def build_openapi(routes: list[Route], *, prefix: str, version: str) -> dict[str
             },
         },
     }
+
+
+def _bound_integers(node: Any) -> None:
+    """Every integer is a 64-bit one (the server refuses others with a 400): each integer
+    schema without a bound of its own gets that one."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            if "minimum" not in node and "exclusiveMinimum" not in node:
+                node["minimum"] = INT64[0]
+            if "maximum" not in node and "exclusiveMaximum" not in node:
+                node["maximum"] = INT64[1]
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
 
 
 def _is_model(value: Any) -> bool:

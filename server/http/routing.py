@@ -145,9 +145,18 @@ def _parse_query(route: Route, request: web.Request) -> Any:
         values = request.query.getall(key)
         raw[key] = values if len(values) > 1 else values[0]
     try:
-        return route.query.model_validate(raw)
+        query = route.query.model_validate(raw)
     except ValidationError as exc:
         raise _Invalid(validation_error(exc, "query")) from exc
+    for name, info in route.query.model_fields.items():
+        value = getattr(query, name)
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not INT64[0] <= value <= INT64[1]
+        ):
+            raise BadRequest(f"query field '{info.alias or name}': integer out of range")
+    return query
 
 
 async def _parse_body(route: Route, request: web.Request, limit: int) -> Any:
@@ -203,6 +212,10 @@ def _depth_over(value: Any, limit: int) -> bool:
     return True
 
 
+# What every integer column holds; the document states it as each integer's bounds.
+INT64 = (-(2**63), 2**63 - 1)
+
+
 class _IntegerOutOfRange(ValueError):
     pass
 
@@ -214,7 +227,7 @@ def _int64(text: str) -> int:
     (sqlite3 raises OverflowError binding it), a 500 instead of a 400.
     """
     value = int(text)
-    if not -(2**63) <= value < 2**63:
+    if not INT64[0] <= value <= INT64[1]:
         raise _IntegerOutOfRange(f"Request body has an integer out of range: {text[:30]}")
     return value
 

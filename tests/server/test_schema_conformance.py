@@ -248,3 +248,54 @@ async def test_the_documented_email_pattern_refuses_what_the_validator_refuses(
     body = {"email": email, "role": "viewer"}
     status, answer = await post(client, world, "POST", "/users/invitations", json=body)
     assert (status == 201) == bool(re.search(schema["pattern"], email)), answer
+
+
+@pytest.mark.parametrize("path", ["/jobs", "/costs/summary", "/resources"])
+async def test_a_query_integer_beyond_64_bits_is_a_400(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    path: str,
+) -> None:
+    """It reached the database driver, which cannot bind it: a 500."""
+    status, answer = await post(client, world, "GET", path, params={"account_id": str(2**63)})
+    assert status == 400, answer
+    assert answer["detail"] == "query field 'account_id': integer out of range"
+
+
+async def test_the_document_bounds_every_integer_to_64_bits(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    document = await (await client.get("/openapi.json")).json()
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "integer":
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    assert found
+    for schema in found:
+        assert schema.get("maximum", schema.get("exclusiveMaximum", 2**64)) <= 2**63 - 1
+        assert schema.get("minimum", schema.get("exclusiveMinimum", -(2**64))) >= -(2**63)
+
+
+async def test_a_cloud_account_name_differing_only_beyond_ascii_case_is_a_409(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    """SQLite's lower() folds ASCII only: a repeated name like "Ⱥ" reached the unique index."""
+    body = {
+        "name": "Ⱥccount",
+        "provider": "aws",
+        "credentials": {"access_key_id": "AKIAEXAMPLEKEY0AB12", "secret_access_key": "x/y"},
+    }
+    first, _ = await post(client, world, "POST", "/cloud-accounts", json=body)
+    assert first == 201
+    again, answer = await post(client, world, "POST", "/cloud-accounts", json=body)
+    assert again == 409 and answer["detail"].startswith("name: "), answer

@@ -209,7 +209,9 @@ def config(
         accepting = {"positive_data_acceptance": {"expected-statuses": _ACCEPTED}}
         operations.setdefault((method, API + path), {})["checks"] = accepting
     phases = {name: {"enabled": not stateful} for name in ("examples", "coverage", "fuzzing")}
-    phases["stateful"] = {"enabled": stateful}
+    # A stateful scenario is a chain of up to 6 linked calls (create, read, change, delete);
+    # max_examples counts scenarios there, so it gets twenty times the budget of the others.
+    phases["stateful"] = {"enabled": stateful, "generation": {"max-examples": max_examples * 20}}
     return {
         "base-url": base_url,
         "seed": seed,
@@ -233,6 +235,7 @@ class Outcome:
     failures: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    pass_seconds: list[float] = field(default_factory=list)
     by_check: Counter[str] = field(default_factory=Counter)
 
 
@@ -243,6 +246,7 @@ def run(base_url: str, passes: list[dict[str, Any]]) -> Outcome:
     statistic = Statistic()
     outcome = Outcome()
     for settings in passes:
+        pass_started = time.monotonic()
         loaded = schemathesis.Config.from_dict(settings)
         schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=loaded)
         outcome.operations = max(outcome.operations, len(list(schema.get_all_operations())))
@@ -258,6 +262,7 @@ def run(base_url: str, passes: list[dict[str, Any]]) -> Outcome:
                 outcome.errors.append(f"{event.label}: {event.info.format()}")
             elif isinstance(event, events.FatalError):
                 outcome.errors.append(f"fatal: {event.exception!r}")
+        outcome.pass_seconds.append(time.monotonic() - pass_started)
     outcome.cases = statistic.total_cases
     for label, groups in statistic.failures.items():
         for group in groups.values():

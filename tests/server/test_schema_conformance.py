@@ -20,10 +20,13 @@ from tests.conformance import config, run, seed
 from tests.conftest import World
 
 API = "/api/v1"
-# Small enough for the suite (a few minutes on two cores); benchmarks/fuzz.py runs more.
+# Small enough for the suite; benchmarks/fuzz.py runs more. The coverage phase's cases are
+# a fixed cost (about 4,000 here), so the test takes about 3.5 minutes on two cores.
 MAX_EXAMPLES = 5
 
 
+# Above the suite's 300 s: a machine shared with other runs must not fail it on time alone.
+@pytest.mark.timeout(900)
 async def test_every_operation_conforms_to_the_served_document(
     aws: str,
     client: TestClient,  # type: ignore[type-arg]

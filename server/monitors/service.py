@@ -195,7 +195,8 @@ async def list_monitors(
         sort=query.sort,
     )
     page = await queries.monitor_page(db, _list_statement(shape), params, query=query, now=now)
-    values = [_row_values(row, page, now=now, public_url=public_url) for row in page.rows]
+    fields = page.rows[0]._fields if page.rows else ()  # Row._asdict works them out per row
+    values = [_row_values(row, fields, page, now=now, public_url=public_url) for row in page.rows]
     return paging.paged(
         Page[MonitorRead], _MONITOR_READS.validate_python(values), page.total, query
     )
@@ -250,10 +251,15 @@ _MONITOR_READS = TypeAdapter(list[MonitorRead])
 
 
 def _row_values(
-    row: Row[*tuple[Any, ...]], page: queries.MonitorRows, *, now: datetime, public_url: str
+    row: Row[*tuple[Any, ...]],
+    fields: tuple[str, ...],
+    page: queries.MonitorRows,
+    *,
+    now: datetime,
+    public_url: str,
 ) -> dict[str, Any]:
     """What `_reads` makes of an ORM monitor, made of a table row of the list."""
-    values = row._asdict()
+    values = dict(zip(fields, row, strict=True))
     active = maintenance.active_window(page.windows.get(row.id, []), now) is not None
     values["status"] = effective_status(row, active)
     values["heartbeat_url"] = heartbeat_url(public_url, row.heartbeat_token)

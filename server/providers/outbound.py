@@ -25,7 +25,7 @@ import asyncio
 import re
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import TYPE_CHECKING, Any
 
@@ -122,12 +122,21 @@ def _not_public(address: Address) -> str | None:
     return None
 
 
+# Decisions remembered per policy, by the text of the host: a check engine sees the same
+# few thousand targets again every minute, and parsing an address costs more than a lookup.
+_REMEMBERED = 10_000
+Verdict = tuple[str, bool] | None  # (reason, always refused), or None: allowed or a name
+
+
 @dataclass(frozen=True, slots=True)
 class TargetPolicy:
     """Which addresses outbound connections may reach (see the module's rules)."""
 
     allow_private: bool = False
     allowed_networks: tuple[Network, ...] = ()
+    _verdicts: dict[str, Verdict] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TargetPolicy:
@@ -138,37 +147,53 @@ class TargetPolicy:
 
     def refusal(self, address: Address) -> TargetBlocked | None:
         """Why the address is refused, or None when it may be connected to."""
+        verdict = self._decide(address)
+        return None if verdict is None else TargetBlocked(verdict[0], always=verdict[1])
+
+    def _decide(self, address: Address) -> Verdict:
         address = _unwrap(address)
         why = _always_refused(address)
         if why is not None:
-            return TargetBlocked(f"{address} is {why}", always=True)
+            return f"{address} is {why}", True
         why = _not_public(address)
         if why is None or self.allow_private:
             return None
         if any(address.version == net.version and address in net for net in self.allowed_networks):
             return None
-        return TargetBlocked(f"{address} is {why}", always=False)
+        return f"{address} is {why}", False
+
+    def _verdict(self, host: str) -> Verdict:
+        try:
+            return self._verdicts[host]
+        except KeyError:
+            pass
+        address = parse_literal(host)
+        verdict = None if address is None else self._decide(address)
+        if len(self._verdicts) >= _REMEMBERED:
+            self._verdicts.clear()
+        self._verdicts[host] = verdict
+        return verdict
 
     def check_literal(self, host: str) -> None:
         """Raise TargetBlocked when `host` is a refused address; a name passes (it is
         checked when it is resolved, as its addresses may change)."""
-        address = parse_literal(host)
-        if address is not None and (refused := self.refusal(address)) is not None:
-            raise refused
+        verdict = self._verdict(host)
+        if verdict is not None:
+            raise TargetBlocked(verdict[0], always=verdict[1])
 
     def allowed(self, hosts: Iterable[str]) -> list[str]:
         """The resolved addresses that may be connected to, in order; TargetBlocked with the
         first refusal when none may."""
         kept: list[str] = []
-        first: TargetBlocked | None = None
+        first: Verdict = None
         for host in hosts:
-            refused = self.refusal(ip_address(host))
-            if refused is None:
+            verdict = self._verdict(host)
+            if verdict is None:
                 kept.append(host)
             elif first is None:
-                first = refused
+                first = verdict
         if not kept and first is not None:
-            raise first
+            raise TargetBlocked(first[0], always=first[1])
         return kept
 
 

@@ -9,7 +9,6 @@ import ssl
 import time
 from contextvars import ContextVar
 from datetime import datetime
-from ipaddress import ip_address
 from typing import Any
 
 import aiohttp
@@ -26,7 +25,7 @@ from server.providers.checks.base import (
     format_seconds,
 )
 from server.providers.checks.tls import describe_tls_error, peer_certificate_expiry
-from server.providers.outbound import PolicyResolver, TargetPolicy
+from server.providers.outbound import PolicyResolver, TargetBlocked, TargetPolicy
 
 USER_AGENT = "Upmetr-Uptime/0.1 (+https://upmetr.example/bot)"
 # Keyword and JSON checks look at the first 2 MiB; a status page larger than that is unusual
@@ -60,10 +59,11 @@ class _Connector(aiohttp.TCPConnector):
         transport = connection.transport
         if transport is not None:
             peer = transport.get_extra_info("peername")
-            refused = self._policy.refusal(ip_address(peer[0])) if peer else None
-            if refused is not None:  # pragma: no cover - the resolver let nothing else through
+            try:
+                self._policy.check_literal(peer[0] if peer else "")
+            except TargetBlocked:  # pragma: no cover - the resolver let nothing else through
                 connection.close()
-                raise refused
+                raise
             seen = _CERTIFICATES.get()
             if seen is not None:
                 seen.append(peer_certificate_expiry(transport.get_extra_info("ssl_object")))

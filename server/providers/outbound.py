@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
@@ -54,7 +55,7 @@ METADATA_NETWORKS: tuple[Network, ...] = tuple(
 _SHARED = ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598); not is_private
 _NAT64 = ip_network("64:ff9b::/96")  # IPv4 embedded in the low 32 bits (RFC 6052)
 # What inet_aton reads as IPv4: 1-4 dot-separated decimal, octal or hex parts.
-_LEGACY_IPV4 = re.compile(r"^(?:0x[0-9a-f]*|\d+)(?:\.(?:0x[0-9a-f]*|\d+)){0,3}$", re.IGNORECASE)
+_LEGACY_IPV4 = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}$", re.I)
 
 
 class TargetBlocked(Exception):
@@ -70,9 +71,12 @@ def parse_literal(host: str) -> Address | None:
     """The address a host written as an IP address reaches, in any spelling; None for a name.
 
     `[::1]`, `fe80::1%eth0`, `127.0.0.1.`, `2130706433`, `0x7f.1` and `0177.0.0.1` are
-    addresses: getaddrinfo (glibc's inet_aton) connects to them without asking DNS.
+    addresses: getaddrinfo (glibc's inet_aton) connects to them without asking DNS; so are
+    fullwidth digits and dots (U+FF10-FF19, U+3002), which a URL parser folds to ASCII.
     """
     text = host.strip()
+    if not text.isascii():  # URL parsers fold fullwidth digits and dots (IDNA, UTS #46)
+        text = unicodedata.normalize("NFKC", text).replace("\u3002", ".")
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     text = text.removesuffix(".")

@@ -30,6 +30,8 @@ from tests.builders import Person
 from tests.conftest import World
 
 STRICT = TargetPolicy()
+# "127.0.0.1" in fullwidth digits and an ideographic full stop, which URL parsers fold.
+FULLWIDTH_LOOPBACK = "\uff11\uff12\uff17\u3002\uff10.\uff10.\uff11"
 BLOCKED_LOOPBACK = re.compile(r"^blocked: (127\.0\.0\.1|::1) is a loopback address$")
 
 
@@ -110,6 +112,7 @@ REFUSED = [
     ("0177.0.0.1", "127.0.0.1 is a loopback address"),
     ("127.1", "127.0.0.1 is a loopback address"),
     ("127.0.0.1.", "127.0.0.1 is a loopback address"),
+    (FULLWIDTH_LOOPBACK, "127.0.0.1 is a loopback address"),
     ("0.0.0.0", "0.0.0.0 is an unspecified address"),  # noqa: S104 - a target, not a bind
     ("0", "0.0.0.0 is an unspecified address"),
     ("[::]", ":: is an unspecified address"),
@@ -194,6 +197,7 @@ URLS = [
     "http://[::ffff:127.0.0.1]/",
     "http://2130706433/",
     "http://0x7f.1/",
+    f"http://{FULLWIDTH_LOOPBACK}/",
     "http://0.0.0.0:8080/",
     "https://10.0.0.5/admin",
     "http://169.254.169.254/latest/meta-data/",

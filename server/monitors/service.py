@@ -28,7 +28,9 @@ from server.http.errors import BadRequest, Conflict, NotFound
 from server.monitors import maintenance, queries, windows
 from server.monitors.changes import touched
 from server.monitors.models import Monitor
+from server.monitors.targets import check_targets
 from server.orgs import service as orgs
+from server.providers.outbound import TargetPolicy
 from server.service_context import Context
 from shared.api.billing import Limit
 from shared.api.common import API_PREFIX, Page
@@ -305,6 +307,7 @@ async def create_monitor(ctx: Context, *, data: MonitorCreate) -> MonitorRead:
     if values["interval_seconds"] is None:
         values["interval_seconds"] = await default_interval(db, org_id)
     check_config(values)
+    check_targets(values, TargetPolicy.from_settings(ctx.settings))
     count_query = select(func.count()).select_from(Monitor).where(Monitor.org_id == org_id)
     count = await db.scalar(count_query) or 0
     await check_limit(db, org_id, Limit.monitors, current=count)
@@ -347,6 +350,8 @@ async def update_monitor(ctx: Context, *, monitor_id: int, data: MonitorUpdate) 
             changes[name] = _EMPTY_WHEN_NULL.get(name)
     current = {column: getattr(monitor, column) for column in MonitorCreate.model_fields}
     check_config({**current, **changes})
+    policy = TargetPolicy.from_settings(ctx.settings)
+    check_targets({**current, **changes}, policy, changed=set(changes))
     interval = changes.get("interval_seconds")
     if interval is not None and interval != monitor.interval_seconds:
         await check_minimum(db, org_id, Limit.min_check_interval_seconds, value=interval)

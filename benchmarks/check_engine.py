@@ -263,6 +263,8 @@ async def run(arguments: argparse.Namespace, data_dir: Path, pool: ProcessPoolEx
             default_plan="enterprise",
             rate_limit_user="100000000/minute",
             rate_limit_anon="100000000/minute",
+            # The target is on loopback: allowed by the narrowest allow-list (outbound policy).
+            allowed_target_networks=["127.0.0.1/32"],
             **ARGON2,  # type: ignore[arg-type]
         )
         split = arguments.role == "split"

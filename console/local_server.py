@@ -33,6 +33,7 @@ from server.db.engine import create_engine
 from server.db.migrate import upgrade
 from server.engines.roles import Role
 from server.http.errors import BadRequest
+from server.http.runner import ApiRunner
 from server.users.models import User
 from server.worker import WORKER_PROCESS
 from shared.api.auth import MfaChallenge
@@ -183,7 +184,7 @@ class LocalServer:
         port = sock.getsockname()[1]
         # The bound port, so links in emails name it when the settings asked for port 0.
         settings = self.settings.model_copy(update={"port": port})
-        runner = web.AppRunner(
+        runner = ApiRunner(
             build_app(settings, self.role, worker_log=self.worker_log_path),
             access_log=None,
             shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,

@@ -47,7 +47,7 @@ from server.http.openapi import build_openapi
 from server.http.ratelimit import RateLimiter
 from server.http.routing import AUTHENTICATOR, MODULE_CHECK, add_routes
 from server.keys import load_or_create_keys
-from server.providers.checks import Checker
+from server.providers.checks import Checker, TargetPolicy
 from server.providers.email import mailer_for
 from server.routes import PAGES, ROUTES
 from server.service_context import Context, Runtime, Wake
@@ -142,7 +142,9 @@ async def _resources(
     app[MAILER] = mailer_for(settings)
     tasks = BackgroundTasks()
     app[TASKS] = tasks
-    checker = Checker(max_connections=settings.check_concurrency)
+    checker = Checker(
+        max_connections=settings.check_concurrency, policy=TargetPolicy.from_settings(settings)
+    )
     engines = _engines(app, role, checker, worker_log)
     started: list[Engine] = []
     try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
@@ -58,6 +59,15 @@ class Settings(BaseSettings):
     check_canary: str | None = None
     # A PEM file of CAs that HTTPS checks trust instead of the system's (a private CA).
     check_ca_bundle: str | None = None
+    # Outbound-target policy (server/providers/outbound.py): checks never reach link-local or
+    # cloud metadata addresses; loopback, private, CGNAT, multicast and reserved ones only
+    # when allowed here, all of them, or only those in the listed networks ("10.0.0.0/8,
+    # 192.168.1.0/24"). `upmetr up`, a local install for one person, allows them all.
+    allow_private_targets: bool = False
+    allowed_target_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list,
+        description="networks checks may reach although they are not public (CIDR, commas)",
+    )
     # Retention: raw results per monitor; rollups per period (ARCHITECTURE.md, Data lifecycle).
     keep_check_results: int = Field(1000, ge=10)
     rollup_minute_days: float = 2
@@ -86,6 +96,13 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
     argon2_parallelism: int = 4
+
+    @field_validator("allowed_target_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the environment's form: comma-separated CIDRs
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def resolved_database_url(self) -> str:

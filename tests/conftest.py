@@ -21,6 +21,7 @@ from server.app import build_app
 from server.config import Settings
 from server.context import SESSIONS
 from server.db.migrate import upgrade
+from server.providers.outbound import TargetPolicy
 from tests.builders import PASSWORD, Person, add_member, create_org, create_user
 
 # `smtp`: a real SMTP server on 127.0.0.1; `aws`: moto's server on 127.0.0.1.
@@ -37,6 +38,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("UPMETR_TEST_INSTALLED") and imported == checkout:
         raise pytest.UsageError(f"the tests imported the checkout at {checkout}, not the wheel")
 
+
+# The suite's check targets are real servers on 127.0.0.1, so its servers and checkers allow
+# private targets, as `upmetr up` does; tests/server/test_outbound_policy.py turns it off.
+LOCAL_TARGETS = TargetPolicy(allow_private=True)
 
 # Cheap argon2 parameters keep the suite fast; production uses the defaults in Settings.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
@@ -67,6 +72,7 @@ def settings(tmp_path: Path, template_db: Path) -> Settings:
         rate_limit_anon="10000/minute",
         login_failure_limit="1000/minute",
         login_failure_limit_ip="1000/minute",
+        allow_private_targets=True,
         **FAST_ARGON2,  # type: ignore[arg-type]
     )
 

@@ -27,12 +27,11 @@ def serve(host: str | None, port: int | None, role: str) -> None:
     SIGINT or SIGTERM stops it; with --role all, the worker process stops with it, and a
     worker that ends on its own is started again (logged, with a back-off).
     """
-    from aiohttp import web
-
     from server.app import build_app
     from server.config import Settings
     from server.data_dir import make_private_dir
     from server.db.migrate import upgrade
+    from server.http.runner import serve_until_stopped
     from server.worker import serve_worker
 
     logging.basicConfig(
@@ -49,13 +48,13 @@ def serve(host: str | None, port: int | None, role: str) -> None:
         asyncio.run(serve_worker(settings))
         return
     app = build_app(settings, "all" if role == "all" else "api")
-    # run_app stops cleanly on SIGINT and SIGTERM, running cleanup_ctx in reverse order.
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=lambda _msg: log.info("listening on http://%s:%d", settings.host, settings.port),
-        access_log=None,
+    asyncio.run(
+        serve_until_stopped(
+            app,
+            settings.host,
+            settings.port,
+            lambda: log.info("listening on http://%s:%d", settings.host, settings.port),
+        )
     )
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from shared.client import ClientError
+
+if TYPE_CHECKING:
+    from server.config import Settings
 
 
 @click.command()
@@ -41,10 +46,8 @@ def up(
         ensure_local_admin,
         local_credentials,
     )
-    from server.config import Settings
 
-    overrides = {"host": host, "port": port, "data_dir": data_dir}
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    settings = local_settings(host=host, port=port, data_dir=data_dir)
     server = LocalServer(settings, role="all")
     try:
         url = server.start()
@@ -73,6 +76,21 @@ def up(
         raise click.ClickException(str(exc)) from exc
     finally:
         server.stop()
+
+
+def local_settings(*, host: str | None, port: int | None, data_dir: Path | None) -> Settings:
+    """The settings of the server `up` starts: the environment's, with the options given.
+
+    A local install serves one person, whose monitors are often on their own machine or
+    network, so private targets are allowed unless UPMETR_ALLOW_PRIVATE_TARGETS says
+    otherwise; link-local and cloud metadata addresses stay refused (outbound policy).
+    """
+    from server.config import Settings
+
+    overrides: dict[str, Any] = {"host": host, "port": port, "data_dir": data_dir}
+    if "UPMETR_ALLOW_PRIVATE_TARGETS" not in os.environ:
+        overrides["allow_private_targets"] = True
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def _read_before_the_console() -> bool:

@@ -96,8 +96,8 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         response = json_error(exc.status, exc.detail)
         response.headers.update(exc.headers)
         return response
-    except web.HTTPRequestEntityTooLarge:
-        return json_error(413, "Request body too large")
+    except web.HTTPRequestEntityTooLarge as exc:  # its text names the limit
+        return json_error(413, f"Request body too large: {exc.text}")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

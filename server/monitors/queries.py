@@ -108,17 +108,13 @@ _READ_COLUMNS = tuple(
 )
 
 
-async def monitor_page(
-    db: AsyncSession,
-    *,
+def monitor_page_statement(
     filters: Sequence[ColumnElement[bool]],
     order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
-    query: paging.PageAsk,
-    now: datetime,
-) -> MonitorRows:
-    """The page of monitors `filters` select, in `order`: table rows read through Core, not
-    ORM objects (a page of 50 entities costs more to build than the statements that read
-    them).
+) -> Select[Any]:
+    """The page of monitors `filters` select, in `order`, its window bound as `offset` and
+    `limit`: table rows read through Core, not ORM objects (a page of 50 entities costs
+    more to build than the statements that read them).
 
     The total rides on the page's statement as a scalar subquery, and each row says whether
     its monitor has maintenance windows, so windows are read only for those: one statement
@@ -126,7 +122,7 @@ async def monitor_page(
     (`count(*) OVER ()` would cost more: it makes SQLite build every row, not the page's.)
     """
     total = select(func.count()).select_from(Monitor).where(*filters).scalar_subquery()
-    statement = (
+    return (
         select(
             total.correlate(None).label("total"),
             exists().where(MaintenanceWindow.monitor_id == Monitor.id).label("has_windows"),
@@ -134,13 +130,29 @@ async def monitor_page(
         )
         .where(*filters)
         .order_by(*order)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
     )
+
+
+async def monitor_page(
+    db: AsyncSession,
+    statement: Select[Any],
+    params: dict[str, Any],
+    *,
+    query: paging.PageAsk,
+    now: datetime,
+) -> MonitorRows:
+    """The rows of `monitor_page_statement` for the page `query` asks, with their uptimes
+    and maintenance windows."""
     connection = await db.connection()
-    rows = (await connection.execute(paging.window(statement, query))).all()
+    window = {"offset": paging.offset_of(query), "limit": query.per_page}
+    rows = (await connection.execute(statement, {**params, **window})).all()
     if rows:
         count = int(rows[0].total)
-    elif query.page > 1:  # past the last page: no row carries the total
-        count = await paging.count_of(db, select(Monitor.id).where(*filters))
+    elif query.page > 1:  # past the last page: no row carries the total; the first does
+        first = await connection.execute(statement, {**params, "offset": 0, "limit": 1})
+        count = int(first.scalar() or 0)
     else:
         count = 0
     ids = [row.id for row in rows]

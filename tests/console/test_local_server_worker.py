@@ -24,7 +24,10 @@ def running(pid: int) -> bool:
 def test_role_all_runs_the_engines_in_a_worker_that_stops_with_the_server(
     tmp_path: Path,
 ) -> None:
-    settings = Settings(data_dir=tmp_path / "data", port=0, **FAST_ARGON2)  # type: ignore[arg-type]
+    # The monitor checks the server itself, on loopback: allowed, as `upmetr up` allows it.
+    settings = Settings(
+        data_dir=tmp_path / "data", port=0, allow_private_targets=True, **FAST_ARGON2
+    )  # type: ignore[arg-type]
     server = LocalServer(settings, role="all")
     server.start()
     try:

@@ -47,6 +47,7 @@ class ServerProcess:
             "UPMETR_RATE_LIMIT_ANON": "10000/minute",
             "UPMETR_LOGIN_FAILURE_LIMIT": "1000/minute",
             "UPMETR_LOGIN_FAILURE_LIMIT_IP": "1000/minute",
+            "UPMETR_ALLOW_PRIVATE_TARGETS": "true",  # the test targets run on 127.0.0.1
         }
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:

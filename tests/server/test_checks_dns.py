@@ -16,6 +16,7 @@ import pytest
 
 from server.providers.checks import Checker, CheckSpec
 from server.providers.checks.dns import parse_resolver
+from tests.conftest import LOCAL_TARGETS
 
 
 @dataclass
@@ -75,7 +76,7 @@ async def dns_server() -> AsyncIterator[DnsServer]:
 
 @pytest.fixture
 async def checker() -> AsyncIterator[Checker]:
-    async with Checker(max_connections=10) as checker:
+    async with Checker(max_connections=10, policy=LOCAL_TARGETS) as checker:
         yield checker
 
 

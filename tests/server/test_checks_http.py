@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from server.providers.checks import Checker, CheckSpec, network_ok
+from tests.conftest import LOCAL_TARGETS
 
 
 @dataclass
@@ -90,7 +91,7 @@ async def target() -> AsyncIterator[Target]:
 
 @pytest.fixture
 async def checker() -> AsyncIterator[Checker]:
-    async with Checker(max_connections=10) as checker:
+    async with Checker(max_connections=10, policy=LOCAL_TARGETS) as checker:
         yield checker
 
 

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from server.providers.checks import Checker, CheckSpec
+from tests.conftest import LOCAL_TARGETS
 
 
 @pytest.fixture
 async def checker() -> AsyncIterator[Checker]:
-    async with Checker(max_connections=10) as checker:
+    async with Checker(max_connections=10, policy=LOCAL_TARGETS) as checker:
         yield checker
 
 

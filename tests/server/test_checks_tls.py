@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from server.providers.checks import Checker, CheckSpec
 from server.providers.checks.tls import peer_certificate_expiry
+from tests.conftest import LOCAL_TARGETS
 
 
 def make_certificate(directory: Path, *, not_before: datetime, not_after: datetime) -> Path:
@@ -91,7 +92,7 @@ def certificate(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 async def checker() -> AsyncIterator[Checker]:
-    async with Checker(max_connections=10) as checker:
+    async with Checker(max_connections=10, policy=LOCAL_TARGETS) as checker:
         yield checker
 
 

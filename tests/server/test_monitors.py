@@ -319,4 +319,12 @@ async def test_the_list_filters_by_type_tag_and_text(client: TestClient, world: 
     assert await names("tag=prod") == ["Homepage"]
     assert await names("tag=pro") == []
     assert await names("q=example.com") == ["Homepage"]
+    assert await names("q=db") == ["DB"]  # the same filters with other values
+    assert await names("type=http&q=db") == []
     assert await names("sort=-name") == ["Homepage", "DB"]
+    # A page past the last is empty and still says how many there are.
+    response = await client.get(
+        f"{API_PREFIX}/monitors?per_page=1&page=5", headers=world.bob.headers
+    )
+    assert (await response.json())["items"] == []
+    assert (await response.json())["total"] == 2

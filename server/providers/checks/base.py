@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
+from server.providers.outbound import TargetPolicy, blocked_reason
+
 CheckType = Literal["http", "keyword", "json", "tcp", "dns", "heartbeat"]
 RecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"]
 CheckStatus = Literal["up", "down", "degraded"]
@@ -173,6 +175,10 @@ class AttemptResult:
     tls_expires_at: datetime | None = None
 
 
+def blocked(reason: str) -> AttemptResult:
+    return AttemptResult(ok=False, error=f"blocked: {reason}")
+
+
 def elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
@@ -205,10 +211,11 @@ class CheckProvider(ABC):
     types: ClassVar[frozenset[str]]
 
     @abstractmethod
-    async def attempt(self, spec: CheckSpec) -> AttemptResult:
-        """One try at the target; failures are returned, not raised."""
+    async def attempt(self, spec: CheckSpec, policy: TargetPolicy) -> AttemptResult:
+        """One try at the target, connecting only where `policy` allows; failures are
+        returned, not raised (a refused target may raise TargetBlocked)."""
 
-    async def run(self, spec: CheckSpec) -> CheckOutcome:
+    async def run(self, spec: CheckSpec, policy: TargetPolicy) -> CheckOutcome:
         """Run one check of one target.
 
         1. checked_at is the UTC time the check starts.
@@ -217,6 +224,8 @@ class CheckProvider(ABC):
            (connect, TLS, request, body), so a slow trickling body cannot outlast the timeout;
            running out gives "timeout after N s".
         4. An unexpected exception in an attempt is a failed attempt, never a crashed engine.
+           A target the policy refuses is "blocked: <why>" at once, without retries or a
+           response time: nothing was sent, and nothing about the target is told.
         5. All attempts failed: down, with the last attempt's error, status code and timing.
         6. Succeeded: degraded when slower than `degraded_threshold_ms`, else up.
         7. TLS expiry and days left come from the last attempt that saw a certificate.
@@ -230,12 +239,16 @@ class CheckProvider(ABC):
                 await asyncio.sleep(spec.retry_delay_seconds)
             try:
                 async with asyncio.timeout(spec.timeout_seconds):
-                    result = await self.attempt(spec)
+                    result = await self.attempt(spec, policy)
             except TimeoutError:
                 result = AttemptResult(
                     ok=False, error=f"timeout after {format_seconds(spec.timeout_seconds)}"
                 )
             except Exception as exc:
+                reason = blocked_reason(exc)  # a library may wrap it
+                if reason is not None:
+                    result = blocked(reason)
+                    break
                 result = AttemptResult(ok=False, error=f"check failed: {exc!r}")
             tls_expires_at = result.tls_expires_at or tls_expires_at
             if result.ok:

@@ -19,6 +19,7 @@ from server.providers.checks.base import (
     elapsed_ms,
     format_seconds,
 )
+from server.providers.outbound import TargetPolicy
 
 
 def parse_resolver(text: str) -> tuple[str, int]:
@@ -89,10 +90,12 @@ class DnsCheck(CheckProvider):
             self._resolvers[spec.resolver] = resolver
         return resolver
 
-    async def attempt(self, spec: CheckSpec) -> AttemptResult:
+    async def attempt(self, spec: CheckSpec, policy: TargetPolicy) -> AttemptResult:
         """One resolution.
 
-        1. Pick the resolver: spec.resolver ("ip" or "ip:port") or the system's.
+        1. Pick the resolver: spec.resolver ("ip" or "ip:port"), an address the tenant chose
+           and so one the policy must allow (TargetBlocked), or the system's, which the
+           server's administrator chose.
         2. Resolve host/record_type with lifetime = timeout; the time taken is the response time.
         3. NXDOMAIN, no record of that type, SERVFAIL from every server, timeout: down in words.
         4. With an expected answer, up only if one of the answers equals it (IP addresses
@@ -103,6 +106,8 @@ class DnsCheck(CheckProvider):
         started = time.perf_counter()
         try:
             resolver = self._resolver_for(spec)
+            if spec.resolver is not None:
+                policy.check_literal(parse_resolver(spec.resolver)[0])
             answer = await resolver.resolve(
                 host, spec.record_type, lifetime=spec.timeout_seconds, search=False
             )

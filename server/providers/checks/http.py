@@ -25,6 +25,7 @@ from server.providers.checks.base import (
     format_seconds,
 )
 from server.providers.checks.tls import describe_tls_error, peer_certificate_expiry
+from server.providers.outbound import PolicyResolver, TargetBlocked, TargetPolicy
 
 USER_AGENT = "Upmetr-Uptime/0.1 (+https://upmetr.example/bot)"
 # Keyword and JSON checks look at the first 2 MiB; a status page larger than that is unusual
@@ -41,12 +42,31 @@ _CERTIFICATES: ContextVar[list[datetime | None] | None] = ContextVar("certificat
 
 
 class _Connector(aiohttp.TCPConnector):
+    """Connects only where the policy allows, and notes each connection's certificate.
+
+    Names are filtered by the PolicyResolver; a host written as an address skips aiohttp's
+    resolver, so it is checked here, for the first request and every redirect hop alike.
+    The peer is checked once more after connecting: the address actually connected to.
+    """
+
+    def __init__(self, policy: TargetPolicy, **kwargs: Any):
+        super().__init__(resolver=PolicyResolver(policy), **kwargs)
+        self._policy = policy
+
     async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+        self._policy.check_literal(req.url.raw_host or "")
         connection = await super().connect(req, traces, timeout)
-        seen = _CERTIFICATES.get()
         transport = connection.transport
-        if seen is not None and transport is not None:
-            seen.append(peer_certificate_expiry(transport.get_extra_info("ssl_object")))
+        if transport is not None:
+            peer = transport.get_extra_info("peername")
+            try:
+                self._policy.check_literal(peer[0] if peer else "")
+            except TargetBlocked:  # pragma: no cover - the resolver let nothing else through
+                connection.close()
+                raise
+            seen = _CERTIFICATES.get()
+            if seen is not None:
+                seen.append(peer_certificate_expiry(transport.get_extra_info("ssl_object")))
         return connection
 
 
@@ -59,25 +79,28 @@ class HttpClients:
     times aiohttp's CPU per check (benchmarks/check_engine.py; docs/benchmarks.md).
     TLS trust is chosen per request (`ssl_for`), so every check shares the session. DNS is
     resolved for every check, as a visitor's would be; environment proxies are ignored,
-    as checks measure direct reachability (aiohttp's trust_env is off).
+    as checks measure direct reachability (aiohttp's trust_env is off). Every connection,
+    redirects included, goes only where the outbound-target policy allows (`_Connector`).
     """
 
     def __init__(self, *, max_connections: int):
         self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        # One session per policy: the tenants' one, and the server's own canary's.
+        self._sessions: dict[TargetPolicy, aiohttp.ClientSession] = {}
         self._contexts: dict[str, ssl.SSLContext] = {}
 
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def session(self, policy: TargetPolicy) -> aiohttp.ClientSession:
+        session = self._sessions.get(policy)
+        if session is None:
             connector = _Connector(
-                limit=self._max_connections, force_close=True, use_dns_cache=False
+                policy, limit=self._max_connections, force_close=True, use_dns_cache=False
             )
-            self._session = aiohttp.ClientSession(
+            session = self._sessions[policy] = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": USER_AGENT},
                 cookie_jar=aiohttp.DummyCookieJar(),  # checks share nothing between them
             )
-        return self._session
+        return session
 
     def ssl_for(self, spec: CheckSpec) -> bool | ssl.SSLContext:
         """The request's TLS trust; raises OSError or ssl.SSLError for a bad CA bundle."""
@@ -92,8 +115,8 @@ class HttpClients:
         return context
 
     async def aclose(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
             await session.close()
 
 
@@ -191,10 +214,11 @@ class HttpCheck(CheckProvider):
     def __init__(self, clients: HttpClients):
         self._clients = clients
 
-    async def attempt(self, spec: CheckSpec) -> AttemptResult:
+    async def attempt(self, spec: CheckSpec, policy: TargetPolicy) -> AttemptResult:
         """One HTTP request.
 
-        1. Send the request (method, headers, body), following redirects if asked.
+        1. Send the request (method, headers, body), following redirects if asked; a hop
+           to a target the policy refuses raises TargetBlocked.
         2. As each connection opens, the connector notes the peer certificate's notAfter
            (https only); the last connection's is the final response's.
         3. Read the body (up to MAX_BODY_BYTES after content decoding) and stop the clock.
@@ -209,7 +233,7 @@ class HttpCheck(CheckProvider):
         _CERTIFICATES.set(certificates)  # this check's task's own context
         started = time.perf_counter()
         try:
-            async with self._clients.session().request(
+            async with self._clients.session(policy).request(
                 spec.method,
                 spec.url or "",
                 headers=dict(spec.headers),

@@ -171,7 +171,7 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
 # or how two fields relate (a dns monitor needs a host; a range spans at most 731 days).
 # Each rule is in the operation's description or the field's; positive_data_acceptance
 # takes 400 there as the documented answer, and every other check stays as it is.
-STATEFUL_400 = {
+KNOWN_ONLY_TO_THE_SERVER = {
     ("POST", "/auth/email/confirm"): "a live confirmation token",
     ("POST", "/auth/password/reset"): "a live reset token",
     ("POST", "/auth/password/change"): "the right current password",
@@ -205,7 +205,7 @@ def config(
         for (method, path), params in objects.parameters.items():
             parameters = {f"path.{name}": value for name, value in params.items()}
             operations[method, path] = {"parameters": parameters}
-    for method, path in STATEFUL_400:
+    for method, path in KNOWN_ONLY_TO_THE_SERVER:
         accepting = {"positive_data_acceptance": {"expected-statuses": _ACCEPTED}}
         operations.setdefault((method, API + path), {})["checks"] = accepting
     phases = {name: {"enabled": not stateful} for name in ("examples", "coverage", "fuzzing")}

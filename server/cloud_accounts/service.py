@@ -109,7 +109,10 @@ async def _name_taken(db: AsyncSession, *, org_id: int, name: str, but: int | No
     found = await db.scalar(
         select(CloudAccount.id).where(
             CloudAccount.org_id == org_id,
-            func.lower(CloudAccount.name) == name.lower(),
+            # SQLite's lower() on both sides: it folds ASCII only, and Python's lower() of a
+            # name like "Ⱥ" never matched the stored one, so a duplicate reached the unique
+            # index (a 500) instead of this 409.
+            func.lower(CloudAccount.name) == func.lower(name),
             CloudAccount.id != (but or 0),
         )
     )

@@ -80,7 +80,10 @@ def validation_error(exc: ValidationError, where: str) -> web.Response:
         for err in exc.errors(include_url=False, include_context=False, include_input=False)
     ]
     first = exc.errors()[0]
-    detail = f"{where} field '{_loc_name(first['loc'])}': {first['msg']}"
+    if first["loc"]:
+        detail = f"{where} field '{_loc_name(first['loc'])}': {first['msg']}"
+    else:  # a rule of the whole body or query, such as naming at least one field to change
+        detail = f"{where}: {first['msg']}"
     return json_error(400, detail, errors=errors)
 
 

@@ -8,7 +8,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from server.http.routing import Access, Route
+from server.http.routing import INT64, Access, Route
 from shared.api.common import ErrorResponse
 from shared.api.events import EventData, event_types
 
@@ -40,6 +40,8 @@ def build_openapi(routes: list[Route], *, prefix: str, version: str) -> dict[str
     for route in routes:
         operation = _operation(route, refs)
         paths.setdefault(prefix + route.path, {})[route.method.lower()] = operation
+    _bound_integers(schemas)
+    _bound_integers(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -62,6 +64,22 @@ def build_openapi(routes: list[Route], *, prefix: str, version: str) -> dict[str
     }
 
 
+def _bound_integers(node: Any) -> None:
+    """Every integer is a 64-bit one (the server refuses others with a 400): each integer
+    schema without a bound of its own gets that one."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            if "minimum" not in node and "exclusiveMinimum" not in node:
+                node["minimum"] = INT64[0]
+            if "maximum" not in node and "exclusiveMaximum" not in node:
+                node["maximum"] = INT64[1]
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
+
+
 def _is_model(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, BaseModel)
 
@@ -76,7 +94,7 @@ def _members(value: Any) -> tuple[Any, ...]:
 def _collect_models(routes: list[Route]) -> list[type[BaseModel]]:
     seen: dict[type[BaseModel], None] = {ErrorResponse: None}
     for route in routes:
-        for declared in (route.body, route.response):
+        for declared in (route.body, route.response, route.also_json):
             for model in _members(declared):
                 if _is_model(model):
                     seen[model] = None
@@ -103,7 +121,8 @@ def _event_stream(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
         f"Types: {names}. A client ignores types it does not know.",
         "content": {
             route.content_type or "text/event-stream": {
-                "schema": {"type": "string"},
+                # Before OpenAPI 3.2's `itemSchema`, a stream's `schema` describes one event.
+                "schema": _SSE_EVENT,
                 "x-events": {
                     "oneOf": [dict(refs[(model, "validation")]) for model in route.events],
                     "discriminator": {"propertyName": "event_type", "mapping": mapping},
@@ -111,6 +130,18 @@ def _event_stream(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
             }
         },
     }
+
+
+_SSE_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "id": {"type": "string"},
+        "event": {"type": "string"},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
 
 
 def _schema_ref(model: Any, refs: dict[Any, Any], mode: str) -> dict[str, Any]:
@@ -196,9 +227,14 @@ def _responses(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
     elif route.events:
         responses[str(route.status)] = _event_stream(route, refs)
     elif route.content_type:
+        content = {route.content_type: {"schema": {"type": "string"}}}
+        if route.also_json is not None:
+            content["application/json"] = {
+                "schema": _schema_ref(route.also_json, refs, "serialization")
+            }
         responses[str(route.status)] = {
             "description": _STATUS_TEXT.get(route.status, "OK"),
-            "content": {route.content_type: {"schema": {"type": "string"}}},
+            "content": content,
         }
     else:
         for status in (route.status, *route.also):

@@ -68,6 +68,7 @@ class Route:
     status: int = 200
     also: tuple[int, ...] = ()  # other success statuses a handler may answer with (Answer)
     content_type: str | None = None  # for non-JSON responses (files, CSV, HTML)
+    also_json: Any = None  # of a non-JSON route that answers JSON on request: that JSON's type
     multipart: bool = False
     description: str = ""
     errors: tuple[int, ...] = ()
@@ -144,9 +145,18 @@ def _parse_query(route: Route, request: web.Request) -> Any:
         values = request.query.getall(key)
         raw[key] = values if len(values) > 1 else values[0]
     try:
-        return route.query.model_validate(raw)
+        query = route.query.model_validate(raw)
     except ValidationError as exc:
         raise _Invalid(validation_error(exc, "query")) from exc
+    for name, info in route.query.model_fields.items():
+        value = getattr(query, name)
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not INT64[0] <= value <= INT64[1]
+        ):
+            raise BadRequest(f"query field '{info.alias or name}': integer out of range")
+    return query
 
 
 async def _parse_body(route: Route, request: web.Request, limit: int) -> Any:
@@ -173,7 +183,10 @@ async def _parse_body(route: Route, request: web.Request, limit: int) -> Any:
     if _depth_over(data, MAX_JSON_DEPTH):
         raise BadRequest(_TOO_DEEP)
     try:
-        return route.body.model_validate(data)
+        # Strict, from the JSON itself: a body takes the types its schema states, so `0` is
+        # not a boolean and `"7"` not an id (lax validation took both). Strings still carry
+        # times, enums and decimals, as JSON has no other way to.
+        return route.body.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise _Invalid(validation_error(exc, "body")) from exc
 
@@ -199,6 +212,10 @@ def _depth_over(value: Any, limit: int) -> bool:
     return True
 
 
+# What every integer column holds; the document states it as each integer's bounds.
+INT64 = (-(2**63), 2**63 - 1)
+
+
 class _IntegerOutOfRange(ValueError):
     pass
 
@@ -210,7 +227,7 @@ def _int64(text: str) -> int:
     (sqlite3 raises OverflowError binding it), a 500 instead of a 400.
     """
     value = int(text)
-    if not -(2**63) <= value < 2**63:
+    if not INT64[0] <= value <= INT64[1]:
         raise _IntegerOutOfRange(f"Request body has an integer out of range: {text[:30]}")
     return value
 

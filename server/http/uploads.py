@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import filetype
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from server.http.errors import BadRequest, PayloadTooLarge
 
@@ -89,8 +90,9 @@ async def _read_field(request: web.Request, *, limit: int, field: str) -> bytes:
             if size == 0:
                 raise BadRequest(f"The '{field}' file is empty")
             return b"".join(chunks)
-    except (ValueError, AssertionError, RuntimeError) as exc:
-        # aiohttp raises these for a malformed multipart body (bad boundary, truncated part).
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
+        # aiohttp raises these for a malformed multipart body (bad boundary, truncated part,
+        # a part header with control characters).
         raise BadRequest(f"Malformed multipart body: {exc}") from exc
     raise BadRequest(f"body field '{field}': a file is required")
 

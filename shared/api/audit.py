@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from shared.api.common import ApiModel, ReadModel, UtcDatetime
+from shared.api.common import ApiModel, QueryTime, ReadModel, UtcDatetime
 
 AuditStatus = Literal["success", "failed"]
 
@@ -30,8 +30,8 @@ class AuditFilter(ApiModel):
     status: AuditStatus | None = None
     user_id: int | None = Field(None, ge=1)
     resource_type: str | None = Field(None, max_length=100)
-    from_: UtcDatetime | None = Field(None, alias="from")
-    to: UtcDatetime | None = None
+    from_: QueryTime | None = Field(None, alias="from")
+    to: QueryTime | None = None
 
 
 def _int_if_digits(value: Any) -> Any:

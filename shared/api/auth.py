@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
-from shared.api.common import ApiModel, Name, ReadModel, Role, Secret, Token, UtcDatetime
+from shared.api.common import ApiModel, Email, Name, ReadModel, Role, Secret, Token, UtcDatetime
 
 Password = Secret
+
+# The password policy (API contract): at least 12 characters, with an upper-case letter, a
+# lower-case letter, a digit and a special character. The server checks rule by rule to name
+# what a password lacks (server/auth/passwords.py); the pattern states the same rules.
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_RULES = {
+    "an upper-case letter": "[A-Z]",
+    "a lower-case letter": "[a-z]",
+    "a digit": "[0-9]",
+    "a special character": r"[^A-Za-z0-9\s]",
+}
+_POLICY = (
+    "^"
+    + "".join(f"(?=[\\s\\S]*{rule})" for rule in PASSWORD_RULES.values())
+    + f"[\\s\\S]{{{PASSWORD_MIN_LENGTH},}}$"
+)
+NewPassword = Annotated[
+    Secret,
+    Field(
+        json_schema_extra={"pattern": _POLICY},
+        description="at least 12 characters, with an upper-case letter (A-Z), a lower-case "
+        "letter (a-z), a digit (0-9) and a special character",
+    ),
+]
 OtpCode = str  # a 6-digit TOTP or a backup code; validated by the server, not by shape
 
 
 class RegisterRequest(ApiModel):
-    email: EmailStr = Field(max_length=254)
-    password: Password
+    email: Email
+    password: NewPassword
     full_name: Name
     organization_name: Name | None = None
     invitation_token: Token | None = None
 
 
 class LoginRequest(ApiModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     password: Password
 
 
@@ -91,16 +115,16 @@ class RegisterResponse(TokenPair):
 
 class PasswordChangeRequest(ApiModel):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class EmailRequest(ApiModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email
 
 
 class PasswordResetRequest(ApiModel):
     token: Token
-    new_password: Password
+    new_password: NewPassword
 
 
 class TokenRequest(ApiModel):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from shared.api.common import ApiModel, Name, ReadModel, UtcDatetime
+from shared.api.common import ApiModel, Name, ReadModel, UpdateModel, UtcDatetime
 
 
 class BudgetPeriod(StrEnum):
@@ -24,9 +25,28 @@ class BudgetState(StrEnum):
     exceeded = "exceeded"  # past 100%
 
 
+def _amount(value: Any) -> Any:
+    if isinstance(value, Decimal):  # a client building the body in Python
+        value = format(value, "f")
+    if not isinstance(value, str) or not _AMOUNT_PATTERN.fullmatch(value):
+        raise ValueError('a decimal string above 0 with at most 2 decimals, like "1500.00"')
+    return Decimal(value)
+
+
+# The limit, as the contract's decimal string: above zero, at most 12 digits before the point
+# and 2 after. The pattern is the whole rule, so the document states just what is accepted.
+_AMOUNT = r"^([1-9][0-9]{0,11}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"
+_AMOUNT_PATTERN = re.compile(_AMOUNT)
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    WithJsonSchema({"type": "string", "pattern": _AMOUNT, "examples": ["1500.00"]}, "validation"),
+]
+
+
 class BudgetCreate(ApiModel):
     name: Name
-    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
+    amount: Amount
     currency: Literal["USD"] = "USD"
     period: BudgetPeriod = BudgetPeriod.monthly
     alert_threshold_pct: int = Field(80, ge=1, le=100)
@@ -34,11 +54,13 @@ class BudgetCreate(ApiModel):
     service: str | None = Field(None, min_length=1, max_length=200)
 
 
-class BudgetUpdate(ApiModel):
+class BudgetUpdate(UpdateModel):
     """Every field optional; null on account_id or service widens the budget again."""
 
+    not_null = frozenset({"name", "amount", "period", "alert_threshold_pct"})
+
     name: Name | None = None
-    amount: Decimal | None = Field(None, gt=0, max_digits=14, decimal_places=2)
+    amount: Amount | None = None
     period: BudgetPeriod | None = None
     alert_threshold_pct: int | None = Field(None, ge=1, le=100)
     account_id: int | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Discriminator, Field, Tag
 
-from shared.api.common import ApiModel, Name, ReadModel, Secret, UtcDatetime
+from shared.api.common import ApiModel, Name, ReadModel, Secret, UpdateModel, UtcDatetime
 
 
 class CloudProvider(StrEnum):
@@ -23,7 +23,11 @@ class AccountStatus(StrEnum):
     error = "error"
 
 
-Region = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[a-z0-9-]+$")]
+# An AWS region's shape (us-east-1, us-gov-west-1, ap-southeast-2): "p" is refused here
+# rather than sent to AWS.
+Region = Annotated[
+    str, Field(min_length=1, max_length=30, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+]
 
 
 class AwsRoleCredentials(ApiModel):
@@ -55,9 +59,14 @@ Credentials = Annotated[
 ]
 
 
+# What an account can be added for: the other providers are named in the enum (and
+# refused with a 400 saying so), but the document offers only the one served.
+ServedProvider = Annotated[CloudProvider, Field(json_schema_extra={"enum": [CloudProvider.aws]})]
+
+
 class CloudAccountCreate(ApiModel):
     name: Name
-    provider: CloudProvider
+    provider: ServedProvider
     credentials: Credentials
     default_region: Region = "us-east-1"
     regions: list[Region] | None = Field(
@@ -66,7 +75,7 @@ class CloudAccountCreate(ApiModel):
     cloudwatch_enabled: bool = False
 
 
-class CloudAccountUpdate(ApiModel):
+class CloudAccountUpdate(UpdateModel):
     """Every field optional; new credentials replace the stored ones."""
 
     name: Name | None = None
@@ -97,7 +106,7 @@ class CloudAccountRead(ReadModel):
 class ConnectionTestRequest(ApiModel):
     """Unsaved credentials to try before creating an account."""
 
-    provider: CloudProvider
+    provider: ServedProvider
     credentials: Credentials
     default_region: Region = "us-east-1"
 

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
-from pydantic_core import to_jsonable_python
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, to_jsonable_python
 
 T = TypeVar("T")
 
@@ -29,16 +41,81 @@ def _iso_z(value: datetime) -> str:
 UtcDatetime = Annotated[datetime, PlainSerializer(_iso_z, return_type=str, when_used="json")]
 
 
+def _written_as(pattern: str, example: str) -> Any:
+    """A query parameter's time or day must be written as the document's format says:
+    pydantic alone also read a number (`to=0.5`) as seconds since 1970."""
+    written = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not written.match(value):
+            raise ValueError(f"must be written like {example}")
+        return value
+
+    return BeforeValidator(check)
+
+
+QueryTime = Annotated[
+    UtcDatetime, _written_as(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", "2024-05-01T00:00:00Z")
+]
+QueryDate = Annotated[date, _written_as(r"\d{4}-\d{2}-\d{2}$", "2024-05-01")]
+
+
 # Every model builds its validator and serializer when first used (`defer_build`): a program
 # imports all of them and uses a few, and building one costs ~1 ms.
 
 
 class ApiModel(BaseModel):
-    """Base of every request and response model: unknown fields are refused, not ignored."""
+    """Base of every request and response model: unknown fields are refused, not ignored.
 
-    model_config = ConfigDict(
-        extra="forbid", from_attributes=True, str_strip_whitespace=True, defer_build=True
-    )
+    Strings are taken as sent, not stripped: stripping made the lengths the document states
+    count something else (a 201-character name of which one was a space passed a limit of
+    200, a password of spaces failed a minimum of 1). A name must not be blank (`Name`)."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True, defer_build=True)
+
+
+class UpdateModel(ApiModel):
+    """Base of PATCH bodies. A change names at least one field, and the fields in `not_null`
+    may be left out but not set to null (null clears only the optional settings). The
+    schema states both (minProperties, no null), and validation refuses what it forbids."""
+
+    not_null: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_change_without_nulls(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        errors = [
+            InitErrorDetails(type=_NOT_NULL, loc=(name,), input=None)
+            for name in sorted(cls.not_null)
+            if name in data and data[name] is None
+        ]
+        if not data:
+            errors.append(InitErrorDetails(type=_NO_CHANGE, loc=(), input=data))
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        schema["minProperties"] = 1
+        for name in cls.not_null:
+            field = schema["properties"][name]
+            field.pop("default", None)
+            kept = [v for v in field.pop("anyOf", []) if v != {"type": "null"}]
+            if len(kept) == 1:
+                field.update(kept[0])
+            elif kept:
+                field["anyOf"] = kept
+        return schema
+
+
+_NOT_NULL = PydanticCustomError("not_null", "cannot be null")
+_NO_CHANGE = PydanticCustomError("no_change", "must name at least one field to change")
 
 
 class ReadModel(BaseModel):
@@ -131,11 +208,50 @@ _LINES = _refusing_controls(
 OneLine = Annotated[str, *_ONE_LINE]
 Lines = Annotated[str, *_LINES]
 
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 # Bounded text types: every string the API accepts has a ceiling, so huge inputs are a 400.
-Name = Annotated[OneLine, Field(min_length=1, max_length=200)]
+# A name has a character other than white space (the pattern says it too).
+Name = Annotated[
+    OneLine,
+    AfterValidator(_not_blank),
+    Field(
+        min_length=1,
+        max_length=200,
+        json_schema_extra={
+            "pattern": r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u001f\u007f-\u009f\s]"
+            r"[^\u0000-\u001f\u007f-\u009f]*$"
+        },
+    ),
+]
 ShortText = Annotated[Lines, Field(max_length=500)]
 Secret = Annotated[str, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c}{c.upper()}]" for c in word)
+
+
+# Addresses whose domain is a special-use name (RFC 6761: `.test`, `.local`...) are refused
+# by the email validator as undeliverable; the pattern states it in the document.
+_SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
+Email = Annotated[
+    EmailStr,
+    Field(
+        max_length=254,
+        json_schema_extra={
+            "pattern": "^(?![\\s\\S]*[@.](?:"
+            + "|".join(_any_case(name) for name in _SPECIAL_USE)
+            + ")$)"
+        },
+    ),
+]
 
 # Money travels as a decimal string ("12.34"), which pydantic does for Decimal in JSON.
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=6)]

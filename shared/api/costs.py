@@ -9,12 +9,12 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from shared.api.common import ApiModel, ReadModel, UtcDatetime
+from shared.api.common import ApiModel, QueryDate, ReadModel, UtcDatetime
 
 
 class CostRange(ApiModel):
-    start: date | None = Field(None, description="first day (default: first of this month)")
-    end: date | None = Field(None, description="last day, inclusive (default: today)")
+    start: QueryDate | None = Field(None, description="first day (default: first of this month)")
+    end: QueryDate | None = Field(None, description="last day, inclusive (default: today)")
     account_id: int | None = None
 
 

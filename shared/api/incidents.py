@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from shared.api.common import ApiModel, Lines, Name, PageQuery, ReadModel, UtcDatetime
+from shared.api.common import ApiModel, Lines, Name, PageQuery, QueryTime, ReadModel, UtcDatetime
 
 MAX_BULK_IDS = 200
 _ID = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -138,7 +138,7 @@ class IncidentQuery(PageQuery):
     monitor_id: _ID | None = None
     resource_id: _ID | None = None
     agent_id: _ID | None = None
-    from_: UtcDatetime | None = Field(None, alias="from", description="opened at or after")
-    to: UtcDatetime | None = Field(None, description="opened at or before")
+    from_: QueryTime | None = Field(None, alias="from", description="opened at or after")
+    to: QueryTime | None = Field(None, description="opened at or before")
     q: str | None = Field(None, max_length=200, description="matches the title")
     sort: IncidentSort = "-opened_at"

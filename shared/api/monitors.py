@@ -15,6 +15,7 @@ from shared.api.common import (
     PageQuery,
     ReadModel,
     ShortText,
+    UpdateModel,
     UtcDatetime,
 )
 
@@ -36,6 +37,17 @@ class MonitorStatus(StrEnum):
     paused = "paused"
     maintenance = "maintenance"
     unknown = "unknown"  # the server's own network was down
+
+
+class CheckStatus(StrEnum):
+    """The verdict of one check: a check is never `pending` or `paused` (those are a
+    monitor's states between checks)."""
+
+    up = "up"
+    down = "down"
+    degraded = "degraded"
+    maintenance = "maintenance"
+    unknown = "unknown"
 
 
 class HttpMethod(StrEnum):
@@ -121,8 +133,14 @@ class MonitorCreate(_MonitorFields):
     paused: bool = False
 
 
-class MonitorUpdate(_MonitorFields):
+class MonitorUpdate(_MonitorFields, UpdateModel):
     """Every field optional; null on an optional setting clears it."""
+
+    not_null = frozenset({
+        "name", "method", "expected_status", "follow_redirects", "interval_seconds",
+        "timeout_seconds", "failure_threshold", "recovery_threshold", "ssl_expiry_days",
+        "heartbeat_grace_seconds", "paused", "keyword_present",
+    })  # fmt: skip
 
     name: Name | None = None
     method: HttpMethod | None = None
@@ -246,13 +264,13 @@ class DailyUptime(ReadModel):
 
 
 class CheckQuery(PageQuery):
-    status: MonitorStatus | None = None
+    status: CheckStatus | None = None
 
 
 class CheckResultRead(ReadModel):
     id: int
     checked_at: UtcDatetime
-    status: MonitorStatus
+    status: CheckStatus
     response_time_ms: int | None
     status_code: int | None
     error: str | None

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.api.common import ApiModel, Name, ReadModel, UtcDatetime
+from shared.api.common import Name, ReadModel, UpdateModel, UtcDatetime
 
 HexColour = str
 
@@ -27,7 +27,7 @@ class OrganizationRead(ReadModel):
 _COLOUR = r"^#[0-9a-fA-F]{6}$"
 
 
-class OrganizationUpdate(ApiModel):
+class OrganizationUpdate(UpdateModel):
     name: Name | None = None
     slug: str | None = Field(None, min_length=2, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")
     brand_name: Name | None = None
@@ -46,7 +46,7 @@ class SettingsRead(ReadModel):
     cloudwatch_interval_seconds: int = 300
 
 
-class SettingsUpdate(ApiModel):
+class SettingsUpdate(UpdateModel):
     discovery_auto: bool | None = None
     discovery_interval: DiscoveryInterval | None = None
     default_check_interval_seconds: int | None = Field(None, ge=10, le=86_400)

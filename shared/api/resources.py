@@ -42,7 +42,11 @@ class ResourceQuery(PageQuery):
     state: str | None = Field(None, max_length=30)
     tag: str | None = Field(None, max_length=400, description="key:value (or key alone)")
     q: str | None = Field(None, max_length=200, description="name or provider id contains")
-    sort: str = Field("name", description="one of " + ", ".join(RESOURCE_SORTS) + "; -desc")
+    sort: str = Field(
+        "name",
+        description="one of " + ", ".join(RESOURCE_SORTS) + "; -desc",
+        json_schema_extra={"pattern": f"^-?({'|'.join(RESOURCE_SORTS)})$"},
+    )
 
     @field_validator("sort")
     @classmethod

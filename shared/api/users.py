@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
-from shared.api.common import ApiModel, Name, PageQuery, ReadModel, Role, Secret, UtcDatetime
+from shared.api.auth import NewPassword
+from shared.api.common import (
+    ApiModel,
+    Email,
+    Name,
+    PageQuery,
+    ReadModel,
+    Role,
+    Secret,
+    UpdateModel,
+    UtcDatetime,
+)
 
 
 class MemberRead(ReadModel):
@@ -20,13 +31,13 @@ class MemberRead(ReadModel):
 
 
 class MemberCreate(ApiModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     full_name: Name
-    password: Secret
+    password: NewPassword
     role: Role = Role.viewer
 
 
-class MemberUpdate(ApiModel):
+class MemberUpdate(UpdateModel):
     role: Role | None = None
     full_name: Name | None = None
 
@@ -54,11 +65,10 @@ class ProfileRead(ReadModel):
     )
 
 
-class ProfileUpdate(ApiModel):
+class ProfileUpdate(UpdateModel):
     full_name: Name | None = None
-    email: EmailStr | None = Field(
+    email: Email | None = Field(
         None,
-        max_length=254,
         description=(
             "a new sign-in email: needs current_password, and changes once the link mailed "
             "to it is followed"
@@ -68,7 +78,7 @@ class ProfileUpdate(ApiModel):
 
 
 class InvitationCreate(ApiModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     role: Role = Role.viewer
 
 

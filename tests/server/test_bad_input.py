@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.orgs.models import Membership, Organization
 from server.routes import ROUTES
 from server.users.models import User
-from shared.api.common import API_PREFIX
+from shared.api.common import API_PREFIX, UpdateModel
 from tests.builders import PASSWORD
 from tests.conftest import World
 
@@ -181,6 +181,9 @@ async def test_no_body_is_400_when_a_field_is_required_else_it_means_no_fields(
     if required:
         assert status == 400
         assert "required" in payload["detail"]
+    elif issubclass(route.body, UpdateModel):  # a change with no fields changes nothing
+        assert status == 400
+        assert payload["detail"] == "body: must name at least one field to change"
     else:
         assert status != 400, payload
 

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.parsers import ResponseParserError
 from botocore.session import get_session
 
 T = TypeVar("T")
@@ -113,7 +114,9 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     def call() -> T:
         try:
             return fn(*args, **kwargs)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
+            # An answer botocore cannot parse (an HTML error page from a proxy or an
+            # endpoint that is not AWS) is a failed call too, not a 500 of ours.
             raise explain(exc) from exc
 
     return await asyncio.to_thread(call)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 from collections.abc import Callable
 from http import HTTPStatus
@@ -24,6 +25,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
+
+log = logging.getLogger("upmetr.http")
 
 # After a body refused unread (413), aiohttp reads and drops the rest before closing, so
 # the client gets the answer rather than a reset. Its 10 s default held `serve`'s stop that
@@ -39,9 +42,16 @@ class JsonErrorsHandler(RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        # aiohttp's own handling logs the error and refuses to answer a response already
-        # begun (raising ConnectionError); only the body it would send is replaced.
-        super().handle_error(request, status, exc, message)
+        if status >= 500:
+            # aiohttp's own handling logs the error and refuses to answer a response already
+            # begun (raising ConnectionError); only the body it would send is replaced.
+            super().handle_error(request, status, exc, message)
+        else:
+            # A request the parser refused is the client's error, not the server's: logged
+            # as a warning in a line, where aiohttp logs an ERROR with a traceback.
+            log.warning(
+                "refused a request from %s: %s", request.remote, _detail(status, exc, message)
+            )
         response = web.Response(
             status=status,
             text=json.dumps({"detail": _detail(status, exc, message)}),

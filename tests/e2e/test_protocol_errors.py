@@ -77,3 +77,12 @@ def test_a_body_over_the_servers_limit_gets_a_json_413_naming_it(server: ServerP
     )
     assert answer.status_code == 413
     assert "limit" in answer.json()["detail"] or "Maximum" in answer.json()["detail"]
+
+
+def test_a_refused_request_is_logged_as_one_warning_line_without_a_traceback(
+    server: ServerProcess,
+) -> None:
+    send_raw(server, b"G@T /probe HTTP/1.1\r\nHost: x\r\n\r\n")
+    log = server.log()
+    assert "WARNING upmetr.http: refused a request from 127.0.0.1" in log
+    assert "Traceback" not in log and " ERROR " not in log

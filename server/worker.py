@@ -32,6 +32,7 @@ log = logging.getLogger("upmetr.worker")
 
 SETTINGS_ENV = "UPMETR_WORKER_SETTINGS"
 LOG_ENV = "UPMETR_WORKER_LOG"
+PARENT_ENV = "UPMETR_WORKER_PARENT"  # the pid of the API process that started the worker
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 60.0
 STEADY_SECONDS = 60.0  # a worker that ran this long resets the back-off
@@ -61,7 +62,11 @@ class WorkerProcess:
         self._watch = asyncio.create_task(self._supervise(), name=self.name)
 
     async def _spawn(self) -> None:
-        env = {**os.environ, SETTINGS_ENV: self._settings.model_dump_json()}
+        env = {
+            **os.environ,
+            SETTINGS_ENV: self._settings.model_dump_json(),
+            PARENT_ENV: str(os.getpid()),
+        }
         if self._log_file is not None:
             env[LOG_ENV] = str(self._log_file)
         # A session of its own: Ctrl-C in a terminal reaches the API process alone, which
@@ -137,8 +142,9 @@ async def _until_orphaned(parent: int) -> None:
     log.error("the API process %d has gone: stopping", parent)
 
 
-async def serve_worker(settings: Settings, *, supervised: bool = False) -> None:
-    """Run the worker role until SIGINT or SIGTERM (or, supervised, its parent's end)."""
+async def serve_worker(settings: Settings, *, parent: int | None = None) -> None:
+    """Run the worker role until SIGINT or SIGTERM, or, started by an API process (`parent`),
+    until that process has gone."""
     from server.app import build_worker
 
     stop = asyncio.Event()
@@ -149,8 +155,10 @@ async def serve_worker(settings: Settings, *, supervised: bool = False) -> None:
     await runner.setup()
     log.info("worker running (pid %d): %s", os.getpid(), settings.data_dir)
     orphaned = None
-    if supervised:
-        orphaned = asyncio.create_task(_until_orphaned(os.getppid()), name="parent watch")
+    if parent is not None:
+        # The pid the parent gave, not os.getppid() now: a parent killed while this process
+        # was starting is already gone, and getppid() would name its adopter instead.
+        orphaned = asyncio.create_task(_until_orphaned(parent), name="parent watch")
         orphaned.add_done_callback(lambda _: stop.set())
     try:
         await stop.wait()
@@ -176,7 +184,8 @@ def main() -> None:
     )
     # httpx logs each request at INFO: a line per check is noise, and CPU at 10,000 monitors.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    asyncio.run(serve_worker(settings_from_environment(), supervised=SETTINGS_ENV in os.environ))
+    parent = os.environ.get(PARENT_ENV)
+    asyncio.run(serve_worker(settings_from_environment(), parent=int(parent) if parent else None))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, UPMETR, ServerProcess
+from tests.e2e.upmetr_server import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    OUTSIDE_CHECKOUT,
+    UPMETR,
+    ServerProcess,
+)
 
 WAIT = 30.0  # generous bounds for a loaded machine; none of these is a timing assertion
 
@@ -210,5 +217,28 @@ def test_roles_api_and_worker_run_as_processes_of_their_own(tmp_path: Path, targ
         assert worker.wait(timeout=40) == 0
     finally:
         server.kill()
+        if worker.poll() is None:
+            worker.kill()
+
+
+def test_a_worker_whose_api_process_died_while_it_started_stops_by_itself(tmp_path: Path) -> None:
+    """The API process killed (SIGKILL) before its worker was up: the worker, adopted by
+    another process by then, still knows its parent has gone and stops."""
+    server = ServerProcess(tmp_path / "data")
+    server.create_user(ADMIN_EMAIL, ADMIN_PASSWORD)  # migrates, as the API does before
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    worker_log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "server.worker"],
+        env={**server.env, "UPMETR_WORKER_PARENT": str(gone.pid)},
+        cwd=OUTSIDE_CHECKOUT,
+        stdout=worker_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert worker.wait(timeout=WAIT) == 0, worker_log.read_text()
+        assert f"the API process {gone.pid} has gone: stopping" in worker_log.read_text()
+    finally:
         if worker.poll() is None:
             worker.kill()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +91,23 @@ def serve_target(port: int) -> None:
     app = web.Application()
     app.router.add_get("/", ok)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+@contextlib.contextmanager
+def running_target() -> Iterator[int]:
+    """`serve_target` in a process of its own (spawned: no state of this one shared),
+    running until the block ends; yields its port once it listens."""
+    port = free_port()
+    target = multiprocessing.get_context("spawn").Process(
+        target=serve_target, args=(port,), daemon=True
+    )
+    target.start()
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        target.terminate()
+        target.join(timeout=10)
 
 
 # Database size
@@ -240,12 +259,7 @@ async def run(arguments: argparse.Namespace, data_dir: Path, pool: ProcessPoolEx
 
     errors = ErrorCount()
     logging.getLogger().addHandler(errors)
-    target_port = free_port()
-    spawn = multiprocessing.get_context("spawn")
-    target = spawn.Process(target=serve_target, args=(target_port,), daemon=True)
-    target.start()
-    try:
-        wait_for_port(target_port)
+    with running_target() as target_port:
         target_url = f"http://127.0.0.1:{target_port}/"
 
         began = time.perf_counter()
@@ -352,9 +366,6 @@ async def run(arguments: argparse.Namespace, data_dir: Path, pool: ProcessPoolEx
                 api.wait(timeout=30)
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         written_total = writer.stats.written
-    finally:
-        target.terminate()
-        target.join(timeout=10)
 
     after = table_sizes(data_dir)
     bytes_after = database_bytes(data_dir)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import multiprocessing
 import statistics
 import sys
 import time
@@ -39,8 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
-from check_engine import serve_target  # noqa: E402
-from seeding import free_port, wait_for_port  # noqa: E402
+from check_engine import running_target  # noqa: E402
 
 from server.providers.checks.http import HttpClients  # noqa: E402
 from server.providers.checks.tls import peer_certificate_expiry  # noqa: E402
@@ -87,12 +85,7 @@ async def cpu_per_thousand(run: Callable[[], Awaitable[None]], requests: int) ->
 
 
 async def main(arguments: argparse.Namespace) -> None:
-    port = free_port()
-    spawn = multiprocessing.get_context("spawn")
-    target = spawn.Process(target=serve_target, args=(port,), daemon=True)
-    target.start()
-    try:
-        wait_for_port(port)
+    with running_target() as port:
         before = aiohttp.ClientSession(
             connector=Before(limit=500, force_close=True, use_dns_cache=False),
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -127,9 +120,6 @@ async def main(arguments: argparse.Namespace) -> None:
             )
         await before.close()
         await clients.aclose()
-    finally:
-        target.terminate()
-        target.join()
     loops = 100_000
     for text in ("127.0.0.1", "::ffff:10.0.0.5", "93.184.215.14"):
         address = ip_address(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from server.providers.channels import Channels, DeliveryError, parse_config
+from server.providers.channels.apprise import looks_like_a_host
 from server.providers.outbound import TargetPolicy
 from tests.server.channels.receivers import Receiver, local_env, make_notice
 
@@ -103,3 +104,11 @@ def test_apprise_reads_vendor_urls() -> None:
         {"urls": ["slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ", "ntfy://ntfy.sh/upmetr"]},
     )
     assert len(config.urls) == 2  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("host", "looked_up"),
+    [("T1JJ3T3L2", False), ("ntfy.example.com", True), ("localhost", True), ("10.1.2.3", True)],
+)
+def test_only_hosts_are_looked_up_never_tokens(host: str, looked_up: bool) -> None:
+    assert looks_like_a_host(host) is looked_up

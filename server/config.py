@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     smtp_from: str = "Upmetr <noreply@upmetr.local>"
     smtp_timeout_seconds: float = 15.0
 
+    # Notification channels (server/providers/channels/). Each vendor's API base URL is a
+    # setting so a test (or a proxy, or a regional endpoint) can stand in for the vendor;
+    # the timeout bounds one request to a vendor or one SMTP delivery.
+    pagerduty_api_url: str = "https://events.pagerduty.com"
+    telegram_api_url: str = "https://api.telegram.org"
+    twilio_api_url: str = "https://api.twilio.com"
+    clickup_api_url: str = "https://api.clickup.com"
+    channel_timeout_seconds: float = Field(10.0, gt=0)
+
     # argon2 parameters; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536

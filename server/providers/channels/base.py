@@ -2,9 +2,13 @@
 (Sent or DeliveryError), and the one base class that owns timeouts, the outbound-target
 policy and the reading of a vendor's answer.
 
-A channel copies the shape of `discord.py` (a small member): subclass `Channel`, name its
+A channel copies the shape of `discord.py` (a small member): subclass `HttpChannel`, name its
 `type`, give its `Config` (a pydantic model; `SECRETS` names the write-only fields), and
-implement `send()` in the vendor's native format; the base class does the rest.
+implement `send()` in the vendor's native format with `self.post(...)`; the base class does
+the rest.
+
+`HttpChannel` (http.py) connects only where the outbound-target policy allows, bounds each
+request by the timeout and reads the vendor's answer into a Reply or a DeliveryError.
 
 The dispatcher (server/engines/dispatch.py) decides when and whether to send; a channel
 only sends, once, and says whether a failure is worth retrying (Gatus' alerting providers
@@ -13,17 +17,23 @@ and healthchecks' transports split the work the same way).
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from server.providers.outbound import TargetPolicy
 
+if TYPE_CHECKING:
+    from server.providers.channels.http import HttpSessions
+
 Severity = Literal["info", "warning", "error", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error", "critical")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,17 +72,47 @@ class DeliveryError(Exception):
     """A delivery that failed. `permanent` failures (a revoked webhook, a bad token, a
     refused target) disable the channel; the others are retried with backoff."""
 
-    def __init__(self, message: str, *, permanent: bool, status_code: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status_code: int | None = None,
+        retry_after_seconds: float | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.status_code = status_code
+        # What the vendor asked for (HTTP Retry-After, Telegram's parameters.retry_after):
+        # the dispatcher waits at least this long before the next attempt.
+        self.retry_after_seconds = retry_after_seconds
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keyword-only arguments survive a pickle
+        return (
+            _delivery_error,
+            (self.message, self.permanent, self.status_code, self.retry_after_seconds),
+        )
+
+
+def _delivery_error(
+    message: str, permanent: bool, status_code: int | None, retry_after_seconds: float | None
+) -> DeliveryError:
+    return DeliveryError(
+        message,
+        permanent=permanent,
+        status_code=status_code,
+        retry_after_seconds=retry_after_seconds,
+    )
 
 
 class ChannelConfig(BaseModel):
     """A channel's settings; unknown keys are refused so a typo is a 400, not a silence."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+C = TypeVar("C", bound=ChannelConfig)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,13 +124,38 @@ class ChannelEnv:
     timeout_seconds: float = 10.0
     base_urls: Mapping[str, str] = field(default_factory=dict)  # "pagerduty": "https://..."
     smtp: Mapping[str, Any] = field(default_factory=dict)  # host, port, user, password, tls, from
+    # Where email goes when SMTP is not configured (smtp host None): the server's mail spool.
+    data_dir: Path | None = None
+    # The pooled HTTP sessions of a `Channels`; None opens one session per request.
+    http: HttpSessions | None = None
+
+    def base_url(self, channel: str, default: str) -> str:
+        return self.base_urls.get(channel, default).rstrip("/")
 
 
 class Channel(ABC):
     type: ClassVar[str]
-    Config: ClassVar[type[ChannelConfig]]
+    Config: ClassVar[builtins.type[ChannelConfig]]  # `type` is the attribute above
     SECRETS: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
     async def send(self, notice: Notice, config: ChannelConfig, env: ChannelEnv) -> Sent:
         """Deliver `notice` once; raise DeliveryError when it was not delivered."""
+
+    def secret_values(self, config: ChannelConfig) -> list[str]:
+        """The config's secret values, longest first, to be kept out of every message."""
+        found: list[str] = []
+        for name in self.SECRETS:
+            value = getattr(config, name, None)
+            if isinstance(value, Mapping):
+                value = list(value.values())
+            values = value if isinstance(value, list | tuple) else [value]
+            found.extend(str(item) for item in values if item)
+        return sorted(found, key=len, reverse=True)
+
+
+def config_of(config: ChannelConfig, model: type[C]) -> C:
+    """`config` as the channel's own model (the facade parsed it with that model)."""
+    if not isinstance(config, model):
+        raise TypeError(f"expected a {model.__name__}, got {type(config).__name__}")
+    return config

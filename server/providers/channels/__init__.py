@@ -90,6 +90,8 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "is not a setting of this channel type"
+    elif error["type"] == "string_pattern_mismatch":  # the regex says little to a person
+        message = "does not have the expected form (docs/channels.md)"
     return f"{where}: {message}"
 
 

@@ -2,9 +2,9 @@
 
 Apprise is blocking (requests) and opens its own connections, so:
 1. each URL is read by Apprise when the config is parsed: one it cannot read is a 400;
-2. before sending, each service's host is checked against the outbound-target policy (a
-   plugin talking to a fixed vendor endpoint, such as `notify_url`, is checked by that
-   host); a refused one is permanent and nothing is sent;
+2. before sending, each service's host and all its addresses are checked against the
+   outbound-target policy (a plugin talking to a fixed vendor endpoint, its `notify_url`,
+   is checked by that host); a refused one is permanent and nothing is sent;
 3. each service is notified on its own in a thread, redirects off and its socket timeouts
    set to the channel timeout, so `Sent.detail` tells each service's outcome
    ("slack: ok; json: failed"); all failed is temporary.
@@ -33,7 +33,7 @@ from server.providers.channels.base import (
     config_of,
 )
 from server.providers.channels.render import plain_text, subject
-from server.providers.outbound import TargetBlocked, resolve
+from server.providers.outbound import TargetBlocked, parse_literal
 
 NOTIFY_TYPES: dict[Severity, apprise.NotifyType] = {
     "info": apprise.NotifyType.INFO,
@@ -86,16 +86,33 @@ def target_host(service: Any) -> tuple[str, int] | None:
     )
 
 
+def looks_like_a_host(host: str) -> bool:
+    """Whether the URL's "host" names a host: many plugins keep a token there
+    (slack://TokenA/...), which must not be sent to DNS in a lookup."""
+    return host == "localhost" or "." in host or ":" in host or parse_literal(host) is not None
+
+
 async def check_target(service: Any, env: ChannelEnv) -> None:
-    """TargetBlocked when the service's host is refused. A host that does not resolve is
-    let through: for many plugins the URL's "host" is a token, not where they connect."""
+    """TargetBlocked when the service's host, or any of its addresses, is refused.
+
+    Every address counts, not only one (as `resolve` keeps for our own connections):
+    Apprise resolves the name again and may connect to any of them. A name that does not
+    resolve is let through; Apprise will fail to reach it too.
+    """
     found = target_host(service)
-    if found is None:
+    if found is None or not looks_like_a_host(found[0]):
         return
+    host, port = found
+    if parse_literal(host) is not None:
+        env.policy.check_literal(host)
+        return
+    loop = asyncio.get_running_loop()
     try:
-        await resolve(found[0], found[1], env.policy)
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         return
+    for info in infos:
+        env.policy.check_literal(str(info[4][0]))
 
 
 def _notify(service: Any, title: str, body: str, notify_type: apprise.NotifyType) -> bool:

@@ -110,8 +110,10 @@ class EmailChannel(Channel):
                 timeout=env.timeout_seconds,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            who = ", ".join(error.recipient for error in exc.recipients)
-            raise DeliveryError(f"recipient refused: {who}", permanent=True) from None
+            who = "; ".join(f"{error.recipient} ({error.code})" for error in exc.recipients)
+            # 5xx is final (RFC 5321, 4.2.1); a 4xx (a full mailbox, greylisting) may pass later.
+            final = all(error.code >= 500 for error in exc.recipients)
+            raise DeliveryError(f"recipient refused: {who}", permanent=final) from None
         except aiosmtplib.SMTPResponseException as exc:
             raise DeliveryError(
                 f"the SMTP server answered {exc.code}: {exc.message}",

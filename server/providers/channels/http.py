@@ -146,7 +146,7 @@ class HttpChannel(Channel):
     vendor: ClassVar[str]
 
     async def post(self, env: ChannelEnv, url: str, **request: Any) -> Reply:
-        """One POST to the vendor; `request` goes to aiohttp (json=, data=, headers=, auth=).
+        """One POST to the vendor; `request` goes to aiohttp (json=, data=, headers=).
 
         1. The session is the env's pooled one for its policy, or a session of its own.
         2. The whole request, answer included, runs inside `env.timeout_seconds`.
@@ -165,7 +165,12 @@ class HttpChannel(Channel):
         try:
             async with asyncio.timeout(env.timeout_seconds):
                 async with session.post(url, allow_redirects=False, **request) as response:
-                    body = await response.content.read(MAX_ANSWER_BYTES)
+                    body = b""
+                    while len(body) < MAX_ANSWER_BYTES:
+                        chunk = await response.content.read(MAX_ANSWER_BYTES - len(body))
+                        if not chunk:
+                            break
+                        body += chunk
                     status, headers = response.status, response.headers
         except Exception as exc:
             reason = blocked_reason(exc)  # aiohttp wraps it

@@ -76,7 +76,9 @@ class TelegramChannel(HttpChannel):
         answer: Any = self.parse_json(body)
         if not isinstance(answer, dict):
             return error
-        parameters = answer.get("parameters") or {}
+        parameters = answer.get("parameters")
+        if not isinstance(parameters, dict):
+            parameters = {}
         message = (
             f"Telegram answered {answer.get('error_code', status)}: {answer.get('description')}"
         )

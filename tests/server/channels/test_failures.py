@@ -3,9 +3,12 @@ class's classification, tried through each channel type against one receiver."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from server.providers.channels import Channels, DeliveryError, secret_fields
+from server.providers.channels.http import retry_after
 from server.providers.outbound import TargetPolicy
 from tests.server.channels.receivers import (
     HTTP_TYPES,
@@ -126,3 +129,20 @@ def channels_secrets(type: str, config: object) -> list[str]:
         value = getattr(config, name)
         found.extend(value.values() if isinstance(value, dict) else [value])
     return [str(value) for value in found if value]
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        ("Sun, 06 Dec 2026 13:41:00 GMT", 60.0),
+        ("Sun, 06 Dec 2026 13:39:00 GMT", 0.0),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_retry_after_reads_seconds_and_http_dates(
+    header: str | None, seconds: float | None
+) -> None:
+    now = datetime(2026, 12, 6, 13, 40, tzinfo=UTC)
+    assert retry_after(header, now=now) == seconds

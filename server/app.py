@@ -31,6 +31,7 @@ from server.db.engine import create_engine, create_sessionmaker
 from server.engines import cost_sync, discovery, resource_actions
 from server.engines.check_writer import ResultWriter
 from server.engines.checks import CheckEngine
+from server.engines.dispatch import Dispatcher
 from server.engines.loop import Engine, Wakeable
 from server.engines.metrics import metrics
 from server.engines.roles import API, WORKER, ApiCheckEngine, Role
@@ -47,6 +48,7 @@ from server.http.openapi import build_openapi
 from server.http.ratelimit import RateLimiter
 from server.http.routing import AUTHENTICATOR, MODULE_CHECK, add_routes
 from server.keys import load_or_create_keys
+from server.providers.channels import Channels
 from server.providers.checks import Checker, TargetPolicy
 from server.providers.email import mailer_for
 from server.routes import PAGES, ROUTES
@@ -145,7 +147,9 @@ async def _resources(
     checker = Checker(
         max_connections=settings.check_concurrency, policy=TargetPolicy.from_settings(settings)
     )
+    channels = Channels.from_settings(settings)  # a member's test message, in this process
     engines = _engines(app, role, checker, worker_log)
+    app[RUNTIME].channels = channels
     started: list[Engine] = []
     try:
         for each in engines:
@@ -159,6 +163,7 @@ async def _resources(
             app[EVENT_BUS].close()
         await tasks.drain()
         await checker.aclose()
+        await channels.aclose()
         await engine.dispose()
 
 
@@ -250,13 +255,17 @@ def _engines(
         Wake.cost_sync: cost_sync.build(app),
     }
     engines.extend(jobs.values())
-    for wake, job_engine in jobs.items():
-        runtime.wakers[wake] = job_engine.wake
+    # The outbox is a promise too: its dispatcher always runs where the engines do.
+    dispatcher = Dispatcher(runtime, Channels.from_settings(settings))
+    engines.append(dispatcher)
+    woken: dict[Wake, Wakeable] = {**jobs, Wake.dispatch: dispatcher}
+    for wake, each in woken.items():
+        runtime.wakers[wake] = each.wake
     if wakeups is not None:
         wakeups.on(Wake.checks.value, lambda _: checks.poll_soon())
         wakeups.on("refresh", lambda argument: checks.refresh(int(argument)))
-        for wake, job_engine in jobs.items():
-            wakeups.on(wake.value, _waker(job_engine))
+        for wake, each in woken.items():
+            wakeups.on(wake.value, _waker(each))
     return engines
 
 

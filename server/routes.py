@@ -15,6 +15,7 @@ from server.http.routing import Access, Route
 from server.incidents import handlers as incidents
 from server.jobs import handlers as jobs
 from server.monitors import handlers as monitors
+from server.notifications import handlers as notifications
 from server.orgs import handlers as orgs
 from server.overview import handlers as overview
 from server.resources import handlers as resources
@@ -29,6 +30,7 @@ from shared.api import events as events_api
 from shared.api import incidents as incidents_api
 from shared.api import jobs as jobs_api
 from shared.api import monitors as monitors_api
+from shared.api import notifications as notifications_api
 from shared.api import orgs as orgs_api
 from shared.api import overview as overview_api
 from shared.api import resources as resources_api
@@ -424,6 +426,74 @@ ROUTES: list[Route] = [
           "budget's account and service. The projection is a run rate: spent / days elapsed x "
           "days in the period. `remaining` stops at 0; `state` is `exceeded` at 100% or more, "
           "`warning` at the alert threshold or more, else `ok`. Amounts are rounded to cents."),
+    # Notifications (fixed paths before /notifications/{id})
+    Route("GET", "/notifications/channels", notifications.list_channels,
+          "Notification channels, by name", "notifications", query=PageQuery,
+          response=Page[notifications_api.ChannelRead]),
+    Route("POST", "/notifications/channels", notifications.create_channel,
+          "Add a notification channel", "notifications", role=ADMIN,
+          body=notifications_api.ChannelCreate, response=notifications_api.ChannelRead,
+          status=201, errors=(409,),
+          description="`config` depends on `type` (docs/channels.md); a key the type does "
+          "not know, or a value it cannot use, is a 400 naming it. Secret keys (webhook "
+          "URLs, tokens) are stored encrypted and read back masked. A duplicate name is a 409."),
+    Route("GET", "/notifications/channels/{id}", notifications.get_channel, "One channel",
+          "notifications", response=notifications_api.ChannelRead),
+    Route("PATCH", "/notifications/channels/{id}", notifications.update_channel,
+          "Change a channel", "notifications", role=ADMIN,
+          body=notifications_api.ChannelUpdate, response=notifications_api.ChannelRead,
+          errors=(409,),
+          description="`config` is merged into the stored one: a secret left out, or sent "
+          "back as its masked hint, keeps its value. `enabled: true` re-enables a channel a "
+          "permanent error disabled, and clears `last_error`."),
+    Route("DELETE", "/notifications/channels/{id}", notifications.delete_channel,
+          "Delete a channel (and take it out of every rule)", "notifications", role=ADMIN,
+          status=204),
+    Route("POST", "/notifications/channels/{id}/test", notifications.test_channel,
+          "Send a test message now and answer what came of it", "notifications", role=ADMIN,
+          response=notifications_api.ChannelTestResult,
+          description="Sent at once, not through the outbox; a failure is reported and "
+          "disables nothing."),
+    Route("GET", "/notifications/rules", notifications.list_rules, "Routing rules, by name",
+          "notifications", query=PageQuery, response=Page[notifications_api.RuleRead]),
+    Route("POST", "/notifications/rules", notifications.create_rule, "Add a routing rule",
+          "notifications", role=ADMIN, body=notifications_api.RuleCreate,
+          response=notifications_api.RuleRead, status=201, errors=(409,),
+          description="An event goes to the channels of every enabled rule whose `events` "
+          "match it (`budget.*` matches every budget event, `*` every event) and whose "
+          "`min_severity` it reaches, once per channel. With `escalate_after_minutes`, an "
+          "incident still open (not acknowledged) that long after it opened is also sent to "
+          "`escalation_channel_ids`, once; acknowledging or resolving it cancels that. A "
+          "channel id that is not this organization's is a 400."),
+    Route("GET", "/notifications/rules/{id}", notifications.get_rule, "One routing rule",
+          "notifications", response=notifications_api.RuleRead),
+    Route("PATCH", "/notifications/rules/{id}", notifications.update_rule,
+          "Change a routing rule", "notifications", role=ADMIN,
+          body=notifications_api.RuleUpdate, response=notifications_api.RuleRead,
+          errors=(409,)),
+    Route("DELETE", "/notifications/rules/{id}", notifications.delete_rule,
+          "Delete a routing rule", "notifications", role=ADMIN, status=204),
+    Route("GET", "/notifications/deliveries", notifications.list_deliveries,
+          "The delivery log, newest first, with each attempt", "notifications",
+          query=notifications_api.DeliveriesQuery,
+          response=Page[notifications_api.DeliveryRead],
+          description="A delivery is pending (waiting for its first attempt or a retry after "
+          "10 s, 1 min, 5 min, 30 min, 2 h and 6 h), delivered, failed (a permanent error, or "
+          "every retry spent) or cancelled (an escalation made needless). Its "
+          "`idempotency_id` is the same on every attempt (the webhook's `webhook-id`)."),
+    Route("GET", "/notifications", notifications.list_inbox, "The caller's inbox, newest first",
+          "notifications", query=notifications_api.InboxQuery,
+          response=Page[notifications_api.NotificationRead]),
+    Route("GET", "/notifications/unread-count", notifications.unread_count,
+          "How many lines of the caller's inbox are unread", "notifications",
+          response=notifications_api.UnreadCount),
+    Route("POST", "/notifications/read-all", notifications.mark_all_read,
+          "Mark the caller's whole inbox read", "notifications",
+          response=notifications_api.UnreadCount),
+    Route("POST", "/notifications/{id}/read", notifications.mark_read, "Mark one line read",
+          "notifications", response=notifications_api.NotificationRead),
+    Route("DELETE", "/notifications/{id}", notifications.delete_notification,
+          "Delete one line of the caller's inbox", "notifications", status=204),
 ]  # fmt: skip
 
 HTML = "text/html"

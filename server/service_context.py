@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from server.events import EventPublisher
     from server.http.ratelimit import RateLimiter
     from server.keys import Keys
+    from server.providers.channels import Channels
     from server.providers.email import Email, Mailer
     from server.tasks import BackgroundTasks
     from shared.api.events import EventData
@@ -62,6 +63,7 @@ class Wake(StrEnum):
     discovery = "discovery"
     cost_sync = "cost_sync"
     resource_actions = "resource_actions"
+    dispatch = "dispatch"
 
 
 @dataclass
@@ -83,6 +85,8 @@ class Runtime:
     wakers: dict[Wake, Callable[[], None]] = field(default_factory=dict)
     # What runs a check at a member's request ("check now") and stores its result.
     check_engine: CheckEngine | None = None
+    # What sends a channel's test message at a member's request.
+    channels: Channels | None = None
 
 
 @dataclass

@@ -60,6 +60,14 @@ class _Seeder:
             self.post("/budgets", {"name": name, "amount": "100", "period": "monthly"})["id"]
         )
 
+    def channel(self, name: str) -> int:
+        body = {"name": name, "type": "email", "config": {"to": ["seeded@example.com"]}}
+        return int(self.post("/notifications/channels", body)["id"])
+
+    def rule(self, name: str, channel_id: int) -> int:
+        body = {"name": name, "events": ["incident.*"], "channel_ids": [channel_id]}
+        return int(self.post("/notifications/rules", body)["id"])
+
     def member(self, email: str, password: str) -> int:
         body = {"email": email, "full_name": "Seeded", "password": password, "role": "viewer"}
         return int(self.post("/users", body)["id"])
@@ -119,6 +127,9 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
         resource = s.get("/resources")["items"][0]["id"]
         audit = s.get("/audit-logs")["items"][0]["id"]
         member = s.member("seeded.member@example.com", password)
+        channel = s.channel("Seeded channel")
+        s.incident("Seeded for the inbox")  # two inbox lines: one to keep, one to delete
+        inbox = [line["id"] for line in s.get("/notifications")["items"]]
         ids = {
             "/auth/sessions/{id}": sessions[0]["id"],
             "/auth/api-keys/{id}": key,
@@ -134,6 +145,9 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
             "/jobs/{id}": job,
             "/resources/{id}": resource,
             "/budgets/{id}": s.budget("Seeded budget"),
+            "/notifications/channels/{id}": channel,
+            "/notifications/rules/{id}": s.rule("Seeded rule", channel),
+            "/notifications/{id}": inbox[0],
         }
         # An operation that deletes takes an object of its own; the others share one.
         deleted = {
@@ -142,6 +156,9 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
             "/monitors/{id}": s.monitor("Seeded for deletion")["id"],
             "/cloud-accounts/{id}": s.account("Seeded for deletion"),
             "/budgets/{id}": s.budget("Seeded for deletion"),
+            "/notifications/channels/{id}": s.channel("Seeded for deletion"),
+            "/notifications/rules/{id}": s.rule("Seeded for deletion", channel),
+            "/notifications/{id}": inbox[1],
         }
         spec = http.get("/openapi.json").json()
     objects = Objects(token=token)
@@ -171,6 +188,7 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
 # or how two fields relate (a dns monitor needs a host; a range spans at most 731 days).
 # Each rule is in the operation's description or the field's; positive_data_acceptance
 # takes 400 there as the documented answer, and every other check stays as it is.
+_RULE_NEEDS = "channel ids of this organization; both escalation fields or neither"
 KNOWN_ONLY_TO_THE_SERVER = {
     ("POST", "/auth/email/confirm"): "a live confirmation token",
     ("POST", "/auth/password/reset"): "a live reset token",
@@ -189,6 +207,10 @@ KNOWN_ONLY_TO_THE_SERVER = {
     ("GET", "/costs/by-service"): "start on or before end, at most 731 days apart",
     ("GET", "/costs/by-account"): "start on or before end, at most 731 days apart",
     ("GET", "/costs/daily"): "start on or before end, at most 731 days apart",
+    ("POST", "/notifications/channels"): "a config its type accepts (docs/channels.md)",
+    ("PATCH", "/notifications/channels/{id}"): "a config the channel's type accepts",
+    ("POST", "/notifications/rules"): _RULE_NEEDS,
+    ("PATCH", "/notifications/rules/{id}"): _RULE_NEEDS,
 }
 _ACCEPTED = ["2xx", 400, 401, 403, 404, 409, 429]
 

@@ -11,6 +11,14 @@ from server.events.models import LiveEvent
 from server.incidents.models import Incident, IncidentEvent
 from server.jobs.models import Job
 from server.monitors.models import CheckResult, MaintenanceWindow, Monitor, MonitorRollup
+from server.notifications.models import (
+    DeliveryAttempt,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationRule,
+)
 from server.orgs.models import Membership, Organization
 from server.resources.models import SEARCH_TABLE, Resource, ResourceAction, ResourceTag
 from server.users.models import Invitation, User
@@ -36,6 +44,7 @@ __all__ = [
     "CostDaily",
     "CostServiceDay",
     "CostSync",
+    "DeliveryAttempt",
     "Incident",
     "IncidentEvent",
     "Invitation",
@@ -46,6 +55,11 @@ __all__ = [
     "MfaBackupCode",
     "Monitor",
     "MonitorRollup",
+    "Notification",
+    "NotificationChannel",
+    "NotificationDelivery",
+    "NotificationEvent",
+    "NotificationRule",
     "OneTimeToken",
     "Organization",
     "Plan",

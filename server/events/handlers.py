@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 from aiohttp import web
 
@@ -15,6 +16,7 @@ from shared.api.events import MAX_EVENT_ID, EventsQuery
 
 # How often an idle stream looks whether its client has gone (aiohttp does not tell it).
 LIVENESS_CHECK_SECONDS = 1.0
+INBOX_EVENT = "notification.created"
 
 
 async def stream(call: Call) -> web.StreamResponse:
@@ -30,6 +32,8 @@ async def stream(call: Call) -> web.StreamResponse:
     5. End when the subscription ends (server shutdown, or this stream fell behind and was
        dropped: its client resumes from the buffer) or when the client has gone. Always
        unsubscribe.
+    6. A line of someone else's inbox (`notification.created` for another member) is not
+       sent: the stream is the organization's, the inbox is each member's.
     """
     after = _resume_point(call)
     await call.db.commit()  # what authenticated the stream ends here: it holds no connection
@@ -40,7 +44,13 @@ async def stream(call: Call) -> web.StreamResponse:
         with contextlib.suppress(ConnectionError):
             if after is None:
                 await response.write(sse.position_frame(subscription.position))
-            await _send(call.request, response, subscription, call.settings.sse_heartbeat_seconds)
+            await _send(
+                call.request,
+                response,
+                subscription,
+                call.settings.sse_heartbeat_seconds,
+                call.auth.user_id,
+            )
             await response.write_eof()
     finally:
         subscription.close()
@@ -52,6 +62,7 @@ async def _send(
     response: web.StreamResponse,
     subscription: Subscription,
     heartbeat: float,
+    user_id: int,
 ) -> None:
     loop = asyncio.get_running_loop()
     ping_at = loop.time() + heartbeat
@@ -68,6 +79,8 @@ async def _send(
             continue
         if event is None:
             return
+        if event.type == INBOX_EVENT and json.loads(event.data_json)["user_id"] != user_id:
+            continue
         await response.write(sse.event_frame(event.id, event.type, event.data_json))
         ping_at = loop.time() + heartbeat
 

@@ -23,6 +23,7 @@ from server.audit import service as audit
 from server.http.errors import Conflict, NotFound
 from server.incidents.models import Incident, IncidentEvent
 from server.incidents.queries import incident_of, incident_read
+from server.notifications import outbox
 from server.service_context import Context
 from shared.api.events import IncidentChange, IncidentChanged, IncidentNoteAdded
 from shared.api.incidents import (
@@ -168,6 +169,7 @@ async def open_incident(
         org_id=org_id, detail=f"opened by {by}" if by else f"{incident.severity}: {title}",
     )  # fmt: skip
     ctx.publish_after_commit(event_data(incident, "incident.opened"), org_id=org_id)
+    await outbox.notify(ctx, outbox.incident_occurrence(incident, "incident.opened", description))
     return incident, True
 
 
@@ -222,6 +224,9 @@ async def _acknowledge(ctx: Context, incident: Incident, note: str | None) -> No
         resource_id=incident.id, detail=note,
     )  # fmt: skip
     ctx.publish_after_commit(event_data(incident, "incident.acknowledged"))
+    await outbox.cancel_escalations(ctx.db, incident.id)
+    text = _with_note(f"Acknowledged by {_actor(ctx)[0]}", note)
+    await outbox.notify(ctx, outbox.incident_occurrence(incident, "incident.acknowledged", text))
 
 
 async def _resolve(ctx: Context, incident: Incident, note: str | None) -> bool:
@@ -243,6 +248,8 @@ async def _resolve(ctx: Context, incident: Incident, note: str | None) -> bool:
         org_id=incident.org_id, detail=text,
     )  # fmt: skip
     ctx.publish_after_commit(event_data(incident, "incident.resolved"), org_id=incident.org_id)
+    await outbox.cancel_escalations(ctx.db, incident.id)
+    await outbox.notify(ctx, outbox.incident_occurrence(incident, "incident.resolved", text))
     return True
 
 
@@ -253,6 +260,7 @@ async def _resolve_by_member(ctx: Context, incident: Incident, note: str | None)
 
 async def _delete(ctx: Context, incident: Incident) -> None:
     deleted = event_data(incident, "incident.deleted")
+    await outbox.cancel_escalations(ctx.db, incident.id)
     await ctx.db.execute(delete(Incident).where(Incident.id == incident.id))
     ctx.db.expunge(incident)
     await audit.record(

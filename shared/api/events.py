@@ -189,6 +189,17 @@ class BudgetStateChanged(EventData):
     pct_used: float
 
 
+class NotificationCreated(EventData):
+    """A line was added to a member's inbox (`user_id`'s; other members may ignore it)."""
+
+    event_type: Literal["notification.created"] = _named("notification.created")
+    id: int
+    user_id: int
+    title: str
+    severity: str
+    notification_type: str = Field(description="The event it tells of (`incident.opened`).")
+
+
 class StreamReset(EventData):
     """Events were missed (the resume point is no longer buffered): re-read what you show."""
 
@@ -218,6 +229,7 @@ KnownEvent = Annotated[
         ResourceStateChanged,
         ResourceActionFinished,
         BudgetStateChanged,
+        NotificationCreated,
         StreamReset,
     ],
     Field(discriminator="event_type"),

@@ -87,6 +87,18 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/resources/bulk-action"): {"ids": [1], "action": "stop"},
     ("POST", "/budgets"): {"name": "compute", "amount": "1500.00", "period": "monthly"},
     ("PATCH", "/budgets/{id}"): {"name": "compute 2"},
+    ("POST", "/notifications/channels"): {
+        "name": "pager",
+        "type": "slack",
+        "config": {"url": "https://hooks.slack.com/services/T0/B0/SECRET0000"},
+    },
+    ("PATCH", "/notifications/channels/{id}"): {"name": "pager 2"},
+    ("POST", "/notifications/rules"): {
+        "name": "route",
+        "events": ["incident.opened"],
+        "channel_ids": [1],
+    },
+    ("PATCH", "/notifications/rules/{id}"): {"name": "route 2"},
 }
 
 BODY_ROUTES = [route for route in ROUTES if route.body is not None]
@@ -112,6 +124,13 @@ def field_cases(predicate: Any) -> list[Any]:
         if names:
             cases.append(pytest.param(route, names, id=route_id(route)))
     return cases
+
+
+def takes_object(route: Any, name: str) -> bool:
+    """Whether the field is a free-form object (a channel's config), whose wrong type is
+    anything but an object."""
+    schema = route.body.model_json_schema()["properties"][name]
+    return any(option.get("type") == "object" for option in [schema, *schema.get("anyOf", [])])
 
 
 def max_length(route: Any, name: str) -> int | None:
@@ -230,7 +249,8 @@ async def test_a_field_of_the_wrong_type_is_400_naming_it(
     client: TestClient, world: World, route: Any, names: list[str]
 ) -> None:
     for name in names:
-        body = {**VALID_BODIES[route.method, route.path], name: {"nested": "object"}}
+        wrong = "not an object" if takes_object(route, name) else {"nested": "object"}
+        body = {**VALID_BODIES[route.method, route.path], name: wrong}
         status, payload = await send(client, world, route, body)
         assert status == 400, name
         assert f"'{name}" in payload["detail"]

@@ -567,9 +567,11 @@ async def test_changes_made_over_http_publish_incident_and_budget_state_events(
         f"{BUDGETS}/{created['id']}", json={"amount": "1000"}, headers=world.alice.headers
     )
     seen = []
-    for _ in range(4):
+    while len(seen) < 4:
         event = await asyncio.wait_for(stream.next(), timeout=2)
         assert event is not None
+        if event.type == "notification.created":  # the inbox's, told apart
+            continue
         data = json.loads(event.data_json)
         seen.append((event.type, data.get("state") or data.get("status")))
     assert seen == [

@@ -52,9 +52,12 @@ async def test_events_of_monitor_and_incident_changes_validate_against_their_mod
         "monitor.status",
         "monitor.deleted",
         "incident.opened",
+        "notification.created",  # bob's inbox line of each change; alice's are not his
         "incident.acknowledged",
+        "notification.created",
         "incident.note",
         "incident.resolved",
+        "notification.created",
         "incident.deleted",
     ]
     seen = [await read_event(response) for _ in expected]

@@ -22,6 +22,13 @@ from server.cloud_accounts.models import CloudAccount
 from server.incidents.models import Incident
 from server.jobs.models import Job
 from server.monitors.models import MaintenanceWindow, Monitor
+from server.notifications.models import (
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationRule,
+)
 from server.resources.models import Resource
 from server.routes import ROUTES
 from server.users.models import Invitation, User
@@ -43,6 +50,9 @@ ID_KINDS = {
     "/jobs/": "job",
     "/resources/": "resource",
     "/budgets/": "budget",
+    "/notifications/channels/": "channel",
+    "/notifications/rules/": "rule",
+    "/notifications/": "notification",
 }
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -123,6 +133,28 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             org_id=world.org_a, name="Org A compute", amount_micros=1_000_000_000, period="monthly"
         )
         db.add_all([job, resource, budget])
+        channel = NotificationChannel(
+            org_id=world.org_a, name="Org A pager", type="email", config={"to": ["a@example.com"]}
+        )
+        event = NotificationEvent(
+            org_id=world.org_a, type="incident.opened", severity="critical",
+            title="Org A event", text="Org A is down", dedup_key="incident-0",
+        )  # fmt: skip
+        line = Notification(
+            org_id=world.org_a, user_id=world.alice.user_id, event_type="incident.opened",
+            title="Org A inbox line", body="Org A is down", severity="critical",
+        )  # fmt: skip
+        db.add_all([channel, event, line])
+        await db.flush()
+        rule = NotificationRule(
+            org_id=world.org_a, name="Org A route", events=["*"], channel_ids=[channel.id]
+        )
+        sent = NotificationDelivery(  # delivered: the running dispatcher leaves it alone
+            org_id=world.org_a, event_id=event.id, channel_id=channel.id,
+            channel_name=channel.name, channel_type="email", idempotency_id="msg_org_a",
+            status="delivered", next_attempt_at=None,
+        )  # fmt: skip
+        db.add_all([rule, sent])
         await db.execute(
             update(User)
             .where(User.id == world.bob.user_id)
@@ -148,6 +180,9 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             "job": job.id,
             "resource": resource.id,
             "budget": budget.id,
+            "channel": channel.id,
+            "rule": rule.id,
+            "notification": line.id,
         }
 
 
@@ -231,6 +266,13 @@ async def test_org_a_objects_survive_carols_attempts(
     assert account_name == "Org A production"
     assert resource_state == "running"
     assert budget_name == "Org A compute"
+    async with db.begin():
+        channel = await db.get(NotificationChannel, org_a_ids["channel"])
+        rule = await db.get(NotificationRule, org_a_ids["rule"])
+        line = await db.get(Notification, org_a_ids["notification"])
+    assert channel is not None and channel.enabled and channel.name == "Org A pager"
+    assert rule is not None and rule.name == "Org A route"
+    assert line is not None and line.read_at is None
 
 
 @pytest.mark.parametrize(
@@ -249,6 +291,11 @@ async def test_org_a_objects_survive_carols_attempts(
         ("/resources/summary", "Org A production"),
         ("/budgets", "Org A compute"),
         ("/budgets/status", "Org A compute"),
+        ("/notifications/channels", "Org A pager"),
+        ("/notifications/rules", "Org A route"),
+        ("/notifications/deliveries", "Org A event"),
+        ("/notifications", "Org A inbox line"),
+        ("/notifications/unread-count", '"unread":1'),
     ],
 )
 async def test_carols_lists_hold_nothing_of_org_a(

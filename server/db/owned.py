@@ -1,0 +1,46 @@
+"""What every org-owned, uniquely named object needs: found only in its own organization
+(another org's is a 404, which tells nothing), and a name free in it (a 409 otherwise)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.http.errors import Conflict, NotFound
+
+T = TypeVar("T")
+
+
+async def one_of_org(db: AsyncSession, model: type[T], *, org_id: int, id: int, noun: str) -> T:
+    """The `model` row `id` of `org_id`, or a 404 naming the noun ("Channel not found")."""
+    table: Any = model
+    found = await db.scalar(select(model).where(table.id == id, table.org_id == org_id))
+    if found is None:
+        raise NotFound(f"{noun} not found")
+    return found
+
+
+def _taken(noun: str, name: str) -> Conflict:
+    return Conflict(f"A {noun.lower()} named {name!r} already exists")
+
+
+async def check_name_free(
+    db: AsyncSession, model: type[Any], *, org_id: int, name: str, noun: str, other_than: int | None
+) -> None:
+    """A 409 when another `model` row of the org has `name` (`other_than`: the one renamed)."""
+    query = select(model.id).where(model.org_id == org_id, model.name == name)
+    if other_than is not None:
+        query = query.where(model.id != other_than)
+    if await db.scalar(query) is not None:
+        raise _taken(noun, name)
+
+
+async def flush_named(db: AsyncSession, *, name: str, noun: str) -> None:
+    """Flush; a row of that name added since the check is the same 409."""
+    try:
+        await db.flush()
+    except IntegrityError as exc:
+        raise _taken(noun, name) from exc

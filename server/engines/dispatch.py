@@ -1,0 +1,84 @@
+"""The notification dispatcher: sends the outbox's due deliveries (server/notifications/).
+
+It decides nothing itself: server/notifications/delivery.py says what is due, what a
+delivery says and what an outcome changes; the channels (server/providers/channels/) send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from server.db.base import utcnow
+from server.engines.loop import Loop
+from server.notifications import delivery
+from server.providers.channels import Channels
+from server.providers.channels.base import DeliveryError
+from server.service_context import Runtime, system_transaction
+
+log = logging.getLogger("upmetr.engines.dispatch")
+
+
+class Dispatcher(Loop):
+    """run_once():
+    1. Claim up to `batch` due deliveries under a lease (a compare-and-set update), and
+       read what each sends, in one short transaction.
+    2. Send them all at once, each bounded by its channel's timeout; a channel that raises
+       anything but DeliveryError counts as a temporary failure (and is logged).
+    3. Record every outcome in one transaction: the attempt, then delivered, a retry with
+       backoff, or failed; a permanent error disables the channel and says so.
+    4. True when the batch was full (there may be more due now); else sleep until woken
+       (a change queued deliveries) or `poll_seconds` (retries come due, other processes).
+    """
+
+    name = "dispatch"
+
+    def __init__(
+        self, runtime: Runtime, channels: Channels, *, batch: int = 100, poll_seconds: float = 1.0
+    ) -> None:
+        super().__init__()
+        self.retry_seconds = poll_seconds
+        self._runtime = runtime
+        self._channels = channels
+        self._batch = batch
+        self._poll_seconds = poll_seconds
+
+    def idle_seconds(self) -> float:
+        return self._poll_seconds
+
+    async def run_once(self) -> bool:
+        runtime = self._runtime
+        async with runtime.sessions() as db, db.begin():
+            ids = await delivery.claim(db, now=utcnow(), limit=self._batch)
+            jobs = await delivery.jobs_of(db, ids, runtime.keys) if ids else []
+        if not jobs:
+            return False
+        outcomes = await asyncio.gather(*(self._send(job) for job in jobs))
+        async with system_transaction(runtime) as ctx:
+            now = utcnow()
+            for outcome in outcomes:
+                await delivery.record(ctx, outcome, now=now)
+        return len(ids) >= self._batch
+
+    async def _send(self, job: delivery.Job) -> delivery.Outcome:
+        if job.skip is not None or job.config is None:
+            return delivery.Outcome(job)
+        started = time.perf_counter()
+        try:
+            sent = await self._channels.send(job.channel_type, job.notice, job.config)
+        except DeliveryError as exc:
+            return delivery.Outcome(job, error=exc, duration_ms=_since(started))
+        except Exception as exc:  # a channel's bug must not stop the others' outcomes
+            log.exception("%s delivery %s failed unexpectedly", job.channel_type, job.delivery_id)
+            error = DeliveryError(f"unexpected error: {exc}", permanent=False)
+            return delivery.Outcome(job, error=error, duration_ms=_since(started))
+        return delivery.Outcome(job, sent=sent, duration_ms=_since(started))
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self._channels.aclose()
+
+
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

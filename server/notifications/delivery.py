@@ -1,0 +1,296 @@
+"""What the dispatcher decides (server/engines/dispatch.py schedules): which deliveries are
+due, what each one says, and what an attempt's outcome changes.
+
+- A claim is a compare-and-set: `UPDATE ... SET lease_until WHERE still pending and not
+  leased`, so two dispatchers (or one restarted) never send one delivery at once. A claim
+  counts as an attempt, so a delivery that crashes its sender is not retried forever.
+- A sender that dies mid-send leaves the lease to lapse; the delivery is claimed again and
+  sent with the same idempotency id (a receiver may see it twice, never zero times).
+- A temporary error is retried after 10 s, 1 min, 5 min, 30 min, 2 h and 6 h (each
+  +-20 % jitter so a recovering receiver is not hit by every retry at once), or after the
+  vendor's Retry-After; then the delivery fails for good.
+- A permanent error fails the delivery and disables its channel with `last_error`, and a
+  `channel.disabled` event tells the admins (inbox, and their other channels).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit import service as audit
+from server.incidents.models import Incident
+from server.incidents.service import add_timeline_event
+from server.keys import Keys
+from server.notifications.channels import full_config
+from server.notifications.models import (
+    DeliveryAttempt,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationEvent,
+)
+from server.notifications.outbox import Occurrence, notify
+from server.orgs.models import Organization
+from server.providers.channels.base import ChannelConfig, DeliveryError, Notice, Sent
+from server.service_context import Context
+from shared.api.incidents import IncidentStatus, TimelineKind
+from shared.api.notifications import DeliveryStatus, EventType
+
+BACKOFF_SECONDS = (10, 60, 300, 1800, 7200, 21600)
+MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
+LEASE = timedelta(seconds=60)
+JITTER = 0.2
+PENDING = DeliveryStatus.pending.value
+_ESCALATED = EventType.incident_escalated.value
+_FACTS = (("Status", "status"), ("Severity", "severity"), ("Trigger", "trigger_type"))
+
+
+def retry_delay(attempts: int, retry_after: float | None = None) -> timedelta:
+    """When to try again after the `attempts`-th attempt failed for now."""
+    base = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1]
+    delay = base * random.uniform(1 - JITTER, 1 + JITTER)  # spreading, not secrecy
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, BACKOFF_SECONDS[-1]))
+    return timedelta(seconds=delay)
+
+
+@dataclass
+class Job:
+    """A claimed delivery with what sending it needs; `skip` says why it is not sent."""
+
+    delivery_id: int
+    attempts: int
+    channel_type: str
+    notice: Notice
+    config: ChannelConfig | None
+    skip: tuple[DeliveryStatus, str] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: Job
+    sent: Sent | None = None
+    error: DeliveryError | None = None
+    duration_ms: float = 0.0
+
+
+def _due(now: datetime) -> Any:
+    return and_(
+        NotificationDelivery.status == PENDING,
+        NotificationDelivery.next_attempt_at <= now,
+        or_(NotificationDelivery.lease_until.is_(None), NotificationDelivery.lease_until <= now),
+    )
+
+
+async def claim(db: AsyncSession, *, now: datetime, limit: int) -> list[int]:
+    """Lease up to `limit` due deliveries, oldest due first; their ids."""
+    candidates = list(
+        await db.scalars(
+            select(NotificationDelivery.id)
+            .where(_due(now))
+            .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
+            .limit(limit)
+        )
+    )
+    if not candidates:
+        return []
+    claimed = await db.scalars(
+        update(NotificationDelivery)
+        .where(NotificationDelivery.id.in_(candidates), _due(now))
+        .values(lease_until=now + LEASE, attempts=NotificationDelivery.attempts + 1)
+        .returning(NotificationDelivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(claimed)
+
+
+async def jobs_of(db: AsyncSession, ids: list[int], keys: Keys) -> list[Job]:
+    """What each claimed delivery sends, read in one pass."""
+    rows = (
+        await db.execute(
+            select(NotificationDelivery, NotificationEvent, NotificationChannel, Organization)
+            .join(NotificationEvent, NotificationEvent.id == NotificationDelivery.event_id)
+            .join(Organization, Organization.id == NotificationDelivery.org_id)
+            .outerjoin(
+                NotificationChannel, NotificationChannel.id == NotificationDelivery.channel_id
+            )
+            .where(NotificationDelivery.id.in_(ids))
+        )
+    ).all()
+    open_incidents = await _open_incidents(db, [d.incident_id for d, *_ in rows if d.escalation])
+    jobs = []
+    for delivery, event, channel, org in rows:
+        skip: tuple[DeliveryStatus, str] | None = None
+        config = None
+        if channel is None:
+            skip = (DeliveryStatus.failed, "the channel was deleted")
+        elif not channel.enabled:
+            skip = (DeliveryStatus.failed, "the channel is disabled")
+        elif delivery.escalation and delivery.incident_id not in open_incidents:
+            skip = (DeliveryStatus.cancelled, "the incident was acknowledged or resolved")
+        else:
+            try:
+                config = full_config(channel, keys)
+            except ValueError as exc:  # a key that changed, or a config no longer valid
+                skip = (DeliveryStatus.failed, f"the channel's config cannot be read: {exc}")
+        jobs.append(
+            Job(
+                delivery_id=delivery.id,
+                attempts=delivery.attempts,
+                channel_type=delivery.channel_type,
+                notice=notice_of(delivery, event, org.name),
+                config=config,
+                skip=skip,
+            )
+        )
+    return jobs
+
+
+async def _open_incidents(db: AsyncSession, ids: list[int | None]) -> set[int]:
+    wanted = [each for each in ids if each is not None]
+    if not wanted:
+        return set()
+    found = await db.scalars(
+        select(Incident.id).where(
+            Incident.id.in_(wanted), Incident.status == IncidentStatus.open.value
+        )
+    )
+    return set(found)
+
+
+def notice_of(delivery: NotificationDelivery, event: NotificationEvent, org_name: str) -> Notice:
+    incident = event.data.get("incident") or {}
+    event_type = _ESCALATED if delivery.escalation else event.type
+    facts = {
+        label: str(incident[key])
+        for label, key in (
+            ("Status", "status"),
+            ("Severity", "severity"),
+            ("Trigger", "trigger_type"),
+        )
+        if incident.get(key)
+    }
+    if delivery.escalation:
+        facts["Status"] = "open, not acknowledged"
+    return Notice(
+        event_type=event_type,
+        idempotency_id=delivery.idempotency_id,
+        dedup_key=event.dedup_key,
+        title=event.title,
+        text=event.text,
+        severity=event.severity,  # type: ignore[arg-type]  # one of Severity's values
+        occurred_at=event.created_at,
+        org_name=org_name,
+        status=incident.get("status"),
+        facts=facts,
+        data={**event.data, "event_id": event.id},
+    )
+
+
+async def record(ctx: Context, outcome: Outcome, *, now: datetime) -> None:
+    """Store one attempt's outcome (see the module's rules) in the caller's transaction."""
+    job = outcome.job
+    db = ctx.db
+    values: dict[str, Any] = {"lease_until": None}
+    if job.skip is not None:
+        status, why = job.skip
+        values |= {"status": status.value, "last_error": why, "next_attempt_at": None}
+    else:
+        error = outcome.error
+        db.add(
+            DeliveryAttempt(
+                delivery_id=job.delivery_id, attempted_at=now, ok=error is None,
+                status_code=error.status_code if error else _code(outcome.sent),
+                error=error.message[:2000] if error else None,
+                duration_ms=round(outcome.duration_ms, 1),
+            )
+        )  # fmt: skip
+        if error is None:
+            values |= {
+                "status": DeliveryStatus.delivered.value, "delivered_at": now,
+                "next_attempt_at": None, "last_status_code": _code(outcome.sent),
+            }  # fmt: skip
+        else:
+            values |= {"last_error": error.message[:2000], "last_status_code": error.status_code}
+            if not error.permanent and job.attempts < MAX_ATTEMPTS:
+                retry_after = getattr(error, "retry_after_seconds", None)
+                values["next_attempt_at"] = now + retry_delay(job.attempts, retry_after)
+            else:
+                values |= {"status": DeliveryStatus.failed.value, "next_attempt_at": None}
+    delivery = await db.scalar(
+        update(NotificationDelivery)
+        .where(NotificationDelivery.id == job.delivery_id, NotificationDelivery.status == PENDING)
+        .values(**values)
+        .returning(NotificationDelivery)
+        .execution_options(synchronize_session=False)
+    )
+    if delivery is None or job.skip is not None:
+        return
+    if outcome.error is None:
+        await _delivered(ctx, delivery, now)
+    elif outcome.error.permanent:
+        await disable_channel(ctx, delivery, outcome.error.message, now)
+
+
+def _code(sent: Sent | None) -> int | None:
+    return sent.status_code if sent else None
+
+
+async def _delivered(ctx: Context, delivery: NotificationDelivery, now: datetime) -> None:
+    await ctx.db.execute(
+        update(NotificationChannel)
+        .where(NotificationChannel.id == delivery.channel_id)
+        .values(last_delivered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    incident_id = delivery.incident_id
+    if incident_id is not None and await ctx.db.get(Incident, incident_id) is not None:
+        verb = "Escalated to" if delivery.escalation else "Sent to"
+        await add_timeline_event(
+            ctx.db,
+            incident_id=incident_id,
+            kind=TimelineKind.notified,
+            text=f"{verb} {delivery.channel_type} {delivery.channel_name!r}",
+        )
+
+
+async def disable_channel(
+    ctx: Context, delivery: NotificationDelivery, error: str, now: datetime
+) -> None:
+    """Disable the delivery's channel after a permanent error, once, and say so."""
+    disabled = await ctx.db.execute(
+        update(NotificationChannel)
+        .where(NotificationChannel.id == delivery.channel_id, NotificationChannel.enabled.is_(True))
+        .values(enabled=False, last_error=error[:2000], last_error_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not disabled.rowcount or delivery.channel_id is None:  # type: ignore[attr-defined]
+        return
+    name = f"{delivery.channel_type} channel {delivery.channel_name!r}"
+    await audit.record(
+        ctx, action="channel.disabled", resource_type="notification_channel",
+        resource_id=delivery.channel_id, org_id=delivery.org_id,
+        detail=f"{delivery.channel_name!r} after a permanent error: {error}"[:2000],
+    )  # fmt: skip
+    await notify(
+        ctx,
+        Occurrence(
+            org_id=delivery.org_id,
+            type=EventType.channel_disabled.value,
+            severity="error",
+            title=f"Notifications to {name} stopped",
+            text=(
+                f"Upmetr disabled the {name} after a delivery failed for good: {error}. "
+                "Fix it, then enable the channel again (upmetr channels enable "
+                f"{delivery.channel_id})."
+            ),
+            dedup_key=f"channel-{delivery.channel_id}",
+            data={"channel": {"id": delivery.channel_id, "name": delivery.channel_name}},
+            skip_channel_ids=frozenset({delivery.channel_id}),
+        ),
+    )

@@ -1,0 +1,248 @@
+"""The outbox: an event is stored, and routed into deliveries and inbox lines, in the
+transaction of the change that caused it, so a change that commits is always told and a
+change that rolls back never is.
+
+`notify(ctx, occurrence)`:
+1. Store the event (`notification_event`).
+2. Pick the org's enabled routing rules whose events match (`budget.*` matches
+   `budget.exceeded`) and whose min_severity the event reaches.
+3. One delivery per enabled channel of this org that those rules name (a channel named by
+   two rules is sent once); an id of a deleted or another org's channel is skipped.
+   Each delivery has its own idempotency id, kept across every retry.
+4. For an `incident.opened` event, rules with `escalate_after_minutes` add escalation
+   deliveries to their escalation channels, due that many minutes later; acknowledging or
+   resolving the incident cancels them (`cancel_escalations`).
+5. An inbox line for each member the event concerns (every member; `channel.disabled`:
+   the admins), each a `notification.created` live event after commit.
+6. A `channel.disabled` event no rule routes goes to every other enabled channel, so a
+   broken channel is never disabled in silence.
+7. After commit the dispatcher is woken (when the context can wake it; else its poll finds
+   the deliveries within a second).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.base import utcnow
+from server.incidents.models import Incident
+from server.notifications.models import (
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationRule,
+)
+from server.orgs.models import Membership
+from server.service_context import Context, Wake
+from shared.api.common import Role
+from shared.api.events import NotificationCreated
+from shared.api.incidents import Severity
+from shared.api.notifications import DeliveryStatus, EventType, event_matches
+
+SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(Severity)}
+PENDING = DeliveryStatus.pending.value
+_ADMINS = (Role.admin.value, Role.superadmin.value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Occurrence:
+    """What happened, as the outbox keeps it and every channel renders it."""
+
+    org_id: int
+    type: str
+    severity: str
+    title: str
+    text: str
+    dedup_key: str
+    incident_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    # Channels never told of it, whatever the rules say (the one that was just disabled).
+    skip_channel_ids: frozenset[int] = frozenset()
+
+
+def incident_occurrence(incident: Incident, event_type: str, text: str | None = None) -> Occurrence:
+    """The `incident.*` event of an incident's change."""
+    verb = event_type.split(".")[1]
+    return Occurrence(
+        org_id=incident.org_id,
+        type=event_type,
+        severity=incident.severity,
+        title=f"[{incident.severity.upper()}] {incident.title}",
+        text=text or f"Incident #{incident.id} {verb}: {incident.title}",
+        dedup_key=f"incident-{incident.id}",
+        incident_id=incident.id,
+        data={
+            "incident": {
+                "id": incident.id,
+                "title": incident.title,
+                "severity": incident.severity,
+                "status": incident.status,
+                "trigger_type": incident.trigger_type,
+                "target_type": incident.target_type,
+                "target_id": incident.target_id,
+                "opened_at": incident.opened_at.isoformat().replace("+00:00", "Z"),
+            }
+        },
+    )
+
+
+def new_idempotency_id() -> str:
+    """`msg_` and 22 random characters, as Standard Webhooks' message ids look."""
+    return f"msg_{secrets.token_urlsafe(16)}"
+
+
+async def notify(ctx: Context, occurrence: Occurrence) -> NotificationEvent:
+    """Store, route and queue an event in the caller's transaction (the module's steps)."""
+    db = ctx.db
+    event = NotificationEvent(
+        org_id=occurrence.org_id, type=occurrence.type, severity=occurrence.severity,
+        title=occurrence.title[:200], text=occurrence.text[:2000],
+        dedup_key=occurrence.dedup_key, incident_id=occurrence.incident_id,
+        data=occurrence.data,
+    )  # fmt: skip
+    db.add(event)
+    await db.flush()
+    routed, escalations = await _routes(db, occurrence)
+    if occurrence.type == EventType.channel_disabled and not routed:
+        routed = await _enabled_channel_ids(db, occurrence.org_id)
+    routed -= occurrence.skip_channel_ids
+    channels = await _channels(db, occurrence.org_id, routed | set(escalations))
+    now = utcnow()
+    rows = [
+        _delivery(event, channel, now=now, escalation=False)
+        for channel_id, channel in channels.items()
+        if channel_id in routed
+    ]
+    rows += [
+        _delivery(event, channels[channel_id], now=due, escalation=True)
+        for channel_id, due in escalations.items()
+        if channel_id in channels
+    ]
+    if rows:
+        await db.execute(insert(NotificationDelivery), rows)
+        if ctx.runtime is not None:
+            ctx.wake(Wake.dispatch)
+    await _to_inboxes(ctx, event)
+    return event
+
+
+def _delivery(
+    event: NotificationEvent, channel: NotificationChannel, *, now: Any, escalation: bool
+) -> dict[str, Any]:
+    return {
+        "org_id": event.org_id,
+        "event_id": event.id,
+        "channel_id": channel.id,
+        "channel_name": channel.name,
+        "channel_type": channel.type,
+        "incident_id": event.incident_id,
+        "escalation": escalation,
+        "idempotency_id": new_idempotency_id(),
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": utcnow(),
+    }
+
+
+async def _routes(db: AsyncSession, occurrence: Occurrence) -> tuple[set[int], dict[int, Any]]:
+    """The channel ids the rules route the event to, and escalation channels by due time."""
+    rules = await db.scalars(
+        select(NotificationRule).where(
+            NotificationRule.org_id == occurrence.org_id, NotificationRule.enabled.is_(True)
+        )
+    )
+    rank = SEVERITY_RANK.get(occurrence.severity, 0)
+    routed: set[int] = set()
+    escalations: dict[int, Any] = {}
+    for rule in rules:
+        if rank < SEVERITY_RANK.get(rule.min_severity, 0):
+            continue
+        if not any(event_matches(pattern, occurrence.type) for pattern in rule.events):
+            continue
+        routed.update(rule.channel_ids)
+        if occurrence.type == EventType.incident_opened and rule.escalate_after_minutes:
+            due = utcnow() + timedelta(minutes=rule.escalate_after_minutes)
+            for channel_id in rule.escalation_channel_ids:
+                escalations[channel_id] = min(due, escalations.get(channel_id, due))
+    return routed, escalations
+
+
+async def _channels(db: AsyncSession, org_id: int, ids: set[int]) -> dict[int, NotificationChannel]:
+    if not ids:
+        return {}
+    found = await db.scalars(
+        select(NotificationChannel).where(
+            NotificationChannel.org_id == org_id,
+            NotificationChannel.id.in_(ids),
+            NotificationChannel.enabled.is_(True),
+        )
+    )
+    return {channel.id: channel for channel in found}
+
+
+async def _enabled_channel_ids(db: AsyncSession, org_id: int) -> set[int]:
+    found = await db.scalars(
+        select(NotificationChannel.id).where(
+            NotificationChannel.org_id == org_id, NotificationChannel.enabled.is_(True)
+        )
+    )
+    return set(found)
+
+
+async def _to_inboxes(ctx: Context, event: NotificationEvent) -> None:
+    members = select(Membership.user_id).where(Membership.org_id == event.org_id)
+    if event.type == EventType.channel_disabled:
+        members = members.where(Membership.role.in_(_ADMINS))
+    user_ids = list(await ctx.db.scalars(members.order_by(Membership.user_id)))
+    if not user_ids:
+        return
+    created = await ctx.db.scalars(
+        insert(Notification).returning(Notification),
+        [
+            {
+                "org_id": event.org_id,
+                "user_id": user_id,
+                "event_type": event.type,
+                "title": event.title,
+                "body": event.text,
+                "severity": event.severity,
+                "incident_id": event.incident_id,
+                "created_at": utcnow(),
+            }
+            for user_id in user_ids
+        ],
+    )
+    for line in created:
+        ctx.publish_after_commit(
+            NotificationCreated(
+                id=line.id,
+                user_id=line.user_id,
+                title=line.title,
+                severity=line.severity,
+                notification_type=line.event_type,
+            ),
+            org_id=event.org_id,
+        )
+
+
+async def cancel_escalations(db: AsyncSession, incident_id: int) -> int:
+    """Cancel the incident's pending escalations (acknowledged or resolved): how many."""
+    result = await db.execute(
+        update(NotificationDelivery)
+        .where(
+            NotificationDelivery.incident_id == incident_id,
+            NotificationDelivery.escalation.is_(True),
+            NotificationDelivery.status == PENDING,
+        )
+        .values(status=DeliveryStatus.cancelled.value, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

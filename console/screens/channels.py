@@ -1,0 +1,142 @@
+"""Channels (`:channels`): where the organization's notifications go, whether each is on,
+when it last delivered and the error that last stopped it.
+
+Keys: t sends a test message to the channel under the cursor and says what the vendor
+answered; e switches the channel on or off (on again clears the error that disabled it).
+The state reads without colour (`● on`, `○ off`). No event tells of a channel's change, but
+a channel a permanent error disabled tells the admins through the inbox: that event
+(`notification.created` of `channel.disabled`) reads the view again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+
+from console.formatting import ago
+from console.screens.view import ViewScreen
+from console.widgets.column_fit import Col
+from console.widgets.resource_table import Cell, ResourceTable
+from shared.api.events import Event, NotificationCreated
+from shared.api.notifications import ChannelRead, ChannelTestResult
+
+COLUMNS = (
+    Col("ID", 60),
+    Col("NAME", 100, min_width=12),
+    Col("TYPE", 95),
+    Col("STATE", 98, width=5),
+    Col("DELIVERED", 80, width=9),
+    Col("LAST ERROR", 70, min_width=16),
+)
+PAGE = 200
+
+
+def channel_cells(channel: ChannelRead, now: datetime, colors: dict[str, str]) -> list[Cell]:
+    state = (
+        Text("● on", style=colors.get("success", ""))
+        if channel.enabled
+        else Text("○ off", style=colors.get("warning", ""))
+    )
+    error = channel.last_error or "-"
+    if channel.last_error_at is not None:
+        error = f"{ago(channel.last_error_at, now)} ago: {error}"
+    return [
+        str(channel.id),
+        channel.name,
+        channel.type.value,
+        state,
+        ago(channel.last_delivered_at, now) if channel.last_delivered_at else "never",
+        Text(error, style=colors.get("error", "") if channel.last_error else ""),
+    ]
+
+
+def test_outcome(channel: ChannelRead, result: ChannelTestResult) -> str:
+    """`ops (slack): delivered, 200 ok`; `ops (slack): failed, 404 no_service (permanent)`."""
+    answer = " ".join(part for part in (str(result.status_code or ""), result.detail or "") if part)
+    verdict = "delivered" if result.ok else "failed"
+    permanent = " (permanent: fix the channel)" if not result.ok and result.permanent else ""
+    return f"{channel.name} ({channel.type.value}): {verdict}, {answer or 'no answer'}{permanent}"
+
+
+class ChannelsScreen(ViewScreen):
+    VIEW = "channels"
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"test", "switch"})
+    BINDINGS = [
+        Binding("t", "test", "Test", id="channels.test"),
+        Binding("e", "switch", "On/off", id="channels.switch"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.channels: dict[int, ChannelRead] = {}
+        self.total = 0
+
+    def compose_body(self) -> ComposeResult:
+        yield ResourceTable(COLUMNS, id="channels")
+
+    @property
+    def table(self) -> ResourceTable:
+        return self.query_one(ResourceTable)
+
+    async def load(self) -> None:
+        page = await self.attempt(self.upmetr.api.channels.list(per_page=PAGE))
+        if page is None:
+            return
+        self.channels = {channel.id: channel for channel in page.items}
+        now, colors = self.upmetr.now(), self.app.theme_variables
+        self.table.set_rows([(c.id, channel_cells(c, now, colors)) for c in page.items])
+        self.total = page.total
+        self._title()
+
+    def _title(self) -> None:
+        off = sum(not channel.enabled for channel in self.channels.values())
+        self.table.set_title("channels", str(self.total), f": {off} off" if off else "")
+
+    def live_many(self, events: list[Event]) -> None:
+        if any(
+            isinstance(event.data, NotificationCreated)
+            and event.data.notification_type == "channel.disabled"
+            for event in events
+        ):
+            self.reload()
+
+    def _current(self) -> ChannelRead | None:
+        return self.channels.get(self.table.current_id or 0)
+
+    def action_test(self) -> None:
+        channel = self._current()
+        if channel is not None:
+            self.notify(f"Sending a test message to {channel.name}...")
+            self._test(channel)
+
+    @work(group="act")
+    async def _test(self, channel: ChannelRead) -> None:
+        result = await self.attempt(self.upmetr.api.channels.test(channel.id))
+        if result is not None:
+            self.notify(
+                test_outcome(channel, result),
+                title="Test message",
+                severity="information" if result.ok else "error",
+                timeout=10,
+            )
+
+    def action_switch(self) -> None:
+        channel = self._current()
+        if channel is not None:
+            self._switch(channel, not channel.enabled)
+
+    @work(group="act")
+    async def _switch(self, channel: ChannelRead, enabled: bool) -> None:
+        done = f"{channel.name} {'on' if enabled else 'off'}"
+        update = self.upmetr.api.channels.update(channel.id, enabled=enabled)
+        changed = await self.attempt(update, done)
+        if changed is not None:
+            self.channels[changed.id] = changed
+            cells = channel_cells(changed, self.upmetr.now(), self.app.theme_variables)
+            self.table.upsert_row(changed.id, cells)
+            self._title()

@@ -18,22 +18,15 @@ from server.db.base import utcnow
 from server.notifications import delivery
 from server.notifications.models import NotificationDelivery, NotificationEvent
 from server.service_context import Wake
-from tests.conftest import Person, World
+from tests.conftest import World
+from tests.server.api_calls import call
 from tests.server.channels.receivers import WEBHOOK_SECRET, Receiver, receiver
 from tests.server.channels.test_webhook import verify
 
 __all__ = ["receiver"]
 
-API = "/api/v1"
 Client = TestClient  # type: ignore[type-arg]
 NO_EMAIL = {"incident.opened": {"in_app": True, "email": False}}
-
-
-async def call(
-    client: Client, person: Person, method: str, path: str, body: Any = None
-) -> tuple[int, Any]:
-    response = await client.request(method, API + path, json=body, headers=person.headers)
-    return response.status, (await response.json() if response.status != 204 else None)
 
 
 async def webhook(client: Client, world: World, receiver: Receiver, name: str) -> int:

@@ -1,5 +1,6 @@
 """Imports every domain's tables so `Base.metadata` is complete (Alembic, tests)."""
 
+from server.alert_rules.models import AlertRule
 from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession, MfaBackupCode, OneTimeToken, RefreshToken
 from server.billing.models import Plan
@@ -17,6 +18,7 @@ from server.notifications.models import (
     NotificationChannel,
     NotificationDelivery,
     NotificationEvent,
+    NotificationPreference,
     NotificationRule,
 )
 from server.orgs.models import Membership, Organization
@@ -33,6 +35,7 @@ def described_by_models(name: str | None, type_: str, _parents: object = None) -
 
 
 __all__ = [
+    "AlertRule",
     "ApiKey",
     "AuditLog",
     "AuthSession",
@@ -59,6 +62,7 @@ __all__ = [
     "NotificationChannel",
     "NotificationDelivery",
     "NotificationEvent",
+    "NotificationPreference",
     "NotificationRule",
     "OneTimeToken",
     "Organization",

@@ -19,6 +19,7 @@ from shared.api.notifications import (
     DeliveryRead,
     DeliveryStatus,
     NotificationRead,
+    Preferences,
     RuleRead,
     UnreadCount,
 )
@@ -186,7 +187,8 @@ class NotificationRules(Namespace[M]):
 
 
 class Notifications(Namespace[M]):
-    """The caller's inbox (`/notifications`) and the organization's delivery log."""
+    """The caller's inbox (`/notifications`) and preferences, and the organization's
+    delivery log."""
 
     @endpoint
     def list(
@@ -219,6 +221,21 @@ class Notifications(Namespace[M]):
     @endpoint
     def delete(self, notification_id: int) -> Call[None]:
         return Call("DELETE", f"/notifications/{int(notification_id)}", no_content)
+
+    @endpoint
+    def preferences(self) -> Call[Preferences]:
+        """The caller's preferences: inbox and email per event, min severity, quiet hours."""
+        return Call("GET", "/notifications/preferences", parse_as(Preferences))
+
+    @endpoint
+    def set_preferences(self, preferences: Preferences) -> Call[Preferences]:
+        """Replace the caller's preferences (events left out keep their defaults)."""
+        return Call(
+            "PUT",
+            "/notifications/preferences",
+            parse_as(Preferences),
+            json=preferences.model_dump(mode="json"),
+        )
 
     @endpoint
     def deliveries(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
-from shared.api.notifications import ChannelType, DeliveryStatus
+from shared.api.incidents import Severity
+from shared.api.notifications import ChannelType, DeliveryStatus, EventType
 from shared.client import AsyncClient, BadRequest, Client, Forbidden, NotFound
 from tests.conftest import World
 from tests.server.channels.receivers import WEBHOOK_SECRET, Receiver, receiver
@@ -26,7 +27,16 @@ def test_sync_and_async_clients_offer_the_same_notification_methods() -> None:
     methods = {
         "channels": {"list", "get", "create", "update", "delete", "test"},
         "notification_rules": {"list", "get", "create", "update", "delete"},
-        "notifications": {"list", "unread_count", "read", "read_all", "delete", "deliveries"},
+        "notifications": {
+            "list",
+            "unread_count",
+            "read",
+            "read_all",
+            "delete",
+            "deliveries",
+            "preferences",
+            "set_preferences",
+        },
     }
     for name, expected in methods.items():
         for api in (sync_api, async_api):
@@ -142,3 +152,18 @@ async def test_the_inbox_counts_marks_read_and_deletes_and_the_log_lists_deliver
             await api.notifications.read(newest.id)
     async with api_for(client, world.alice.access_token) as api:
         assert (await api.notifications.unread_count()).unread == 2  # hers are her own
+
+
+async def test_preferences_are_read_and_replaced(
+    client: TestClient,
+    world: World,
+) -> None:
+    async with api_for(client, world.bob.access_token) as api:
+        mine = await api.notifications.preferences()
+        assert mine.events[EventType.incident_opened].email is True  # the default
+        mine.min_severity = Severity.error
+        mine.quiet_hours.enabled = True
+        mine.quiet_hours.timezone = "Europe/Paris"
+        saved = await api.notifications.set_preferences(mine)
+        assert (saved.min_severity, saved.quiet_hours.timezone) == (Severity.error, "Europe/Paris")
+        assert (await api.notifications.preferences()).quiet_hours.enabled is True

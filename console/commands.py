@@ -15,7 +15,7 @@ VIEW_ALIASES: dict[str, tuple[str, ...]] = {
     "costs": ("cost", "c"),
     "budgets": ("bud", "budget", "b"),
     "notifications": ("notif", "notification", "inbox", "n"),
-    "channels": ("chan", "channel", "ch"),
+    "channels": ("chan", "channel", "ch", "rules", "rule"),  # the rules are in its view
     "help": ("h", "?", "keys"),
 }
 DEFAULT_VIEW = "dashboard"  # where the console opens

@@ -32,6 +32,7 @@ COLUMNS = (
     Col("WHEN", 85, width=5),
 )
 PAGE = 100
+INBOX_ACTIONS = frozenset({"read", "read_all", "delete"})
 
 
 def inbox_cells(line: NotificationRead, now: datetime, colors: dict[str, str]) -> list[Cell]:
@@ -119,8 +120,16 @@ class NotificationsScreen(ViewScreen):
     def _unread_less(self, count: int = 1) -> None:
         self.upmetr.unread = max((self.upmetr.unread or 0) - count, 0)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Every member, a viewer too, keeps their own inbox; `--readonly` shows the keys
+        disabled, as it does every action that changes something."""
+        if action in INBOX_ACTIONS and self.upmetr.readonly:
+            return None
+        return super().check_action(action, parameters)
+
     def action_open(self) -> None:
-        self.action_read()
+        if not self.upmetr.readonly:  # enter comes as a row selection, past check_action
+            self.action_read()
 
     def action_read(self) -> None:
         line = self.lines.get(self.table.current_id or 0)

@@ -93,6 +93,31 @@ async def test_t_sends_a_test_message_and_e_switches_a_channel_off_and_on(
         await until(pilot, lambda: "● on" in table_text(pilot))
 
 
+async def test_the_rules_show_below_the_channels_and_e_switches_the_focused_one(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    ops = await add_channel(
+        client, world.alice, name="ops", type="email", config={"to": ["ops@example.com"]}
+    )
+    response = await client.post(
+        "/api/v1/notifications/rules",
+        json={"name": "page ops", "events": ["incident.*"], "channel_ids": [ops["id"]],
+              "min_severity": "error", "escalate_after_minutes": 10,
+              "escalation_channel_ids": [ops["id"]]},
+        headers=world.alice.headers,
+    )  # fmt: skip
+    assert response.status == 201, await response.text()
+    app = console_for(client, world.alice, view="channels")
+    async with app.run_test(size=SMALL) as pilot:
+        await until(pilot, lambda: "page ops" in table_text(pilot, "#rules"))
+        rules = table_text(pilot, "#rules")
+        assert "● on incident.* ▲ error ops after 10m: ops" in rules
+        await pilot.press("tab", "e")
+        await until(pilot, lambda: "○ off" in table_text(pilot, "#rules"))
+        assert "● on" in table_text(pilot, "#channels")  # the channel stayed on
+
+
 async def test_a_viewer_sees_channels_without_the_keys_that_change_them(
     client: TestClient,  # type: ignore[type-arg]
     world: World,
@@ -109,3 +134,23 @@ async def test_a_viewer_sees_channels_without_the_keys_that_change_them(
         await pilot.pause(0.2)
         assert "● on" in table_text(pilot)
         assert screen.check_action("test", ()) is False
+
+
+async def test_a_read_only_console_shows_the_inbox_keys_disabled_and_a_viewer_has_them(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    await open_incident(client, world.alice, "queue backlog", "warning")
+    for person, readonly, allowed in ((world.alice, True, None), (world.bob, False, True)):
+        app = console_for(client, person, view="notifications", readonly=readonly)
+        async with app.run_test(size=SMALL) as pilot:
+            await until(pilot, lambda: "queue backlog" in table_text(pilot))
+            screen = app.screen
+            assert isinstance(screen, NotificationsScreen)
+            assert screen.check_action("read", ()) is allowed
+            await pilot.press("enter")
+            if readonly:
+                await pilot.pause(0.2)
+                assert "● new" in table_text(pilot)
+            else:
+                await until(pilot, lambda: "● new" not in table_text(pilot))

@@ -38,7 +38,12 @@ def running(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     data_dir = tmp_path_factory.mktemp("notification-snapshots") / "data"
     world = prepare(template_db, data_dir)
     fill(data_dir, world.org_a, world.alice.email)
-    with LocalServer(server_settings(data_dir)) as server:
+    # The world's inbox is dated January 2026: the dispatcher's retention, which counts by
+    # the wall clock, must not prune it while the pictures are taken.
+    settings = server_settings(data_dir).model_copy(
+        update={"inbox_keep_days": 36500, "notification_keep_days": 36500}
+    )
+    with LocalServer(settings) as server:
         yield Running(server.url, world)
 
 

@@ -33,6 +33,7 @@ from shared.client.monitors import Monitors
 from shared.client.namespace import Async, M, Sync
 
 if TYPE_CHECKING:
+    from shared.client.alert_rules import AlertRules
     from shared.client.cloud import AsyncJobs, CloudAccounts, CloudResources, SyncJobs
     from shared.client.costs import Budgets, Costs
     from shared.client.notifications import Channels, NotificationRules, Notifications
@@ -86,6 +87,7 @@ class _Namespaces(Generic[M]):
     channels: Channels[M] = _on_first_use("notifications:Channels")
     notification_rules: NotificationRules[M] = _on_first_use("notifications:NotificationRules")
     notifications: Notifications[M] = _on_first_use("notifications:Notifications")
+    alert_rules: AlertRules[M] = _on_first_use("alert_rules:AlertRules")
 
     def _attach(self, core: SyncCore | AsyncCore) -> None:
         self._core = core

@@ -1,0 +1,613 @@
+"""The notification outbox end to end: from an incident's commit to a webhook on 127.0.0.1.
+
+`upmetr serve` (role all: the API process and the worker process it supervises) runs on a
+fresh data directory with one Enterprise organization and its superadmin; a webhook
+receiver (aiohttp, a process of its own) records every request it gets: its `webhook-id`,
+when it arrived (CLOCK_MONOTONIC, which every process of the machine shares), the incident
+id in the body, whether the Standard Webhooks signature is right, and its answer (204, or
+503 for a `--fail-rate` fraction of requests). A channel and a rule route `incident.opened`
+to it. Then:
+
+1. Burst: `--incidents` manual incidents through the API from `--clients` concurrent
+   clients. Per incident, the time from the API's 201 (its commit) to the receiver's first
+   204: p50/p90/p99/max; deliveries per second (incidents delivered / first to last
+   arrival), which the API's creation rate bounds.
+2. Backlog (without --kill-every): the worker is paused (SIGSTOP) while as many incidents
+   again are created, then resumed (SIGCONT): the dispatcher's own rate, unbounded by the
+   API, is deliveries / (resume to last arrival).
+3. With `--kill-every S`, the worker is SIGKILLed S seconds after each start for as long as
+   the burst lasts (the API process starts another after its back-off, 1 s doubling).
+   A delivery in flight at a kill stays leased until its lease lapses (60 s), then goes
+   again with the same webhook-id.
+4. Settle: wait until every incident is delivered (or `--settle` seconds have passed).
+   The dispatcher's backoff (10 s, 1 min, 5 min, ...) is not a setting, so with
+   `--fail-rate`, pending retries are made due at once with a direct SQL update of
+   `next_attempt_at` every few seconds (printed); leases are left to lapse.
+5. Checks: lost (an incident never delivered), duplicates (one webhook-id accepted more
+   than once), incidents told under two webhook-ids (two deliveries, which must be 0), bad
+   signatures, and the delivery rows' statuses in the database.
+
+    python benchmarks/notifications.py                                  # about 2 minutes
+    python benchmarks/notifications.py --kill-every 3 --fail-rate 0.1   # about 3 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import multiprocessing
+import os
+import random
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from aiohttp import web  # noqa: E402
+from seeding import ARGON2, EMAIL, PASSWORD, database_url, free_port, seed_org  # noqa: E402
+
+API = "/api/v1"
+SECRET = "whsec_" + base64.b64encode(b"upmetr-notifications-benchmark!!").decode()
+WARMUP_INCIDENTS = 5
+NUDGE_SECONDS = 3.0  # how often pending retries are made due (with --fail-rate)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process so far, from /proc/<pid>/stat (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+# The receiver, in a process of its own
+
+
+def serve_receiver(port: int, fail_rate: float) -> None:
+    """POST /hook records (webhook-id, arrived, incident id, status, signature ok) and answers
+    204, or 503 for `fail_rate` of requests; GET /records?since=N returns rows N onwards."""
+    key = base64.b64decode(SECRET.removeprefix("whsec_"))
+    records: list[tuple[str, float, int | None, int, bool]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        arrived = time.monotonic()
+        body = await request.read()
+        message_id = request.headers.get("webhook-id", "")
+        signed = f"{message_id}.{request.headers.get('webhook-timestamp', '')}.".encode() + body
+        digest = hmac.new(key, signed, hashlib.sha256).digest()
+        expected = "v1," + base64.b64encode(digest).decode()
+        signature_ok = expected in request.headers.get("webhook-signature", "").split()
+        incident = json.loads(body).get("data", {}).get("incident", {}).get("id")
+        status = 503 if random.random() < fail_rate else 204
+        records.append((message_id, arrived, incident, status, signature_ok))
+        return web.Response(status=status)
+
+    async def dump(request: web.Request) -> web.Response:
+        return web.json_response(records[int(request.query.get("since", "0")) :])
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    app.router.add_get("/records", dump)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+@dataclass
+class Arrival:
+    webhook_id: str
+    at: float
+    incident_id: int | None
+    status: int
+    signature_ok: bool
+
+
+class Receiver:
+    """The driver's view of the receiver: its rows, fetched as they come."""
+
+    def __init__(self, port: int, pid: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.pid = pid
+        self.arrivals: list[Arrival] = []
+        self.delivered_at: dict[int, float] = {}  # incident id -> first 204
+
+    async def refresh(self, client: httpx.AsyncClient) -> None:
+        reply = await client.get(f"{self.url}/records", params={"since": len(self.arrivals)})
+        for row in reply.json():
+            arrival = Arrival(*row)
+            self.arrivals.append(arrival)
+            if arrival.status == 204 and arrival.incident_id is not None:
+                self.delivered_at.setdefault(arrival.incident_id, arrival.at)
+
+
+@contextlib.contextmanager
+def running_receiver(fail_rate: float) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    process = multiprocessing.get_context("spawn").Process(
+        target=serve_receiver, args=(port, fail_rate), daemon=True
+    )
+    process.start()
+    try:
+        wait_for(port)
+        assert process.pid is not None
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.join(timeout=10)
+
+
+def wait_for(port: int, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing answers on port {port}")
+
+
+# The server
+
+
+def seed(data_dir: Path) -> None:
+    from server.db.engine import create_engine, create_sessionmaker
+    from server.db.migrate import upgrade
+
+    url = database_url(str(data_dir))
+    upgrade(url)
+
+    async def seed_async() -> None:
+        engine = create_engine(url)
+        try:
+            await seed_org(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed_async())
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """`upmetr serve` (role all) on the data directory; its log goes to server.log there."""
+    env = {
+        **os.environ,
+        "UPMETR_DATA_DIR": str(data_dir),
+        "UPMETR_DEFAULT_PLAN": "enterprise",
+        "UPMETR_RATE_LIMIT_USER": "100000000/minute",
+        "UPMETR_RATE_LIMIT_ANON": "100000000/minute",
+        "UPMETR_ALLOW_PRIVATE_TARGETS": "1",  # the receiver is on 127.0.0.1
+        **{f"UPMETR_{name.upper()}": str(value) for name, value in ARGON2.items()},
+    }
+    upmetr = Path(sys.executable).with_name("upmetr")
+    with (data_dir / "server.log").open("ab") as log:
+        # cwd: `python -m server.worker` must import the installed package, not a checkout.
+        return subprocess.Popen(
+            [str(upmetr), "serve", "--role", "all", "--port", str(port)],
+            env=env,
+            cwd=data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def worker_pid(api_pid: int) -> int | None:
+    """The API process's child running `server.worker`, if one runs now."""
+    for task in Path(f"/proc/{api_pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+                if b"server.worker" in cmdline and not _is_zombie(int(child)):
+                    return int(child)
+    return None
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+async def wait_for_worker(api_pid: int, seconds: float = 60.0) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pid = worker_pid(api_pid)
+        if pid is not None:
+            return pid
+        await asyncio.sleep(0.05)
+    raise SystemExit("the API process started no worker")
+
+
+# The run
+
+
+@dataclass
+class Burst:
+    created_at: dict[int, float] = field(default_factory=dict)  # incident id -> its 201
+    request_seconds: list[float] = field(default_factory=list)
+    began: float = 0.0
+    ended: float = 0.0
+
+
+async def create_incidents(
+    client: httpx.AsyncClient, headers: dict[str, str], count: int, clients: int, label: str
+) -> Burst:
+    burst = Burst(began=time.monotonic())
+    numbers = iter(range(count))
+
+    async def one_client() -> None:
+        for number in numbers:
+            body = {"title": f"{label} {number}", "severity": "critical"}
+            sent = time.monotonic()
+            reply = await client.post(f"{API}/incidents", json=body, headers=headers)
+            answered = time.monotonic()
+            if reply.status_code != 201:
+                raise SystemExit(f"POST /incidents: {reply.status_code} {reply.text[:300]}")
+            burst.created_at[int(reply.json()["id"])] = answered
+            burst.request_seconds.append(answered - sent)
+
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    burst.ended = time.monotonic()
+    return burst
+
+
+async def kill_workers(api_pid: int, every: float, stop: asyncio.Event, kills: list[float]) -> None:
+    """SIGKILL each worker `every` seconds after it was first seen, until `stop`."""
+    seen, seen_at = 0, 0.0
+    while not stop.is_set():
+        pid = worker_pid(api_pid)
+        now = time.monotonic()
+        if pid is not None and pid != seen:
+            seen, seen_at = pid, now
+        elif pid is not None and now - seen_at >= every:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                kills.append(now)
+            seen = 0
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.05)
+
+
+def make_retries_due(data_dir: Path) -> int:
+    """Pending retries waiting for their backoff become due now (a direct SQL update);
+    a leased delivery is left alone. How many."""
+    now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
+    try:
+        with connection:
+            changed = connection.execute(
+                "UPDATE notification_delivery SET next_attempt_at = ?"
+                " WHERE status = 'pending' AND next_attempt_at > ?"
+                " AND (lease_until IS NULL OR lease_until <= ?)",
+                (now, now, now),
+            ).rowcount
+        return int(changed)
+    finally:
+        connection.close()
+
+
+async def settle(
+    client: httpx.AsyncClient,
+    receiver: Receiver,
+    wanted: set[int],
+    seconds: float,
+    data_dir: Path,
+    nudge: bool,
+) -> tuple[float, int]:
+    """Wait until every wanted incident was delivered and no delivery row is pending (every
+    outcome recorded, every lease of a killed worker lapsed and sent again), or `seconds`
+    passed: (waited, nudged)."""
+    began = time.monotonic()
+    nudged, nudged_at = 0, began
+    while time.monotonic() - began < seconds:
+        await receiver.refresh(client)
+        if wanted <= receiver.delivered_at.keys() and not pending_rows(data_dir):
+            break
+        if nudge and time.monotonic() - nudged_at >= NUDGE_SECONDS:
+            nudged += make_retries_due(data_dir)
+            nudged_at = time.monotonic()
+        await asyncio.sleep(0.1)
+    return time.monotonic() - began, nudged
+
+
+def pending_rows(data_dir: Path) -> int:
+    connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
+    try:
+        found = connection.execute(
+            "SELECT count(*) FROM notification_delivery WHERE status = 'pending'"
+        ).fetchone()
+        return int(found[0])
+    finally:
+        connection.close()
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+    ms = [value * 1000 for value in values]
+    return (
+        f"{statistics.median(ms):.0f} / {quantile(ms, 0.9):.0f} / "
+        f"{quantile(ms, 0.99):.0f} / {max(ms):.0f} ms"
+    )
+
+
+def delivery_rows(data_dir: Path) -> tuple[Counter[str], int, int, int]:
+    """Deliveries by status, incidents with more than one delivery, attempts claimed (the
+    rows' attempts), attempts recorded (notification_attempt rows)."""
+    connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
+    try:
+        statuses = Counter(
+            dict(
+                connection.execute("SELECT status, count(*) FROM notification_delivery GROUP BY 1")
+            )
+        )
+        doubled = connection.execute(
+            "SELECT count(*) FROM (SELECT incident_id FROM notification_delivery"
+            " GROUP BY incident_id HAVING count(*) > 1)"
+        ).fetchone()[0]
+        claimed = connection.execute("SELECT sum(attempts) FROM notification_delivery").fetchone()
+        recorded = connection.execute("SELECT count(*) FROM notification_attempt").fetchone()
+        return statuses, int(doubled), int(claimed[0] or 0), int(recorded[0])
+    finally:
+        connection.close()
+
+
+async def run(arguments: argparse.Namespace, data_dir: Path) -> int:
+    began = time.monotonic()
+    port = free_port()
+    server = start_server(data_dir, port)
+    rows: list[tuple[str, str]] = []
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, wait_for, port)
+        with running_receiver(arguments.fail_rate) as (receiver_port, receiver_pid):
+            receiver = Receiver(receiver_port, receiver_pid)
+            return await measure(arguments, data_dir, server.pid, port, receiver, rows)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        print(f"\nwhole run: {time.monotonic() - began:.0f} s")
+
+
+async def measure(
+    arguments: argparse.Namespace,
+    data_dir: Path,
+    api_pid: int,
+    port: int,
+    receiver: Receiver,
+    rows: list[tuple[str, str]],
+) -> int:
+    count, clients, kill_every = arguments.incidents, arguments.clients, arguments.kill_every
+    limits = httpx.Limits(max_connections=clients + 2, max_keepalive_connections=clients + 2)
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        login = await client.post(f"{API}/auth/login", json={"email": EMAIL, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        channel = await client.post(
+            f"{API}/notifications/channels",
+            json={"name": "bench", "type": "webhook",
+                  "config": {"url": f"{receiver.url}/hook", "secret": SECRET}},
+            headers=headers,
+        )  # fmt: skip
+        if channel.status_code != 201:
+            raise SystemExit(f"channel: {channel.status_code} {channel.text[:300]}")
+        rule = await client.post(
+            f"{API}/notifications/rules",
+            json={"name": "all opened", "events": ["incident.opened"],
+                  "channel_ids": [channel.json()["id"]]},
+            headers=headers,
+        )  # fmt: skip
+        if rule.status_code != 201:
+            raise SystemExit(f"rule: {rule.status_code} {rule.text[:300]}")
+
+        # Warm-up: connections opened, caches filled; not counted.
+        worker = await wait_for_worker(api_pid)
+        warm = await create_incidents(client, headers, WARMUP_INCIDENTS, 1, "warm-up")
+        await settle(client, receiver, set(warm.created_at), 60, data_dir, nudge=True)
+
+        print(f"incidents: {count} in the burst, from {clients} concurrent clients")
+        print(f"receiver fails {arguments.fail_rate:.0%} of requests with 503")
+        if kill_every:
+            print(f"the worker is SIGKILLed {kill_every:g} s after each start during the burst")
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load()}\n")
+
+        # 1. The burst (with kills)
+        kills: list[float] = []
+        stop_killing = asyncio.Event()
+        killer = None
+        if kill_every:
+            killer = asyncio.create_task(kill_workers(api_pid, kill_every, stop_killing, kills))
+        cpu_before = {"api": cpu_seconds(api_pid), "worker": cpu_seconds(worker)}
+        burst = await create_incidents(client, headers, count, clients, "burst")
+        stop_killing.set()
+        if killer is not None:
+            await killer
+        wanted = set(burst.created_at)
+        waited, nudged = await settle(
+            client, receiver, wanted, arguments.settle, data_dir, arguments.fail_rate > 0
+        )
+        cpu_after = {"api": cpu_seconds(api_pid), "worker": cpu_seconds(worker)}
+        created_seconds = burst.ended - burst.began
+        latencies = [
+            receiver.delivered_at[incident] - created
+            for incident, created in burst.created_at.items()
+            if incident in receiver.delivered_at
+        ]
+        arrived = [receiver.delivered_at[i] for i in wanted if i in receiver.delivered_at]
+        rows += [
+            ("incidents created (POST /incidents)", f"{count} in {created_seconds:.1f} s"
+             f" = {count / created_seconds:.0f}/s; request p50 / p99 "
+             f"{statistics.median(burst.request_seconds) * 1000:.0f} / "
+             f"{quantile(burst.request_seconds, 0.99) * 1000:.0f} ms"),
+            ("201 -> webhook 204, p50 / p90 / p99 / max", spread(latencies)),
+        ]  # fmt: skip
+        if len(arrived) > 1:
+            span = max(arrived) - min(arrived)
+            rows.append(
+                ("deliveries per second, burst", f"{len(arrived) / span:.0f}/s"
+                 f" ({len(arrived)} in {span:.1f} s, first to last arrival)")
+            )  # fmt: skip
+        if not kill_every:
+            burst_seconds = max(arrived) - burst.began if arrived else created_seconds
+            rows += [
+                ("CPU over the burst: API / worker",
+                 f"{cpu_after['api'] - cpu_before['api']:.1f} / "
+                 f"{cpu_after['worker'] - cpu_before['worker']:.1f} s of {burst_seconds:.1f} s"),
+            ]  # fmt: skip
+
+        # 2. The backlog: the dispatcher's own rate
+        backlog: Burst | None = None
+        if not kill_every and not arguments.no_backlog:
+            os.kill(worker, signal.SIGSTOP)
+            try:
+                backlog = await create_incidents(client, headers, count, clients, "backlog")
+                await asyncio.sleep(1.0)  # every commit's wake-up sent
+                cpu_before = {"worker": cpu_seconds(worker), "api": cpu_seconds(api_pid)}
+            finally:
+                os.kill(worker, signal.SIGCONT)
+            resumed = time.monotonic()
+            backlog_wanted = set(backlog.created_at)
+            more_wait, more_nudged = await settle(
+                client, receiver, backlog_wanted, arguments.settle, data_dir,
+                arguments.fail_rate > 0,
+            )  # fmt: skip
+            nudged += more_nudged
+            waited += more_wait
+            drained = [
+                receiver.delivered_at[i] for i in backlog_wanted if i in receiver.delivered_at
+            ]
+            if drained:
+                drain_seconds = max(drained) - resumed
+                worker_cpu = cpu_seconds(worker) - cpu_before["worker"]
+                rows += [
+                    ("deliveries per second, backlog drain",
+                     f"{len(drained) / drain_seconds:.0f}/s ({len(drained)} in "
+                     f"{drain_seconds:.1f} s from SIGCONT to the last arrival;"
+                     f" all recorded after {more_wait:.1f} s)"),
+                    ("worker CPU per 1,000 deliveries (drain)",
+                     f"{1000 * worker_cpu / len(drained):.2f} s"
+                     f" ({100 * worker_cpu / more_wait:.0f} % of one core until recorded)"),
+                ]  # fmt: skip
+            wanted |= backlog_wanted
+
+        # 3. The checks
+        await receiver.refresh(client)
+        return report(arguments, data_dir, receiver, wanted, kills, burst, waited, nudged, rows)
+
+
+def report(
+    arguments: argparse.Namespace,
+    data_dir: Path,
+    receiver: Receiver,
+    wanted: set[int],
+    kills: list[float],
+    burst: Burst,
+    waited: float,
+    nudged: int,
+    rows: list[tuple[str, str]],
+) -> int:
+    ours = [a for a in receiver.arrivals if a.incident_id in wanted]
+    accepted = Counter(a.webhook_id for a in ours if a.status == 204)
+    ids_per_incident: dict[int, set[str]] = defaultdict(set)
+    for arrival in ours:
+        assert arrival.incident_id is not None
+        ids_per_incident[arrival.incident_id].add(arrival.webhook_id)
+    lost = sorted(wanted - receiver.delivered_at.keys())
+    duplicates = {webhook_id: n for webhook_id, n in accepted.items() if n > 1}
+    two_deliveries = sum(1 for ids in ids_per_incident.values() if len(ids) > 1)
+    at_a_kill = 0  # duplicates with a kill between their first two 204s
+    for webhook_id in duplicates:
+        times = sorted(a.at for a in ours if a.webhook_id == webhook_id and a.status == 204)
+        at_a_kill += any(times[0] <= kill <= times[1] for kill in kills)
+    statuses, doubled, claimed, recorded = delivery_rows(data_dir)
+    failed_503 = sum(1 for a in ours if a.status == 503)
+
+    if kills:
+        gaps = [b - a for a, b in pairwise([burst.began, *kills])]
+        rows.append(
+            ("worker SIGKILLs during the burst", f"{len(kills)} (first after {gaps[0]:.1f} s,"
+             f" then every {statistics.mean(gaps[1:]) if gaps[1:] else 0:.1f} s on average)")
+        )  # fmt: skip
+    rows += [
+        ("requests received / 503 answered", f"{len(ours)} / {failed_503}"),
+        ("settle (waiting for the last deliveries)", f"{waited:.1f} s"
+         + (f", {nudged} retries made due by SQL" if nudged else "")),
+        ("LOST (never delivered)", f"{len(lost)} of {len(wanted)}"),
+        ("duplicates (a webhook-id accepted twice)", f"{sum(duplicates.values()) - len(duplicates)}"
+         f" over {len(duplicates)} deliveries; {at_a_kill} of them with a kill in between"),
+        ("incidents told under two webhook-ids", f"{two_deliveries}"),
+        ("incidents with two delivery rows", f"{doubled}"),
+        ("bad signatures", f"{sum(1 for a in ours if not a.signature_ok)}"),
+        ("delivery rows by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
+        ("attempts claimed / recorded / received", f"{claimed} / {recorded} / {len(ours)}"
+         " (whole run, warm-up included in the first two)"),
+    ]  # fmt: skip
+    width = max(len(label) for label, _ in rows)
+    print(f"| {'figure':{width}} | value |")
+    print(f"|{'-' * (width + 2)}|-------|")
+    for label, value in rows:
+        print(f"| {label:{width}} | {value} |")
+    if lost:
+        print(f"\nlost incidents: {lost[:20]}{' ...' if len(lost) > 20 else ''}")
+    return 1 if lost or two_deliveries or doubled else 0
+
+
+def load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=1000, help="incidents in the burst")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent API clients")
+    parser.add_argument("--fail-rate", type=float, default=0.0, help="share of 503 answers")
+    parser.add_argument(
+        "--kill-every", type=float, default=0.0, help="SIGKILL the worker S s after each start"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=180.0, help="longest wait for the last deliveries"
+    )
+    parser.add_argument("--no-backlog", action="store_true", help="skip the backlog drain")
+    parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    arguments = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="upmetr-notif-"))
+    try:
+        seed(data_dir)
+        code = asyncio.run(run(arguments, data_dir))
+    finally:
+        if arguments.keep:
+            print(f"data directory kept: {data_dir}")
+        else:
+            import shutil
+
+            shutil.rmtree(data_dir, ignore_errors=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -15,8 +15,9 @@ to it. Then:
 2. Backlog (without --kill-every): the worker is paused (SIGSTOP) while as many incidents
    again are created, then resumed (SIGCONT): the dispatcher's own rate, unbounded by the
    API, is deliveries / (resume to last arrival).
-3. With `--kill-every S`, the worker is SIGKILLed S seconds after each start for as long as
-   the burst lasts (the API process starts another after its back-off, 1 s doubling).
+3. With `--kill-every S`, the worker is SIGKILLed S seconds after each start (its "worker
+   running" log line) from the burst's start until every incident of the burst has been
+   delivered once; the API process starts another after its back-off (1 s, doubling).
    A delivery in flight at a kill stays leased until its lease lapses (60 s), then goes
    again with the same webhook-id.
 4. Settle: wait until every incident is delivered (or `--settle` seconds have passed).
@@ -43,6 +44,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import signal
 import sqlite3
 import statistics
@@ -51,7 +53,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -269,19 +271,29 @@ async def create_incidents(
     return burst
 
 
-async def kill_workers(api_pid: int, every: float, stop: asyncio.Event, kills: list[float]) -> None:
-    """SIGKILL each worker `every` seconds after it was first seen, until `stop`."""
-    seen, seen_at = 0, 0.0
+async def kill_workers(log: Path, every: float, stop: asyncio.Event, kills: list[float]) -> None:
+    """SIGKILL each worker `every` seconds after it logged "worker running" (its engines
+    started: a worker killed while it still imports never claims anything), until `stop`."""
+    offset = 0
+    running: dict[int, float] = {}  # pid -> when its "worker running" line was seen
+    killed: set[int] = set()
     while not stop.is_set():
-        pid = worker_pid(api_pid)
-        now = time.monotonic()
-        if pid is not None and pid != seen:
-            seen, seen_at = pid, now
-        elif pid is not None and now - seen_at >= every:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-                kills.append(now)
-            seen = 0
+        with log.open("rb") as file:
+            file.seek(offset)
+            lines = file.read().splitlines(keepends=True)
+        for line in lines:
+            if not line.endswith(b"\n"):
+                break  # half written: read it whole next time
+            offset += len(line)
+            found = re.search(rb"worker running \(pid (\d+)\)", line)
+            if found:
+                running[int(found[1])] = time.monotonic()
+        for pid, since in running.items():
+            if pid not in killed and time.monotonic() - since >= every:
+                killed.add(pid)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                    kills.append(time.monotonic())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.05)
 
@@ -311,6 +323,7 @@ async def settle(
     seconds: float,
     data_dir: Path,
     nudge: bool,
+    on_delivered: Callable[[], None] | None = None,
 ) -> tuple[float, int]:
     """Wait until every wanted incident was delivered and no delivery row is pending (every
     outcome recorded, every lease of a killed worker lapsed and sent again), or `seconds`
@@ -319,7 +332,11 @@ async def settle(
     nudged, nudged_at = 0, began
     while time.monotonic() - began < seconds:
         await receiver.refresh(client)
-        if wanted <= receiver.delivered_at.keys() and not pending_rows(data_dir):
+        delivered = wanted <= receiver.delivered_at.keys()
+        if delivered and on_delivered is not None:
+            on_delivered()
+            on_delivered = None
+        if delivered and not pending_rows(data_dir):
             break
         if nudge and time.monotonic() - nudged_at >= NUDGE_SECONDS:
             nudged += make_retries_due(data_dir)
@@ -433,7 +450,10 @@ async def measure(
         print(f"incidents: {count} in the burst, from {clients} concurrent clients")
         print(f"receiver fails {arguments.fail_rate:.0%} of requests with 503")
         if kill_every:
-            print(f"the worker is SIGKILLed {kill_every:g} s after each start during the burst")
+            print(
+                f"the worker is SIGKILLed {kill_every:g} s after each start, from the burst's"
+                " start until every incident of the burst was delivered once"
+            )
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load()}\n")
 
         # 1. The burst (with kills)
@@ -441,16 +461,19 @@ async def measure(
         stop_killing = asyncio.Event()
         killer = None
         if kill_every:
-            killer = asyncio.create_task(kill_workers(api_pid, kill_every, stop_killing, kills))
+            log = data_dir / "server.log"
+            killer = asyncio.create_task(kill_workers(log, kill_every, stop_killing, kills))
         cpu_before = {"api": cpu_seconds(api_pid), "worker": cpu_seconds(worker)}
         burst = await create_incidents(client, headers, count, clients, "burst")
+        wanted = set(burst.created_at)
+        # Kills go on until every incident of the burst has been delivered once.
+        waited, nudged = await settle(
+            client, receiver, wanted, arguments.settle, data_dir, arguments.fail_rate > 0,
+            on_delivered=stop_killing.set,
+        )  # fmt: skip
         stop_killing.set()
         if killer is not None:
             await killer
-        wanted = set(burst.created_at)
-        waited, nudged = await settle(
-            client, receiver, wanted, arguments.settle, data_dir, arguments.fail_rate > 0
-        )
         cpu_after = {"api": cpu_seconds(api_pid), "worker": cpu_seconds(worker)}
         created_seconds = burst.ended - burst.began
         latencies = [
@@ -550,8 +573,9 @@ def report(
     if kills:
         gaps = [b - a for a, b in pairwise([burst.began, *kills])]
         rows.append(
-            ("worker SIGKILLs during the burst", f"{len(kills)} (first after {gaps[0]:.1f} s,"
-             f" then every {statistics.mean(gaps[1:]) if gaps[1:] else 0:.1f} s on average)")
+            ("worker SIGKILLs (burst until all delivered)",
+             f"{len(kills)} (first after {gaps[0]:.1f} s, then every "
+             f"{statistics.mean(gaps[1:]) if gaps[1:] else 0:.1f} s on average)")
         )  # fmt: skip
     rows += [
         ("requests received / 503 answered", f"{len(ours)} / {failed_503}"),

@@ -72,6 +72,7 @@ SECRET = "whsec_" + base64.b64encode(b"upmetr-notifications-benchmark!!").decode
 WARMUP_INCIDENTS = 5
 NUDGE_SECONDS = 3.0  # how often pending retries are made due (with --fail-rate)
 TICKS = os.sysconf("SC_CLK_TCK")
+KILL_SLACK = 1.0  # a kill this long before a 204 may still have cut its sender short
 
 
 def cpu_seconds(pid: int) -> float:
@@ -466,6 +467,21 @@ def delivery_rows(data_dir: Path) -> tuple[Counter[str], int, int, int]:
         connection.close()
 
 
+def attempts_of(data_dir: Path, webhook_id: str) -> tuple[int, int]:
+    """A delivery's claims (its attempts column) and recorded outcomes (attempt rows)."""
+    connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
+    try:
+        found = connection.execute(
+            "SELECT d.attempts, (SELECT count(*) FROM notification_attempt AS a"
+            " WHERE a.delivery_id = d.id) FROM notification_delivery AS d"
+            " WHERE d.idempotency_id = ?",
+            (webhook_id,),
+        ).fetchone()
+        return (int(found[0]), int(found[1])) if found else (0, 0)
+    finally:
+        connection.close()
+
+
 async def run(arguments: argparse.Namespace, data_dir: Path) -> int:
     began = time.monotonic()
     port = free_port()
@@ -640,10 +656,26 @@ def report(
     lost = sorted(wanted - receiver.delivered_at.keys())
     duplicates = {webhook_id: n for webhook_id, n in accepted.items() if n > 1}
     two_deliveries = sum(1 for ids in ids_per_incident.values() if len(ids) > 1)
-    at_a_kill = 0  # duplicates with a kill between their first two 204s
+    # A duplicate is explained by a kill shortly before its first 204 (the receiver may
+    # handle a request after its sender died) or between its first two.
+    at_a_kill = 0
+    details = []
     for webhook_id in duplicates:
         times = sorted(a.at for a in ours if a.webhook_id == webhook_id and a.status == 204)
-        at_a_kill += any(times[0] <= kill <= times[1] for kill in kills)
+        near = [k for k in kills if times[0] - KILL_SLACK <= k <= times[1]]
+        kill = min(near, key=lambda k: abs(k - times[0]), default=None)
+        at_a_kill += kill is not None
+        killed = f"a kill {1000 * (kill - times[0]):+.0f} ms from it, " if kill else ""
+        claims, outcomes = attempts_of(data_dir, webhook_id)
+        details.append(
+            f"  {webhook_id}: 204, {killed}204 again {times[1] - times[0]:.1f} s later;"
+            f" claimed {claims} times, {outcomes} outcomes recorded"
+        )
+    errors = [
+        line
+        for line in (data_dir / "server.log").read_text(errors="replace").splitlines()
+        if " ERROR " in line and "ended with status -9" not in line
+    ]
     statuses, doubled, claimed, recorded = delivery_rows(data_dir)
     failed_503 = sum(1 for a in ours if a.status == 503)
 
@@ -659,11 +691,13 @@ def report(
         ("settle (waiting for the last deliveries)", f"{waited:.1f} s"
          + (f", {nudged} retries made due by SQL" if nudged else "")),
         ("LOST (never delivered)", f"{len(lost)} of {len(wanted)}"),
-        ("duplicates (a webhook-id accepted twice)", f"{sum(duplicates.values()) - len(duplicates)}"
-         f" over {len(duplicates)} deliveries; {at_a_kill} of them with a kill in between"),
+        ("duplicates (a webhook-id accepted twice)",
+         f"{sum(duplicates.values()) - len(duplicates)} over {len(duplicates)} deliveries;"
+         f" {at_a_kill} of them at a kill (1 s before the first 204 to the second)"),
         ("incidents told under two webhook-ids", f"{two_deliveries}"),
         ("incidents with two delivery rows", f"{doubled}"),
         ("bad signatures", f"{sum(1 for a in ours if not a.signature_ok)}"),
+        ("errors logged (besides the killed workers)", f"{len(errors)}"),
         ("delivery rows by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
         ("attempts claimed / recorded / received", f"{claimed} / {recorded} / {len(ours)}"
          " (whole run, warm-up included in the first two)"),
@@ -673,6 +707,10 @@ def report(
     print(f"|{'-' * (width + 2)}|-------|")
     for label, value in rows:
         print(f"| {label:{width}} | {value} |")
+    if details:
+        print("\nduplicates (receiver's clock):", *details[:20], sep="\n")
+    if errors:
+        print("\nerrors logged:", *errors[:10], sep="\n")
     if lost:
         print(f"\nlost incidents: {lost[:20]}{' ...' if len(lost) > 20 else ''}")
     return 1 if lost or two_deliveries or doubled else 0

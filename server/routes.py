@@ -481,6 +481,18 @@ ROUTES: list[Route] = [
           "10 s, 1 min, 5 min, 30 min, 2 h and 6 h), delivered, failed (a permanent error, or "
           "every retry spent) or cancelled (an escalation made needless). Its "
           "`idempotency_id` is the same on every attempt (the webhook's `webhook-id`)."),
+    Route("GET", "/notifications/preferences", notifications.get_preferences,
+          "The caller's notification preferences", "notifications",
+          response=notifications_api.Preferences),
+    Route("PUT", "/notifications/preferences", notifications.put_preferences,
+          "Replace the caller's notification preferences", "notifications",
+          body=notifications_api.Preferences, response=notifications_api.Preferences,
+          description="Per event: the inbox (`in_app`) and an email to the caller; "
+          "`min_severity` below which nothing is told. Quiet hours are wall-clock times in "
+          "`timezone` (an IANA name), across midnight when `end` is before `start`, and "
+          "follow daylight saving time; emails in them are held and sent as one digest when "
+          "they end (critical ones at once with `critical_bypass`). The inbox is never held. "
+          "Events left out go back to their defaults."),
     Route("GET", "/notifications", notifications.list_inbox, "The caller's inbox, newest first",
           "notifications", query=notifications_api.InboxQuery,
           response=Page[notifications_api.NotificationRead]),

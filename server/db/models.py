@@ -17,6 +17,7 @@ from server.notifications.models import (
     NotificationChannel,
     NotificationDelivery,
     NotificationEvent,
+    NotificationPreference,
     NotificationRule,
 )
 from server.orgs.models import Membership, Organization
@@ -59,6 +60,7 @@ __all__ = [
     "NotificationChannel",
     "NotificationDelivery",
     "NotificationEvent",
+    "NotificationPreference",
     "NotificationRule",
     "OneTimeToken",
     "Organization",

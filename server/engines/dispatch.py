@@ -22,6 +22,7 @@ log = logging.getLogger("upmetr.engines.dispatch")
 
 class Dispatcher(Loop):
     """run_once():
+    0. Release the digests of quiet hours that ended (one email per member).
     1. Claim up to `batch` due deliveries under a lease (a compare-and-set update), and
        read what each sends, in one short transaction.
     2. Send them all at once, each bounded by its channel's timeout; a channel that raises
@@ -49,6 +50,8 @@ class Dispatcher(Loop):
 
     async def run_once(self) -> bool:
         runtime = self._runtime
+        async with system_transaction(runtime) as ctx:
+            await delivery.release_digests(ctx, now=utcnow())
         async with runtime.sessions() as db, db.begin():
             ids = await delivery.claim(db, now=utcnow(), limit=self._batch)
             jobs = await delivery.jobs_of(db, ids, runtime.keys) if ids else []

@@ -10,7 +10,10 @@ due, what each one says, and what an attempt's outcome changes.
   +-20 % jitter so a recovering receiver is not hit by every retry at once), or after the
   vendor's Retry-After; then the delivery fails for good.
 - A permanent error fails the delivery and disables its channel with `last_error`, and a
-  `channel.disabled` event tells the admins (inbox, and their other channels).
+  `channel.disabled` event tells the admins (inbox, and their other channels). A member's
+  own email has no channel to disable: it just fails.
+- Emails held by quiet hours become one digest per member when those end
+  (`release_digests`).
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from server.notifications.models import (
     NotificationDelivery,
     NotificationEvent,
 )
-from server.notifications.outbox import Occurrence, notify
+from server.notifications.outbox import SEVERITY_RANK, Occurrence, new_idempotency_id, notify
 from server.orgs.models import Organization
+from server.providers.channels import parse_config
 from server.providers.channels.base import ChannelConfig, DeliveryError, Notice, Sent
 from server.service_context import Context
+from server.users.models import User
 from shared.api.incidents import IncidentStatus, TimelineKind
 from shared.api.notifications import DeliveryStatus, EventType
 
@@ -46,6 +51,7 @@ MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
 LEASE = timedelta(seconds=60)
 JITTER = 0.2
 PENDING = DeliveryStatus.pending.value
+HELD = DeliveryStatus.held.value
 _ESCALATED = EventType.incident_escalated.value
 _FACTS = (("Status", "status"), ("Severity", "severity"), ("Trigger", "trigger_type"))
 
@@ -113,21 +119,27 @@ async def jobs_of(db: AsyncSession, ids: list[int], keys: Keys) -> list[Job]:
     """What each claimed delivery sends, read in one pass."""
     rows = (
         await db.execute(
-            select(NotificationDelivery, NotificationEvent, NotificationChannel, Organization)
+            select(
+                NotificationDelivery, NotificationEvent, NotificationChannel, Organization,
+                User.email,
+            )
             .join(NotificationEvent, NotificationEvent.id == NotificationDelivery.event_id)
             .join(Organization, Organization.id == NotificationDelivery.org_id)
             .outerjoin(
                 NotificationChannel, NotificationChannel.id == NotificationDelivery.channel_id
             )
+            .outerjoin(User, User.id == NotificationDelivery.user_id)
             .where(NotificationDelivery.id.in_(ids))
         )
-    ).all()
+    ).all()  # fmt: skip
     open_incidents = await _open_incidents(db, [d.incident_id for d, *_ in rows if d.escalation])
     jobs = []
-    for delivery, event, channel, org in rows:
+    for delivery, event, channel, org, member_email in rows:
         skip: tuple[DeliveryStatus, str] | None = None
         config = None
-        if channel is None:
+        if member_email is not None:  # a member's own email, as their preferences ask
+            config = parse_config("email", {"to": [member_email]})
+        elif channel is None:
             skip = (DeliveryStatus.failed, "the channel was deleted")
         elif not channel.enabled:
             skip = (DeliveryStatus.failed, "the channel is disabled")
@@ -294,3 +306,73 @@ async def disable_channel(
             skip_channel_ids=frozenset({delivery.channel_id}),
         ),
     )
+
+
+async def release_digests(ctx: Context, *, now: datetime) -> int:
+    """Turn the held emails whose quiet hours are over into one digest per member: a
+    `digest` event and one pending email, the held ones marked digested (a compare-and-set,
+    so two dispatchers never send one twice). How many digests were made."""
+    db = ctx.db
+    due = (
+        await db.execute(
+            select(NotificationDelivery.id, NotificationDelivery.org_id,
+                   NotificationDelivery.user_id)
+            .where(NotificationDelivery.status == HELD, NotificationDelivery.next_attempt_at <= now)
+            .order_by(NotificationDelivery.id)
+            .limit(1000)
+        )
+    ).all()  # fmt: skip
+    groups: dict[tuple[int, int], list[int]] = {}
+    for delivery_id, org_id, user_id in due:
+        if user_id is not None:
+            groups.setdefault((org_id, user_id), []).append(delivery_id)
+    made = 0
+    for (org_id, user_id), ids in groups.items():
+        taken = list(
+            await db.scalars(
+                update(NotificationDelivery)
+                .where(NotificationDelivery.id.in_(ids), NotificationDelivery.status == HELD)
+                .values(status=DeliveryStatus.digested.value, next_attempt_at=None)
+                .returning(NotificationDelivery.event_id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if taken:
+            await _digest(ctx, org_id, user_id, taken, now)
+            made += 1
+    return made
+
+
+async def _digest(
+    ctx: Context, org_id: int, user_id: int, event_ids: list[int], now: datetime
+) -> None:
+    events = list(
+        await ctx.db.scalars(
+            select(NotificationEvent)
+            .where(NotificationEvent.id.in_(event_ids))
+            .order_by(NotificationEvent.id)
+        )
+    )
+    email = await ctx.db.scalar(select(User.email).where(User.id == user_id))
+    if not events or email is None:
+        return
+    worst = max(events, key=lambda event: SEVERITY_RANK.get(event.severity, 0)).severity
+    lines = [f"- {event.created_at:%Y-%m-%d %H:%M} UTC  {event.title}" for event in events]
+    count = f"{len(events)} notification{'s' if len(events) != 1 else ''}"
+    digest = NotificationEvent(
+        org_id=org_id, type="digest", severity=worst,
+        title=f"{count} while your quiet hours held them",
+        text="While your quiet hours held your email:\n" + "\n".join(lines),
+        dedup_key=f"digest-{user_id}-{int(now.timestamp())}",
+        data={"digest": {"user_id": user_id, "event_ids": [event.id for event in events]}},
+    )  # fmt: skip
+    ctx.db.add(digest)
+    await ctx.db.flush()
+    ctx.db.add(
+        NotificationDelivery(
+            org_id=org_id, event_id=digest.id, channel_id=None, user_id=user_id,
+            channel_name=email, channel_type="email", idempotency_id=new_idempotency_id(),
+            status=PENDING, next_attempt_at=now,
+        )
+    )  # fmt: skip
+    await ctx.db.flush()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from server.http.routing import Call
-from server.notifications import channels, inbox, rules
+from server.notifications import channels, inbox, preferences, rules
 from shared.api.common import Page
 from shared.api.notifications import (
     ChannelRead,
     ChannelTestResult,
     DeliveryRead,
     NotificationRead,
+    Preferences,
     RuleRead,
     UnreadCount,
 )
@@ -98,3 +99,13 @@ async def mark_all_read(call: Call) -> UnreadCount:
 async def delete_notification(call: Call) -> None:
     """DELETE /notifications/{id}"""
     await inbox.delete_line(call.ctx, notification_id=call.path["id"])
+
+
+async def get_preferences(call: Call) -> Preferences:
+    """GET /notifications/preferences"""
+    return await preferences.get_preferences(call.ctx)
+
+
+async def put_preferences(call: Call) -> Preferences:
+    """PUT /notifications/preferences"""
+    return await preferences.put_preferences(call.ctx, data=call.body)

@@ -74,7 +74,7 @@ class NotificationDelivery(Base):
 
     __tablename__ = "notification_delivery"
     __table_args__ = (
-        # The dispatcher's claim: pending deliveries by due time.
+        # The dispatcher's claim: pending deliveries by due time (held ones: by their digest).
         Index("ix_notification_delivery_due", "status", "next_attempt_at"),
         Index("ix_notification_delivery_org", "org_id", "id"),
         Index("ix_notification_delivery_incident", "incident_id", "status"),
@@ -87,6 +87,10 @@ class NotificationDelivery(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("notification_event.id", ondelete="CASCADE"))
     channel_id: Mapped[int | None] = mapped_column(
         ForeignKey("notification_channel.id", ondelete="SET NULL")
+    )
+    # A member's own email (their preferences), instead of a channel.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), default=None
     )
     # Kept as text, so the log still reads right once the channel is deleted.
     channel_name: Mapped[str] = mapped_column(String(200))
@@ -139,3 +143,15 @@ class Notification(Base):
     incident_id: Mapped[int | None] = mapped_column(default=None)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationPreference(Base):
+    """A member's choices (shared/api/notifications.py `Preferences`), as given."""
+
+    __tablename__ = "notification_preference"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    preferences: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

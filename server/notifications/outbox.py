@@ -12,8 +12,10 @@ change that rolls back never is.
 4. For an `incident.opened` event, rules with `escalate_after_minutes` add escalation
    deliveries to their escalation channels, due that many minutes later; acknowledging or
    resolving the incident cancels them (`cancel_escalations`).
-5. An inbox line for each member the event concerns (every member; `channel.disabled`:
-   the admins), each a `notification.created` live event after commit.
+5. For each member the event concerns (every member; `channel.disabled`: the admins),
+   what their preferences ask (server/notifications/preferences.py): an inbox line (a
+   `notification.created` live event after commit) and an email to them, which waits
+   as `held` in their quiet hours and goes out in one digest when those end.
 6. A `channel.disabled` event no rule routes goes to every other enabled channel, so a
    broken channel is never disabled in silence.
 7. After commit the dispatcher is woken (when the context can wake it; else its poll finds
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -39,15 +41,20 @@ from server.notifications.models import (
     NotificationEvent,
     NotificationRule,
 )
+from server.notifications.preferences import preferences_of
+from server.notifications.quiet import quiet_until
 from server.orgs.models import Membership
 from server.service_context import Context, Wake
+from server.users.models import User
 from shared.api.common import Role
 from shared.api.events import NotificationCreated
 from shared.api.incidents import Severity
-from shared.api.notifications import DeliveryStatus, EventType, event_matches
+from shared.api.notifications import DeliveryStatus, EventType, Preferences, event_matches
 
 SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(Severity)}
 PENDING = DeliveryStatus.pending.value
+HELD = DeliveryStatus.held.value
+DEFAULTS = Preferences()
 _ADMINS = (Role.admin.value, Role.superadmin.value)
 
 
@@ -127,9 +134,9 @@ async def notify(ctx: Context, occurrence: Occurrence) -> NotificationEvent:
     ]
     if rows:
         await db.execute(insert(NotificationDelivery), rows)
-        if ctx.runtime is not None:
-            ctx.wake(Wake.dispatch)
-    await _to_inboxes(ctx, event)
+    emailed = await _to_members(ctx, event)
+    if (rows or emailed) and ctx.runtime is not None:
+        ctx.wake(Wake.dispatch)
     return event
 
 
@@ -197,40 +204,73 @@ async def _enabled_channel_ids(db: AsyncSession, org_id: int) -> set[int]:
     return set(found)
 
 
-async def _to_inboxes(ctx: Context, event: NotificationEvent) -> None:
-    members = select(Membership.user_id).where(Membership.org_id == event.org_id)
+async def _to_members(ctx: Context, event: NotificationEvent) -> bool:
+    """Inbox lines and personal emails as each member's preferences say; whether an email
+    was queued now (a held one waits for the digest)."""
+    members = (
+        select(Membership.user_id, User.email)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.org_id == event.org_id)
+    )
     if event.type == EventType.channel_disabled:
         members = members.where(Membership.role.in_(_ADMINS))
-    user_ids = list(await ctx.db.scalars(members.order_by(Membership.user_id)))
-    if not user_ids:
-        return
-    created = await ctx.db.scalars(
-        insert(Notification).returning(Notification),
-        [
-            {
-                "org_id": event.org_id,
-                "user_id": user_id,
-                "event_type": event.type,
-                "title": event.title,
-                "body": event.text,
-                "severity": event.severity,
-                "incident_id": event.incident_id,
-                "created_at": utcnow(),
-            }
-            for user_id in user_ids
-        ],
-    )
-    for line in created:
-        ctx.publish_after_commit(
-            NotificationCreated(
-                id=line.id,
-                user_id=line.user_id,
-                title=line.title,
-                severity=line.severity,
-                notification_type=line.event_type,
-            ),
-            org_id=event.org_id,
-        )
+    found = (await ctx.db.execute(members.order_by(Membership.user_id))).all()
+    if not found:
+        return False
+    chosen = await preferences_of(ctx.db, [user_id for user_id, _ in found])
+    now = utcnow()
+    lines: list[dict[str, Any]] = []
+    emails: list[dict[str, Any]] = []
+    for user_id, email in found:
+        wants = chosen.get(user_id, DEFAULTS)
+        if SEVERITY_RANK[event.severity] < SEVERITY_RANK[wants.min_severity.value]:
+            continue
+        choice = wants.choice(event.type)
+        if choice.in_app:
+            lines.append(_line(event, user_id, now))
+        if choice.email:
+            held_until = _held_until(wants, event.severity, now)
+            emails.append(_email(event, user_id, email, now, held_until))
+    if emails:
+        await ctx.db.execute(insert(NotificationDelivery), emails)
+    if lines:
+        created = await ctx.db.scalars(insert(Notification).returning(Notification), lines)
+        for line in created:
+            ctx.publish_after_commit(
+                NotificationCreated(
+                    id=line.id, user_id=line.user_id, title=line.title,
+                    severity=line.severity, notification_type=line.event_type,
+                ),
+                org_id=event.org_id,
+            )  # fmt: skip
+    return any(row["status"] == PENDING for row in emails)
+
+
+def _held_until(wants: Preferences, severity: str, now: datetime) -> datetime | None:
+    quiet = wants.quiet_hours
+    if not quiet.enabled or (quiet.critical_bypass and severity == Severity.critical):
+        return None
+    return quiet_until(now, start=quiet.start, end=quiet.end, timezone=quiet.timezone)
+
+
+def _line(event: NotificationEvent, user_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "org_id": event.org_id, "user_id": user_id, "event_type": event.type,
+        "title": event.title, "body": event.text, "severity": event.severity,
+        "incident_id": event.incident_id, "created_at": now,
+    }  # fmt: skip
+
+
+def _email(
+    event: NotificationEvent, user_id: int, email: str, now: datetime, held_until: datetime | None
+) -> dict[str, Any]:
+    return {
+        "org_id": event.org_id, "event_id": event.id, "channel_id": None, "user_id": user_id,
+        "channel_name": email, "channel_type": "email", "incident_id": event.incident_id,
+        "escalation": False, "idempotency_id": new_idempotency_id(),
+        "status": HELD if held_until else PENDING, "attempts": 0,
+        "next_attempt_at": held_until or now, "created_at": now,
+    }  # fmt: skip
 
 
 async def cancel_escalations(db: AsyncSession, incident_id: int) -> int:

@@ -3,10 +3,12 @@ delivery log, and each member's in-app inbox."""
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, field_validator
 
 from shared.api.common import ApiModel, Name, PageQuery, ReadModel, UpdateModel, UtcDatetime
 from shared.api.incidents import Severity
@@ -158,6 +160,8 @@ class RuleRead(ReadModel):
 
 class DeliveryStatus(StrEnum):
     pending = "pending"  # waiting for its first attempt or its next retry
+    held = "held"  # a member's email in their quiet hours: part of the digest at their end
+    digested = "digested"  # sent in a digest (see the digest's own delivery)
     delivered = "delivered"
     failed = "failed"  # gave up: a permanent error, or every retry spent
     cancelled = "cancelled"  # an escalation the acknowledgement made needless
@@ -218,3 +222,76 @@ class InboxQuery(PageQuery):
 
 class UnreadCount(ReadModel):
     unread: int
+
+
+# Preferences: what each member is told, where, and when not.
+
+# What a member is emailed without saying otherwise: what needs a person now.
+EMAILED_BY_DEFAULT = frozenset(
+    {EventType.incident_opened, EventType.incident_escalated, EventType.channel_disabled}
+)
+
+
+class EventChoice(ApiModel):
+    in_app: bool = True
+    email: bool = False
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone (like Europe/Paris)") from None
+    return name
+
+
+class QuietHours(ApiModel):
+    """Wall-clock times in `timezone`; `end` before `start` runs across midnight. Emails
+    held in them arrive as one digest when they end; the inbox is never held."""
+
+    enabled: bool = False
+    start: time = time(22, 0)
+    end: time = time(7, 0)
+    timezone: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_zone)] = "UTC"
+    critical_bypass: bool = Field(False, description="Critical events are emailed at once.")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _minutes(cls, value: time) -> time:
+        if value.second or value.microsecond or value.tzinfo:
+            raise ValueError("a time of day to the minute, like 22:00")
+        return value
+
+
+# Left out of the inbox by default: a budget's incident already says it there.
+_NOT_IN_APP_BY_DEFAULT = frozenset({EventType.budget_threshold, EventType.budget_exceeded})
+
+
+def default_choices() -> dict[EventType, EventChoice]:
+    return {
+        event: EventChoice(
+            in_app=event not in _NOT_IN_APP_BY_DEFAULT, email=event in EMAILED_BY_DEFAULT
+        )
+        for event in EventType
+    }
+
+
+class Preferences(ApiModel):
+    """A member's notification preferences. Events left out keep their defaults: the inbox
+    for all but budget.* (a budget's incident is there already), and email for
+    incident.opened, incident.escalated and channel.disabled."""
+
+    events: dict[EventType, EventChoice] = Field(default_factory=default_choices)
+    min_severity: Severity = Field(Severity.info, description="Below it, nothing is told.")
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+
+    def choice(self, event_type: str) -> EventChoice:
+        """What the member chose for `event_type` (an event with no choice: the inbox)."""
+        if event_type not in EVENT_TYPES:
+            return EventChoice()
+        known = EventType(event_type)
+        return self.events.get(known) or default_choices()[known]
+
+    def completed(self) -> Preferences:
+        """Every event type with its choice, the defaults filled in."""
+        return self.model_copy(update={"events": {**default_choices(), **self.events}})

@@ -99,6 +99,10 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "channel_ids": [1],
     },
     ("PATCH", "/notifications/rules/{id}"): {"name": "route 2"},
+    ("PUT", "/notifications/preferences"): {
+        "min_severity": "warning",
+        "quiet_hours": {"enabled": True, "start": "22:00", "end": "07:00", "timezone": "UTC"},
+    },
 }
 
 BODY_ROUTES = [route for route in ROUTES if route.body is not None]

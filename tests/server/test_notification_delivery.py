@@ -26,6 +26,7 @@ __all__ = ["receiver"]
 
 API = "/api/v1"
 Client = TestClient  # type: ignore[type-arg]
+NO_EMAIL = {"incident.opened": {"in_app": True, "email": False}}
 
 
 async def call(
@@ -108,11 +109,11 @@ async def test_an_incident_reaches_a_signed_webhook_and_the_log_and_timeline_say
     assert body["data"]["incident"]["id"] == incident_id
 
     async def delivered() -> bool:
-        found = await deliveries(client, world)
+        found = await deliveries(client, world, channel_id=channel_id)
         return bool(found) and found[0]["status"] == "delivered"
 
     await until(delivered)
-    (logged,) = await deliveries(client, world)
+    (logged,) = await deliveries(client, world, channel_id=channel_id)
     assert logged["idempotency_id"] == request.headers["webhook-id"]
     assert (logged["channel_id"], logged["event_type"], logged["attempts"]) == (
         channel_id, "incident.opened", 1,
@@ -139,7 +140,8 @@ async def test_only_the_events_and_severities_a_rule_names_are_sent(
     await until(requests_to(receiver, "/ops"))
     await asyncio.sleep(0.5)  # anything else would have been sent by now
     assert [r.json()["data"]["incident"]["id"] for r in receiver.requests] == [critical]
-    assert [d["event_type"] for d in await deliveries(client, world)] == ["incident.opened"]
+    sent = await deliveries(client, world, channel_id=channel_id)
+    assert [d["event_type"] for d in sent] == ["incident.opened"]
 
 
 async def test_a_failed_attempt_is_retried_later_with_the_same_id(
@@ -153,11 +155,11 @@ async def test_a_failed_attempt_is_retried_later_with_the_same_id(
     await incident(client, world)
 
     async def failed_once() -> bool:
-        found = await deliveries(client, world)
+        found = await deliveries(client, world, channel_id=channel_id)
         return bool(found) and found[0]["attempts"] == 1 and found[0]["last_status_code"] == 503
 
     await until(failed_once)
-    (waiting,) = await deliveries(client, world)
+    (waiting,) = await deliveries(client, world, channel_id=channel_id)
     assert waiting["status"] == "pending"
     wait = (
         _parse(waiting["next_attempt_at"]) - _parse(waiting["attempt_log"][0]["attempted_at"])
@@ -167,13 +169,13 @@ async def test_a_failed_attempt_is_retried_later_with_the_same_id(
     await come_due_now(client, db)
 
     async def delivered() -> bool:
-        return (await deliveries(client, world))[0]["status"] == "delivered"
+        return (await deliveries(client, world, channel_id=channel_id))[0]["status"] == "delivered"
 
     await until(delivered)
     first, second = receiver.requests
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     assert first.body == second.body
-    (done,) = await deliveries(client, world)
+    (done,) = await deliveries(client, world, channel_id=channel_id)
     assert [(a["ok"], a["status_code"]) for a in done["attempt_log"]] == [
         (False, 503),
         (True, 204),
@@ -244,7 +246,9 @@ async def test_a_claim_is_taken_once_and_a_lapsed_lease_is_claimed_again(
     client: Client, world: World, receiver: Receiver, db: AsyncSession
 ) -> None:
     channel_id = await webhook(client, world, receiver, "ops")
-    await incident(client, world)  # no rule: its event is stored and goes nowhere
+    for person in (world.alice, world.bob):
+        await call(client, person, "PUT", "/notifications/preferences", {"events": NO_EMAIL})
+    await incident(client, world)  # no rule, no email: its event is stored and goes nowhere
     later = utcnow() + timedelta(days=1)  # so the running dispatcher leaves it alone
     async with db.begin():
         event_id = await db.scalar(select(NotificationEvent.id))

@@ -1,5 +1,5 @@
 """Notifications: channels, routing rules, the outbox of events and deliveries with each
-attempt, and the members' inboxes.
+attempt, the members' inboxes and their preferences.
 
 Revision ID: 0014
 Revises: 0013
@@ -17,6 +17,19 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "notification_preference",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("preferences", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user.id"],
+            name=op.f("fk_notification_preference_user_id_user"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notification_preference")),
+    )
     op.create_table(
         "notification",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -126,6 +139,7 @@ def upgrade() -> None:
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
         sa.Column("channel_id", sa.Integer(), nullable=True),
+        sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("channel_name", sa.String(length=200), nullable=False),
         sa.Column("channel_type", sa.String(length=20), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=True),
@@ -155,6 +169,12 @@ def upgrade() -> None:
             ["org_id"],
             ["organization.id"],
             name=op.f("fk_notification_delivery_org_id_organization"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user.id"],
+            name=op.f("fk_notification_delivery_user_id_user"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_delivery")),
@@ -211,3 +231,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_notification_inbox")
 
     op.drop_table("notification")
+    op.drop_table("notification_preference")

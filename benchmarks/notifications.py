@@ -382,7 +382,7 @@ def make_retries_due(data_dir: Path) -> int:
         with connection:
             changed = connection.execute(
                 "UPDATE notification_delivery SET next_attempt_at = ?"
-                " WHERE status = 'pending' AND next_attempt_at > ?"
+                " WHERE channel_type = 'webhook' AND status = 'pending' AND next_attempt_at > ?"
                 " AND (lease_until IS NULL OR lease_until <= ?)",
                 (now, now, now),
             ).rowcount
@@ -424,7 +424,8 @@ def pending_rows(data_dir: Path) -> int:
     connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
     try:
         found = connection.execute(
-            "SELECT count(*) FROM notification_delivery WHERE status = 'pending'"
+            "SELECT count(*) FROM notification_delivery"
+            " WHERE channel_type = 'webhook' AND status = 'pending'"
         ).fetchone()
         return int(found[0])
     finally:
@@ -447,21 +448,22 @@ def spread(values: list[float]) -> str:
 
 
 def delivery_rows(data_dir: Path) -> tuple[Counter[str], int, int, int]:
-    """Deliveries by status, incidents with more than one delivery, attempts claimed (the
-    rows' attempts), attempts recorded (notification_attempt rows)."""
+    """The webhook deliveries by status, incidents with more than one of them, attempts
+    claimed (the rows' attempts) and recorded (notification_attempt rows)."""
     connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
+    webhooks = "(SELECT * FROM notification_delivery WHERE channel_type = 'webhook')"
     try:
-        statuses = Counter(
-            dict(
-                connection.execute("SELECT status, count(*) FROM notification_delivery GROUP BY 1")
-            )
-        )
+        found = connection.execute(f"SELECT status, count(*) FROM {webhooks} GROUP BY 1")
+        statuses = Counter(dict(found))
         doubled = connection.execute(
-            "SELECT count(*) FROM (SELECT incident_id FROM notification_delivery"
+            f"SELECT count(*) FROM (SELECT incident_id FROM {webhooks}"
             " GROUP BY incident_id HAVING count(*) > 1)"
         ).fetchone()[0]
-        claimed = connection.execute("SELECT sum(attempts) FROM notification_delivery").fetchone()
-        recorded = connection.execute("SELECT count(*) FROM notification_attempt").fetchone()
+        claimed = connection.execute(f"SELECT sum(attempts) FROM {webhooks}").fetchone()
+        recorded = connection.execute(
+            f"SELECT count(*) FROM notification_attempt JOIN {webhooks} AS d"
+            " ON d.id = notification_attempt.delivery_id"
+        ).fetchone()
         return statuses, int(doubled), int(claimed[0] or 0), int(recorded[0])
     finally:
         connection.close()
@@ -531,6 +533,15 @@ async def measure(
         )  # fmt: skip
         if rule.status_code != 201:
             raise SystemExit(f"rule: {rule.status_code} {rule.text[:300]}")
+        # The member's own email of each incident (on by default) is turned off: no mail
+        # server here, and the figures are the webhook's.
+        preferences = await client.put(
+            f"{API}/notifications/preferences",
+            json={"events": {"incident.opened": {"in_app": True, "email": False}}},
+            headers=headers,
+        )
+        if preferences.status_code != 200:
+            raise SystemExit(f"preferences: {preferences.status_code} {preferences.text[:300]}")
 
         # Warm-up: connections opened, caches filled; not counted.
         worker = await wait_for_worker(api_pid)

@@ -36,26 +36,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
-import hashlib
-import hmac
-import json
-import multiprocessing
 import os
-import random
 import re
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 
@@ -64,11 +56,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from aiohttp import web  # noqa: E402
+from outbox_rows import (  # noqa: E402
+    attempts_of,
+    delivery_rows,
+    make_retries_due,
+    pending_rows,
+    rounds,
+)
+from profiling import profiled  # noqa: E402
 from seeding import ARGON2, EMAIL, PASSWORD, database_url, free_port, seed_org  # noqa: E402
+from webhook_receiver import SECRET, Receiver, running_receiver, wait_for  # noqa: E402
 
 API = "/api/v1"
-SECRET = "whsec_" + base64.b64encode(b"upmetr-notifications-benchmark!!").decode()
 WARMUP_INCIDENTS = 5
 NUDGE_SECONDS = 3.0  # how often pending retries are made due (with --fail-rate)
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -82,90 +81,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-# The receiver, in a process of its own
-
-
-def serve_receiver(port: int, fail_rate: float) -> None:
-    """POST /hook records (webhook-id, arrived, incident id, status, signature ok) and answers
-    204, or 503 for `fail_rate` of requests; GET /records?since=N returns rows N onwards."""
-    key = base64.b64decode(SECRET.removeprefix("whsec_"))
-    records: list[tuple[str, float, int | None, int, bool]] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        arrived = time.monotonic()
-        body = await request.read()
-        message_id = request.headers.get("webhook-id", "")
-        signed = f"{message_id}.{request.headers.get('webhook-timestamp', '')}.".encode() + body
-        digest = hmac.new(key, signed, hashlib.sha256).digest()
-        expected = "v1," + base64.b64encode(digest).decode()
-        signature_ok = expected in request.headers.get("webhook-signature", "").split()
-        incident = json.loads(body).get("data", {}).get("incident", {}).get("id")
-        status = 503 if random.random() < fail_rate else 204
-        records.append((message_id, arrived, incident, status, signature_ok))
-        return web.Response(status=status)
-
-    async def dump(request: web.Request) -> web.Response:
-        return web.json_response(records[int(request.query.get("since", "0")) :])
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    app.router.add_get("/records", dump)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-@dataclass
-class Arrival:
-    webhook_id: str
-    at: float
-    incident_id: int | None
-    status: int
-    signature_ok: bool
-
-
-class Receiver:
-    """The driver's view of the receiver: its rows, fetched as they come."""
-
-    def __init__(self, port: int, pid: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.pid = pid
-        self.arrivals: list[Arrival] = []
-        self.delivered_at: dict[int, float] = {}  # incident id -> first 204
-
-    async def refresh(self, client: httpx.AsyncClient) -> None:
-        reply = await client.get(f"{self.url}/records", params={"since": len(self.arrivals)})
-        for row in reply.json():
-            arrival = Arrival(*row)
-            self.arrivals.append(arrival)
-            if arrival.status == 204 and arrival.incident_id is not None:
-                self.delivered_at.setdefault(arrival.incident_id, arrival.at)
-
-
-@contextlib.contextmanager
-def running_receiver(fail_rate: float) -> Iterator[tuple[int, int]]:
-    port = free_port()
-    process = multiprocessing.get_context("spawn").Process(
-        target=serve_receiver, args=(port, fail_rate), daemon=True
-    )
-    process.start()
-    try:
-        wait_for(port)
-        assert process.pid is not None
-        yield port, process.pid
-    finally:
-        process.terminate()
-        process.join(timeout=10)
-
-
-def wait_for(port: int, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.TransportError):
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"nothing answers on port {port}")
 
 
 # The server
@@ -239,80 +154,6 @@ async def wait_for_worker(api_pid: int, seconds: float = 60.0) -> int:
     raise SystemExit("the API process started no worker")
 
 
-# Profiles (--profile): py-spy samples the processes while a phase runs
-
-
-@contextlib.contextmanager
-def profiled(py_spy: str | None, pids: dict[str, int], phase: str, out: Path) -> Iterator[None]:
-    """py-spy record (raw collapsed stacks, --nonblocking so the process is not paused) on
-    each process while the block runs; then each one's top functions are printed."""
-    if not py_spy:
-        yield
-        return
-    spies = {}
-    for name, pid in pids.items():
-        command = [py_spy, "record", "--nonblocking", "--format", "raw", "--rate", "200"]
-        output = out / f"{phase}-{name}.txt"
-        command += ["--pid", str(pid), "--output", str(output)]
-        spies[name] = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-    try:
-        yield
-    finally:
-        for spy in spies.values():
-            spy.send_signal(signal.SIGINT)
-        for name, spy in spies.items():
-            spy.wait(timeout=60)
-            print_profile(out / f"{phase}-{name}.txt", f"{phase}, {name} process")
-
-
-AREAS = (  # where a sample's top frame is, by its file
-    ("waiting in select (idle)", ("selectors.py",)),
-    ("SQLAlchemy", ("sqlalchemy/",)),
-    ("SQLite calls (inline driver, lock waits)", ("server/db/inline_sqlite.py", "sqlite3/")),
-    ("thread pool (lock waits)", ("concurrent/", "threading.py")),
-    ("aiohttp (client, server)", ("aiohttp/", "yarl/", "multidict/")),
-    ("asyncio", ("asyncio/",)),
-    ("pydantic", ("pydantic",)),
-    ("json", ("json/",)),
-    ("Upmetr code", ("server/", "shared/", "console/")),
-)
-
-
-def print_profile(path: Path, title: str, top: int = 12) -> None:
-    """Self time by area, and the Upmetr functions most often on the stack. SQLAlchemy's
-    async layer runs each statement in a greenlet whose stack starts at the Session call,
-    so a function's inclusive share leaves out its statements' time."""
-    if not path.exists():
-        print(f"\nprofile {title}: none written")
-        return
-    total, areas, ours = 0, Counter[str](), Counter[str]()
-    for line in path.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        # "function (/a/b/site-packages/pkg/file.py:12)" -> "function (pkg/file.py)"
-        frames = [
-            re.sub(
-                r":\d+\)$", ")", re.sub(r" \(.*/(site-packages|python3\.\d+|wt-[^/]+)/", " (", f)
-            )
-            for f in stack.split(";")
-        ]
-        samples = int(count)
-        total += samples
-        file = frames[-1].rpartition("(")[2]
-        area = next((name for name, starts in AREAS if file.startswith(starts)), "other")
-        areas[area] += samples
-        for frame in {f for f in frames if "(server/" in f and "(server/worker.py" not in f}:
-            ours[frame] += samples
-    print(f"\nprofile {title}: {total} samples ({path.name})")
-    print("  self time by area:")
-    for area, samples in areas.most_common():
-        print(f"    {100 * samples / max(1, total):5.1f} %  {area}")
-    print("  Upmetr functions on the stack:")
-    for frame, samples in ours.most_common(top):
-        print(f"    {100 * samples / max(1, total):5.1f} %  {frame[:120]}")
-
-
 # The run
 
 
@@ -373,24 +214,6 @@ async def kill_workers(log: Path, every: float, stop: asyncio.Event, kills: list
             await asyncio.wait_for(stop.wait(), 0.05)
 
 
-def make_retries_due(data_dir: Path) -> int:
-    """Pending retries waiting for their backoff become due now (a direct SQL update);
-    a leased delivery is left alone. How many."""
-    now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
-    try:
-        with connection:
-            changed = connection.execute(
-                "UPDATE notification_delivery SET next_attempt_at = ?"
-                " WHERE channel_type = 'webhook' AND status = 'pending' AND next_attempt_at > ?"
-                " AND (lease_until IS NULL OR lease_until <= ?)",
-                (now, now, now),
-            ).rowcount
-        return int(changed)
-    finally:
-        connection.close()
-
-
 async def settle(
     client: httpx.AsyncClient,
     receiver: Receiver,
@@ -420,18 +243,6 @@ async def settle(
     return time.monotonic() - began, nudged
 
 
-def pending_rows(data_dir: Path) -> int:
-    connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
-    try:
-        found = connection.execute(
-            "SELECT count(*) FROM notification_delivery"
-            " WHERE channel_type = 'webhook' AND status = 'pending'"
-        ).fetchone()
-        return int(found[0])
-    finally:
-        connection.close()
-
-
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -445,43 +256,6 @@ def spread(values: list[float]) -> str:
         f"{statistics.median(ms):.0f} / {quantile(ms, 0.9):.0f} / "
         f"{quantile(ms, 0.99):.0f} / {max(ms):.0f} ms"
     )
-
-
-def delivery_rows(data_dir: Path) -> tuple[Counter[str], int, int, int]:
-    """The webhook deliveries by status, incidents with more than one of them, attempts
-    claimed (the rows' attempts) and recorded (notification_attempt rows)."""
-    connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
-    webhooks = "(SELECT * FROM notification_delivery WHERE channel_type = 'webhook')"
-    try:
-        found = connection.execute(f"SELECT status, count(*) FROM {webhooks} GROUP BY 1")
-        statuses = Counter(dict(found))
-        doubled = connection.execute(
-            f"SELECT count(*) FROM (SELECT incident_id FROM {webhooks}"
-            " GROUP BY incident_id HAVING count(*) > 1)"
-        ).fetchone()[0]
-        claimed = connection.execute(f"SELECT sum(attempts) FROM {webhooks}").fetchone()
-        recorded = connection.execute(
-            f"SELECT count(*) FROM notification_attempt JOIN {webhooks} AS d"
-            " ON d.id = notification_attempt.delivery_id"
-        ).fetchone()
-        return statuses, int(doubled), int(claimed[0] or 0), int(recorded[0])
-    finally:
-        connection.close()
-
-
-def attempts_of(data_dir: Path, webhook_id: str) -> tuple[int, int]:
-    """A delivery's claims (its attempts column) and recorded outcomes (attempt rows)."""
-    connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
-    try:
-        found = connection.execute(
-            "SELECT d.attempts, (SELECT count(*) FROM notification_attempt AS a"
-            " WHERE a.delivery_id = d.id) FROM notification_delivery AS d"
-            " WHERE d.idempotency_id = ?",
-            (webhook_id,),
-        ).fetchone()
-        return (int(found[0]), int(found[1])) if found else (0, 0)
-    finally:
-        connection.close()
 
 
 async def run(arguments: argparse.Namespace, data_dir: Path) -> int:
@@ -591,6 +365,8 @@ async def measure(
              f"{statistics.median(burst.request_seconds) * 1000:.0f} / "
              f"{quantile(burst.request_seconds, 0.99) * 1000:.0f} ms"),
             ("201 -> webhook 204, p50 / p90 / p99 / max", spread(latencies)),
+            ("dispatcher rounds recording the burst", f"{(found := rounds(data_dir, wanted))}"
+             f" ({len(wanted) / max(1, found):.1f} deliveries per round on average)"),
         ]  # fmt: skip
         if len(arrived) > 1:
             span = max(arrived) - min(arrived)

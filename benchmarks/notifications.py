@@ -446,12 +446,14 @@ def report(
     # A duplicate is explained by a kill shortly before its first 204 (the receiver may
     # handle a request after its sender died) or between its first two.
     at_a_kill = 0
+    cutting: set[float] = set()  # the kills that explain them
     details = []
     for webhook_id in duplicates:
         times = sorted(a.at for a in ours if a.webhook_id == webhook_id and a.status == 204)
         near = [k for k in kills if times[0] - KILL_SLACK <= k <= times[1]]
         kill = min(near, key=lambda k: abs(k - times[0]), default=None)
         at_a_kill += kill is not None
+        cutting |= {kill} if kill is not None else set()
         killed = f"a kill {1000 * (kill - times[0]):+.0f} ms from it, " if kill else ""
         claims, outcomes = attempts_of(data_dir, webhook_id)
         details.append(
@@ -480,14 +482,16 @@ def report(
         ("LOST (never delivered)", f"{len(lost)} of {len(wanted)}"),
         ("duplicates (a webhook-id accepted twice)",
          f"{sum(duplicates.values()) - len(duplicates)} over {len(duplicates)} deliveries;"
-         f" {at_a_kill} of them at a kill (1 s before the first 204 to the second)"),
+         f" {at_a_kill} of them at a kill (1 s before the first 204 to the second),"
+         f" {len(cutting)} kill(s) in all"),
         ("incidents told under two webhook-ids", f"{two_deliveries}"),
         ("incidents with two delivery rows", f"{doubled}"),
         ("bad signatures", f"{sum(1 for a in ours if not a.signature_ok)}"),
         ("errors logged (besides the killed workers)", f"{len(errors)}"),
         ("delivery rows by status", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))),
-        ("attempts claimed / recorded / received", f"{claimed} / {recorded} / {len(ours)}"
-         " (whole run, warm-up included in the first two)"),
+        ("attempts claimed / recorded / received",
+         f"{claimed} / {recorded} / {len(receiver.arrivals)}"
+         " (whole run, warm-up included)"),
     ]  # fmt: skip
     width = max(len(label) for label, _ in rows)
     print(f"| {'figure':{width}} | value |")

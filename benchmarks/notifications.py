@@ -6,7 +6,8 @@ receiver (aiohttp, a process of its own) records every request it gets: its `web
 when it arrived (CLOCK_MONOTONIC, which every process of the machine shares), the incident
 id in the body, whether the Standard Webhooks signature is right, and its answer (204, or
 503 for a `--fail-rate` fraction of requests). A channel and a rule route `incident.opened`
-to it. Then:
+to it; the member's own email of each incident (on by default) is turned off, as no mail
+server runs here. Then:
 
 1. Burst: `--incidents` manual incidents through the API from `--clients` concurrent
    clients. Per incident, the time from the API's 201 (its commit) to the receiver's first
@@ -28,8 +29,9 @@ to it. Then:
    than once), incidents told under two webhook-ids (two deliveries, which must be 0), bad
    signatures, and the delivery rows' statuses in the database.
 
-    python benchmarks/notifications.py                                  # about 2 minutes
-    python benchmarks/notifications.py --kill-every 3 --fail-rate 0.1   # about 3 minutes
+    python benchmarks/notifications.py                                  # about 30 s
+    python benchmarks/notifications.py --kill-every 3 --fail-rate 0.1   # about 2 minutes
+    python benchmarks/notifications.py --profile /path/to/py-spy        # where the time goes
 """
 
 from __future__ import annotations

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     rollup_minute_days: float = 2
     rollup_hour_days: float = 90
     rollup_day_days: float = 400
+    # The notification log (events, deliveries and their attempts) once settled, and inboxes.
+    notification_keep_days: float = Field(30, gt=0)
+    inbox_keep_days: float = Field(90, gt=0)
     # A bearer token required by GET /metrics (Prometheus); unset, /metrics is open.
     metrics_token: str | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server.alert_rules import handlers as alert_rules
 from server.audit import handlers as audit
 from server.auth import handlers as auth
 from server.auth import pages as auth_pages
@@ -20,6 +21,7 @@ from server.orgs import handlers as orgs
 from server.overview import handlers as overview
 from server.resources import handlers as resources
 from server.users import handlers as users
+from shared.api import alert_rules as alert_rules_api
 from shared.api import audit as audit_api
 from shared.api import auth as auth_api
 from shared.api import billing as billing_api
@@ -426,6 +428,32 @@ ROUTES: list[Route] = [
           "budget's account and service. The projection is a run rate: spent / days elapsed x "
           "days in the period. `remaining` stops at 0; `state` is `exceeded` at 100% or more, "
           "`warning` at the alert threshold or more, else `ok`. Amounts are rounded to cents."),
+    # Alert rules
+    Route("GET", "/alert-rules", alert_rules.list_rules, "Alert rules, by name", "alert-rules",
+          query=PageQuery, response=Page[alert_rules_api.AlertRuleRead]),
+    Route("POST", "/alert-rules", alert_rules.create_rule, "Add an alert rule", "alert-rules",
+          role=ADMIN, body=alert_rules_api.AlertRuleCreate,
+          response=alert_rules_api.AlertRuleRead, status=201, errors=(409,),
+          description="When a monitor goes down or degraded, a certificate nears expiry or a "
+          "budget passes its threshold or its amount, the enabled rules of that trigger "
+          "type whose scope covers the target (a monitor by id or tag; an empty scope "
+          "covers all) decide the incident: the most severe sets its severity (without a "
+          "rule: critical for down and exceeded, else warning), and its `channel_ids` hear "
+          "of the incident's changes besides the routing rules. `cooldown_minutes` holds a "
+          "new incident back while the target's last one resolved on its own less than "
+          "that long ago. Metric triggers (infra_metric, cloudwatch_metric, agent_offline) "
+          "come with infra agents and are a 400 here; so are metric fields on other rules, "
+          "and ids of another organization's monitors or channels."),
+    Route("GET", "/alert-rules/{id}", alert_rules.get_rule, "One alert rule", "alert-rules",
+          response=alert_rules_api.AlertRuleRead),
+    Route("PATCH", "/alert-rules/{id}", alert_rules.update_rule, "Change an alert rule",
+          "alert-rules", role=ADMIN, body=alert_rules_api.AlertRuleUpdate,
+          response=alert_rules_api.AlertRuleRead, errors=(409,)),
+    Route("POST", "/alert-rules/{id}/toggle", alert_rules.toggle_rule,
+          "Enable a disabled alert rule, or disable an enabled one", "alert-rules", role=ADMIN,
+          response=alert_rules_api.AlertRuleRead),
+    Route("DELETE", "/alert-rules/{id}", alert_rules.delete_rule, "Delete an alert rule",
+          "alert-rules", role=ADMIN, status=204),
     # Notifications (fixed paths before /notifications/{id})
     Route("GET", "/notifications/channels", notifications.list_channels,
           "Notification channels, by name", "notifications", query=PageQuery,

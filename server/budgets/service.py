@@ -42,6 +42,7 @@ from server.db.base import utcnow
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.incidents import service as incidents
 from server.incidents.models import Incident
+from server.notifications import outbox
 from server.service_context import Context
 from shared.api.budgets import (
     BudgetCreate,
@@ -54,6 +55,7 @@ from shared.api.budgets import (
 from shared.api.common import Page, PageQuery
 from shared.api.events import BudgetStateChanged, EventData
 from shared.api.incidents import IncidentStatus, Severity, TriggerType
+from shared.api.notifications import EventType
 
 LiveEvent = tuple[int, EventData]
 
@@ -288,6 +290,25 @@ async def _apply(ctx: Context, budget: Budget, found: BudgetStatus, now: datetim
             pct_used=found.pct_used,
         )
         ctx.publish_after_commit(changed, org_id=budget.org_id)
+        if found.state is not BudgetState.ok:
+            await outbox.notify(ctx, _budget_occurrence(budget, found))
+
+
+def _budget_occurrence(budget: Budget, found: BudgetStatus) -> outbox.Occurrence:
+    """The `budget.threshold` or `budget.exceeded` event of a budget's new state."""
+    exceeded = found.state is BudgetState.exceeded
+    trigger = TriggerType.budget_exceeded if exceeded else TriggerType.budget_threshold
+    return outbox.Occurrence(
+        org_id=budget.org_id,
+        type=EventType.budget_exceeded.value if exceeded else EventType.budget_threshold.value,
+        severity=Severity.critical.value if exceeded else Severity.warning.value,
+        title=_title(budget, trigger, found),
+        text=_describe(budget, found),
+        dedup_key=f"budget-{budget.id}",
+        data={"budget": {"id": budget.id, "name": budget.name, "state": found.state.value,
+                         "pct_used": found.pct_used, "amount": str(found.amount),
+                         "spent": str(found.spent), "currency": found.currency}},
+    )  # fmt: skip
 
 
 async def _resolve_orphans(ctx: Context, *, org_id: int) -> None:

@@ -1,5 +1,6 @@
 """Imports every domain's tables so `Base.metadata` is complete (Alembic, tests)."""
 
+from server.alert_rules.models import AlertRule
 from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession, MfaBackupCode, OneTimeToken, RefreshToken
 from server.billing.models import Plan
@@ -34,6 +35,7 @@ def described_by_models(name: str | None, type_: str, _parents: object = None) -
 
 
 __all__ = [
+    "AlertRule",
     "ApiKey",
     "AuditLog",
     "AuthSession",

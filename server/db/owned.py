@@ -24,7 +24,8 @@ async def one_of_org(db: AsyncSession, model: type[T], *, org_id: int, id: int, 
 
 
 def _taken(noun: str, name: str) -> Conflict:
-    return Conflict(f"A {noun.lower()} named {name!r} already exists")
+    article = "An" if noun[0].lower() in "aeiou" else "A"
+    return Conflict(f"{article} {noun.lower()} named {name!r} already exists")
 
 
 async def check_name_free(

@@ -29,14 +29,23 @@ class Dispatcher(Loop):
        anything but DeliveryError counts as a temporary failure (and is logged).
     3. Record every outcome in one transaction: the attempt, then delivered, a retry with
        backoff, or failed; a permanent error disables the channel and says so.
-    4. True when the batch was full (there may be more due now); else sleep until woken
+    4. Every `prune_seconds`, delete what is past retention, a batch at a time
+       (delivery.prune): the settled log after `notification_keep_days`, inbox lines after
+       `inbox_keep_days`.
+    5. True when the batch was full (there may be more due now); else sleep until woken
        (a change queued deliveries) or `poll_seconds` (retries come due, other processes).
     """
 
     name = "dispatch"
 
     def __init__(
-        self, runtime: Runtime, channels: Channels, *, batch: int = 100, poll_seconds: float = 1.0
+        self,
+        runtime: Runtime,
+        channels: Channels,
+        *,
+        batch: int = 100,
+        poll_seconds: float = 1.0,
+        prune_seconds: float = 600.0,
     ) -> None:
         super().__init__()
         self.retry_seconds = poll_seconds
@@ -44,6 +53,8 @@ class Dispatcher(Loop):
         self._channels = channels
         self._batch = batch
         self._poll_seconds = poll_seconds
+        self._prune_seconds = prune_seconds
+        self._next_prune = 0.0
 
     def idle_seconds(self) -> float:
         return self._poll_seconds
@@ -56,13 +67,27 @@ class Dispatcher(Loop):
             ids = await delivery.claim(db, now=utcnow(), limit=self._batch)
             jobs = await delivery.jobs_of(db, ids, runtime.keys) if ids else []
         if not jobs:
-            return False
+            return await self._prune()
         outcomes = await asyncio.gather(*(self._send(job) for job in jobs))
         async with system_transaction(runtime) as ctx:
             now = utcnow()
             for outcome in outcomes:
                 await delivery.record(ctx, outcome, now=now)
         return len(ids) >= self._batch
+
+    async def _prune(self) -> bool:
+        """Past retention, a batch at a time; True while batches come back full."""
+        if time.monotonic() < self._next_prune:
+            return False
+        settings = self._runtime.settings
+        async with self._runtime.sessions() as db, db.begin():
+            deleted = await delivery.prune(
+                db, now=utcnow(), keep_days=settings.notification_keep_days,
+                inbox_days=settings.inbox_keep_days,
+            )  # fmt: skip
+        if not deleted:
+            self._next_prune = time.monotonic() + self._prune_seconds
+        return deleted > 0
 
     async def _send(self, job: delivery.Job) -> delivery.Outcome:
         if job.skip is not None or job.config is None:

@@ -60,6 +60,9 @@ class Incident(Base):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), default=None
     )
+    # The alert rule that set its severity (server/alert_rules/), whose channels hear of it;
+    # no foreign key: a deleted rule leaves a number that matches nothing.
+    alert_rule_id: Mapped[int | None] = mapped_column(default=None)
 
     @property
     def duration_seconds(self) -> int | None:

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.alert_rules import service as alert_rules
 from server.audit import service as audit
 from server.http.errors import Conflict, NotFound
 from server.incidents.models import Incident, IncidentEvent
@@ -126,12 +127,13 @@ async def open_incident(
     severity: Severity | str,
     description: str | None = None,
     trigger: Trigger | None = None,
-) -> tuple[Incident, bool]:
+) -> tuple[Incident | None, bool]:
     """Open an incident: by the calling member (no trigger), or by a trigger. The incident
     and whether it was opened now.
 
     1. For a trigger that has an unresolved incident (open or acknowledged), return it
-       and False.
+       and False. Else its alert rules (server/alert_rules/service.py) set the severity,
+       or hold the incident back in a cooldown: None and False.
     2. Else insert a new one inside a SAVEPOINT. The partial unique index refuses a second
        unresolved incident of a trigger, so if another engine or process opened one since
        step 1, the insert fails, only the savepoint rolls back, and that one is returned.
@@ -150,6 +152,14 @@ async def open_incident(
         existing = await _unresolved_for(ctx.db, trigger)
         if existing is not None:
             return existing, False
+        decision = await alert_rules.decide(
+            ctx.db, org_id=org_id, trigger_type=trigger_type, target_type=trigger.target_type,
+            target_id=trigger.target_id, default_severity=Severity(severity).value,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+        if decision.held_back:
+            return None, False
+        severity, key["alert_rule_id"] = decision.severity, decision.rule_id
     incident = Incident(
         org_id=org_id, trigger_type=trigger_type.value, title=title[:200],
         severity=Severity(severity).value, description=description, **key,
@@ -206,6 +216,7 @@ async def create_manual(ctx: Context, *, data: IncidentCreate) -> IncidentRead:
     incident, _ = await open_incident(
         ctx, title=data.title, severity=data.severity, description=data.description
     )
+    assert incident is not None  # only a trigger's incident is ever held back
     return incident_read(incident)
 
 

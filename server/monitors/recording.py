@@ -16,13 +16,16 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.incidents import service as incidents
+from server.incidents.models import Incident
 from server.monitors import checking, rollups, windows
 from server.monitors.checking import Action, Verdict
 from server.monitors.models import CheckResult, Monitor, take_ids
+from server.notifications import outbox
 from server.providers.checks import CheckOutcome
 from server.service_context import Context
 from shared.api.events import EventData, MonitorChecked, MonitorStatusChanged
 from shared.api.incidents import Severity, TriggerType
+from shared.api.notifications import EventType
 
 # (org_id, event): published after commit.
 LiveEvent = tuple[int, EventData]
@@ -225,11 +228,28 @@ async def _incident(db: AsyncSession, check: JudgedCheck, action: Action) -> lis
     if action not in _OPENS:
         await incidents.resolve_trigger(ctx, trigger, note=checking.describe(outcome))
     elif not await windows.in_maintenance(db, monitor_id=check.monitor_id, now=outcome.checked_at):
-        await incidents.open_incident(
+        incident, opened = await incidents.open_incident(
             ctx,
             trigger=trigger,
             title=_title(action, check.name, outcome),
             severity=severity,
             description=checking.describe(outcome),
         )
+        if opened and incident is not None and trigger_type is TriggerType.ssl_expiring:
+            await outbox.notify(ctx, _ssl_occurrence(check, incident))
     return ctx.events
+
+
+def _ssl_occurrence(check: JudgedCheck, incident: Incident) -> outbox.Occurrence:
+    """The `ssl.expiring` event, beside its incident's: for rules about certificates."""
+    expires = check.outcome.tls_expires_at
+    return outbox.Occurrence(
+        org_id=check.org_id,
+        type=EventType.ssl_expiring.value,
+        severity=incident.severity,
+        title=incident.title,
+        text=incident.description or incident.title,
+        dedup_key=f"ssl-{check.monitor_id}",
+        data={"monitor": {"id": check.monitor_id, "name": check.name,
+                          "ssl_expires_at": expires.isoformat() if expires else None}},
+    )  # fmt: skip

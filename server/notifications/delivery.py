@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
@@ -33,6 +33,7 @@ from server.keys import Keys
 from server.notifications.channels import full_config
 from server.notifications.models import (
     DeliveryAttempt,
+    Notification,
     NotificationChannel,
     NotificationDelivery,
     NotificationEvent,
@@ -376,3 +377,50 @@ async def _digest(
         )
     )  # fmt: skip
     await ctx.db.flush()
+
+
+SETTLED = (
+    DeliveryStatus.delivered.value,
+    DeliveryStatus.failed.value,
+    DeliveryStatus.cancelled.value,
+    DeliveryStatus.digested.value,
+)
+
+
+async def prune(
+    db: AsyncSession, *, now: datetime, keep_days: float, inbox_days: float, batch: int = 1000
+) -> int:
+    """Delete at most `batch` rows of each kind past retention: settled deliveries (their
+    attempts go with them) and the events none is left for after `keep_days`, inbox lines
+    after `inbox_days`. Pending and held deliveries stay, however old. How many rows went."""
+    before = now - timedelta(days=keep_days)
+    old = (
+        select(NotificationDelivery.id)
+        .where(NotificationDelivery.status.in_(SETTLED), NotificationDelivery.created_at < before)
+        .limit(batch)
+    )
+    deleted = await _delete(db, NotificationDelivery, old)
+    unused = (
+        select(NotificationEvent.id)
+        .where(
+            NotificationEvent.created_at < before,
+            ~select(NotificationDelivery.id)
+            .where(NotificationDelivery.event_id == NotificationEvent.id)
+            .exists(),
+        )
+        .limit(batch)
+    )
+    deleted += await _delete(db, NotificationEvent, unused)
+    stale = (
+        select(Notification.id)
+        .where(Notification.created_at < now - timedelta(days=inbox_days))
+        .limit(batch)
+    )
+    return deleted + await _delete(db, Notification, stale)
+
+
+async def _delete(db: AsyncSession, model: Any, ids: Any) -> int:
+    result = await db.execute(
+        delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -6,8 +6,9 @@ change that rolls back never is.
 1. Store the event (`notification_event`).
 2. Pick the org's enabled routing rules whose events match (`budget.*` matches
    `budget.exceeded`) and whose min_severity the event reaches.
-3. One delivery per enabled channel of this org that those rules name (a channel named by
-   two rules is sent once); an id of a deleted or another org's channel is skipped.
+3. One delivery per enabled channel of this org that those rules or the incident's alert
+   rule (server/alert_rules/) name, once each; an id of a deleted channel or another
+   org's is skipped.
    Each delivery has its own idempotency id, kept across every retry.
 4. For an `incident.opened` event, rules with `escalate_after_minutes` add escalation
    deliveries to their escalation channels, due that many minutes later; acknowledging or
@@ -32,6 +33,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.alert_rules import service as alert_rules
 from server.db.base import utcnow
 from server.incidents.models import Incident
 from server.notifications.models import (
@@ -70,6 +72,8 @@ class Occurrence:
     dedup_key: str
     incident_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # The incident's alert rule, whose channels hear of it too.
+    alert_rule_id: int | None = None
     # Channels never told of it, whatever the rules say (the one that was just disabled).
     skip_channel_ids: frozenset[int] = frozenset()
 
@@ -85,6 +89,7 @@ def incident_occurrence(incident: Incident, event_type: str, text: str | None = 
         text=text or f"Incident #{incident.id} {verb}: {incident.title}",
         dedup_key=f"incident-{incident.id}",
         incident_id=incident.id,
+        alert_rule_id=incident.alert_rule_id,
         data={
             "incident": {
                 "id": incident.id,
@@ -117,6 +122,10 @@ async def notify(ctx: Context, occurrence: Occurrence) -> NotificationEvent:
     db.add(event)
     await db.flush()
     routed, escalations = await _routes(db, occurrence)
+    if occurrence.alert_rule_id is not None:
+        routed |= await alert_rules.channels_of(
+            db, org_id=occurrence.org_id, rule_id=occurrence.alert_rule_id
+        )
     if occurrence.type == EventType.channel_disabled and not routed:
         routed = await _enabled_channel_ids(db, occurrence.org_id)
     routed -= occurrence.skip_channel_ids

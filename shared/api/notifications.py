@@ -263,8 +263,10 @@ class QuietHours(ApiModel):
         return value
 
 
-# Left out of the inbox by default: a budget's incident already says it there.
-_NOT_IN_APP_BY_DEFAULT = frozenset({EventType.budget_threshold, EventType.budget_exceeded})
+# Left out of the inbox by default: their incidents already say it there.
+_NOT_IN_APP_BY_DEFAULT = frozenset(
+    {EventType.budget_threshold, EventType.budget_exceeded, EventType.ssl_expiring}
+)
 
 
 def default_choices() -> dict[EventType, EventChoice]:
@@ -278,7 +280,7 @@ def default_choices() -> dict[EventType, EventChoice]:
 
 class Preferences(ApiModel):
     """A member's notification preferences. Events left out keep their defaults: the inbox
-    for all but budget.* (a budget's incident is there already), and email for
+    for all but budget.* and ssl.expiring (their incidents are there already), and email for
     incident.opened, incident.escalated and channel.disabled."""
 
     events: dict[EventType, EventChoice] = Field(default_factory=default_choices)

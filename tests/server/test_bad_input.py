@@ -99,6 +99,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "channel_ids": [1],
     },
     ("PATCH", "/notifications/rules/{id}"): {"name": "route 2"},
+    ("POST", "/alert-rules"): {"name": "db down", "trigger_type": "monitor_down"},
+    ("PATCH", "/alert-rules/{id}"): {"name": "db down 2"},
     ("PUT", "/notifications/preferences"): {
         "min_severity": "warning",
         "quiet_hours": {"enabled": True, "start": "22:00", "end": "07:00", "timezone": "UTC"},

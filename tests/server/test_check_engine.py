@@ -25,6 +25,7 @@ from server.context import SETTINGS as SETTINGS_KEY
 from server.engines import checks
 from server.incidents.models import Incident
 from server.monitors.models import CheckResult, Monitor
+from server.notifications.models import NotificationEvent
 from tests.builders import Person
 from tests.conftest import World
 from tests.server.test_checks_tls import https_target, make_certificate
@@ -298,6 +299,18 @@ async def test_a_certificate_close_to_expiry_opens_an_ssl_expiring_incident(
     shown = await get_monitor(client, world.alice, monitor["id"])
     assert shown["ssl_expires_at"] is not None
     assert shown["status"] == "up"
+    async with db.begin():  # told as its own event too, for rules about certificates
+        told = (
+            await db.execute(
+                select(NotificationEvent.type, NotificationEvent.data).where(
+                    NotificationEvent.type == "ssl.expiring"
+                )
+            )
+        ).all()
+    assert [(kind, data["monitor"]["id"]) for kind, data in told] == [
+        ("ssl.expiring", monitor["id"])
+    ]
+    assert told[0][1]["monitor"]["ssl_expires_at"] == shown["ssl_expires_at"].replace("Z", "+00:00")
 
 
 async def test_no_incident_opens_during_a_maintenance_window(

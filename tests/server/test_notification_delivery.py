@@ -16,24 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.context import RUNTIME
 from server.db.base import utcnow
 from server.notifications import delivery
-from server.notifications.models import NotificationDelivery, NotificationEvent
+from server.notifications.models import Notification, NotificationDelivery, NotificationEvent
 from server.service_context import Wake
-from tests.conftest import Person, World
+from tests.conftest import World
+from tests.server.api_calls import call
 from tests.server.channels.receivers import WEBHOOK_SECRET, Receiver, receiver
 from tests.server.channels.test_webhook import verify
 
 __all__ = ["receiver"]
 
-API = "/api/v1"
 Client = TestClient  # type: ignore[type-arg]
 NO_EMAIL = {"incident.opened": {"in_app": True, "email": False}}
-
-
-async def call(
-    client: Client, person: Person, method: str, path: str, body: Any = None
-) -> tuple[int, Any]:
-    response = await client.request(method, API + path, json=body, headers=person.headers)
-    return response.status, (await response.json() if response.status != 204 else None)
 
 
 async def webhook(client: Client, world: World, receiver: Receiver, name: str) -> int:
@@ -308,3 +301,31 @@ def _parse(text: str) -> datetime:
 
 async def _count(receiver: Receiver, path: str, wanted: int) -> bool:
     return sum(request.path == path for request in receiver.requests) >= wanted
+
+
+async def test_the_settled_log_and_old_inbox_lines_are_pruned_and_pending_ones_kept(
+    client: Client, world: World, db: AsyncSession
+) -> None:
+    await incident(client, world)  # an event, inbox lines, the members' emails
+
+    async def emailed() -> bool:
+        async with db.begin():
+            statuses = set(await db.scalars(select(NotificationDelivery.status)))
+        return statuses == {"delivered"}
+
+    await until(emailed)
+    async with db.begin():  # one email still waiting, as if its receiver were down
+        await db.execute(
+            update(NotificationDelivery)
+            .where(NotificationDelivery.user_id == world.bob.user_id)
+            .values(status="pending", next_attempt_at=utcnow() + timedelta(days=1))
+        )
+    later = utcnow() + timedelta(days=100)
+    async with db.begin():
+        deleted = await delivery.prune(db, now=later, keep_days=30, inbox_days=90)
+    async with db.begin():
+        left = list(await db.scalars(select(NotificationDelivery.user_id)))
+        events = list(await db.scalars(select(NotificationEvent.id)))
+        lines = list(await db.scalars(select(Notification.id)))
+    assert deleted == 1 + 2  # alice's delivered email; both inbox lines
+    assert left == [world.bob.user_id] and len(events) == 1 and lines == []

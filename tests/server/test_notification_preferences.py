@@ -17,18 +17,11 @@ from server.db.base import utcnow
 from server.notifications.models import NotificationDelivery
 from server.providers.mail_spool import MailSpool
 from server.service_context import Wake
-from tests.conftest import Person, World
+from tests.conftest import World
+from tests.server.api_calls import call
 
-API = "/api/v1"
 PREFERENCES = "/notifications/preferences"
 Client = TestClient  # type: ignore[type-arg]
-
-
-async def call(
-    client: Client, person: Person, method: str, path: str, body: Any = None
-) -> tuple[int, Any]:
-    response = await client.request(method, API + path, json=body, headers=person.headers)
-    return response.status, (await response.json() if response.status != 204 else None)
 
 
 async def incident(client: Client, world: World, title: str, severity: str) -> None:

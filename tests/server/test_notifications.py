@@ -12,23 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.models import AuditLog
 from server.notifications.models import NotificationChannel
 from tests.conftest import Person, World
+from tests.server.api_calls import call
 from tests.server.channels.receivers import WEBHOOK_SECRET, Receiver, receiver
 
 __all__ = ["receiver"]
 
-API = "/api/v1/notifications"
+API = "/notifications"
 CHANNELS = f"{API}/channels"
 RULES = f"{API}/rules"
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/SECRETSECRETSECRET1234"
 
 Client = TestClient  # type: ignore[type-arg]
-
-
-async def call(
-    client: Client, person: Person, method: str, path: str, body: Any = None
-) -> tuple[int, Any]:
-    response = await client.request(method, path, json=body, headers=person.headers)
-    return response.status, (await response.json() if response.status != 204 else None)
 
 
 async def add_channel(client: Client, person: Person, **body: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.alert_rules.models import AlertRule
 from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession
 from server.auth.tokens import hash_secret, new_secret
@@ -50,6 +51,7 @@ ID_KINDS = {
     "/jobs/": "job",
     "/resources/": "resource",
     "/budgets/": "budget",
+    "/alert-rules/": "alert_rule",
     "/notifications/channels/": "channel",
     "/notifications/rules/": "rule",
     "/notifications/": "notification",
@@ -154,7 +156,10 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             channel_name=channel.name, channel_type="email", idempotency_id="msg_org_a",
             status="delivered", next_attempt_at=None,
         )  # fmt: skip
-        db.add_all([rule, sent])
+        alert_rule = AlertRule(
+            org_id=world.org_a, name="Org A alert", trigger_type="monitor_down", scope={}
+        )
+        db.add_all([rule, sent, alert_rule])
         await db.execute(
             update(User)
             .where(User.id == world.bob.user_id)
@@ -182,6 +187,7 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             "budget": budget.id,
             "channel": channel.id,
             "rule": rule.id,
+            "alert_rule": alert_rule.id,
             "notification": line.id,
         }
 
@@ -273,6 +279,9 @@ async def test_org_a_objects_survive_carols_attempts(
     assert channel is not None and channel.enabled and channel.name == "Org A pager"
     assert rule is not None and rule.name == "Org A route"
     assert line is not None and line.read_at is None
+    async with db.begin():
+        alert_rule = await db.get(AlertRule, org_a_ids["alert_rule"])
+    assert alert_rule is not None and alert_rule.enabled and alert_rule.name == "Org A alert"
 
 
 @pytest.mark.parametrize(
@@ -291,6 +300,7 @@ async def test_org_a_objects_survive_carols_attempts(
         ("/resources/summary", "Org A production"),
         ("/budgets", "Org A compute"),
         ("/budgets/status", "Org A compute"),
+        ("/alert-rules", "Org A alert"),
         ("/notifications/channels", "Org A pager"),
         ("/notifications/rules", "Org A route"),
         ("/notifications/deliveries", "Org A event"),

@@ -96,6 +96,16 @@ TYPICAL: list[tuple[str, dict[str, Any]]] = [
         "budget.state",
         {"id": 1, "name": "prod", "state": "exceeded", "previous_state": "ok", "pct_used": 120.5},
     ),
+    (
+        "notification.created",
+        {
+            "id": 4,
+            "user_id": 2,
+            "title": "[CRITICAL] API down",
+            "severity": "critical",
+            "notification_type": "incident.opened",
+        },
+    ),
     ("stream.reset", {"reason": "resume point no longer buffered", "last_event_id": 99}),
 ]
 

@@ -1,5 +1,6 @@
-"""Notifications: channels, routing rules, the outbox of events and deliveries with each
-attempt, the members' inboxes and their preferences.
+"""Notifications and alert rules: channels, routing rules, the outbox of events and
+deliveries with each attempt, the members' inboxes and preferences; alert rules, and the
+rule that set an incident's severity.
 
 Revision ID: 0014
 Revises: 0013
@@ -29,6 +30,34 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notification_preference")),
+    )
+    op.create_table(
+        "alert_rule",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("trigger_type", sa.String(length=30), nullable=False),
+        sa.Column("metric", sa.String(length=64), nullable=True),
+        sa.Column("condition", sa.String(length=10), nullable=True),
+        sa.Column("threshold", sa.Double(), nullable=True),
+        sa.Column("breach_count", sa.Integer(), nullable=False),
+        sa.Column("recovery_count", sa.Integer(), nullable=False),
+        sa.Column("severity", sa.String(length=10), nullable=False),
+        sa.Column("cooldown_minutes", sa.Integer(), nullable=False),
+        sa.Column("scope", sa.JSON(), nullable=False),
+        sa.Column("channel_ids", sa.JSON(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organization.id"],
+            name=op.f("fk_alert_rule_org_id_organization"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_rule")),
+        sa.UniqueConstraint("org_id", "name", name=op.f("uq_alert_rule_org_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "notification",
@@ -212,8 +241,14 @@ def upgrade() -> None:
             "ix_notification_attempt_delivery", ["delivery_id", "id"], unique=False
         )
 
+    with op.batch_alter_table("incident", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("alert_rule_id", sa.Integer(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("incident", schema=None) as batch_op:
+        batch_op.drop_column("alert_rule_id")
+
     with op.batch_alter_table("notification_attempt", schema=None) as batch_op:
         batch_op.drop_index("ix_notification_attempt_delivery")
 
@@ -231,4 +266,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_notification_inbox")
 
     op.drop_table("notification")
+    op.drop_table("alert_rule")
     op.drop_table("notification_preference")

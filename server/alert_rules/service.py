@@ -1,0 +1,266 @@
+"""Alert rules: what an incident a trigger opens looks like, and who hears of it.
+
+`decide(db, trigger)` runs when a monitor or a budget would open an incident:
+1. The org's enabled rules of the trigger's type whose scope covers the target (a monitor
+   by id or by one of its tags; an empty scope covers every target).
+2. None: the trigger's own default severity, no rule.
+3. Else the most severe rule (the first made, on a tie) sets the severity and is kept on
+   the incident; its channels hear of the incident's changes (server/notifications/outbox.py).
+4. A covering rule with a cooldown holds a new incident back while the target's last one
+   of this trigger resolved on its own less than that long ago (a flapping target). One a
+   member resolved does not count: resolving by hand resets the cooldown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.alert_rules.models import AlertRule
+from server.audit import service as audit
+from server.db import paging
+from server.db.owned import check_name_free, flush_named, one_of_org
+from server.http.errors import BadRequest
+from server.incidents.models import Incident
+from server.monitors.models import Monitor
+from server.notifications.models import NotificationChannel
+from server.service_context import Context
+from shared.api.alert_rules import (
+    MONITOR_TRIGGERS,
+    RULE_TRIGGERS,
+    AlertRuleCreate,
+    AlertRuleRead,
+    AlertRuleUpdate,
+    Condition,
+    Scope,
+)
+from shared.api.common import Page, PageQuery
+from shared.api.incidents import Severity, TriggerType
+
+NOUN = "Alert rule"
+_RANK = {severity.value: rank for rank, severity in enumerate(Severity)}
+_METRIC_FIELDS = ("metric", "condition", "threshold")
+
+
+@dataclass(frozen=True)
+class Decision:
+    rule_id: int | None
+    severity: str
+    held_back: bool = False  # a cooldown holds the incident back
+
+
+async def decide(
+    db: AsyncSession, *, org_id: int, trigger_type: TriggerType, target_type: str,
+    target_id: int, default_severity: str, now: datetime,
+) -> Decision:  # fmt: skip
+    """What the module's steps say of a trigger about to open an incident."""
+    rules = list(
+        await db.scalars(
+            select(AlertRule)
+            .where(
+                AlertRule.org_id == org_id,
+                AlertRule.trigger_type == trigger_type.value,
+                AlertRule.enabled.is_(True),
+            )
+            .order_by(AlertRule.id)
+        )
+    )
+    if not rules:
+        return Decision(None, default_severity)
+    tags: set[str] = set()
+    if target_type == "monitor" and any(rule.scope.get("tags") for rule in rules):
+        tags = set(await db.scalar(select(Monitor.tags).where(Monitor.id == target_id)) or [])
+    covering = [rule for rule in rules if _covers(rule.scope, target_id, tags)]
+    if not covering:
+        return Decision(None, default_severity)
+    chosen = max(covering, key=lambda rule: (_RANK[rule.severity], -rule.id))
+    cooldown = max(rule.cooldown_minutes for rule in covering)
+    held = cooldown > 0 and await _resolved_on_its_own_since(
+        db, org_id, trigger_type, target_type, target_id, now - timedelta(minutes=cooldown)
+    )
+    return Decision(chosen.id, chosen.severity, held_back=held)
+
+
+def _covers(scope: dict[str, Any], target_id: int, tags: set[str]) -> bool:
+    ids, wanted_tags = scope.get("monitor_ids") or [], scope.get("tags") or []
+    if not ids and not wanted_tags:
+        return True
+    return target_id in ids or bool(tags.intersection(wanted_tags))
+
+
+async def _resolved_on_its_own_since(
+    db: AsyncSession, org_id: int, trigger_type: TriggerType, target_type: str,
+    target_id: int, since: datetime,
+) -> bool:  # fmt: skip
+    last = await db.scalar(
+        select(Incident.resolved_automatically)
+        .where(
+            Incident.org_id == org_id,
+            Incident.trigger_type == trigger_type.value,
+            Incident.target_type == target_type,
+            Incident.target_id == target_id,
+            Incident.resolved_at.is_not(None),
+            Incident.resolved_at >= since,
+        )
+        .order_by(Incident.resolved_at.desc())
+        .limit(1)
+    )
+    return bool(last)
+
+
+async def channels_of(db: AsyncSession, *, org_id: int, rule_id: int) -> set[int]:
+    """The channels of an incident's rule (none once the rule is off or gone)."""
+    found = await db.scalar(
+        select(AlertRule.channel_ids).where(
+            AlertRule.id == rule_id, AlertRule.org_id == org_id, AlertRule.enabled.is_(True)
+        )
+    )
+    return set(found or [])
+
+
+# The API
+
+
+def rule_read(rule: AlertRule) -> AlertRuleRead:
+    return AlertRuleRead(
+        id=rule.id,
+        name=rule.name,
+        trigger_type=TriggerType(rule.trigger_type),
+        metric=rule.metric,
+        condition=Condition(rule.condition) if rule.condition else None,
+        threshold=rule.threshold,
+        breach_count=rule.breach_count,
+        recovery_count=rule.recovery_count,
+        severity=Severity(rule.severity),
+        cooldown_minutes=rule.cooldown_minutes,
+        scope=Scope.model_validate(rule.scope),
+        channel_ids=list(rule.channel_ids),
+        enabled=rule.enabled,
+        created_at=rule.created_at,
+        updated_at=rule.updated_at,
+    )
+
+
+def _invalid(field: str, message: str) -> BadRequest:
+    return BadRequest(f"body field '{field}': {message}")
+
+
+async def _checked(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
+    """The rule's fields as stored, or a 400 naming what does not fit its trigger type."""
+    trigger = TriggerType(values["trigger_type"])
+    if trigger not in RULE_TRIGGERS:
+        kinds = ", ".join(kind.value for kind in RULE_TRIGGERS)
+        raise _invalid(
+            "trigger_type",
+            f"{trigger.value} rules come with infra agents; this server takes {kinds}",
+        )
+    for name in _METRIC_FIELDS:
+        if values.get(name) is not None:
+            raise _invalid(name, "only metric rules (infra_metric, cloudwatch_metric) take it")
+    scope = Scope.model_validate(values.get("scope") or {})
+    if scope.agent_ids:
+        raise _invalid("scope", "agent_ids are for agent and metric rules")
+    if trigger not in MONITOR_TRIGGERS and (scope.monitor_ids or scope.tags):
+        raise _invalid("scope", "a budget rule covers every budget; leave its scope empty")
+    await _own(ctx, "scope", Monitor, scope.monitor_ids, "monitor")
+    await _own(ctx, "channel_ids", NotificationChannel, values.get("channel_ids") or [], "channel")
+    return {
+        **values,
+        "trigger_type": trigger.value,
+        "severity": Severity(values["severity"]).value,
+        "scope": scope.model_dump(mode="json"),
+        "channel_ids": list(dict.fromkeys(values.get("channel_ids") or [])),
+    }
+
+
+async def _own(ctx: Context, field: str, model: Any, ids: list[int], noun: str) -> None:
+    """Every id names an object of the caller's organization (else a 400 naming it)."""
+    if not ids:
+        return
+    found = set(
+        await ctx.db.scalars(
+            select(model.id).where(model.org_id == ctx.auth.org_id, model.id.in_(ids))
+        )
+    )
+    for each in ids:
+        if each not in found:
+            raise _invalid(field, f"no {noun} {each} in this organization")
+
+
+async def list_rules(ctx: Context, *, query: PageQuery) -> Page[AlertRuleRead]:
+    statement = (
+        select(AlertRule)
+        .where(AlertRule.org_id == ctx.auth.org_id)
+        .order_by(AlertRule.name, AlertRule.id)
+    )
+    return await paging.page_of(ctx.db, statement, query, Page[AlertRuleRead], rule_read)
+
+
+async def _rule(ctx: Context, rule_id: int) -> AlertRule:
+    return await one_of_org(ctx.db, AlertRule, org_id=ctx.auth.org_id, id=rule_id, noun=NOUN)
+
+
+async def get_rule(ctx: Context, *, rule_id: int) -> AlertRuleRead:
+    return rule_read(await _rule(ctx, rule_id))
+
+
+async def create_rule(ctx: Context, *, data: AlertRuleCreate) -> AlertRuleRead:
+    values = await _checked(ctx, data.model_dump(mode="json"))
+    await check_name_free(
+        ctx.db, AlertRule, org_id=ctx.auth.org_id, name=data.name, noun=NOUN, other_than=None
+    )
+    rule = AlertRule(org_id=ctx.auth.org_id, **values)
+    ctx.db.add(rule)
+    await flush_named(ctx.db, name=data.name, noun=NOUN)
+    await audit.record(
+        ctx, action="alert_rule.created", resource_type="alert_rule", resource_id=rule.id,
+        detail=f"{rule.name!r}: {rule.trigger_type} -> {rule.severity}",
+    )  # fmt: skip
+    return rule_read(rule)
+
+
+async def update_rule(ctx: Context, *, rule_id: int, data: AlertRuleUpdate) -> AlertRuleRead:
+    rule = await _rule(ctx, rule_id)
+    current = rule_read(rule).model_dump(mode="json")
+    given = data.model_dump(mode="json", exclude_unset=True)
+    values = await _checked(ctx, {**current, **given})
+    if "name" in given:
+        await check_name_free(
+            ctx.db, AlertRule, org_id=ctx.auth.org_id, name=values["name"], noun=NOUN,
+            other_than=rule.id,
+        )  # fmt: skip
+    changed = sorted(name for name in given if getattr(rule, name) != values[name])
+    for name in changed:
+        setattr(rule, name, values[name])
+    if changed:
+        await flush_named(ctx.db, name=rule.name, noun=NOUN)
+        await audit.record(
+            ctx, action="alert_rule.updated", resource_type="alert_rule", resource_id=rule.id,
+            detail=f"{rule.name!r}: {', '.join(changed)}",
+        )  # fmt: skip
+    return rule_read(rule)
+
+
+async def toggle_rule(ctx: Context, *, rule_id: int) -> AlertRuleRead:
+    rule = await _rule(ctx, rule_id)
+    rule.enabled = not rule.enabled
+    await ctx.db.flush()
+    await audit.record(
+        ctx, action="alert_rule.updated", resource_type="alert_rule", resource_id=rule.id,
+        detail=f"{rule.name!r}: {'enabled' if rule.enabled else 'disabled'}",
+    )  # fmt: skip
+    return rule_read(rule)
+
+
+async def delete_rule(ctx: Context, *, rule_id: int) -> None:
+    rule = await _rule(ctx, rule_id)
+    await ctx.db.delete(rule)
+    await ctx.db.flush()
+    await audit.record(
+        ctx, action="alert_rule.deleted", resource_type="alert_rule", resource_id=rule_id,
+        detail=repr(rule.name),
+    )  # fmt: skip

@@ -63,6 +63,7 @@ from outbox_rows import (  # noqa: E402
     delivery_rows,
     make_retries_due,
     pending_rows,
+    round_starts,
     rounds,
 )
 from profiling import profiled  # noqa: E402
@@ -334,6 +335,7 @@ async def measure(
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load()}\n")
 
         # 1. The burst (with kills)
+        clock_offset = time.time() - time.monotonic()  # the database's UTC times -> arrivals
         kills: list[float] = []
         stop_killing = asyncio.Event()
         killer = None
@@ -376,6 +378,9 @@ async def measure(
                 ("deliveries per second, burst", f"{len(arrived) / span:.0f}/s"
                  f" ({len(arrived)} in {span:.1f} s, first to last arrival)")
             )  # fmt: skip
+        if not kill_every and arrived:
+            rows.append(("a round's time: sending / recording + next claim", round_phases(
+                data_dir, wanted, receiver, clock_offset)))  # fmt: skip
         if not kill_every:
             burst_seconds = max(arrived) - burst.began if arrived else created_seconds
             rows += [
@@ -423,6 +428,28 @@ async def measure(
         # 3. The checks
         await receiver.refresh(client)
         return report(arguments, data_dir, receiver, wanted, kills, burst, waited, nudged, rows)
+
+
+def round_phases(data_dir: Path, wanted: set[int], receiver: Receiver, offset: float) -> str:
+    """Each round's sending (its first 204 to its `attempted_at`, when its record begins)
+    and its recording plus the next round's claim (to the next round's first 204); means."""
+    first_204: dict[str, float] = {}
+    for arrival in receiver.arrivals:
+        if arrival.status == 204:
+            first_204.setdefault(arrival.webhook_id, arrival.at)
+    starts = []
+    for attempted_at, webhook_ids in sorted(round_starts(data_dir, wanted).items()):
+        sent = [first_204[each] for each in webhook_ids if each in first_204]
+        if sent:
+            starts.append((min(sent), attempted_at.timestamp() - offset))
+    sending = [recorded - sent for sent, recorded in starts]
+    recording = [after[0] - before[1] for before, after in pairwise(starts)]
+    if not recording:
+        return "-"
+    return (
+        f"{statistics.mean(sending) * 1000:.0f} / {statistics.mean(recording) * 1000:.0f} ms"
+        f" on average over {len(starts)} rounds"
+    )
 
 
 def report(

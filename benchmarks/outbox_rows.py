@@ -93,3 +93,24 @@ def rounds(data_dir: Path, incident_ids: set[int]) -> int:
         return int(found[0])
     finally:
         connection.close()
+
+
+def round_starts(data_dir: Path, incident_ids: set[int]) -> dict[datetime, list[str]]:
+    """The webhook-ids each round recorded, by the round's `attempted_at` (UTC, taken once
+    the round's sends are done, as its record transaction begins)."""
+    connection = sqlite3.connect(data_dir / "upmetr.db", timeout=30)
+    marks = ",".join("?" * len(incident_ids))
+    try:
+        found = connection.execute(
+            "SELECT a.attempted_at, d.idempotency_id FROM notification_attempt AS a"
+            " JOIN notification_delivery AS d ON d.id = a.delivery_id"
+            f" WHERE d.channel_type = 'webhook' AND d.incident_id IN ({marks})",
+            sorted(incident_ids),
+        )
+        rounds: dict[datetime, list[str]] = {}
+        for attempted_at, webhook_id in found:
+            at = datetime.fromisoformat(attempted_at).replace(tzinfo=UTC)
+            rounds.setdefault(at, []).append(webhook_id)
+        return rounds
+    finally:
+        connection.close()

@@ -9,6 +9,7 @@ ctrl+c quit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ from console.screens.view import ViewScreen
 from console.themes import MONOCHROME
 from shared.api.auth import MeResponse
 from shared.api.common import Role
-from shared.api.events import Event, StreamReset
+from shared.api.events import Event, NotificationCreated, StreamReset
 from shared.client import AsyncClient, ClientError, RateLimited, Unauthorized
 
 # The main views in number-key order. A view's module is imported when it is first
@@ -46,6 +47,8 @@ VIEWS: dict[str, str] = {
     "resources": "console.screens.resources:ResourcesScreen",
     "costs": "console.screens.costs:CostsScreen",
     "budgets": "console.screens.budgets:BudgetsScreen",
+    "notifications": "console.screens.notifications:NotificationsScreen",
+    "channels": "console.screens.channels:ChannelsScreen",
     "help": "console.screens.help:HelpScreen",
 }
 # Seconds to wait out a 429 whose answer named no Retry-After.
@@ -90,11 +93,16 @@ class UpmetrApp(App[None], inherit_bindings=False):
         Binding("5", "view('resources')", "Resources", show=False, id="app.resources"),
         Binding("6", "view('costs')", "Costs", show=False, id="app.costs"),
         Binding("7", "view('budgets')", "Budgets", show=False, id="app.budgets"),
+        Binding("8", "view('notifications')", "Inbox", show=False, id="app.notifications"),
+        Binding("9", "view('channels')", "Channels", show=False, id="app.channels"),
         Binding("o", "switch_org", "Org", id="app.org"),
     ]
 
     connection: reactive[str] = reactive("connecting")
     identity: reactive[str] = reactive("")
+    # The signed-in member's unread notifications: None until read once after sign-in, then
+    # kept by `notification.created` events and by the inbox view's changes.
+    unread: reactive[int | None] = reactive(None)
 
     def __init__(
         self,
@@ -185,6 +193,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
                 self.notify(str(exc), severity="error")
         self._signed_in(self.me)
         self._me_known.set()
+        self.count_unread()
         view = self.front_view
         if view is None:
             await self.switch_mode(self._start_view)
@@ -217,6 +226,19 @@ class UpmetrApp(App[None], inherit_bindings=False):
             if self._remember and self._credentials.refresh_token:
                 save_credentials(self._credentials)
 
+    def count_unread(self) -> None:
+        """Read the status bar's unread count (events keep it from then on), unless the
+        dashboard is in front: its one read, `/overview`, brings the count too."""
+        view = self.front_view
+        if (view.VIEW if view else self._start_view) != "dashboard":
+            self.read_unread()
+
+    @work(exclusive=True, group="unread")
+    async def read_unread(self) -> None:
+        # Refused, the count stays unknown (not shown); the views say what failed.
+        with contextlib.suppress(ClientError):
+            self.unread = (await self.api.notifications.unread_count()).unread
+
     # -- live events ---------------------------------------------------------------------
 
     @work(exclusive=True, group="live")
@@ -239,11 +261,15 @@ class UpmetrApp(App[None], inherit_bindings=False):
         if isinstance(event.data, StreamReset):  # events were missed: re-read instead
             self.resync()
             return
+        data = event.data
+        if isinstance(data, NotificationCreated) and self.me and data.user_id == self.me.user.id:
+            self.unread = (self.unread or 0) + 1
         view = self.front_view
         if view is not None:
             view.receive(event)
 
     def resync(self) -> None:
+        self.count_unread()
         view = self.front_view
         if view is not None:
             view.reload()
@@ -317,7 +343,9 @@ class UpmetrApp(App[None], inherit_bindings=False):
             self.notify(str(exc), severity="error")
             return
         self._signed_in(self.me)
+        self.unread = None
         await self._forget_other_org()
+        self.count_unread()
         self.follow_events()
         self.notify(f"Now in {self.me.organization.name}")
 

@@ -14,6 +14,8 @@ VIEW_ALIASES: dict[str, tuple[str, ...]] = {
     "resources": ("res", "resource", "r"),
     "costs": ("cost", "c"),
     "budgets": ("bud", "budget", "b"),
+    "notifications": ("notif", "notification", "inbox", "n"),
+    "channels": ("chan", "channel", "ch", "rules", "rule"),  # the rules are in its view
     "help": ("h", "?", "keys"),
 }
 DEFAULT_VIEW = "dashboard"  # where the console opens
@@ -28,8 +30,9 @@ def short_word(view: str) -> str:
     return min((word for word in words if len(word) >= 3), key=len, default=view)
 
 
-# Every command the prompt knows, in the order its hint lists them.
-COMMAND_HINT = ", ".join([*(short_word(view) for view in VIEW_ALIASES), ORG_WORDS[0], "q"])
+# Every command the prompt knows, in the order its hint lists them; a space apart, so that
+# the hint of every view fits the prompt at 80 columns.
+COMMAND_HINT = " ".join([*(short_word(view) for view in VIEW_ALIASES), ORG_WORDS[0], "q"])
 # What the prompt completes to: whole names first, so `m` offers `monitors`.
 COMPLETIONS = (*VIEW_ALIASES, *ORG_WORDS, "quit")
 

@@ -129,6 +129,7 @@ class DashboardScreen(ViewScreen):
         loaded: DashboardNow | None = await self.attempt(read)
         if loaded is None:
             return
+        self.upmetr.unread = loaded.unread
         for panel in self._panels:
             panel.loading = False
         self._show_incidents(loaded.incidents)

@@ -46,6 +46,7 @@ class DashboardNow:
     monitors: MonitorsNow
     recent: list[IncidentRead]  # opened, acknowledged or resolved most recently
     read_at: datetime  # by the console's clock
+    unread: int  # the member's unread notifications: the header's count, without a request
 
 
 async def read_dashboard(
@@ -74,4 +75,5 @@ def dashboard_now(found: Overview, now: datetime) -> DashboardNow:
         ),
         incidents.recent,
         now,
+        found.unread_notifications,
     )

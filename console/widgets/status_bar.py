@@ -5,6 +5,9 @@ takes shorter forms (the organization and role without the email, `[ro]` for
 `[read-only]`, the view without `upmetr >`, then the identity cut short) until it fits.
 While the server refuses requests for the rate limit, it says `rate limited`, not `live`:
 live events may still come, but nothing can be read.
+
+Before the state comes the signed-in member's unread notifications, `✉ 3 unread` (`✉ 3`
+when narrow), once the app knows the count; the word says it where the glyph does not draw.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class StatusBar(Static):
     connection: reactive[str] = reactive("connecting")
     identity: reactive[str] = reactive("")
     rate_limited: reactive[bool] = reactive(False)
+    unread: reactive[int | None] = reactive(None)
 
     def __init__(self, view: str) -> None:
         super().__init__(id="status-bar")
@@ -37,12 +41,23 @@ class StatusBar(Static):
         app = self.app
         self.watch(app, "connection", self._on_connection)
         self.watch(app, "identity", self._on_identity)
+        self.watch(app, "unread", self._on_unread)
 
     def _on_connection(self, value: str) -> None:
         self.connection = value
 
     def _on_identity(self, value: str) -> None:
         self.identity = value
+
+    def _on_unread(self, value: int | None) -> None:
+        self.unread = value
+
+    def _mail(self, word: bool) -> Text:
+        """`  ✉ 3 unread` (or `  ✉ 3`); nothing while the count is not known."""
+        if self.unread is None:
+            return Text()
+        style = "bold" if self.unread else "dim"
+        return Text.assemble("  ", (f"✉ {self.unread}" + (" unread" if word else ""), style))
 
     def render(self) -> Text:
         state = "rate limited" if self.rate_limited else self.connection
@@ -54,20 +69,23 @@ class StatusBar(Static):
         for line in self._forms(status, readonly_style):
             if not width or line.cell_len <= width:
                 return line
-        # Nothing shorter left: cut the identity, keep the view and the state whole.
-        return self._line(self._view, self.identity, "[ro]", status, readonly_style, fit_to=width)
+        # Nothing shorter left: cut the identity, keep the view, the state and the count whole.
+        return self._line(
+            self._view, self.identity, "[ro]", status, readonly_style, False, fit_to=width
+        )
 
     def _forms(self, status: Text, readonly_style: str) -> Iterator[Text]:
         """The line from its longest form to its shortest."""
         parts = self.identity.split(SEPARATOR)
         without_email = SEPARATOR.join(parts[1:]) if len(parts) > 1 else self.identity
-        for view, identity, readonly in (
-            (f"upmetr > {self._view}", self.identity, "[read-only]"),
-            (f"upmetr > {self._view}", without_email, "[read-only]"),
-            (f"upmetr > {self._view}", without_email, "[ro]"),
-            (self._view, without_email, "[ro]"),
+        for view, identity, readonly, word in (
+            (f"upmetr > {self._view}", self.identity, "[read-only]", True),
+            (f"upmetr > {self._view}", without_email, "[read-only]", True),
+            (f"upmetr > {self._view}", without_email, "[ro]", True),
+            (f"upmetr > {self._view}", without_email, "[ro]", False),
+            (self._view, without_email, "[ro]", False),
         ):
-            yield self._line(view, identity, readonly, status, readonly_style)
+            yield self._line(view, identity, readonly, status, readonly_style, word)
 
     def _line(
         self,
@@ -76,6 +94,7 @@ class StatusBar(Static):
         readonly: str,
         status: Text,
         readonly_style: str,
+        word: bool,
         fit_to: int | None = None,
     ) -> Text:
         head, _, place = view.rpartition(" > ")
@@ -83,7 +102,7 @@ class StatusBar(Static):
         tail = Text()
         if getattr(self.app, "readonly", False):
             tail.append("  ").append(readonly, style=readonly_style)
-        tail.append("  ").append_text(status)
+        tail.append_text(self._mail(word)).append("  ").append_text(status)
         if identity:
             shown = Text(identity)
             if fit_to is not None:

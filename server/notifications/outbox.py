@@ -259,7 +259,7 @@ def _held_until(wants: Preferences, severity: str, now: datetime) -> datetime | 
     quiet = wants.quiet_hours
     if not quiet.enabled or (quiet.critical_bypass and severity == Severity.critical):
         return None
-    return quiet_until(now, start=quiet.start, end=quiet.end, timezone=quiet.timezone)
+    return quiet_until(now, start=quiet.starts, end=quiet.ends, timezone=quiet.timezone)
 
 
 def _line(event: NotificationEvent, user_id: int, now: datetime) -> dict[str, Any]:

@@ -41,6 +41,6 @@ async def put_preferences(ctx: Context, *, data: Preferences) -> Preferences:
         ctx, action="notification_preferences.updated", resource_type="user",
         resource_id=ctx.auth.user_id,
         detail=f"min severity {data.min_severity.value}; quiet hours "
-        + (f"{quiet.start:%H:%M}-{quiet.end:%H:%M} {quiet.timezone}" if quiet.enabled else "off"),
+        + (f"{quiet.start}-{quiet.end} {quiet.timezone}" if quiet.enabled else "off"),
     )  # fmt: skip
     return data.completed()

@@ -2,7 +2,7 @@
 
 A namespace's module, and the API models it parses into, load when the namespace is first
 used: each costs ~1 ms per model to import, and the console's first frame needs four of
-fourteen namespaces.
+seventeen namespaces.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from shared.client.namespace import Async, M, Sync
 if TYPE_CHECKING:
     from shared.client.cloud import AsyncJobs, CloudAccounts, CloudResources, SyncJobs
     from shared.client.costs import Budgets, Costs
+    from shared.client.notifications import Channels, NotificationRules, Notifications
     from shared.client.organization import AuditLogs, Organization, Plans, Settings, Users
     from shared.client.overview import OverviewReads
 
@@ -82,6 +83,9 @@ class _Namespaces(Generic[M]):
     costs: Costs[M] = _on_first_use("costs:Costs")
     budgets: Budgets[M] = _on_first_use("costs:Budgets")
     overview: OverviewReads[M] = _on_first_use("overview:OverviewReads")
+    channels: Channels[M] = _on_first_use("notifications:Channels")
+    notification_rules: NotificationRules[M] = _on_first_use("notifications:NotificationRules")
+    notifications: Notifications[M] = _on_first_use("notifications:Notifications")
 
     def _attach(self, core: SyncCore | AsyncCore) -> None:
         self._core = core

@@ -133,8 +133,10 @@ async def test_the_header_keeps_live_in_sight_at_80_columns_read_only(
         width = bar.size.width
         line = bar.render()
         assert line.plain.endswith("● live") and line.cell_len <= width
-        # The whole line would be 79 cells: the email makes way first.
-        assert line.plain == "upmetr > dashboard  Org A · superadmin  [read-only]  ● live"
+        # The whole line would be 91 cells: the email makes way first.
+        assert line.plain == (
+            "upmetr > dashboard  Org A · superadmin  [read-only]  ✉ 0 unread  ● live"
+        )
         # The identity a newcomer had: the email goes first, then `[read-only]` shortens.
         app.identity = "robert.longname-for-testing@operations.example.com · Org A · viewer"
         await pilot.pause()

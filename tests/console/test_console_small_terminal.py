@@ -53,7 +53,20 @@ async def test_the_command_prompt_lists_every_view(
         await pilot.press("colon")
         prompt = app.screen.query_one(Prompt)
         listed = re.findall(r"[a-z]+", prompt.placeholder)
-        for word in ("dash", "inc", "mon", "audit", "res", "cost", "bud", "help", "org", "q"):
+        for word in (
+            "dash",
+            "inc",
+            "mon",
+            "audit",
+            "res",
+            "cost",
+            "bud",
+            "notif",
+            "chan",
+            "help",
+            "org",
+            "q",
+        ):
             assert word in listed
         assert all(parse_command(word).verb != "unknown" for word in listed[: len(VIEW_ALIASES)])
         assert prompt.content_size.width >= len(prompt.placeholder)
@@ -81,7 +94,7 @@ async def test_the_footer_fits_80_columns_and_keeps_help_on_every_view(
 ) -> None:
     app = console_for(client, world.alice, view="incidents")
     async with app.run_test(size=SMALL) as pilot:
-        for number in "1234567":
+        for number in "123456789":
             await pilot.press(number)
             await until(pilot, lambda: app.screen.query_one(KeyFooter).size.width == 80)
             await pilot.pause()

@@ -71,7 +71,7 @@ async def test_preferences_start_from_defaults_and_are_replaced_whole(
     assert again == stored
     assert again["events"]["incident.resolved"] == {"in_app": False, "email": True}
     assert again["events"]["incident.opened"] == {"in_app": True, "email": True}  # a default
-    assert again["quiet_hours"]["start"] == "22:30:00"
+    assert again["quiet_hours"]["start"] == "22:30"
     assert (await call(client, world.alice, "GET", PREFERENCES))[1]["min_severity"] == "info"
 
 

@@ -13,6 +13,7 @@ import time
 from server.db.base import utcnow
 from server.engines.loop import Loop
 from server.notifications import delivery
+from server.notifications.outcomes import Outcome, record_round
 from server.providers.channels import Channels
 from server.providers.channels.base import DeliveryError
 from server.service_context import Runtime, system_transaction
@@ -27,7 +28,8 @@ class Dispatcher(Loop):
        read what each sends, in one short transaction.
     2. Send them all at once, each bounded by its channel's timeout; a channel that raises
        anything but DeliveryError counts as a temporary failure (and is logged).
-    3. Record every outcome in one transaction: the attempt, then delivered, a retry with
+    3. Record every outcome in one transaction, a few statements for the whole round
+       (server/notifications/outcomes.py): the attempt, then delivered, a retry with
        backoff, or failed; a permanent error disables the channel and says so.
     4. Every `prune_seconds`, delete what is past retention, a batch at a time
        (delivery.prune): the settled log after `notification_keep_days`, inbox lines after
@@ -70,9 +72,7 @@ class Dispatcher(Loop):
             return await self._prune()
         outcomes = await asyncio.gather(*(self._send(job) for job in jobs))
         async with system_transaction(runtime) as ctx:
-            now = utcnow()
-            for outcome in outcomes:
-                await delivery.record(ctx, outcome, now=now)
+            await record_round(ctx, list(outcomes), now=utcnow())
         return len(ids) >= self._batch
 
     async def _prune(self) -> bool:
@@ -89,19 +89,19 @@ class Dispatcher(Loop):
             self._next_prune = time.monotonic() + self._prune_seconds
         return deleted > 0
 
-    async def _send(self, job: delivery.Job) -> delivery.Outcome:
+    async def _send(self, job: delivery.Job) -> Outcome:
         if job.skip is not None or job.config is None:
-            return delivery.Outcome(job)
+            return Outcome(job)
         started = time.perf_counter()
         try:
             sent = await self._channels.send(job.channel_type, job.notice, job.config)
         except DeliveryError as exc:
-            return delivery.Outcome(job, error=exc, duration_ms=_since(started))
+            return Outcome(job, error=exc, duration_ms=_since(started))
         except Exception as exc:  # a channel's bug must not stop the others' outcomes
             log.exception("%s delivery %s failed unexpectedly", job.channel_type, job.delivery_id)
             error = DeliveryError(f"unexpected error: {exc}", permanent=False)
-            return delivery.Outcome(job, error=error, duration_ms=_since(started))
-        return delivery.Outcome(job, sent=sent, duration_ms=_since(started))
+            return Outcome(job, error=error, duration_ms=_since(started))
+        return Outcome(job, sent=sent, duration_ms=_since(started))
 
     async def stop(self) -> None:
         await super().stop()

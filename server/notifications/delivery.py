@@ -26,25 +26,22 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit import service as audit
 from server.incidents.models import Incident
-from server.incidents.service import add_timeline_event
 from server.keys import Keys
 from server.notifications.channels import full_config
 from server.notifications.models import (
-    DeliveryAttempt,
     Notification,
     NotificationChannel,
     NotificationDelivery,
     NotificationEvent,
 )
-from server.notifications.outbox import SEVERITY_RANK, Occurrence, new_idempotency_id, notify
+from server.notifications.outbox import SEVERITY_RANK, new_idempotency_id
 from server.orgs.models import Organization
 from server.providers.channels import parse_config
-from server.providers.channels.base import ChannelConfig, DeliveryError, Notice, Sent
+from server.providers.channels.base import ChannelConfig, Notice
 from server.service_context import Context
 from server.users.models import User
-from shared.api.incidents import IncidentStatus, TimelineKind
+from shared.api.incidents import IncidentStatus
 from shared.api.notifications import DeliveryStatus, EventType
 
 BACKOFF_SECONDS = (10, 60, 300, 1800, 7200, 21600)
@@ -76,14 +73,6 @@ class Job:
     notice: Notice
     config: ChannelConfig | None
     skip: tuple[DeliveryStatus, str] | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    job: Job
-    sent: Sent | None = None
-    error: DeliveryError | None = None
-    duration_ms: float = 0.0
 
 
 def _due(now: datetime) -> Any:
@@ -202,110 +191,6 @@ def notice_of(delivery: NotificationDelivery, event: NotificationEvent, org_name
         status=incident.get("status"),
         facts=facts,
         data={**event.data, "event_id": event.id},
-    )
-
-
-async def record(ctx: Context, outcome: Outcome, *, now: datetime) -> None:
-    """Store one attempt's outcome (see the module's rules) in the caller's transaction."""
-    job = outcome.job
-    db = ctx.db
-    values: dict[str, Any] = {"lease_until": None}
-    if job.skip is not None:
-        status, why = job.skip
-        values |= {"status": status.value, "last_error": why, "next_attempt_at": None}
-    else:
-        error = outcome.error
-        db.add(
-            DeliveryAttempt(
-                delivery_id=job.delivery_id, attempted_at=now, ok=error is None,
-                status_code=error.status_code if error else _code(outcome.sent),
-                error=error.message[:2000] if error else None,
-                duration_ms=round(outcome.duration_ms, 1),
-            )
-        )  # fmt: skip
-        if error is None:
-            values |= {
-                "status": DeliveryStatus.delivered.value, "delivered_at": now,
-                "next_attempt_at": None, "last_status_code": _code(outcome.sent),
-            }  # fmt: skip
-        else:
-            values |= {"last_error": error.message[:2000], "last_status_code": error.status_code}
-            if not error.permanent and job.attempts < MAX_ATTEMPTS:
-                retry_after = getattr(error, "retry_after_seconds", None)
-                values["next_attempt_at"] = now + retry_delay(job.attempts, retry_after)
-            else:
-                values |= {"status": DeliveryStatus.failed.value, "next_attempt_at": None}
-    delivery = await db.scalar(
-        update(NotificationDelivery)
-        .where(NotificationDelivery.id == job.delivery_id, NotificationDelivery.status == PENDING)
-        .values(**values)
-        .returning(NotificationDelivery)
-        .execution_options(synchronize_session=False)
-    )
-    if delivery is None or job.skip is not None:
-        return
-    if outcome.error is None:
-        await _delivered(ctx, delivery, now)
-    elif outcome.error.permanent:
-        await disable_channel(ctx, delivery, outcome.error.message, now)
-
-
-def _code(sent: Sent | None) -> int | None:
-    return sent.status_code if sent else None
-
-
-async def _delivered(ctx: Context, delivery: NotificationDelivery, now: datetime) -> None:
-    await ctx.db.execute(
-        update(NotificationChannel)
-        .where(NotificationChannel.id == delivery.channel_id)
-        .values(last_delivered_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    incident_id = delivery.incident_id
-    if incident_id is not None and await ctx.db.get(Incident, incident_id) is not None:
-        verb = "Escalated to" if delivery.escalation else "Sent to"
-        await add_timeline_event(
-            ctx.db,
-            incident_id=incident_id,
-            kind=TimelineKind.notified,
-            text=f"{verb} {delivery.channel_type} {delivery.channel_name!r}",
-        )
-
-
-async def disable_channel(
-    ctx: Context, delivery: NotificationDelivery, error: str, now: datetime
-) -> None:
-    """Disable the delivery's channel after a permanent error, once, and say so."""
-    disabled = await ctx.db.execute(
-        update(NotificationChannel)
-        .where(NotificationChannel.id == delivery.channel_id, NotificationChannel.enabled.is_(True))
-        .values(enabled=False, last_error=error[:2000], last_error_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if not disabled.rowcount or delivery.channel_id is None:  # type: ignore[attr-defined]
-        return
-    name = f"{delivery.channel_type} channel {delivery.channel_name!r}"
-    await audit.record(
-        ctx, action="channel.disabled", resource_type="notification_channel",
-        resource_id=delivery.channel_id, org_id=delivery.org_id,
-        detail=f"{delivery.channel_name!r} after a permanent error: {error}"[:2000],
-    )  # fmt: skip
-    await notify(
-        ctx,
-        Occurrence(
-            org_id=delivery.org_id,
-            type=EventType.channel_disabled.value,
-            severity="error",
-            title=f"Notifications to {name} stopped",
-            text=(
-                f"Upmetr disabled the {name} after a delivery failed for good: {error}. "
-                "Fix it, then enable the channel again (upmetr channels enable "
-                f"{delivery.channel_id})."
-            ),
-            dedup_key=f"channel-{delivery.channel_id}",
-            data={"channel": {"id": delivery.channel_id, "name": delivery.channel_name}},
-            skip_channel_ids=frozenset({delivery.channel_id}),
-        ),
     )
 
 

@@ -514,7 +514,7 @@ ROUTES: list[Route] = [
           response=notifications_api.Preferences),
     Route("PUT", "/notifications/preferences", notifications.put_preferences,
           "Replace the caller's notification preferences", "notifications",
-          body=notifications_api.Preferences, response=notifications_api.Preferences,
+          body=notifications_api.PreferencesChange, response=notifications_api.Preferences,
           description="Per event: the inbox (`in_app`) and an email to the caller; "
           "`min_severity` below which nothing is told. Quiet hours are wall-clock times in "
           "`timezone` (an IANA name), across midnight when `end` is before `start`, and "

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit import service as audit
 from server.notifications.models import NotificationPreference
 from server.service_context import Context
-from shared.api.notifications import Preferences
+from shared.api.notifications import Preferences, PreferencesChange
 
 
 async def preferences_of(db: AsyncSession, user_ids: Iterable[int]) -> dict[int, Preferences]:
@@ -27,7 +27,7 @@ async def get_preferences(ctx: Context) -> Preferences:
     return found.get(ctx.auth.user_id, Preferences()).completed()
 
 
-async def put_preferences(ctx: Context, *, data: Preferences) -> Preferences:
+async def put_preferences(ctx: Context, *, data: PreferencesChange) -> Preferences:
     """Replace the caller's preferences (events left out go back to their defaults)."""
     stored = data.model_dump(mode="json", exclude_unset=False)
     row = await ctx.db.get(NotificationPreference, ctx.auth.user_id)
@@ -43,4 +43,4 @@ async def put_preferences(ctx: Context, *, data: Preferences) -> Preferences:
         detail=f"min severity {data.min_severity.value}; quiet hours "
         + (f"{quiet.start}-{quiet.end} {quiet.timezone}" if quiet.enabled else "off"),
     )  # fmt: skip
-    return data.completed()
+    return Preferences.model_validate(stored).completed()

@@ -303,3 +303,10 @@ class Preferences(ApiModel):
     def completed(self) -> Preferences:
         """Every event type with its choice, the defaults filled in."""
         return self.model_copy(update={"events": {**default_choices(), **self.events}})
+
+
+class PreferencesChange(UpdateModel, Preferences):
+    """A PUT body: the preferences whole, each part left out taking its default; an empty
+    body is refused rather than read as "every default"."""
+
+    not_null = frozenset({"events", "min_severity", "quiet_hours"})

@@ -86,6 +86,8 @@ async def test_bad_preferences_are_a_400_that_names_the_field(client: Client, wo
         status, answer = await call(client, world.bob, "PUT", PREFERENCES, body)
         assert status == 400, (body, answer)
         assert named in answer["detail"], answer
+    status, answer = await call(client, world.bob, "PUT", PREFERENCES, {})
+    assert status == 400 and "at least one field" in answer["detail"]  # not "all defaults"
     assert (await call(client, world.bob, "GET", PREFERENCES))[1]["min_severity"] == "info"
 
 

@@ -23,7 +23,7 @@ from pydantic import AfterValidator, Field
 
 from server.providers.channels.base import Channel, ChannelEnv, DeliveryError
 from server.providers.checks.base import describe_os_error, format_seconds
-from server.providers.checks.http import _Connector as PolicyConnector
+from server.providers.checks.http import PolicyConnector
 from server.providers.outbound import TargetPolicy, blocked_reason
 
 USER_AGENT = "Upmetr-Notifications/0.1 (+https://upmetr.example/bot)"

@@ -41,7 +41,7 @@ _MISSING = object()
 _CERTIFICATES: ContextVar[list[datetime | None] | None] = ContextVar("certificates", default=None)
 
 
-class _Connector(aiohttp.TCPConnector):
+class PolicyConnector(aiohttp.TCPConnector):
     """Connects only where the policy allows, and notes each connection's certificate.
 
     Names are filtered by the PolicyResolver; a host written as an address skips aiohttp's
@@ -80,7 +80,7 @@ class HttpClients:
     TLS trust is chosen per request (`ssl_for`), so every check shares the session. DNS is
     resolved for every check, as a visitor's would be; environment proxies are ignored,
     as checks measure direct reachability (aiohttp's trust_env is off). Every connection,
-    redirects included, goes only where the outbound-target policy allows (`_Connector`).
+    redirects included, goes only where the outbound-target policy allows (`PolicyConnector`).
     """
 
     def __init__(self, *, max_connections: int):
@@ -92,7 +92,7 @@ class HttpClients:
     def session(self, policy: TargetPolicy) -> aiohttp.ClientSession:
         session = self._sessions.get(policy)
         if session is None:
-            connector = _Connector(
+            connector = PolicyConnector(
                 policy, limit=self._max_connections, force_close=True, use_dns_cache=False
             )
             session = self._sessions[policy] = aiohttp.ClientSession(

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 from server.providers.channels import Channels, DeliveryError, parse_config
 from server.providers.channels.base import ChannelEnv
 from server.providers.mail_spool import MailSpool
-from tests.mail import Inbox, _free_port
+from tests.mail import Inbox, free_port
 from tests.server.channels.receivers import LOCAL_TARGETS, make_notice
 
 SENDER = "Upmetr <alerts@upmetr.example>"
@@ -82,7 +82,7 @@ class Refusing:
 
 @pytest.fixture
 def refusing_smtp(request: pytest.FixtureRequest) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     controller = Controller(Refusing(request.param), hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -107,7 +107,7 @@ async def test_refused_recipient_is_permanent_only_when_the_refusal_is_final(
 
 async def test_unreachable_smtp_server_is_temporary() -> None:
     config = parse_config("email", {"to": ["ops@example.com"]})
-    async with Channels(smtp_env(_free_port())) as channels:
+    async with Channels(smtp_env(free_port())) as channels:
         with pytest.raises(DeliveryError) as raised:
             await channels.send("email", make_notice(), config)
     assert not raised.value.permanent

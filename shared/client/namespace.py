@@ -7,7 +7,8 @@ resource modules stay a single, readable list of calls.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import inspect
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from shared.client.call import Call
@@ -35,6 +36,21 @@ class Namespace(Generic[M]):
         self._core = core
 
 
+class Pending(Awaitable[T]):
+    """An async client's call, sent when awaited. A coroutine made at once and dropped
+    unawaited (a view closed before its `gather` ran) warns "never awaited"; this does not,
+    and it is sent only if awaited. asyncio.gather, ensure_future and wait_for take it."""
+
+    __slots__ = ("_call", "_core")
+
+    def __init__(self, core: AsyncCore, call: Call[T]) -> None:
+        self._core = core
+        self._call = call
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._core.execute(self._call).__await__()
+
+
 class endpoint(Generic[P, T]):  # lower case: used as a decorator, like `property`
     def __init__(self, build: Callable[Concatenate[Any, P], Call[T]]) -> None:
         self._build = build
@@ -53,9 +69,15 @@ class endpoint(Generic[P, T]):  # lower case: used as a decorator, like `propert
             return self
         build = self._build
         core = obj._core
+        if inspect.iscoroutinefunction(core.execute):
+            lazy: Any = core
 
-        def bound(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return core.execute(build(obj, *args, **kwargs))
+            def bound(*args: P.args, **kwargs: P.kwargs) -> Any:
+                return Pending(lazy, build(obj, *args, **kwargs))
+        else:
+
+            def bound(*args: P.args, **kwargs: P.kwargs) -> Any:
+                return core.execute(build(obj, *args, **kwargs))
 
         bound.__name__ = self.__name__
         bound.__doc__ = self.__doc__

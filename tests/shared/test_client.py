@@ -401,3 +401,22 @@ def test_sync_and_async_clients_offer_the_same_methods() -> None:
     ):  # fmt: skip
         assert callable(getattr(sync_api.auth, method))
         assert callable(getattr(async_api.auth, method))
+
+
+async def test_an_async_call_is_sent_only_when_awaited_and_dropping_it_is_silent() -> None:
+    import gc
+    import warnings
+
+    server = FakeServer(valid="access-1")
+    async with AsyncClient(
+        "http://host", access_token="access-1", transport=httpx.MockTransport(server)
+    ) as api:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            dropped = api.users.list()  # a view closed before its gather ran
+            del dropped
+            gc.collect()
+        assert [str(w.message) for w in caught if w.category is RuntimeWarning] == []
+        assert server.requests == []
+        assert (await api.users.list()).total == 1
+    assert len(server.requests) == 1

@@ -17,6 +17,7 @@ from console.cli.output import (
     print_result,
     print_table,
 )
+from console.cli.preferences_commands import preferences
 from console.cli.session import open_client, reports_errors
 from shared.api.notifications import AttemptRead, DeliveryRead, DeliveryStatus, NotificationRead
 
@@ -141,3 +142,6 @@ def deliveries(
             click.echo(f"({shown} of {result.total}; page {result.page}, --page for more)")
 
     print_result(result, as_json, human)
+
+
+notifications.add_command(preferences)

@@ -215,3 +215,25 @@ def wait_for_attempt(config_dir: Path, channel_id: int) -> dict[str, object]:
             return dict(log)
         assert time.monotonic() < deadline, "no attempt within 20 s"
         time.sleep(0.2)
+
+
+def test_preferences_are_shown_and_changed_part_by_part(config_dir: Path, api: Client) -> None:
+    shown = run(config_dir, "notifications", "preferences")
+    assert shown.exit_code == 0, shown.output
+    assert "quiet hours   off" in shown.stdout and "incident.opened" in shown.stdout
+    changed = run(
+        config_dir, "notifications", "preferences", "--min-severity", "error",
+        "--no-email", "--event", "incident.opened", "--quiet-hours", "22:30-07:00",
+        "--timezone", "Europe/Paris", "--critical-bypass", "--json",
+    )  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    stored = api.notifications.preferences()
+    assert stored.min_severity.value == "error"
+    assert (stored.quiet_hours.start, stored.quiet_hours.timezone) == ("22:30", "Europe/Paris")
+    assert stored.quiet_hours.critical_bypass is True
+    assert stored.completed().events["incident.opened"].email is False
+    assert json.loads(changed.stdout)["quiet_hours"]["enabled"] is True
+    refused = run(config_dir, "notifications", "preferences", "--timezone", "Mars/Olympus")
+    assert refused.exit_code == 1 and "IANA" in refused.output
+    run(config_dir, "notifications", "preferences", "--quiet-hours", "off")
+    assert api.notifications.preferences().quiet_hours.enabled is False

@@ -7,7 +7,7 @@ import base64
 import json
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -150,16 +150,26 @@ def channels_show(channel_id: int, as_json: bool) -> None:
     print_result(channel, as_json, lambda: _print_channel(channel))
 
 
+def config_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that name a channel's config keys, shared by `add` and `update`."""
+    options = [
+        click.option("--url", "urls", multiple=True, help="The webhook URL (apprise: each URL)."),
+        click.option("--to", multiple=True, help="email: an address; twilio: a number."),
+        click.option("--secret", help="webhook: whsec_...; made for you when left out."),
+        click.option("--routing-key", help="pagerduty: the integration key."),
+        click.option("--chat-id", help="telegram: the chat's id or @name."),
+        click.option("--bot-token", help="telegram: the bot's token."),
+        click.option("--config", "extra", multiple=True, metavar="KEY=VALUE", help="Any key."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @channels.command("add")
 @click.argument("channel_type", metavar="TYPE", type=TYPES)
 @click.option("--name", required=True)
-@click.option("--url", "urls", multiple=True, help="The webhook URL (apprise: each URL).")
-@click.option("--to", multiple=True, help="email: an address; twilio: a number (repeatable).")
-@click.option("--secret", help="webhook: whsec_...; made for you when left out.")
-@click.option("--routing-key", help="pagerduty: the integration key.")
-@click.option("--chat-id", help="telegram: the chat's id or @name.")
-@click.option("--bot-token", help="telegram: the bot's token.")
-@click.option("--config", "extra", multiple=True, metavar="KEY=VALUE", help="Any other key.")
+@config_options
 @click.option("--disabled", is_flag=True, help="Add it switched off.")
 @json_option
 @reports_errors
@@ -206,6 +216,38 @@ def channels_add(
     if generated is not None:
         click.echo(f"Signing secret: {generated}")
         click.echo("Keep it now: it is shown this once, the server never shows it again.")
+
+
+@channels.command("update")
+@click.argument("channel_id", type=int)
+@click.option("--name", help="A new name.")
+@config_options
+@json_option
+@reports_errors
+def channels_update(
+    channel_id: int,
+    name: str | None,
+    urls: tuple[str, ...],
+    to: tuple[str, ...],
+    secret: str | None,
+    routing_key: str | None,
+    chat_id: str | None,
+    bot_token: str | None,
+    extra: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Change a channel's name or the config keys given; the others, secrets included,
+    keep their values."""
+    with open_client() as api:
+        channel_type = api.channels.get(channel_id).type.value
+        config = channel_config(
+            channel_type, urls=urls, to=to, secret=secret, routing_key=routing_key,
+            chat_id=chat_id, bot_token=bot_token, extra=extra,
+        )  # fmt: skip
+        if not config and name is None:
+            raise click.UsageError("name a change: --name, or a config option")
+        channel = api.channels.update(channel_id, name=name, config=config or None)
+    print_result(channel, as_json, lambda: _print_channel(channel))
 
 
 @channels.command("test")

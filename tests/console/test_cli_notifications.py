@@ -237,3 +237,16 @@ def test_preferences_are_shown_and_changed_part_by_part(config_dir: Path, api: C
     assert refused.exit_code == 1 and "IANA" in refused.output
     run(config_dir, "notifications", "preferences", "--quiet-hours", "off")
     assert api.notifications.preferences().quiet_hours.enabled is False
+
+
+def test_a_channel_is_updated_keeping_the_secrets_not_given(config_dir: Path, api: Client) -> None:
+    added = run(config_dir, "channels", "add", "slack", "--name", "ops", "--url", SLACK_URL)
+    assert added.exit_code == 0, added.output
+    (channel,) = api.channels.list().items
+    new_url = SLACK_URL.replace("1234", "5678")
+    renamed = run(config_dir, "channels", "update", str(channel.id), "--name", "ops-2", "--json")
+    assert json.loads(renamed.stdout)["config"] == {"url": "****1234"}  # kept
+    moved = run(config_dir, "channels", "update", str(channel.id), "--url", new_url, "--json")
+    assert json.loads(moved.stdout)["config"] == {"url": "****5678"}
+    nothing = run(config_dir, "channels", "update", str(channel.id))
+    assert nothing.exit_code == 2 and "name a change" in nothing.output

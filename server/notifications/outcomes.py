@@ -8,7 +8,7 @@ latency; docs/benchmarks.md, Notifications).
 2. One attempt row per sent delivery (a skipped one was not attempted).
 3. Delivered, retried (backoff or the vendor's Retry-After) or failed: one executemany.
 4. The channels that delivered get `last_delivered_at`; incidents get one `notified`
-   timeline line per delivery (one insert).
+   timeline line per channel delivery (one insert; a member's own email adds none).
 5. A permanent error disables its channel and says so (`disable_channel`), once per channel.
 """
 
@@ -129,7 +129,9 @@ async def _delivered(ctx: Context, delivered: list[NotificationDelivery], now: d
             .values(last_delivered_at=now)
             .execution_options(synchronize_session=False)
         )
-    told = [d for d in delivered if d.incident_id is not None]
+    # A channel's delivery goes on the incident's timeline; a member's own email does not
+    # (one line per member would bury the timeline).
+    told = [d for d in delivered if d.incident_id is not None and d.user_id is None]
     if not told:
         return
     existing = set(

@@ -39,6 +39,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"the tests imported the checkout at {checkout}, not the wheel")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `runs_long` go first: spread over two workers (pytest-xdist), one that
+    starts last runs alone at the end while the other worker has nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_long") is None)
+
+
 # The suite's check targets are real servers on 127.0.0.1, so its servers and checkers allow
 # private targets, as `upmetr up` does; tests/server/test_outbound_policy.py turns it off.
 LOCAL_TARGETS = TargetPolicy(allow_private=True)

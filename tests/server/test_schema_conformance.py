@@ -27,6 +27,7 @@ MAX_EXAMPLES = 5
 
 # Above the suite's 300 s: a machine shared with other runs must not fail it on time alone.
 @pytest.mark.timeout(900)
+@pytest.mark.runs_long
 async def test_every_operation_conforms_to_the_served_document(
     aws: str,
     client: TestClient,  # type: ignore[type-arg]

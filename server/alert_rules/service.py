@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.alert_rules.models import AlertRule
 from server.audit import service as audit
 from server.db import paging
-from server.db.owned import check_name_free, flush_named, one_of_org
+from server.db.owned import check_name_free, flush_named, ids_of_org, one_of_org
 from server.http.errors import BadRequest
 from server.incidents.models import Incident
 from server.monitors.models import Monitor
@@ -167,28 +167,20 @@ async def _checked(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
     if trigger not in MONITOR_TRIGGERS and (scope.monitor_ids or scope.tags):
         raise _invalid("scope", "a budget rule covers every budget; leave its scope empty")
     await _own(ctx, "scope", Monitor, scope.monitor_ids, "monitor")
-    await _own(ctx, "channel_ids", NotificationChannel, values.get("channel_ids") or [], "channel")
+    channel_ids = await _own(
+        ctx, "channel_ids", NotificationChannel, values.get("channel_ids") or [], "channel"
+    )
     return {
         **values,
         "trigger_type": trigger.value,
         "severity": Severity(values["severity"]).value,
         "scope": scope.model_dump(mode="json"),
-        "channel_ids": list(dict.fromkeys(values.get("channel_ids") or [])),
+        "channel_ids": channel_ids,
     }
 
 
-async def _own(ctx: Context, field: str, model: Any, ids: list[int], noun: str) -> None:
-    """Every id names an object of the caller's organization (else a 400 naming it)."""
-    if not ids:
-        return
-    found = set(
-        await ctx.db.scalars(
-            select(model.id).where(model.org_id == ctx.auth.org_id, model.id.in_(ids))
-        )
-    )
-    for each in ids:
-        if each not in found:
-            raise _invalid(field, f"no {noun} {each} in this organization")
+async def _own(ctx: Context, field: str, model: Any, ids: list[int], noun: str) -> list[int]:
+    return await ids_of_org(ctx.db, model, org_id=ctx.auth.org_id, ids=ids, field=field, noun=noun)
 
 
 async def list_rules(ctx: Context, *, query: PageQuery) -> Page[AlertRuleRead]:

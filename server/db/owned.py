@@ -1,15 +1,17 @@
 """What every org-owned, uniquely named object needs: found only in its own organization
-(another org's is a 404, which tells nothing), and a name free in it (a 409 otherwise)."""
+(another org's is a 404, which tells nothing), a name free in it (a 409 otherwise), and
+ids given in a body that name objects of it (a 400 otherwise)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.http.errors import Conflict, NotFound
+from server.http.errors import BadRequest, Conflict, NotFound
 
 T = TypeVar("T")
 
@@ -21,6 +23,24 @@ async def one_of_org(db: AsyncSession, model: type[T], *, org_id: int, id: int, 
     if found is None:
         raise NotFound(f"{noun} not found")
     return found
+
+
+async def ids_of_org(
+    db: AsyncSession, model: type[Any], *, org_id: int, ids: Iterable[int], field: str, noun: str
+) -> list[int]:
+    """The ids, once each, in order, when each names a `model` row of `org_id`; else a 400
+    naming the body field and the first that does not (the same answer for an unknown id
+    and another org's, which tells nothing)."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return wanted
+    found = set(
+        await db.scalars(select(model.id).where(model.org_id == org_id, model.id.in_(wanted)))
+    )
+    for each in wanted:
+        if each not in found:
+            raise BadRequest(f"body field '{field}': no {noun} {each} in this organization")
+    return wanted
 
 
 def _taken(noun: str, name: str) -> Conflict:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
 from server.db import paging
-from server.db.owned import check_name_free, flush_named, one_of_org
+from server.db.owned import check_name_free, flush_named, ids_of_org, one_of_org
 from server.http.errors import BadRequest
 from server.notifications.models import NotificationChannel, NotificationRule
 from server.service_context import Context
@@ -42,23 +42,9 @@ async def rule_of(db: AsyncSession, *, org_id: int, rule_id: int) -> Notificatio
 
 
 async def _check_channels(ctx: Context, field: str, ids: Iterable[int]) -> list[int]:
-    """The ids, once each, in order; a 400 names one that is not a channel of this org
-    (the same answer for an unknown id and another org's, which tells nothing)."""
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return wanted
-    found = set(
-        await ctx.db.scalars(
-            select(NotificationChannel.id).where(
-                NotificationChannel.org_id == ctx.auth.org_id,
-                NotificationChannel.id.in_(wanted),
-            )
-        )
+    return await ids_of_org(
+        ctx.db, NotificationChannel, org_id=ctx.auth.org_id, ids=ids, field=field, noun="channel"
     )
-    for channel_id in wanted:
-        if channel_id not in found:
-            raise BadRequest(f"body field '{field}': no channel {channel_id} in this organization")
-    return wanted
 
 
 async def _check_name(ctx: Context, name: str, rule_id: int | None) -> None:

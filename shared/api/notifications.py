@@ -284,6 +284,11 @@ def default_choices() -> dict[EventType, EventChoice]:
     }
 
 
+# Read for every member on every event (`choice`): built once, never handed out to change.
+_DEFAULT_CHOICES = default_choices()
+_IN_APP_ONLY = EventChoice()
+
+
 class Preferences(ApiModel):
     """A member's notification preferences. Events left out keep their defaults: the inbox
     for all but budget.* and ssl.expiring (their incidents are there already), and email for
@@ -296,9 +301,9 @@ class Preferences(ApiModel):
     def choice(self, event_type: str) -> EventChoice:
         """What the member chose for `event_type` (an event with no choice: the inbox)."""
         if event_type not in EVENT_TYPES:
-            return EventChoice()
+            return _IN_APP_ONLY
         known = EventType(event_type)
-        return self.events.get(known) or default_choices()[known]
+        return self.events.get(known) or _DEFAULT_CHOICES[known]
 
     def completed(self) -> Preferences:
         """Every event type with its choice, the defaults filled in."""

@@ -139,12 +139,14 @@ async def create_channel(ctx: Context, *, data: ChannelCreate) -> ChannelRead:
     return channel_read(channel, ctx.keys)
 
 
-def _merged(channel: NotificationChannel, given: dict[str, Any], keys: Keys) -> dict[str, Any]:
-    """The stored config with `given` over it; a secret sent back as its hint is kept."""
-    stored = stored_secrets(channel, keys)
-    merged = {**channel.config, **stored}
+def _merged(
+    stored: dict[str, Any], secrets: dict[str, Any], given: dict[str, Any]
+) -> dict[str, Any]:
+    """The stored config (`stored`, secrets included) with `given` over it; a secret sent
+    back as its hint is kept."""
+    merged = dict(stored)
     for name, value in given.items():
-        if name in stored and value == hint(stored[name]):
+        if name in secrets and value == hint(secrets[name]):
             continue
         merged[name] = value
     return merged
@@ -159,8 +161,9 @@ async def update_channel(ctx: Context, *, channel_id: int, data: ChannelUpdate) 
         channel.name = data.name
         changed.append("name")
     if data.config is not None:
-        config = _validated(channel.type, _merged(channel, data.config, ctx.keys))
-        before = {**channel.config, **stored_secrets(channel, ctx.keys)}
+        secrets = stored_secrets(channel, ctx.keys)
+        before = {**channel.config, **secrets}
+        config = _validated(channel.type, _merged(before, secrets, data.config))
         if config != before:
             _store(channel, config, ctx.keys)
             changed.append("config")

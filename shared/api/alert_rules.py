@@ -1,9 +1,7 @@
 """Alert rules: which severity an incident opens with, and which channels hear of it,
-for monitors going down or degraded, certificates expiring and budgets passing a limit.
-
-Metric rules (infra_metric, cloudwatch_metric, agent_offline) come with the agents; their
-fields (`metric`, `condition`, `threshold`, `breach_count`, `recovery_count`) are part of
-the shape already.
+for monitors going down or degraded, certificates expiring, budgets passing a limit, agents
+going offline, and agent metrics crossing a threshold (`infra_metric` rules, which open
+incidents themselves and can be backtested over stored metrics).
 """
 
 from __future__ import annotations
@@ -16,15 +14,31 @@ from shared.api.common import ApiModel, Name, ReadModel, UpdateModel, UtcDatetim
 from shared.api.incidents import Severity, TriggerType
 from shared.api.monitors import Tag
 
-# The kinds a rule takes today: the monitor and budget triggers.
+# The kinds a rule takes (cloudwatch_metric comes with CloudWatch metrics).
 RULE_TRIGGERS = (
     TriggerType.monitor_down,
     TriggerType.monitor_degraded,
     TriggerType.ssl_expiring,
     TriggerType.budget_threshold,
     TriggerType.budget_exceeded,
+    TriggerType.agent_offline,
+    TriggerType.infra_metric,
 )
 MONITOR_TRIGGERS = frozenset(RULE_TRIGGERS[:3])
+AGENT_TRIGGERS = frozenset({TriggerType.agent_offline, TriggerType.infra_metric})
+
+
+class Metric(StrEnum):
+    """What an infra_metric rule watches. A disk rule judges each mount, a container rule
+    each container, of every agent it covers."""
+
+    cpu_pct = "cpu_pct"
+    mem_pct = "mem_pct"
+    disk_pct = "disk_pct"
+    load1 = "load1"
+    net_errors_per_min = "net_errors_per_min"
+    container_cpu_pct = "container_cpu_pct"
+    container_mem_pct = "container_mem_pct"
 
 
 class Condition(StrEnum):
@@ -34,8 +48,8 @@ class Condition(StrEnum):
 
 
 class Scope(ApiModel):
-    """Which targets a rule covers; empty covers them all. A monitor is covered when its id
-    is listed or it has one of the tags."""
+    """Which targets a rule covers; empty covers them all. A monitor (or an agent) is
+    covered when its id is listed or it has one of the tags."""
 
     agent_ids: list[int] = Field(default_factory=list, max_length=500)
     monitor_ids: list[int] = Field(default_factory=list, max_length=500)
@@ -45,7 +59,7 @@ class Scope(ApiModel):
 class AlertRuleCreate(ApiModel):
     name: Name
     trigger_type: TriggerType
-    metric: str | None = Field(None, max_length=64, description="Metric rules only.")
+    metric: Metric | None = Field(None, description="Metric rules only.")
     condition: Condition | None = Field(None, description="Metric rules only.")
     threshold: float | None = Field(None, description="Metric rules only.")
     breach_count: int = Field(2, ge=1, le=100, description="Metric rules only.")
@@ -68,7 +82,7 @@ class AlertRuleUpdate(UpdateModel):
     )  # fmt: skip
 
     name: Name | None = None
-    metric: str | None = Field(None, max_length=64)
+    metric: Metric | None = None
     condition: Condition | None = None
     threshold: float | None = None
     breach_count: int | None = Field(None, ge=1, le=100)
@@ -84,7 +98,7 @@ class AlertRuleRead(ReadModel):
     id: int
     name: str
     trigger_type: TriggerType
-    metric: str | None
+    metric: Metric | None
     condition: Condition | None
     threshold: float | None
     breach_count: int
@@ -96,3 +110,46 @@ class AlertRuleRead(ReadModel):
     enabled: bool
     created_at: UtcDatetime
     updated_at: UtcDatetime
+
+
+class OverrideSet(ApiModel):
+    """One agent's exception to a metric rule: its own threshold, or the rule off for it."""
+
+    threshold: float | None = Field(None, description="null keeps the rule's threshold")
+    enabled: bool = True
+
+
+class OverrideRead(ReadModel):
+    agent_id: int
+    agent_name: str
+    threshold: float | None
+    enabled: bool
+    updated_at: UtcDatetime
+
+
+class BacktestRequest(ApiModel):
+    from_: UtcDatetime = Field(alias="from")
+    to: UtcDatetime
+    agent_ids: list[int] = Field(
+        default_factory=list, max_length=500, description="default: every agent the rule covers"
+    )
+
+    model_config = {**ApiModel.model_config, "populate_by_name": True}
+
+
+class BacktestIncident(ReadModel):
+    agent_id: int
+    target: str = Field(description="host, a disk's mount, or a container's name")
+    opened_at: UtcDatetime
+    resolved_at: UtcDatetime | None = Field(description="null when still open at `to`")
+    peak_value: float = Field(description="the worst value while it was open")
+
+
+class BacktestResult(ReadModel):
+    rule_id: int
+    from_: UtcDatetime = Field(alias="from")
+    to: UtcDatetime
+    samples: int = Field(description="samples judged")
+    incidents: list[BacktestIncident]
+
+    model_config = {**ReadModel.model_config, "populate_by_name": True}

@@ -200,6 +200,29 @@ class NotificationCreated(EventData):
     notification_type: str = Field(description="The event it tells of (`incident.opened`).")
 
 
+class AgentStatusChanged(EventData):
+    """An agent went online (it reported) or offline (it missed three intervals)."""
+
+    event_type: Literal["agent.status"] = _named("agent.status")
+    agent_id: int
+    name: str
+    status: str
+    previous_status: str | None
+
+
+class AgentMetricsReported(EventData):
+    """An agent's newest sample (one per post; spooled samples replayed late are not sent)."""
+
+    event_type: Literal["agent.metrics"] = _named("agent.metrics")
+    agent_id: int
+    name: str
+    ts: EventDatetime
+    cpu_pct: float
+    mem_pct: float
+    disk_pct: float | None = Field(description="the fullest disk's")
+    load1: float | None
+
+
 class StreamReset(EventData):
     """Events were missed (the resume point is no longer buffered): re-read what you show."""
 
@@ -230,6 +253,8 @@ KnownEvent = Annotated[
         ResourceActionFinished,
         BudgetStateChanged,
         NotificationCreated,
+        AgentStatusChanged,
+        AgentMetricsReported,
         StreamReset,
     ],
     Field(discriminator="event_type"),

@@ -14,6 +14,7 @@ Replayed posts carry no container stats: the API stores those as the current sta
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from threading import Event
@@ -62,7 +63,7 @@ class Agent:
         # Made on first use: `once` and `collect` run as any user and must not create the
         # state directory.
         if self._spool is None:
-            self._spool = Spool(self.config.state_dir / "spool")
+            self._spool = Spool(os.path.join(self.config.state_dir, "spool"))
         return self._spool
 
     @property

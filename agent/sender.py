@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent import __version__
 from agent.transport import Endpoint, TransportError
@@ -33,8 +31,7 @@ class Verdict(Enum):
     retry = "retry"
 
 
-@dataclass(frozen=True)
-class PostResult:
+class PostResult(NamedTuple):
     verdict: Verdict
     status: int | None  # None: no answer
     detail: str
@@ -54,6 +51,8 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     if value.isdigit():
         seconds = float(value)
     else:
+        from email.utils import parsedate_to_datetime  # rare: not worth its import at start
+
         try:
             seconds = parsedate_to_datetime(value).timestamp() - (now or time.time())
         except (TypeError, ValueError, IndexError):

@@ -15,11 +15,11 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 import json
 import logging
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("upmetr.agent.spool")
@@ -40,7 +40,7 @@ def epoch_of(ts: str) -> float:
 class Spool:
     def __init__(
         self,
-        directory: Path,
+        directory: str,
         *,
         max_age_seconds: float = MAX_AGE_SECONDS,
         max_bytes: int = MAX_BYTES,
@@ -48,15 +48,22 @@ class Spool:
         self.directory = directory
         self.max_age_seconds = max_age_seconds
         self.max_bytes = max_bytes
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
         # (name, size) oldest first; kept in memory so that a tick lists nothing on disk.
         self._files: list[tuple[str, int]] = []
-        for path in directory.iterdir():
-            if path.name.startswith("."):  # a write a crash interrupted
-                path.unlink(missing_ok=True)
-            elif path.suffix == SUFFIX:
-                self._files.append((path.name, path.stat().st_size))
+        for name in os.listdir(directory):
+            if name.startswith("."):  # a write a crash interrupted
+                self._unlink(name)
+            elif name.endswith(SUFFIX):
+                self._files.append((name, os.stat(self._path(name)).st_size))
         self._files.sort()
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.directory, name)
+
+    def _unlink(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(name))
 
     def __len__(self) -> int:
         return len(self._files)
@@ -77,15 +84,15 @@ class Spool:
         serial = 0
         while True:
             name = f"{first_ms:014d}-{last_ms:014d}-{serial:04d}{SUFFIX}"
-            if not (self.directory / name).exists():
+            if not os.path.exists(self._path(name)):
                 break
             serial += 1
-        temporary = self.directory / f".{name}.tmp"
+        temporary = self._path(f".{name}.tmp")
         with open(temporary, "wb") as handle:
             handle.write(body)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, self.directory / name)
+        os.replace(temporary, self._path(name))
         self._files.append((name, len(body)))
         self._files.sort()
         self.trim(now=now)
@@ -98,7 +105,7 @@ class Spool:
             self._newest_ms(self._files[0][0]) < cutoff_ms or self.size_bytes > self.max_bytes
         ):
             name, _ = self._files.pop(0)
-            (self.directory / name).unlink(missing_ok=True)
+            self._unlink(name)
             dropped += 1
         if dropped:
             log.warning("spool full: dropped its %d oldest batches", dropped)
@@ -114,7 +121,8 @@ class Spool:
         samples: list[dict[str, Any]] = []
         for name, _ in list(self._files):
             try:
-                loaded = json.loads((self.directory / name).read_bytes())
+                with open(self._path(name), "rb") as handle:
+                    loaded = json.loads(handle.read())
             except (OSError, ValueError) as error:
                 log.warning("spool file %s unreadable (%s): dropped", name, error)
                 self.remove([name])
@@ -128,5 +136,5 @@ class Spool:
     def remove(self, names: list[str]) -> None:
         gone = set(names)
         for name in names:
-            (self.directory / name).unlink(missing_ok=True)
+            self._unlink(name)
         self._files = [entry for entry in self._files if entry[0] not in gone]

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import agent
 
-# What the agent imports at run time. Not httpx: see agent/transport.py.
-AGENT_REQUIREMENTS = ("psutil", "click")
+# What the agent imports at run time beyond the standard library: psutil alone (not httpx, see
+# agent/transport.py; not click, see agent/cli.py).
+AGENT_REQUIREMENTS = ("psutil",)
 DISTRIBUTION = "upmetr_agent"
 SCRIPT_MEDIA_TYPE = "text/x-shellscript"
 # A fixed time for every member of the zip, so the same files make the same bytes.
@@ -107,7 +108,7 @@ def _record_line(name: str, data: bytes) -> str:
 def agent_wheel() -> tuple[str, bytes]:
     """(filename, bytes) of the agent's wheel, `upmetr_agent-<version>-py3-none-any.whl`,
     built once per process from the installed `agent` package: its .py files, METADATA
-    (Requires-Dist psutil and click, as pyproject.toml pins them), WHEEL, entry_points.txt
+    (Requires-Dist psutil, as pyproject.toml pins it), WHEEL, entry_points.txt
     for `upmetr-agent` and RECORD. Serve it as `application/octet-stream` at
     GET /agent/{filename}, without authentication (it holds no secret)."""
     version = agent_version()

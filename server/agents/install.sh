@@ -70,7 +70,7 @@ if [ "${UPMETR_AGENT_DOCKER:-yes}" != no ] && getent group docker >/dev/null 2>&
     say "  and remove it now with: gpasswd -d $SERVICE_USER docker"
 fi
 
-# 2. A venv of its own, holding the agent and its three dependencies only.
+# 2. A venv of its own, holding the agent and psutil only.
 mkdir -p "$ROOT$PREFIX"
 if [ ! -x "$ROOT$PREFIX/bin/pip" ]; then
     "$PYTHON" -m venv "$ROOT$PREFIX"

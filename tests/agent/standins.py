@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,15 +62,17 @@ class Ingest:
 
 
 @asynccontextmanager
-async def running_ingest(ingest: Ingest, port: int = 0) -> AsyncIterator[Ingest]:
+async def running_ingest(
+    ingest: Ingest, port: int = 0, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[Ingest]:
     app = web.Application(client_max_size=8 * MIB)
     app.router.add_post(INGEST_PATH, ingest.handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context)
     await site.start()
     bound = runner.addresses[0][1]
-    ingest.url = f"http://127.0.0.1:{bound}"
+    ingest.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{bound}"
     try:
         yield ingest
     finally:

@@ -37,7 +37,7 @@ def agent_for(url: str, tmp_path: Path, interval: int = 10) -> Agent:
         server=url,
         token=TOKEN,
         interval=interval,
-        state_dir=tmp_path / "state",
+        state_dir=str(tmp_path / "state"),
         docker_socket=str(tmp_path / "no-docker.sock"),
     )
     agent = Agent(config)

@@ -35,12 +35,12 @@ def test_times_written_by_the_collector_read_back_to_the_millisecond() -> None:
 
 
 def test_spooled_samples_come_back_oldest_first_after_a_restart(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
+    spool = Spool(str(tmp_path))
     for second in (30, 10, 20):  # added out of order, as a replay that failed might
         spool.add([sample(START + second)], now=START + 60)
     del spool
 
-    reopened = Spool(tmp_path)
+    reopened = Spool(str(tmp_path))
     names, samples = reopened.oldest(now=START + 60)
     assert times_of(samples) == [START + 10, START + 20, START + 30]
     reopened.remove(names)
@@ -48,7 +48,7 @@ def test_spooled_samples_come_back_oldest_first_after_a_restart(tmp_path: Path) 
 
 
 def test_samples_older_than_an_hour_are_dropped(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
+    spool = Spool(str(tmp_path))
     for minute in range(0, 90, 10):
         spool.add([sample(START + minute * 60)], now=START + minute * 60)
     _, samples = spool.oldest(now=START + 80 * 60)
@@ -57,7 +57,7 @@ def test_samples_older_than_an_hour_are_dropped(tmp_path: Path) -> None:
 
 
 def test_past_its_size_bound_the_spool_drops_the_oldest_batches(tmp_path: Path) -> None:
-    spool = Spool(tmp_path, max_bytes=10_000)
+    spool = Spool(str(tmp_path), max_bytes=10_000)
     for second in range(40):
         spool.add([sample(START + second, padding=200)], now=START + 40)
     assert spool.size_bytes <= 10_000
@@ -70,7 +70,7 @@ def test_past_its_size_bound_the_spool_drops_the_oldest_batches(tmp_path: Path) 
 
 
 def test_one_replay_post_carries_at_most_500_samples_and_whole_batches(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
+    spool = Spool(str(tmp_path))
     for batch in range(4):  # four failed posts of 200 samples each
         spool.add([sample(START + batch * 200 + i) for i in range(200)], now=START + 900)
     names, samples = spool.oldest(500, now=START + 900)
@@ -84,21 +84,21 @@ def test_one_replay_post_carries_at_most_500_samples_and_whole_batches(tmp_path:
 def test_a_write_cut_short_by_a_crash_is_cleared_and_a_corrupt_file_skipped(
     tmp_path: Path,
 ) -> None:
-    spool = Spool(tmp_path)
+    spool = Spool(str(tmp_path))
     spool.add([sample(START + 1)], now=START + 5)
     spool.add([sample(START + 2)], now=START + 5)
     (tmp_path / ".00000000000001-00000000000001-0000.json.tmp").write_text("[{")
     first = sorted(p for p in tmp_path.iterdir() if not p.name.startswith("."))[0]
     first.write_text("[{not json")
 
-    reopened = Spool(tmp_path)
+    reopened = Spool(str(tmp_path))
     assert not any(path.name.startswith(".") for path in tmp_path.iterdir())
     _, samples = reopened.oldest(now=START + 5)
     assert times_of(samples) == [START + 2]
 
 
 def test_each_spool_file_holds_a_batch_as_json(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
+    spool = Spool(str(tmp_path))
     spool.add([sample(START + 1), sample(START + 2)], now=START + 5)
     (only,) = tmp_path.iterdir()
     assert only.name.startswith(f"{int((START + 1) * 1000):014d}-{int((START + 2) * 1000):014d}")

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
-import ipaddress
 import os
 import signal
-import ssl
 import statistics
 import subprocess
 import sys
@@ -37,7 +34,13 @@ import psutil
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT))
 
-from tests.agent.standins import Ingest, engine_with, running_engine, running_ingest  # noqa: E402
+from tests.agent.standins import (  # noqa: E402
+    Ingest,
+    engine_with,
+    running_engine,
+    running_ingest,
+    self_signed,
+)
 
 RSS_GOAL_MB = 25.0
 CPU_GOAL_PCT = 0.2
@@ -59,46 +62,6 @@ def host_venv(scratch: str) -> Path:
         check=True,
     )
     return root
-
-
-def self_signed(scratch: str) -> tuple[ssl.SSLContext, str]:
-    """A server context for 127.0.0.1 and the certificate file a client trusts it by."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path = os.path.join(scratch, "cert.pem")
-    key_path = os.path.join(scratch, "key.pem")
-    Path(cert_path).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    Path(key_path).write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_path, key_path)
-    return context, cert_path
 
 
 async def measure(

@@ -4,6 +4,7 @@ the agent stays light: no pydantic, no httpx, nothing of the server."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -141,3 +142,15 @@ def test_the_agent_imports_nothing_heavy() -> None:
         *("http.client", "email.parser", "ssl", "server", "shared", "console"),
     }
     assert not heavy & loaded
+
+
+def test_collect_prints_one_batch_and_needs_no_server(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "UPMETR_AGENT_DOCKER_SOCKET": str(tmp_path / "no-docker.sock"),
+    }
+    printed = subprocess.run(
+        [sys.executable, "-m", "agent", "collect"],
+        env=env, capture_output=True, text=True, check=True, timeout=30, cwd=tmp_path,
+    )  # fmt: skip
+    IngestBatch.model_validate_json(printed.stdout)

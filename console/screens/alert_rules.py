@@ -21,10 +21,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from console.formatting import status_text
+from console.formatting import ago, status_text
 from console.screens.channels import state_text
 from console.screens.view import ViewScreen
-from console.widgets.column_fit import Col, moment_forms
+from console.widgets.column_fit import Col
 from console.widgets.resource_table import Cell, ResourceTable
 from shared.api.alert_rules import AlertRuleRead, BacktestResult
 from shared.api.incidents import TriggerType
@@ -46,8 +46,8 @@ COLUMNS = (
 INCIDENT_COLUMNS = (
     Col("HOST", 100, min_width=10),
     Col("TARGET", 70, min_width=8),
-    Col("OPENED", 95),
-    Col("RESOLVED", 80),
+    Col("OPENED", 95, width=9),
+    Col("RESOLVED", 80, width=10),
     Col("LASTED", 85, width=7),
     Col("PEAK", 90, width=8),
 )
@@ -102,25 +102,7 @@ class BacktestScreen(ModalScreen[None]):
     """What a metric rule would have opened over a span, read when shown and on each span
     key. Its own worker asks the server: the dialog is over the view that opened it."""
 
-    DEFAULT_CSS = """
-    BacktestScreen .backtest {
-        width: 90%;
-        max-width: 140;
-        height: 80%;
-        padding: 0 1;
-    }
-    BacktestScreen #verdict {
-        height: auto;
-        margin-bottom: 1;
-    }
-    BacktestScreen ResourceTable {
-        height: 1fr;
-    }
-    BacktestScreen .keys {
-        height: 1;
-        color: $text-muted;
-    }
-    """
+    CSS_PATH = "../styles/alerts.tcss"
 
     BINDINGS = [
         Binding("h", "span('1h')", "1h", id="backtest.1h"),
@@ -184,8 +166,10 @@ class BacktestScreen(ModalScreen[None]):
                     [
                         names.get(found.agent_id, f"#{found.agent_id}"),
                         found.target,
-                        moment_forms(found.opened_at),
-                        moment_forms(found.resolved_at) if found.resolved_at else "still open",
+                        f"{ago(found.opened_at, self.end)} ago",
+                        f"{ago(found.resolved_at, self.end)} ago"
+                        if found.resolved_at
+                        else "still open",
                         lasted(found.opened_at, found.resolved_at or result.to),
                         f"{found.peak_value:g}",
                     ],
@@ -198,6 +182,7 @@ class BacktestScreen(ModalScreen[None]):
 
 class AlertRulesScreen(ViewScreen):
     VIEW = "alerts"
+    CSS_PATH = "../styles/alerts.tcss"
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"switch"})
     BINDINGS = [
         Binding("t", "switch", "On/off", id="alerts.switch"),

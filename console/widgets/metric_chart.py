@@ -1,23 +1,31 @@
 """A host's series over a range as a plotext line chart: one line per series (cpu, memory,
 each disk; load; received and sent), the same way latency_chart.py draws a monitor.
 
-The x axis is hours before the range's end, labelled with UTC clock times (dates for 7 and
-30 days), so the picture depends on the data alone, not on the wall clock. Lines differ by
-marker as well as colour, so they read without colour.
+The x axis spans the whole range, ending at the newest point, labelled with how long
+before it (`-45m`, `-18h`, `-5d`), as the rest of the console reads time: the picture
+depends on the data alone, not on the wall clock, and a host that began reporting a few
+minutes ago shows a short line on the right, not one stretched over the chart. Lines
+differ by marker as well as colour, so they read without colour.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from textual_plotext import PlotextPlot
 
-TICKS = 5
+from console.formatting import short_duration
+
 MARKERS = ("braille", "dot", "+", "x", "*", "o")
-# Ranges longer than a day read better as dates than as clock times.
-DATE_FORMS = {"7d": "%m-%d", "30d": "%m-%d"}
+# Where each range's x axis is labelled, in hours before its newest point: whole units.
+TICK_HOURS: dict[str, tuple[float, ...]] = {
+    "1h": (1.0, 0.75, 0.5, 0.25, 0.0),
+    "24h": (24.0, 18.0, 12.0, 6.0, 0.0),
+    "7d": tuple(24.0 * day for day in range(7, -1, -1)),
+    "30d": (720.0, 600.0, 480.0, 360.0, 240.0, 120.0, 0.0),
+}
 
 
 @dataclass(frozen=True)
@@ -84,13 +92,13 @@ class MetricChart(PlotextPlot):
                 )
         if self.top is not None:
             plt.ylim(0, self.top)
+            plt.yticks([self.top * quarter / 4 for quarter in range(5)])
         else:
             plt.ylim(0)
-        start = hours(oldest)
-        form = DATE_FORMS.get(self.span, "%H:%M")
-        steps = range(TICKS) if start < 0 else range(1)
-        positions = [start * (1 - step / (TICKS - 1)) for step in steps]
+        ticks = TICK_HOURS.get(self.span) or (max(-hours(oldest), 1.0), 0.0)
+        plt.xlim(-ticks[0], 0)
         plt.xticks(
-            positions, [(newest + timedelta(hours=where)).strftime(form) for where in positions]
+            [-before for before in ticks],
+            [f"-{short_duration(before * 3600)}" if before else "now" for before in ticks],
         )
         self.refresh()

@@ -82,7 +82,7 @@ async def test_the_hosts_view_follows_an_agents_posts_and_enter_opens_its_detail
         bar = row.query_one(".cpu", UsageBar)
         now = datetime.now(UTC)
         for step, cpu in enumerate((20.0, 60.0, 95.0)):
-            await report(client, agent["token"], [sample(now + timedelta(seconds=step), cpu)])
+            await report(client, agent["token"], [sample(now - timedelta(seconds=3 - step), cpu)])
             await until(pilot, lambda: bar.value == cpu)  # noqa: B023 - awaited at once
         assert row.agent.status.value == "online"
         assert list(row.query_one(Sparkline).data or []) == [20.0, 60.0, 95.0]

@@ -44,7 +44,17 @@ def figure(metric: str, value: float | None) -> str | None:
     return f"{value:.2f}"
 
 
-def _series_rows(result: MetricSeries) -> None:
+def trend(series: Series, width: int = SPARK_WIDTH) -> str | None:
+    """The whole range in at most `width` blocks, each the highest of its points: a spike
+    stays visible however many points a block stands for."""
+    values = [point.max for point in series.points]
+    if not values:
+        return None
+    size = -(-len(values) // width)  # ceiling: blocks of `size` points, at most `width`
+    return spark([max(values[i : i + size]) for i in range(0, len(values), size)], width=width)
+
+
+def _series_rows(result: MetricSeries, container: str | None = None) -> None:
     """One line per series: its last, min, average and max over the range, and its trend."""
 
     def last(series: Series) -> float | None:
@@ -63,13 +73,17 @@ def _series_rows(result: MetricSeries) -> None:
     print_table(
         result.series,
         [
-            ("metric", lambda s: s.metric + (f" {s.label}" if s.label else "")),
+            # A container's series are labelled with its name, said once above them.
+            (
+                "metric",
+                lambda s: s.metric + (f" {s.label}" if s.label not in (None, container) else ""),
+            ),
             ("last", lambda s: figure(s.metric, last(s))),
             ("min", lambda s: figure(s.metric, over(s, lambda ps: min(p.min for p in ps)))),
             ("avg", lambda s: figure(s.metric, mean(s))),
             ("max", lambda s: figure(s.metric, over(s, lambda ps: max(p.max for p in ps)))),
             ("points", lambda s: len(s.points)),
-            ("trend", lambda s: spark([p.avg for p in s.points], width=SPARK_WIDTH) or None),
+            ("trend", trend),
         ],
     )
 
@@ -208,6 +222,6 @@ def metrics_container(agent: int | str, name: str, range_: MetricRange, as_json:
 
     def human() -> None:
         click.echo(f"Container {result.name}:")
-        _series_rows(result)
+        _series_rows(result, container=result.name)
 
     print_result(result, as_json, human)

@@ -9,13 +9,14 @@ import click
 import pytest
 
 from console.cli.alert_rules_commands import Moment
+from console.cli.metrics_commands import trend
 from console.screens.alert_rules import condition_text
 from console.screens.host_detail import byte_size
 from console.screens.hosts import Figures, fleet_line, seed_figures
 from console.widgets.usage_bar import bar_text
 from shared.api.agents import AgentRead
 from shared.api.alert_rules import AlertRuleRead
-from shared.api.metrics import FleetSummary, HostFigure
+from shared.api.metrics import FleetSummary, HostFigure, Series
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -100,3 +101,15 @@ def test_backtest_times_are_iso_now_or_a_span_ago() -> None:
     assert abs(datetime.now(UTC) - timedelta(hours=24) - ago) < timedelta(seconds=5)
     with pytest.raises(click.BadParameter, match="not ISO 8601"):
         moment.convert("yesterday", None, None)
+
+
+def test_a_series_trend_covers_the_whole_range_and_keeps_a_spike() -> None:
+    points = [
+        {"ts": NOW + timedelta(minutes=m), "min": 1.0, "avg": 1.0, "max": 90.0 if m == 7 else 1.0}
+        for m in range(60)
+    ]
+    series = Series.model_validate({"metric": "cpu_pct", "label": None, "points": points})
+    drawn = trend(series, width=30)
+    assert drawn is not None and len(drawn) == 30
+    assert drawn.index("█") == 3  # minute 7 of 60, in blocks of two minutes
+    assert trend(Series(metric="cpu_pct", label=None, points=[])) is None

@@ -243,6 +243,12 @@ class HostsScreen(ViewScreen):
             row.display = keep.keeps(row.text)
         if self.rows:
             self._fleet()
+        # The cursor leaves a row the filter hid: enter must open a host that is shown.
+        view = self.list_view
+        current = view.highlighted_child
+        if current is not None and not current.display:
+            shown = [index for index, row in enumerate(view.children) if row.display]
+            view.index = shown[0] if shown else None
 
     def live_many(self, events: list[Event]) -> None:
         """Apply a burst, then draw each host it touched once."""

@@ -163,3 +163,25 @@ async def test_b_shows_what_a_metric_rule_would_have_opened_over_the_last_day(
                     and not dialog.result.incidents)  # fmt: skip
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, AlertRulesScreen))
+
+
+async def test_a_filter_keeps_the_hosts_it_matches_and_enter_opens_one_of_them(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    for name in ("api-1", "db-1", "db-2"):
+        await post(client, world.alice, "/agents", {"name": name})
+    app = console_for(client, world.bob, view="hosts")  # a viewer reads hosts too
+    async with app.run_test(size=SMALL) as pilot:
+        await until(pilot, lambda: row_of(pilot, "db-2") is not None)
+        await pilot.press("slash", *"db", "enter")
+        shown = [
+            row.agent.name for row in app.screen.query(HostRow).results(HostRow) if row.display
+        ]
+        assert shown == ["db-1", "db-2"]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HostDetailScreen))
+        screen = app.screen
+        assert isinstance(screen, HostDetailScreen)
+        await until(pilot, lambda: screen.agent is not None)
+        assert screen.agent is not None and screen.agent.name == "db-1"

@@ -1,5 +1,6 @@
 """`upmetr agents`: the hosts that report metrics (list, show, add, update, rm,
-regenerate-token, install-script). A token is printed once, by add and regenerate-token."""
+regenerate-token, install-script). AGENT is an agent's id or its name. A token is printed
+once, by add and regenerate-token."""
 
 from __future__ import annotations
 
@@ -149,14 +150,14 @@ def agents_list(
 
 
 @agents.command("show")
-@click.argument("agent_id", metavar="ID", type=int)
+@click.argument("agent", type=AGENT)
 @json_option
 @reports_errors
-def agents_show(agent_id: int, as_json: bool) -> None:
+def agents_show(agent: int | str, as_json: bool) -> None:
     """One agent: its state, its host's facts, its token's last characters."""
     with open_client() as api:
-        agent = api.agents.get(agent_id)
-    print_result(agent, as_json, lambda: _show(agent))
+        found = api.agents.get(agent_id_of(api, agent))
+    print_result(found, as_json, lambda: _show(found))
 
 
 @agents.command("add")
@@ -179,14 +180,14 @@ def agents_add(name: str, tags: tuple[str, ...], as_json: bool) -> None:
 
 
 @agents.command("update")
-@click.argument("agent_id", metavar="ID", type=int)
+@click.argument("agent", type=AGENT)
 @click.option("--name", help="New name.")
 @click.option("--tag", "tags", multiple=True, help="The tags, replacing the old (repeatable).")
 @click.option("--no-tags", is_flag=True, help="Remove every tag.")
 @json_option
 @reports_errors
 def agents_update(
-    agent_id: int, name: str | None, tags: tuple[str, ...], no_tags: bool, as_json: bool
+    agent: int | str, name: str | None, tags: tuple[str, ...], no_tags: bool, as_json: bool
 ) -> None:
     """Rename an agent or replace its tags; what is not given stays."""
     if tags and no_tags:
@@ -195,55 +196,58 @@ def agents_update(
     if name is None and new_tags is None:
         raise click.UsageError("nothing to change: give --name, --tag or --no-tags")
     with open_client() as api:
-        agent = api.agents.update(agent_id, name=name, tags=new_tags)
-    print_result(agent, as_json, lambda: click.echo(f"Agent {agent.id} updated: {agent.name}."))
+        changed = api.agents.update(agent_id_of(api, agent), name=name, tags=new_tags)
+    print_result(
+        changed, as_json, lambda: click.echo(f"Agent {changed.id} updated: {changed.name}.")
+    )
 
 
 @agents.command("rm")
-@click.argument("agent_id", metavar="ID", type=int)
+@click.argument("agent", type=AGENT)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @reports_errors
-def agents_rm(agent_id: int, yes: bool) -> None:
+def agents_rm(agent: int | str, yes: bool) -> None:
     """Delete an agent with its metrics; its token stops working."""
     if not yes:
-        click.confirm(f"Delete agent {agent_id} and its metrics?", abort=True, err=True)
+        click.confirm(f"Delete agent {agent} and its metrics?", abort=True, err=True)
     with open_client() as api:
+        agent_id = agent_id_of(api, agent)
         api.agents.delete(agent_id)
     click.echo(f"Agent {agent_id} deleted.")
 
 
 @agents.command("regenerate-token")
-@click.argument("agent_id", metavar="ID", type=int)
+@click.argument("agent", type=AGENT)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 @reports_errors
-def agents_regenerate_token(agent_id: int, yes: bool, as_json: bool) -> None:
+def agents_regenerate_token(agent: int | str, yes: bool, as_json: bool) -> None:
     """A new token for an agent; the old one stops working at once, so the host stops
     reporting until its config has the new one."""
     if not yes:
         click.confirm(
-            f"Replace agent {agent_id}'s token? The host stops reporting until it has the new.",
+            f"Replace agent {agent}'s token? The host stops reporting until it has the new.",
             abort=True,
             err=True,
         )
     with open_client() as api:
-        agent = api.agents.regenerate_token(agent_id)
+        renewed = api.agents.regenerate_token(agent_id_of(api, agent))
         server = server_of(api)
 
     def human() -> None:
-        click.echo(f"Agent {agent.id} has a new token; the old one no longer works.")
-        for line in install_lines(agent, server):
+        click.echo(f"Agent {renewed.id} has a new token; the old one no longer works.")
+        for line in install_lines(renewed, server):
             click.echo(line)
 
-    print_result(agent, as_json, human)
+    print_result(renewed, as_json, human)
 
 
 @agents.command("install-script")
-@click.argument("agent_id", metavar="ID", type=int)
+@click.argument("agent", type=AGENT)
 @reports_errors
-def agents_install_script(agent_id: int) -> None:
+def agents_install_script(agent: int | str) -> None:
     """Print the shell script that installs the agent on its host as a service. Run it there
     as root with the agent's token in UPMETR_AGENT_TOKEN (the script does not hold it)."""
     with open_client() as api:
-        script = api.agents.install_script(agent_id)
+        script = api.agents.install_script(agent_id_of(api, agent))
     click.echo(script, nl=not script.endswith("\n"))

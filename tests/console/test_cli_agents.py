@@ -111,7 +111,7 @@ def test_metrics_show_what_an_agent_reported_by_its_name(
         server, agent.token, [sample(now - timedelta(minutes=3 - k), 20.0 + k) for k in range(4)]
     )
 
-    show = run(config_dir, "agents", "show", str(agent.id))
+    show = run(config_dir, "agents", "show", "web-1")  # by its name
     assert "web-1.example.net" in show.stdout and "online" in show.stdout
 
     latest = json.loads(run(config_dir, "metrics", "latest", "web-1", "--json").stdout)

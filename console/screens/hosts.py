@@ -2,18 +2,15 @@
 bars, and a cpu sparkline, live. Enter opens the host's detail.
 
 One line per host, as widgets (a bar per figure, Textual's Sparkline for the trend), in a
-ListView. The list is read once (`/agents`, and `/metrics/summary` for the fleet line and
-the busiest hosts' figures); from then on `agent.metrics` (one per post, every interval)
-fills the bars and the sparkline and `agent.status` the state: the agents list carries no
-figures, and asking each host's latest sample would spend the 60 requests a minute every
-console and script of the user shares. So a host shows `-` until its next report (one
-interval, 10 s by default) unless it is among the summary's busiest.
+ListView. The list is read once (`/agents`, whose items carry each host's newest figures);
+from then on `agent.metrics` (one per post, every interval) fills the bars and the
+sparkline and `agent.status` the state.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -30,7 +27,6 @@ from console.screens.view import ViewScreen
 from console.widgets.usage_bar import UsageBar
 from shared.api.agents import AgentRead, AgentStatus
 from shared.api.events import AgentMetricsReported, AgentStatusChanged, Event
-from shared.api.metrics import FleetSummary
 
 PAGE = 200
 TREND_POINTS = 30
@@ -65,18 +61,9 @@ class Figures:
     disk_pct: float | None = None
 
 
-def seed_figures(summary: FleetSummary) -> dict[int, Figures]:
-    """What the summary's busiest-host lists tell of each host they name."""
-    found: dict[int, Figures] = {}
-    for field, hosts in (
-        ("cpu_pct", summary.top_cpu),
-        ("mem_pct", summary.top_mem),
-        ("disk_pct", summary.top_disk),
-    ):
-        for host in hosts:
-            known = found.get(host.agent_id, Figures())
-            found[host.agent_id] = replace(known, **{field: host.value})
-    return found
+def figures_of(agent: AgentRead) -> Figures:
+    """The newest figures the agents list gives of a host."""
+    return Figures(agent.cpu_pct, agent.mem_pct, agent.disk_pct)
 
 
 def fleet_line(agents: list[AgentRead], total: int, figures: dict[int, Figures]) -> str:
@@ -193,11 +180,9 @@ class HostsScreen(ViewScreen):
                 return
             loaded.extend(page.items)
         self.total = page.total
-        summary = await self.attempt(api.metrics.summary())
-        if summary is not None:
-            for agent_id, seeded in seed_figures(summary).items():
-                if agent_id not in self.figures:  # a live report is newer than the summary
-                    self.figures[agent_id] = seeded
+        for agent in loaded:
+            if agent.id not in self.figures:  # a live report is newer than the list
+                self.figures[agent.id] = figures_of(agent)
         await self._show_all(loaded[: self.MAX_ROWS])
 
     async def _show_all(self, agents: list[AgentRead]) -> None:

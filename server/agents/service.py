@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import String, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,9 +79,20 @@ def agent_read(agent: Agent) -> AgentRead:
         interval_seconds=agent.interval_seconds,
         facts=HostFacts.model_validate(agent.facts) if agent.facts else None,
         token_hint=agent.token_hint,
+        latest_at=agent.latest_at,
+        **_figures(agent.latest),
         created_at=agent.created_at,
         updated_at=agent.updated_at,
     )
+
+
+def _figures(latest: dict[str, Any] | None) -> dict[str, float | None]:
+    """The newest sample's cpu, memory and fullest disk, for lists that show bars."""
+    if not latest:
+        return {}
+    disks = [float(disk["pct"]) for disk in latest.get("disk") or []]
+    return {"cpu_pct": latest["cpu_pct"], "mem_pct": latest["mem_pct"],
+            "disk_pct": max(disks, default=None)}  # fmt: skip
 
 
 def _with_token(agent: Agent, token: str) -> AgentWithToken:

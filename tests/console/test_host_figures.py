@@ -12,11 +12,11 @@ from console.cli.alert_rules_commands import Moment
 from console.cli.metrics_commands import trend
 from console.screens.alert_rules import condition_text
 from console.screens.host_detail import byte_size
-from console.screens.hosts import Figures, fleet_line, seed_figures
+from console.screens.hosts import Figures, figures_of, fleet_line
 from console.widgets.usage_bar import bar_text
 from shared.api.agents import AgentRead
 from shared.api.alert_rules import AlertRuleRead
-from shared.api.metrics import FleetSummary, HostFigure, Series
+from shared.api.metrics import Series
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -54,14 +54,14 @@ def test_the_fleet_line_counts_states_and_averages_the_online_hosts_figures() ->
     assert fleet_line([], 0, {}) == "0 hosts"
 
 
-def test_the_summarys_busiest_hosts_seed_their_bars() -> None:
-    summary = FleetSummary(
-        total=2, online=2, offline=0, pending=0, avg_cpu_pct=50, avg_mem_pct=50,
-        avg_disk_pct=50, top_cpu=[HostFigure(agent_id=1, name="a", value=90.0)],
-        top_mem=[HostFigure(agent_id=1, name="a", value=80.0),
-                 HostFigure(agent_id=2, name="b", value=10.0)], top_disk=[],
+def test_the_agents_list_gives_each_hosts_bars() -> None:
+    agent = AgentRead.model_validate(
+        {"id": 1, "name": "a", "tags": [], "status": "online", "last_seen_at": None,
+         "hostname": None, "os": None, "agent_version": None, "interval_seconds": None,
+         "facts": None, "token_hint": "****ab12", "cpu_pct": 90.0, "mem_pct": 80.0,
+         "created_at": NOW, "updated_at": NOW}
     )  # fmt: skip
-    assert seed_figures(summary) == {1: Figures(90.0, 80.0, None), 2: Figures(None, 10.0, None)}
+    assert figures_of(agent) == Figures(90.0, 80.0, None)
 
 
 def rule(**fields: object) -> AlertRuleRead:

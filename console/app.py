@@ -37,7 +37,8 @@ from shared.api.common import Role
 from shared.api.events import Event, NotificationCreated, StreamReset
 from shared.client import AsyncClient, ClientError, RateLimited, Unauthorized
 
-# The main views in number-key order. A view's module is imported when it is first
+# The main views in number-key order (0 after 9, as on the keyboard; alerts has no key
+# left, `:alerts` opens it). A view's module is imported when it is first
 # opened: the first frame waits for one view, not all of them (and plotext).
 VIEWS: dict[str, str] = {
     "dashboard": "console.screens.dashboard:DashboardScreen",
@@ -49,6 +50,8 @@ VIEWS: dict[str, str] = {
     "budgets": "console.screens.budgets:BudgetsScreen",
     "notifications": "console.screens.notifications:NotificationsScreen",
     "channels": "console.screens.channels:ChannelsScreen",
+    "hosts": "console.screens.hosts:HostsScreen",
+    "alerts": "console.screens.alert_rules:AlertRulesScreen",
     "help": "console.screens.help:HelpScreen",
 }
 # Seconds to wait out a 429 whose answer named no Retry-After.
@@ -59,6 +62,7 @@ DETAIL_SCREENS: dict[str, str] = {
     "incident detail": "console.screens.incident_detail:IncidentDetailScreen",
     "monitor detail": "console.screens.monitor_detail:MonitorDetailScreen",
     "resource detail": "console.screens.resource_detail:ResourceDetailScreen",
+    "host detail": "console.screens.host_detail:HostDetailScreen",
 }
 
 
@@ -95,6 +99,7 @@ class UpmetrApp(App[None], inherit_bindings=False):
         Binding("7", "view('budgets')", "Budgets", show=False, id="app.budgets"),
         Binding("8", "view('notifications')", "Inbox", show=False, id="app.notifications"),
         Binding("9", "view('channels')", "Channels", show=False, id="app.channels"),
+        Binding("0", "view('hosts')", "Hosts", show=False, id="app.hosts"),
         Binding("o", "switch_org", "Org", id="app.org"),
     ]
 

@@ -16,6 +16,8 @@ VIEW_ALIASES: dict[str, tuple[str, ...]] = {
     "budgets": ("bud", "budget", "b"),
     "notifications": ("notif", "notification", "inbox", "n"),
     "channels": ("chan", "channel", "ch", "rules", "rule"),  # the rules are in its view
+    "hosts": ("host", "agents", "agent", "ho"),
+    "alerts": ("alert", "alert-rules", "alert-rule", "ar"),
     "help": ("h", "?", "keys"),
 }
 DEFAULT_VIEW = "dashboard"  # where the console opens
@@ -30,9 +32,14 @@ def short_word(view: str) -> str:
     return min((word for word in words if len(word) >= 3), key=len, default=view)
 
 
-# Every command the prompt knows, in the order its hint lists them; a space apart, so that
+# Views the prompt's hint leaves out: at 80 columns the prompt has 74 cells for the hint
+# and `(tab completes)`. Tab completes them and the help view lists them.
+UNHINTED = frozenset({"alerts"})
+# The commands the prompt knows, in the order its hint lists them; a space apart, so that
 # the hint of every view fits the prompt at 80 columns.
-COMMAND_HINT = " ".join([*(short_word(view) for view in VIEW_ALIASES), ORG_WORDS[0], "q"])
+COMMAND_HINT = " ".join(
+    [*(short_word(view) for view in VIEW_ALIASES if view not in UNHINTED), ORG_WORDS[0], "q"]
+)
 # What the prompt completes to: whole names first, so `m` offers `monitors`.
 COMPLETIONS = (*VIEW_ALIASES, *ORG_WORDS, "quit")
 

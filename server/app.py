@@ -29,6 +29,7 @@ from server.context import (
 from server.data_dir import make_private_dir
 from server.db.engine import create_engine, create_sessionmaker
 from server.engines import cost_sync, discovery, resource_actions
+from server.engines.agent_watch import AgentEngine
 from server.engines.check_writer import ResultWriter
 from server.engines.checks import CheckEngine
 from server.engines.dispatch import Dispatcher
@@ -247,6 +248,7 @@ def _engines(
                 day_days=settings.rollup_day_days,
             )
         )
+        engines.append(AgentEngine(runtime))
     # The job runners always run, since a 202 promises the job will run; their schedules
     # queue automatic runs only when engines are on.
     jobs = {

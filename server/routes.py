@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server.agents import handlers as agents
 from server.alert_rules import handlers as alert_rules
 from server.audit import handlers as audit
 from server.auth import handlers as auth
@@ -15,12 +16,14 @@ from server.http import pages
 from server.http.routing import Access, Route
 from server.incidents import handlers as incidents
 from server.jobs import handlers as jobs
+from server.metrics import handlers as metrics
 from server.monitors import handlers as monitors
 from server.notifications import handlers as notifications
 from server.orgs import handlers as orgs
 from server.overview import handlers as overview
 from server.resources import handlers as resources
 from server.users import handlers as users
+from shared.api import agents as agents_api
 from shared.api import alert_rules as alert_rules_api
 from shared.api import audit as audit_api
 from shared.api import auth as auth_api
@@ -31,6 +34,7 @@ from shared.api import costs as costs_api
 from shared.api import events as events_api
 from shared.api import incidents as incidents_api
 from shared.api import jobs as jobs_api
+from shared.api import metrics as metrics_api
 from shared.api import monitors as monitors_api
 from shared.api import notifications as notifications_api
 from shared.api import orgs as orgs_api
@@ -40,6 +44,7 @@ from shared.api import users as users_api
 from shared.api.common import Message, Page, PageQuery, Role
 
 PUBLIC = Access.public
+AGENT = Access.agent
 ADMIN = Role.admin
 SUPERADMIN = Role.superadmin
 IMAGE = "image/*"
@@ -441,9 +446,16 @@ ROUTES: list[Route] = [
           "rule: critical for down and exceeded, else warning), and its `channel_ids` hear "
           "of the incident's changes besides the routing rules. `cooldown_minutes` holds a "
           "new incident back while the target's last one resolved on its own less than "
-          "that long ago. Metric triggers (infra_metric, cloudwatch_metric, agent_offline) "
-          "come with infra agents and are a 400 here; so are metric fields on other rules, "
-          "and ids of another organization's monitors or channels."),
+          "that long ago (for metric rules: after one resolved on its own). `agent_offline` "
+          "rules do the same for agents going offline (scope by agent ids or tags). "
+          "`infra_metric` rules open incidents themselves: `metric`, `condition` and "
+          "`threshold` are required; a target (the host, each mount for disk_pct, each "
+          "container for container rules) opens an incident after `breach_count` breaching "
+          "samples in a row and resolves after `recovery_count` others in a row, so a value "
+          "oscillating around the threshold opens one incident. Samples an agent sends late "
+          "(from its spool) never open alerts. cloudwatch_metric is a 400; so are metric "
+          "fields on other rules, and ids of another organization's monitors, agents or "
+          "channels."),
     Route("GET", "/alert-rules/{id}", alert_rules.get_rule, "One alert rule", "alert-rules",
           response=alert_rules_api.AlertRuleRead),
     Route("PATCH", "/alert-rules/{id}", alert_rules.update_rule, "Change an alert rule",
@@ -454,6 +466,68 @@ ROUTES: list[Route] = [
           response=alert_rules_api.AlertRuleRead),
     Route("DELETE", "/alert-rules/{id}", alert_rules.delete_rule, "Delete an alert rule",
           "alert-rules", role=ADMIN, status=204),
+    Route("GET", "/alert-rules/{id}/overrides", alert_rules.list_overrides,
+          "A metric rule's per-agent overrides", "alert-rules",
+          response=list[alert_rules_api.OverrideRead], errors=(400,)),
+    Route("PUT", "/alert-rules/{id}/overrides/{agent_id}", alert_rules.set_override,
+          "Set an agent's own threshold for a metric rule, or turn the rule off for it",
+          "alert-rules", role=ADMIN, body=alert_rules_api.OverrideSet,
+          response=alert_rules_api.OverrideRead),
+    Route("DELETE", "/alert-rules/{id}/overrides/{agent_id}", alert_rules.delete_override,
+          "Remove an agent's override of a metric rule", "alert-rules", role=ADMIN, status=204),
+    Route("POST", "/alert-rules/{id}/backtest", alert_rules.backtest,
+          "What a metric rule would have done over stored metrics (sends nothing)",
+          "alert-rules", body=alert_rules_api.BacktestRequest,
+          response=alert_rules_api.BacktestResult,
+          description="The same evaluator as live, with the rule's breach and recovery "
+          "counts, cooldown and the agents' overrides, over the stored samples from `from` "
+          "to `to` (at most 400 days): raw samples where kept (24 h), 5-minute averages "
+          "before. Each would-be incident has its target, opened_at, resolved_at (null when "
+          "still open at `to`) and peak value. `agent_ids` defaults to every agent the rule "
+          "covers."),
+    # Infra agents and metrics (fixed paths before /agents/{id})
+    Route("GET", "/agents", agents.list_agents, "Infra agents, by name", "agents",
+          query=agents_api.AgentQuery, response=Page[agents_api.AgentRead]),
+    Route("POST", "/agents", agents.create_agent, "Add an infra agent", "agents", role=ADMIN,
+          body=agents_api.AgentCreate, response=agents_api.AgentWithToken, status=201,
+          errors=(409,),
+          description="Answers the agent's token once (`token`); it is stored as a hash. "
+          "The plan's `agents` limit applies (403 naming it)."),
+    Route("POST", "/agents/ingest", agents.ingest, "An agent posts its samples", "agents",
+          access=AGENT, body=agents_api.IngestBatch, response=agents_api.IngestAccepted,
+          status=202,
+          description="With the agent's token (`upa_...`), and only with it: a member's "
+          "token is a 401 here, and an agent token is a 401 everywhere else. Samples carry "
+          "their own `ts`; one already stored is a duplicate (counted, not stored). Samples "
+          "newer than the agent's newest and at most three intervals old (a minute at "
+          "least) are judged by metric alert rules; older ones (an agent's spool) fill "
+          "history only. A sample more than 10 minutes ahead of the server's clock is a 400."),
+    Route("GET", "/agents/{id}", agents.get_agent, "One agent", "agents",
+          response=agents_api.AgentRead),
+    Route("PATCH", "/agents/{id}", agents.update_agent, "Rename or retag an agent", "agents",
+          role=ADMIN, body=agents_api.AgentUpdate, response=agents_api.AgentRead,
+          errors=(409,)),
+    Route("DELETE", "/agents/{id}", agents.delete_agent,
+          "Delete an agent with its metrics; its unresolved incidents resolve", "agents",
+          role=ADMIN, status=204),
+    Route("POST", "/agents/{id}/regenerate-token", agents.regenerate_token,
+          "A new token for an agent; the old one is refused at once", "agents", role=ADMIN,
+          response=agents_api.AgentWithToken),
+    Route("GET", "/metrics/summary", metrics.summary, "The fleet: agents by status, averages "
+          "and top hosts by cpu, memory and disk", "metrics", response=metrics_api.FleetSummary),
+    Route("GET", "/metrics/agents/{id}", metrics.agent_series, "An agent's series over a range",
+          "metrics", query=metrics_api.SeriesQuery, response=metrics_api.MetricSeries,
+          description="1h: raw samples; 24h: 5-minute buckets; 7d: 30-minute; 30d: 2-hour "
+          "(min, average, max each). `metrics` names host metrics (default cpu_pct, mem_pct, "
+          "disk_pct, load1); disk_pct has a series per mount (`label`)."),
+    Route("GET", "/metrics/agents/{id}/latest", metrics.agent_latest, "An agent's newest sample",
+          "metrics", response=metrics_api.LatestMetrics),
+    Route("GET", "/metrics/agents/{id}/containers", metrics.agent_containers,
+          "The containers an agent reported last", "metrics",
+          response=list[metrics_api.ContainerRead]),
+    Route("GET", "/metrics/agents/{id}/containers/{name}", metrics.container_series,
+          "A container's cpu and memory series", "metrics",
+          query=metrics_api.ContainerSeriesQuery, response=metrics_api.ContainerSeries),
     # Notifications (fixed paths before /notifications/{id})
     Route("GET", "/notifications/channels", notifications.list_channels,
           "Notification channels, by name", "notifications", query=PageQuery,

@@ -24,7 +24,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.models import AuditLog
-from server.http.principal import Principal
+from server.http.principal import AgentPrincipal, Principal
 
 if TYPE_CHECKING:
     from server.config import Settings
@@ -53,7 +53,7 @@ class Anonymous:
 
 SYSTEM = System()
 ANONYMOUS = Anonymous()
-Actor = Principal | System | Anonymous
+Actor = Principal | AgentPrincipal | System | Anonymous
 
 
 class Wake(StrEnum):

@@ -72,6 +72,27 @@ class _Seeder:
         body = {"name": name, "trigger_type": "monitor_down", "severity": "error"}
         return int(self.post("/alert-rules", body)["id"])
 
+    def metric_rule(self, name: str) -> int:
+        body = {"name": name, "trigger_type": "infra_metric", "metric": "cpu_pct",
+                "condition": "above", "threshold": 90.0}  # fmt: skip
+        return int(self.post("/alert-rules", body)["id"])
+
+    def agent(self, name: str) -> int:
+        """An agent that reported a sample with one container, `web`."""
+        created = self.post("/agents", {"name": name})
+        disk = {"mount": "/", "total_bytes": 100, "used_bytes": 40, "pct": 40.0}
+        net = {"rx_bps": 1.0, "tx_bps": 1.0}
+        sample = {"ts": datetime.now(UTC).isoformat(), "cpu_pct": 5.0, "mem_pct": 20.0,
+                  "mem_used": 1000, "net": net, "disk": [disk]}  # fmt: skip
+        batch = {"hostname": name, "interval_seconds": 10, "samples": [sample],
+                 "containers": [{"name": "web", "state": "running", "cpu_pct": 1.0}]}  # fmt: skip
+        response = self.http.post(
+            API + "/agents/ingest", json=batch,
+            headers={"Authorization": f"Bearer {created['token']}"},
+        )  # fmt: skip
+        assert response.status_code == 202, response.text
+        return int(created["id"])
+
     def member(self, email: str, password: str) -> int:
         body = {"email": email, "full_name": "Seeded", "password": password, "role": "viewer"}
         return int(self.post("/users", body)["id"])
@@ -134,6 +155,7 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
         channel = s.channel("Seeded channel")
         s.incident("Seeded for the inbox")  # two inbox lines: one to keep, one to delete
         inbox = [line["id"] for line in s.get("/notifications")["items"]]
+        agent = s.agent("Seeded host")
         ids = {
             "/auth/sessions/{id}": sessions[0]["id"],
             "/auth/api-keys/{id}": key,
@@ -153,7 +175,12 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
             "/notifications/rules/{id}": s.rule("Seeded rule", channel),
             "/notifications/{id}": inbox[0],
             "/alert-rules/{id}": s.alert_rule("Seeded alert rule"),
+            "/agents/{id}": agent,
+            "/metrics/agents/{id}": agent,
         }
+        metric_rule = s.metric_rule("Seeded metric rule")
+        for path in ("/overrides", "/overrides/{agent_id}", "/backtest"):
+            ids["/alert-rules/{id}" + path] = metric_rule
         # An operation that deletes takes an object of its own; the others share one.
         deleted = {
             "/users/{id}": s.member("seeded.deleted@example.com", password),
@@ -165,6 +192,7 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
             "/notifications/rules/{id}": s.rule("Seeded for deletion", channel),
             "/notifications/{id}": inbox[1],
             "/alert-rules/{id}": s.alert_rule("Seeded for deletion"),
+            "/agents/{id}": s.agent("Seeded for deletion"),
         }
         spec = http.get("/openapi.json").json()
     objects = Objects(token=token)
@@ -181,6 +209,10 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
                     params["id"] = deleted[relative]
             if "{window_id}" in relative:
                 params["window_id"] = window["id"]
+            if "{agent_id}" in relative:
+                params["agent_id"] = agent
+            if "{name}" in relative:
+                params["name"] = "web"
             if "{token}" in relative:
                 params["token"] = heartbeat["heartbeat_url"].rsplit("/", 1)[-1]
             if params:
@@ -195,8 +227,8 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
 # Each rule is in the operation's description or the field's; positive_data_acceptance
 # takes 400 there as the documented answer, and every other check stays as it is.
 _ALERT_RULE_NEEDS = (
-    "a monitor or budget trigger type; metric fields only on metric rules; this "
-    "organization's monitor and channel ids"
+    "a trigger type it takes; metric fields on metric rules and only there; this "
+    "organization's monitor, agent and channel ids"
 )
 _RULE_NEEDS = "channel ids of this organization; both escalation fields or neither"
 KNOWN_ONLY_TO_THE_SERVER = {
@@ -220,6 +252,8 @@ KNOWN_ONLY_TO_THE_SERVER = {
     ("POST", "/notifications/channels"): "a config its type accepts (docs/channels.md)",
     ("PATCH", "/notifications/channels/{id}"): "a config the channel's type accepts",
     ("POST", "/alert-rules"): _ALERT_RULE_NEEDS,
+    ("POST", "/alert-rules/{id}/backtest"): "to after from, at most 400 days apart",
+    ("POST", "/agents/ingest"): "an agent's token, not a member's; samples not ahead of now",
     ("PATCH", "/alert-rules/{id}"): _ALERT_RULE_NEEDS,
     ("POST", "/notifications/rules"): _RULE_NEEDS,
     ("PATCH", "/notifications/rules/{id}"): _RULE_NEEDS,

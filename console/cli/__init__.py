@@ -36,6 +36,8 @@ COMMANDS = {
     "channels": "console.cli.notifications_commands:channels",
     "rules": "console.cli.rules_commands:rules",
     "alert-rules": "console.cli.alert_rules_commands:alert_rules",
+    "agents": "console.cli.agents_commands:agents",
+    "metrics": "console.cli.metrics_commands:metrics",
     "notifications": "console.cli.inbox_commands:notifications",
     "deliveries": "console.cli.inbox_commands:deliveries",
     "overview": "console.cli.overview_command:overview",

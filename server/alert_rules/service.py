@@ -2,7 +2,7 @@
 
 `decide(db, trigger)` runs when a monitor or a budget would open an incident:
 1. The org's enabled rules of the trigger's type whose scope covers the target (a monitor
-   by id or by one of its tags; an empty scope covers every target).
+   or an agent by id or by one of its tags; an empty scope covers every target).
 2. None: the trigger's own default severity, no rule.
 3. Else the most severe rule (the first made, on a tie) sets the severity and is kept on
    the incident; its channels hear of the incident's changes (server/notifications/outbox.py).
@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.agents.models import Agent
 from server.alert_rules.models import AlertRule
 from server.audit import service as audit
 from server.db import paging
@@ -30,18 +31,22 @@ from server.monitors.models import Monitor
 from server.notifications.models import NotificationChannel
 from server.service_context import Context
 from shared.api.alert_rules import (
+    AGENT_TRIGGERS,
     MONITOR_TRIGGERS,
     RULE_TRIGGERS,
     AlertRuleCreate,
     AlertRuleRead,
     AlertRuleUpdate,
     Condition,
+    Metric,
     Scope,
 )
 from shared.api.common import Page, PageQuery
 from shared.api.incidents import Severity, TriggerType
 
 NOUN = "Alert rule"
+# What a rule's tags are matched against, by the target type of its trigger.
+_TAGGED: dict[str, Any] = {"monitor": Monitor, "agent": Agent}
 _RANK = {severity.value: rank for rank, severity in enumerate(Severity)}
 _METRIC_FIELDS = ("metric", "condition", "threshold")
 
@@ -71,10 +76,12 @@ async def decide(
     )
     if not rules:
         return Decision(None, default_severity)
-    tags: set[str] = set()
-    if target_type == "monitor" and any(rule.scope.get("tags") for rule in rules):
-        tags = set(await db.scalar(select(Monitor.tags).where(Monitor.id == target_id)) or [])
-    covering = [rule for rule in rules if _covers(rule.scope, target_id, tags)]
+    tagged = _TAGGED[target_type]
+    tags: list[str] = []
+    if any(rule.scope.get("tags") for rule in rules):
+        tags = await db.scalar(select(tagged.tags).where(tagged.id == target_id)) or []
+    ids_key = f"{target_type}_ids"
+    covering = [rule for rule in rules if _covers(rule.scope, ids_key, target_id, tags)]
     if not covering:
         return Decision(None, default_severity)
     chosen = max(covering, key=lambda rule: (_RANK[rule.severity], -rule.id))
@@ -85,11 +92,16 @@ async def decide(
     return Decision(chosen.id, chosen.severity, held_back=held)
 
 
-def _covers(scope: dict[str, Any], target_id: int, tags: set[str]) -> bool:
-    ids, wanted_tags = scope.get("monitor_ids") or [], scope.get("tags") or []
+def _covers(scope: dict[str, Any], ids_key: str, target_id: int, tags: list[str]) -> bool:
+    ids, wanted_tags = scope.get(ids_key) or [], scope.get("tags") or []
     if not ids and not wanted_tags:
         return True
-    return target_id in ids or bool(tags.intersection(wanted_tags))
+    return target_id in ids or not set(tags).isdisjoint(wanted_tags)
+
+
+def covers_agent(scope: dict[str, Any], agent_id: int, tags: list[str]) -> bool:
+    """Whether a rule's scope covers an agent (by id or one of its tags; empty: all)."""
+    return _covers(scope, "agent_ids", agent_id, tags)
 
 
 async def _resolved_on_its_own_since(
@@ -130,7 +142,7 @@ def rule_read(rule: AlertRule) -> AlertRuleRead:
         id=rule.id,
         name=rule.name,
         trigger_type=TriggerType(rule.trigger_type),
-        metric=rule.metric,
+        metric=Metric(rule.metric) if rule.metric else None,
         condition=Condition(rule.condition) if rule.condition else None,
         threshold=rule.threshold,
         breach_count=rule.breach_count,
@@ -154,19 +166,24 @@ async def _checked(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
     trigger = TriggerType(values["trigger_type"])
     if trigger not in RULE_TRIGGERS:
         kinds = ", ".join(kind.value for kind in RULE_TRIGGERS)
-        raise _invalid(
-            "trigger_type",
-            f"{trigger.value} rules come with infra agents; this server takes {kinds}",
-        )
+        raise _invalid("trigger_type", f"{trigger.value} rules are not taken; use one of {kinds}")
+    metric_rule = trigger is TriggerType.infra_metric
     for name in _METRIC_FIELDS:
-        if values.get(name) is not None:
-            raise _invalid(name, "only metric rules (infra_metric, cloudwatch_metric) take it")
+        if metric_rule and values.get(name) is None:
+            raise _invalid(name, "a metric rule needs metric, condition and threshold")
+        if not metric_rule and values.get(name) is not None:
+            raise _invalid(name, "only metric rules (infra_metric) take it")
     scope = Scope.model_validate(values.get("scope") or {})
-    if scope.agent_ids:
-        raise _invalid("scope", "agent_ids are for agent and metric rules")
-    if trigger not in MONITOR_TRIGGERS and (scope.monitor_ids or scope.tags):
+    if scope.agent_ids and trigger not in AGENT_TRIGGERS:
+        raise _invalid("scope", "agent_ids are for agent_offline and infra_metric rules")
+    if scope.monitor_ids and trigger not in MONITOR_TRIGGERS:
+        raise _invalid(
+            "scope", "monitor_ids are for monitor_down, monitor_degraded and ssl_expiring rules"
+        )
+    if trigger not in MONITOR_TRIGGERS | AGENT_TRIGGERS and scope.tags:
         raise _invalid("scope", "a budget rule covers every budget; leave its scope empty")
     await _own(ctx, "scope", Monitor, scope.monitor_ids, "monitor")
+    await _own(ctx, "scope", Agent, scope.agent_ids, "agent")
     channel_ids = await _own(
         ctx, "channel_ids", NotificationChannel, values.get("channel_ids") or [], "channel"
     )
@@ -192,12 +209,12 @@ async def list_rules(ctx: Context, *, query: PageQuery) -> Page[AlertRuleRead]:
     return await paging.page_of(ctx.db, statement, query, Page[AlertRuleRead], rule_read)
 
 
-async def _rule(ctx: Context, rule_id: int) -> AlertRule:
+async def rule_of(ctx: Context, rule_id: int) -> AlertRule:
     return await one_of_org(ctx.db, AlertRule, org_id=ctx.auth.org_id, id=rule_id, noun=NOUN)
 
 
 async def get_rule(ctx: Context, *, rule_id: int) -> AlertRuleRead:
-    return rule_read(await _rule(ctx, rule_id))
+    return rule_read(await rule_of(ctx, rule_id))
 
 
 async def create_rule(ctx: Context, *, data: AlertRuleCreate) -> AlertRuleRead:
@@ -216,7 +233,7 @@ async def create_rule(ctx: Context, *, data: AlertRuleCreate) -> AlertRuleRead:
 
 
 async def update_rule(ctx: Context, *, rule_id: int, data: AlertRuleUpdate) -> AlertRuleRead:
-    rule = await _rule(ctx, rule_id)
+    rule = await rule_of(ctx, rule_id)
     current = rule_read(rule).model_dump(mode="json")
     given = data.model_dump(mode="json", exclude_unset=True)
     values = await _checked(ctx, {**current, **given})
@@ -238,7 +255,7 @@ async def update_rule(ctx: Context, *, rule_id: int, data: AlertRuleUpdate) -> A
 
 
 async def toggle_rule(ctx: Context, *, rule_id: int) -> AlertRuleRead:
-    rule = await _rule(ctx, rule_id)
+    rule = await rule_of(ctx, rule_id)
     rule.enabled = not rule.enabled
     await ctx.db.flush()
     await audit.record(
@@ -249,7 +266,7 @@ async def toggle_rule(ctx: Context, *, rule_id: int) -> AlertRuleRead:
 
 
 async def delete_rule(ctx: Context, *, rule_id: int) -> None:
-    rule = await _rule(ctx, rule_id)
+    rule = await rule_of(ctx, rule_id)
     await ctx.db.delete(rule)
     await ctx.db.flush()
     await audit.record(

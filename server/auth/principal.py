@@ -1,4 +1,5 @@
-"""Turns a bearer token (access JWT or API key) into a Principal, with one query each."""
+"""Turns a bearer token (access JWT, API key or agent token) into its caller, with one query
+each."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from aiohttp import web
 from sqlalchemy import Integer, Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.agents.tokens import AGENT_TOKEN_PREFIX, authenticate_agent
 from server.auth.models import ApiKey, AuthSession
 from server.auth.tokens import API_KEY_PREFIX, decode_jwt, hash_secret
 from server.context import KEYS
 from server.http.errors import Forbidden, Unauthorized
-from server.http.principal import Principal
+from server.http.principal import Caller, Principal
 from server.orgs.models import Membership, Organization
 from server.users.models import User
 from shared.api.common import Role
@@ -22,7 +24,9 @@ ACCESS = "access"
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
-async def authenticate(request: web.Request, db: AsyncSession, token: str) -> Principal:
+async def authenticate(request: web.Request, db: AsyncSession, token: str) -> Caller:
+    if token.startswith(AGENT_TOKEN_PREFIX):
+        return await authenticate_agent(db, token)
     if token.startswith(API_KEY_PREFIX):
         return await _from_api_key(db, token)
     claims = decode_jwt(request.app[KEYS].jwt_secret, token, purpose=ACCESS)

@@ -1,6 +1,7 @@
 """Imports every domain's tables so `Base.metadata` is complete (Alembic, tests)."""
 
-from server.alert_rules.models import AlertRule
+from server.agents.models import Agent, AgentContainer
+from server.alert_rules.models import AlertOverride, AlertRule, AlertState
 from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession, MfaBackupCode, OneTimeToken, RefreshToken
 from server.billing.models import Plan
@@ -11,6 +12,7 @@ from server.db.base import Base
 from server.events.models import LiveEvent
 from server.incidents.models import Incident, IncidentEvent
 from server.jobs.models import Job
+from server.metrics.models import agent_rollup, agent_sample, series_rollup, series_sample
 from server.monitors.models import CheckResult, MaintenanceWindow, Monitor, MonitorRollup
 from server.notifications.models import (
     DeliveryAttempt,
@@ -35,7 +37,11 @@ def described_by_models(name: str | None, type_: str, _parents: object = None) -
 
 
 __all__ = [
+    "Agent",
+    "AgentContainer",
+    "AlertOverride",
     "AlertRule",
+    "AlertState",
     "ApiKey",
     "AuditLog",
     "AuthSession",
@@ -72,5 +78,9 @@ __all__ = [
     "ResourceAction",
     "ResourceTag",
     "User",
+    "agent_rollup",
+    "agent_sample",
     "described_by_models",
+    "series_rollup",
+    "series_sample",
 ]

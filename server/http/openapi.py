@@ -58,7 +58,12 @@ def build_openapi(routes: list[Route], *, prefix: str, version: str) -> dict[str
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An access JWT from /auth/login or an API key (upk_...).",
-                }
+                },
+                "agent": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An infra agent's token (upa_...), from POST /agents.",
+                },
             },
         },
     }
@@ -200,6 +205,9 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
         }
     if route.access is Access.public:
         operation["security"] = []
+    elif route.access is Access.agent:
+        operation["security"] = [{"agent": []}]
+        operation["description"] = route.description
     else:
         operation["security"] = [{"bearer": []}]
         notes = [f"Requires role `{route.role.value}` or above."]

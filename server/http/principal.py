@@ -20,3 +20,26 @@ class Principal:
     @property
     def rate_limit_key(self) -> str:
         return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class AgentPrincipal:
+    """An infra agent, by its token: it may post its metrics (POST /agents/ingest) only."""
+
+    agent_id: int
+    org_id: int
+
+    @property
+    def email(self) -> str:  # how audit entries and logs name it
+        return f"agent:{self.agent_id}"
+
+    @property
+    def user_id(self) -> None:
+        return None
+
+    @property
+    def rate_limit_key(self) -> str:
+        return f"agent:{self.agent_id}"
+
+
+Caller = Principal | AgentPrincipal

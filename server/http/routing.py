@@ -31,13 +31,13 @@ from server.http.errors import (
     Unauthorized,
     validation_error,
 )
-from server.http.principal import Principal
+from server.http.principal import AgentPrincipal, Caller, Principal
 from server.service_context import ANONYMOUS, Context, commit, roll_back
 from shared.api.common import Role
 from shared.api.events import EventData
 
 Handler = Callable[["Call"], Awaitable[Any]]
-Authenticator = Callable[[web.Request, AsyncSession, str], Awaitable[Principal]]
+Authenticator = Callable[[web.Request, AsyncSession, str], Awaitable[Caller]]
 ModuleCheck = Callable[[Context, str], Awaitable[None]]
 
 AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
@@ -49,6 +49,7 @@ _PARAM = re.compile(r"\{(\w+)\}")
 class Access(Enum):
     public = "public"  # no token
     user = "user"  # access token or API key
+    agent = "agent"  # an infra agent's token
     platform_admin = "platform_admin"
 
 
@@ -114,14 +115,14 @@ def bearer_token(request: web.Request) -> str | None:
     return token.strip()
 
 
-PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+PRINCIPAL_KEY: web.RequestKey[Caller] = web.RequestKey("principal", Caller)  # type: ignore[arg-type]
 AUTH_ERROR_KEY = web.RequestKey("auth_error", ApiError)
 # The request's one database session, opened by the auth middleware for /api/v1, so the
 # statements that authenticate and those of the route share a connection and a transaction.
 SESSION_KEY = web.RequestKey("session", AsyncSession)
 
 
-def authenticated(request: web.Request) -> Principal:
+def authenticated(request: web.Request) -> Caller:
     """The principal the auth middleware found, or the reason it found none."""
     principal = request.get(PRINCIPAL_KEY)
     if principal is None:
@@ -311,10 +312,16 @@ def user_agent(request: web.Request) -> str | None:
     return agent[:500] if agent else None
 
 
-def _admitted(route: Route, request: web.Request) -> Principal | None:
+def _admitted(route: Route, request: web.Request) -> Caller | None:
     if route.access is Access.public:
         return None
     principal = authenticated(request)
+    if route.access is Access.agent:
+        if not isinstance(principal, AgentPrincipal):
+            raise Unauthorized("This endpoint takes an agent token")
+        return principal
+    if isinstance(principal, AgentPrincipal):
+        raise Unauthorized("An agent token is good for POST /api/v1/agents/ingest only")
     if route.access is Access.platform_admin and not principal.is_platform_admin:
         raise Forbidden("This endpoint is for platform admins")
     if not principal.role.at_least(route.role):

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.alert_rules.models import AlertState
 from server.db import paging
+from server.db.text_match import containing
 from server.http.errors import NotFound
 from server.incidents.models import Incident, IncidentEvent
 from shared.api.common import Page
@@ -45,11 +47,6 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def incident_read(incident: Incident) -> IncidentRead:
     return IncidentRead.model_validate(incident)
 
@@ -64,6 +61,16 @@ async def incident_of(db: AsyncSession, *, org_id: int, incident_id: int) -> Inc
     return incident
 
 
+def _about(target_type: str, target_id: int) -> ColumnElement[bool]:
+    """Incidents of a target; an agent's include those of its metric rules, whose target
+    is the rule's state for one of the agent's mounts or containers (server/alert_rules/live.py)."""
+    about = (Incident.target_type == target_type) & (Incident.target_id == target_id)
+    if target_type != "agent":
+        return about
+    states = select(AlertState.id).where(AlertState.agent_id == target_id)
+    return about | ((Incident.target_type == "alert_state") & Incident.target_id.in_(states))
+
+
 def _conditions(org_id: int, query: IncidentQuery) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [Incident.org_id == org_id]
     if query.status is not None:
@@ -75,13 +82,13 @@ def _conditions(org_id: int, query: IncidentQuery) -> list[ColumnElement[bool]]:
     for name, target_type in _TARGET_FILTERS.items():
         target_id = getattr(query, name)
         if target_id is not None:
-            where += [Incident.target_type == target_type, Incident.target_id == target_id]
+            where.append(_about(target_type, target_id))
     if query.from_ is not None:
         where.append(Incident.opened_at >= _utc(query.from_))
     if query.to is not None:
         where.append(Incident.opened_at <= _utc(query.to))
     if query.q:
-        where.append(func.lower(Incident.title).like(_like(query.q), escape="\\"))
+        where.append(func.lower(Incident.title).like(containing(query.q), escape="\\"))
     return where
 
 

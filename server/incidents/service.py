@@ -127,13 +127,15 @@ async def open_incident(
     severity: Severity | str,
     description: str | None = None,
     trigger: Trigger | None = None,
+    decision: alert_rules.Decision | None = None,
 ) -> tuple[Incident | None, bool]:
     """Open an incident: by the calling member (no trigger), or by a trigger. The incident
     and whether it was opened now.
 
     1. For a trigger that has an unresolved incident (open or acknowledged), return it
        and False. Else its alert rules (server/alert_rules/service.py) set the severity,
-       or hold the incident back in a cooldown: None and False.
+       or hold the incident back in a cooldown: None and False. A metric rule decided
+       already (server/alert_rules/live.py) and gives its `decision`.
     2. Else insert a new one inside a SAVEPOINT. The partial unique index refuses a second
        unresolved incident of a trigger, so if another engine or process opened one since
        step 1, the insert fails, only the savepoint rolls back, and that one is returned.
@@ -152,7 +154,7 @@ async def open_incident(
         existing = await _unresolved_for(ctx.db, trigger)
         if existing is not None:
             return existing, False
-        decision = await alert_rules.decide(
+        decision = decision or await alert_rules.decide(
             ctx.db, org_id=org_id, trigger_type=trigger_type, target_type=trigger.target_type,
             target_id=trigger.target_id, default_severity=Severity(severity).value,
             now=datetime.now(UTC),

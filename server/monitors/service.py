@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import BindParameter
 from server.audit import service as audit
 from server.billing.plans import check_limit, check_minimum, org_plan
 from server.db import paging
+from server.db.text_match import containing
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.monitors import maintenance, queries, windows
 from server.monitors.changes import touched
@@ -145,11 +146,6 @@ async def _reads(
     return reads
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def summary(db: AsyncSession, *, org_id: int) -> MonitorSummary:
     """Counts by the status shown, as `list_monitors` filters it: paused first, then
     maintenance, then the last verdict. Two grouped counts instead of a request per status."""
@@ -186,9 +182,9 @@ async def list_monitors(
         params["under"] = list(await windows.monitors_in_maintenance(db, org_id=org_id, now=now))
         params["status"] = status
     if query.tag:
-        params["tag"] = _like(f'"{query.tag}"')
+        params["tag"] = containing(f'"{query.tag}"')
     if query.q:
-        params["q"] = _like(query.q)
+        params["q"] = containing(query.q)
     shape = _ListShape(
         by_type=query.type is not None,
         status=status if status in (None, "paused", "maintenance") else "checked",

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.cloud_accounts.models import CloudAccount
 from server.db import paging
+from server.db.text_match import containing
 from server.http.errors import NotFound
 from server.resources import actions
 from server.resources.models import SEARCH_TABLE, Resource, ResourceAction, ResourceTag
@@ -50,11 +51,6 @@ _SORT_COLUMNS: dict[str, ColumnElement[object]] = {
     "last_seen_at": Resource.last_seen_at,  # type: ignore[dict-item]
     "id": Resource.id,  # type: ignore[dict-item]
 }
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 # The trigram index (server/resources/models.py) answers terms of 3 characters or more.
@@ -136,7 +132,7 @@ def _conditions(
             where.append(Resource.id.in_(_search_candidates(query.q)))
         # LIKE ignores ASCII case on SQLite, where lower() would double the scan's cost;
         # PostgreSQL says so with ILIKE.
-        pattern = _like(query.q)
+        pattern = containing(query.q, lower=False)
         if dialect == "sqlite":
             matches = Resource.name.like(pattern, escape="\\") | Resource.provider_id.like(
                 pattern, escape="\\"

@@ -19,6 +19,7 @@ from server.auth.models import ApiKey, AuthSession
 from server.auth.passwords import check_policy, hash_password
 from server.billing.plans import check_limit
 from server.db import paging
+from server.db.text_match import containing
 from server.http.errors import Conflict, NotFound
 from server.http.uploads import Upload
 from server.orgs.models import Membership
@@ -60,11 +61,6 @@ def profile_read(user: User) -> ProfileRead:
     return ProfileRead.model_validate(user)
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _members(org_id: int) -> Select[User, Membership]:
     return (
         select(User, Membership)
@@ -78,7 +74,7 @@ async def list_members(db: AsyncSession, *, org_id: int, query: MemberQuery) -> 
     if query.role is not None:
         filters.append(Membership.role == query.role.value)
     if query.q:
-        pattern = _like(query.q)
+        pattern = containing(query.q)
         filters.append(
             or_(
                 func.lower(User.email).like(pattern, escape="\\"),

@@ -122,6 +122,10 @@ class AgentRead(ReadModel):
     interval_seconds: int | None
     facts: HostFacts | None
     token_hint: str = Field(description="the token's last characters, as ****ab12")
+    latest_at: UtcDatetime | None = Field(None, description="the newest sample's ts")
+    cpu_pct: float | None = Field(None, description="of the newest sample; null before one")
+    mem_pct: float | None = None
+    disk_pct: float | None = Field(None, description="the fullest disk's, newest sample")
     created_at: UtcDatetime
     updated_at: UtcDatetime
 

@@ -33,6 +33,7 @@ from shared.client.monitors import Monitors
 from shared.client.namespace import Async, M, Sync
 
 if TYPE_CHECKING:
+    from shared.client.agents import Agents, Metrics
     from shared.client.alert_rules import AlertRules
     from shared.client.cloud import AsyncJobs, CloudAccounts, CloudResources, SyncJobs
     from shared.client.costs import Budgets, Costs
@@ -88,6 +89,8 @@ class _Namespaces(Generic[M]):
     notification_rules: NotificationRules[M] = _on_first_use("notifications:NotificationRules")
     notifications: Notifications[M] = _on_first_use("notifications:Notifications")
     alert_rules: AlertRules[M] = _on_first_use("alert_rules:AlertRules")
+    agents: Agents[M] = _on_first_use("agents:Agents")
+    metrics: Metrics[M] = _on_first_use("agents:Metrics")
 
     def _attach(self, core: SyncCore | AsyncCore) -> None:
         self._core = core

@@ -128,8 +128,9 @@ async def test_a_monitor_going_down_is_told_to_its_rules_channels(
 async def test_bad_rules_are_a_400_naming_the_field(client: Client, world: World) -> None:
     theirs = await create_monitor(client, world.carol, url="https://c.example/")
     cases = [
-        ({"trigger_type": "infra_metric"}, "trigger_type"),
-        ({"trigger_type": "agent_offline"}, "trigger_type"),
+        ({"trigger_type": "cloudwatch_metric"}, "trigger_type"),
+        ({"trigger_type": "infra_metric"}, "metric"),
+        ({"trigger_type": "agent_offline", "scope": {"monitor_ids": [1]}}, "monitor_ids"),
         ({"threshold": 90}, "threshold"),
         ({"metric": "cpu_pct"}, "metric"),
         ({"scope": {"agent_ids": [1]}}, "scope"),

@@ -7,6 +7,7 @@ as soon as it has an entry in VALID_BODIES (a test below insists on one).
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.http.routing import Access
 from server.orgs.models import Membership, Organization
 from server.routes import ROUTES
 from server.users.models import User
@@ -101,6 +103,26 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/notifications/rules/{id}"): {"name": "route 2"},
     ("POST", "/alert-rules"): {"name": "db down", "trigger_type": "monitor_down"},
     ("PATCH", "/alert-rules/{id}"): {"name": "db down 2"},
+    ("PUT", "/alert-rules/{id}/overrides/{agent_id}"): {"threshold": 95.0},
+    ("POST", "/alert-rules/{id}/backtest"): {
+        "from": "2026-01-01T00:00:00Z",
+        "to": "2026-01-02T00:00:00Z",
+    },
+    ("POST", "/agents"): {"name": "db-1", "tags": ["db"]},
+    ("PATCH", "/agents/{id}"): {"name": "db-2"},
+    ("POST", "/agents/ingest"): {
+        "hostname": "db-1",
+        "interval_seconds": 10,
+        "samples": [
+            {
+                "ts": "2026-01-01T00:00:00Z",
+                "cpu_pct": 1.5,
+                "mem_pct": 20.0,
+                "mem_used": 1000,
+                "net": {"rx_bps": 1.0, "tx_bps": 2.0},
+            }
+        ],
+    },
     ("PUT", "/notifications/preferences"): {
         "min_severity": "warning",
         "quiet_hours": {"enabled": True, "start": "22:00", "end": "07:00", "timezone": "UTC"},
@@ -115,11 +137,30 @@ def route_id(route: Any) -> str:
 
 
 def url(route: Any, id_value: object = 1) -> str:
-    return API_PREFIX + route.path.replace("{id}", str(id_value))
+    path = route.path.replace("{id}", str(id_value)).replace("{agent_id}", "1")
+    return API_PREFIX + path
+
+
+# The agent token bad input is sent with to the agents' route, by test client.
+_AGENT_TOKENS: weakref.WeakKeyDictionary[TestClient, str] = weakref.WeakKeyDictionary()
+
+
+async def headers_for(client: TestClient, world: World, route: Any) -> dict[str, str]:
+    """alice's headers, or an agent's of her org for a route that takes an agent token."""
+    if route.access is not Access.agent:
+        return world.alice.headers
+    if client not in _AGENT_TOKENS:
+        response = await client.post(
+            f"{API_PREFIX}/agents", json={"name": "bad input"}, headers=world.alice.headers
+        )
+        assert response.status == 201, await response.text()
+        _AGENT_TOKENS[client] = (await response.json())["token"]
+    return {"Authorization": f"Bearer {_AGENT_TOKENS[client]}"}
 
 
 def fields(route: Any) -> list[tuple[str, Any]]:
-    return list(route.body.model_fields.items())
+    """A body's fields as JSON names them (`from`, not `from_`)."""
+    return [(info.alias or name, info) for name, info in route.body.model_fields.items()]
 
 
 def field_cases(predicate: Any) -> list[Any]:
@@ -156,7 +197,7 @@ async def send(
         url(route),
         json=body if data is None else None,
         data=data,
-        headers={**world.alice.headers, "Content-Type": "application/json"},
+        headers={**await headers_for(client, world, route), "Content-Type": "application/json"},
     )
     assert response.status < 500, await response.text()
     payload = await response.json() if response.status != 204 else {}

@@ -86,7 +86,7 @@ async def test_json_body_routes_have_a_request_schema(spec: dict[str, Any], rout
     assert schema["$ref"].endswith(f"/{route.body.__name__}") or route.body.__name__ in str(schema)
     name = schema["$ref"].rsplit("/", 1)[-1]
     component = spec["components"]["schemas"][name]
-    required = {n for n, f in route.body.model_fields.items() if f.is_required()}
+    required = {f.alias or n for n, f in route.body.model_fields.items() if f.is_required()}
     assert set(component.get("required", [])) == required
     assert component.get("additionalProperties") is False
 
@@ -103,6 +103,9 @@ async def test_security_matches_the_access_of_the_route(spec: dict[str, Any], ro
     if route.access is Access.public:
         assert op["security"] == []
         assert ("401" in op["responses"]) == (401 in route.errors)
+    elif route.access is Access.agent:
+        assert op["security"] == [{"agent": []}]
+        assert "401" in op["responses"]
     else:
         assert op["security"] == [{"bearer": []}]
         assert {"401", "403"} <= set(op["responses"])

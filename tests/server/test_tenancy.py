@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.alert_rules.models import AlertRule
+from server.agents.models import Agent, AgentContainer
+from server.alert_rules.models import AlertOverride, AlertRule
 from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession
 from server.auth.tokens import hash_secret, new_secret
@@ -52,6 +53,8 @@ ID_KINDS = {
     "/resources/": "resource",
     "/budgets/": "budget",
     "/alert-rules/": "alert_rule",
+    "/agents/": "agent",
+    "/metrics/agents/": "agent",
     "/notifications/channels/": "channel",
     "/notifications/rules/": "rule",
     "/notifications/": "notification",
@@ -157,9 +160,19 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             status="delivered", next_attempt_at=None,
         )  # fmt: skip
         alert_rule = AlertRule(
-            org_id=world.org_a, name="Org A alert", trigger_type="monitor_down", scope={}
-        )
-        db.add_all([rule, sent, alert_rule])
+            org_id=world.org_a, name="Org A alert", trigger_type="infra_metric", scope={},
+            metric="cpu_pct", condition="above", threshold=90.0,
+        )  # fmt: skip
+        agent = Agent(
+            org_id=world.org_a, name="Org A host", token_hash=hash_secret(new_secret("upa_")),
+            token_hint="****ab12",
+        )  # fmt: skip
+        db.add_all([rule, sent, alert_rule, agent])
+        await db.flush()
+        db.add_all([
+            AgentContainer(agent_id=agent.id, name="web", state="running"),
+            AlertOverride(rule_id=alert_rule.id, agent_id=agent.id, threshold=95.0),
+        ])  # fmt: skip
         await db.execute(
             update(User)
             .where(User.id == world.bob.user_id)
@@ -188,12 +201,14 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             "channel": channel.id,
             "rule": rule.id,
             "alert_rule": alert_rule.id,
+            "agent": agent.id,
             "notification": line.id,
         }
 
 
 def path_for(route: Any, ids: dict[str, int]) -> str:
     path = route.path.replace("{id}", str(ids[kind_of(route)]))
+    path = path.replace("{agent_id}", str(ids.get("agent", 0))).replace("{name}", "web")
     return API_PREFIX + path.replace("{window_id}", str(ids.get("window", 0)))
 
 
@@ -282,6 +297,11 @@ async def test_org_a_objects_survive_carols_attempts(
     async with db.begin():
         alert_rule = await db.get(AlertRule, org_a_ids["alert_rule"])
     assert alert_rule is not None and alert_rule.enabled and alert_rule.name == "Org A alert"
+    async with db.begin():
+        agent = await db.get(Agent, org_a_ids["agent"])
+        override = await db.get(AlertOverride, (org_a_ids["alert_rule"], org_a_ids["agent"]))
+    assert agent is not None and agent.name == "Org A host" and agent.token_hint == "****ab12"
+    assert override is not None and override.threshold == 95.0
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,169 @@
+"""Metric rules, live: an agent's fresh samples judged as they are posted.
+
+`evaluate(ctx, agent, samples, containers_at)` runs in the transaction that stores them:
+1. The org's enabled `infra_metric` rules that cover the agent (by id or tag; an empty
+   scope covers every agent), with the agent's override applied: its own threshold, or
+   the rule off for it.
+2. For each sample, oldest first, each rule judges each of its targets in the sample (the
+   host; each mount for disk_pct; each container reported with the sample for container
+   rules) with `evaluator.step`, from the target's stored `AlertState`.
+3. `open` opens an incident whose target is that state row (so one per rule and target,
+   held by the incidents' unique index), with the rule's severity and channels; `resolve`
+   resolves it. An incident a member resolved already resets the cooldown instead.
+Values are judged as they are stored (`storage.stored`), so a backtest over stored samples
+(server/alert_rules/backtest.py) sees exactly the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.agents.models import Agent
+from server.alert_rules.evaluator import Judgement, RuleTerms, Verdict, step
+from server.alert_rules.models import AlertOverride, AlertRule, AlertState
+from server.alert_rules.service import Decision, covers_agent
+from server.incidents import service as incidents
+from server.metrics.models import HOST_COLUMNS, SERIES_SCALE
+from server.metrics.storage import epoch, host_values, stored
+from server.service_context import Context
+from shared.api.agents import ContainerStats, Sample
+from shared.api.alert_rules import Condition, Metric
+from shared.api.incidents import TriggerType
+
+HOST = "host"
+TARGET_TYPE = "alert_state"
+_CONTAINER_METRICS = {
+    Metric.container_cpu_pct: "cpu_pct",
+    Metric.container_mem_pct: "mem_pct",
+}
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    id: int
+    name: str
+    metric: Metric
+    severity: str
+    terms: RuleTerms
+
+
+def targets(
+    metric: Metric, sample: Sample, containers: Sequence[ContainerStats]
+) -> list[tuple[str, float]]:
+    """(target, value as stored) of a rule's metric in a sample and its containers."""
+    if metric is Metric.disk_pct:
+        scale = SERIES_SCALE["disk_pct"]
+        return [(disk.mount, stored(disk.pct, scale)) for disk in sample.disk]
+    if metric in _CONTAINER_METRICS:
+        field, scale = _CONTAINER_METRICS[metric], SERIES_SCALE[metric.value]
+        values = [(c.name, getattr(c, field)) for c in containers]
+        return [(name, stored(value, scale)) for name, value in values if value is not None]
+    value = host_values(sample)[metric.value]
+    return [] if value is None else [(HOST, stored(value, HOST_COLUMNS[metric.value][1]))]
+
+
+def terms_of(rule: AlertRule, override: AlertOverride | None) -> RuleTerms:
+    threshold = override.threshold if override and override.threshold is not None else None
+    return RuleTerms(
+        condition=Condition(rule.condition or ""),  # a metric rule always has one
+        threshold=threshold if threshold is not None else float(rule.threshold or 0),
+        breach_count=rule.breach_count,
+        recovery_count=rule.recovery_count,
+        cooldown=timedelta(minutes=rule.cooldown_minutes),
+    )
+
+
+async def rules_for(db: AsyncSession, agent: Agent) -> list[MetricRule]:
+    """Step 1 of the module."""
+    found = list(
+        await db.scalars(
+            select(AlertRule).where(
+                AlertRule.org_id == agent.org_id,
+                AlertRule.trigger_type == TriggerType.infra_metric.value,
+                AlertRule.enabled.is_(True),
+            )
+        )
+    )
+    covering = [rule for rule in found if covers_agent(rule.scope, agent.id, agent.tags)]
+    if not covering:
+        return []
+    overrides = {
+        override.rule_id: override
+        for override in await db.scalars(
+            select(AlertOverride).where(
+                AlertOverride.agent_id == agent.id,
+                AlertOverride.rule_id.in_([rule.id for rule in covering]),
+            )
+        )
+    }
+    return [
+        MetricRule(rule.id, rule.name, Metric(rule.metric), rule.severity,
+                   terms_of(rule, overrides.get(rule.id)))
+        for rule in covering
+        if rule.metric and (rule.id not in overrides or overrides[rule.id].enabled)
+    ]  # fmt: skip
+
+
+async def evaluate(
+    ctx: Context, agent: Agent, samples: Sequence[Sample],
+    containers_at: dict[int, Sequence[ContainerStats]],
+) -> None:  # fmt: skip
+    """Steps 2 and 3 of the module."""
+    rules = await rules_for(ctx.db, agent)
+    if not rules or not samples:
+        return
+    states = {
+        (state.rule_id, state.target): state
+        for state in await ctx.db.scalars(
+            select(AlertState).where(
+                AlertState.agent_id == agent.id,
+                AlertState.rule_id.in_([rule.id for rule in rules]),
+            )
+        )
+    }
+    for sample in sorted(samples, key=lambda each: each.ts):
+        containers = containers_at.get(epoch(sample.ts), ())
+        for rule in rules:
+            for target, value in targets(rule.metric, sample, containers):
+                state = states.get((rule.id, target))
+                if state is None:
+                    state = AlertState(rule_id=rule.id, agent_id=agent.id, target=target)
+                    ctx.db.add(state)
+                    states[(rule.id, target)] = state
+                await _judge(ctx, agent, rule, state, sample.ts, value)
+
+
+async def _judge(
+    ctx: Context, agent: Agent, rule: MetricRule, state: AlertState, ts: datetime, value: float
+) -> None:
+    before = Judgement(state.breaches or 0, state.recoveries or 0, state.opened_at, state.peak,
+                       state.quiet_until)  # fmt: skip
+    after, verdict = step(rule.terms, before, ts, value)
+    state.breaches, state.recoveries = after.breaches, after.recoveries
+    state.opened_at, state.peak, state.quiet_until = after.opened_at, after.peak, after.quiet_until
+    state.last_ts = ts
+    if verdict is None:
+        return
+    if state.id is None:
+        await ctx.db.flush()
+    trigger = incidents.Trigger(agent.org_id, TriggerType.infra_metric, TARGET_TYPE, state.id)
+    where = agent.name if state.target == HOST else f"{agent.name} {state.target}"
+    words = f"{rule.metric.value} {rule.terms.condition.value} {rule.terms.threshold:g}"
+    if verdict is Verdict.open:
+        await incidents.open_incident(
+            ctx, title=f"{where}: {words} ({value:g})", severity=rule.severity,
+            description=f"Alert rule {rule.name!r}: {words} for {rule.terms.breach_count} "
+            f"samples in a row on {where}; now {value:g}.",
+            trigger=trigger, decision=Decision(rule.id, rule.severity),
+        )  # fmt: skip
+        return
+    resolved = await incidents.resolve_trigger(
+        ctx, trigger, note=f"{rule.metric.value} back to {value:g}"
+    )
+    if resolved is None:  # a member resolved it already: that resets the cooldown
+        state.quiet_until = None

@@ -1,0 +1,64 @@
+"""The agents engine: offline agents, metric rollups and their pruning, a step at a time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from server.agents import presence
+from server.engines.loop import Loop
+from server.metrics import rollups
+from server.service_context import Runtime, system_transaction
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AgentEngine(Loop):
+    """Steps while there is work, else sleeps `interval_seconds` (what an agent's silence
+    past three intervals waits at most before it is called offline)."""
+
+    name = "agents"
+
+    def __init__(
+        self, runtime: Runtime, *, interval_seconds: float = 5.0,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.retry_seconds = interval_seconds
+        self._runtime = runtime
+        self._interval_seconds = interval_seconds
+        self._clock = clock
+        # Where the pruning walk over agents goes on, and when it last went round.
+        self._prune_after = 0
+        self._walk_started_at = 0.0
+
+    async def run_once(self) -> bool:
+        """One bounded step; True if there may be more to do right away.
+
+        1. Agents silent past three intervals go offline (presence.go_offline_due), with
+           their incidents and notifications, in one transaction.
+        2. Metric rollups of up to 500 agents are brought up to date (rollups.roll_up).
+        3. The pruning walk deletes past-retention rows of the next 50 agents; a walk
+           starts at most once a minute.
+        """
+        now = self._clock()
+        async with system_transaction(self._runtime) as ctx:
+            offline = await presence.go_offline_due(ctx, now)
+        sessions = self._runtime.sessions
+        async with sessions() as db, db.begin():
+            rolled = await rollups.roll_up(db, int(now.timestamp()))
+        walking = self._prune_after > 0 or time.monotonic() - self._walk_started_at > 60
+        if walking:
+            if self._prune_after == 0:
+                self._walk_started_at = time.monotonic()
+            async with sessions() as db, db.begin():
+                _, self._prune_after = await rollups.prune(
+                    db, int(now.timestamp()), self._prune_after
+                )
+        return offline >= presence.BATCH or rolled > 0 or self._prune_after > 0
+
+    def idle_seconds(self) -> float:
+        return self._interval_seconds

@@ -1,0 +1,241 @@
+"""Reading agent metrics: series by range, the latest sample, containers, the fleet.
+
+A range reads the finest data that covers it, bucketed to ~300 points or fewer:
+1h the raw samples; 24h the raw samples in 5-minute buckets (raw is kept 24 h, so the
+newest minutes are there too); 7d and 30d the 5-minute rollups in 30-minute and 2-hour
+buckets (the rollup engine keeps them a few minutes behind). A bucket's average weighs
+each rollup by its sample count.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Table, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.agents.models import Agent, AgentContainer
+from server.agents.service import agent_of
+from server.http.errors import BadRequest, NotFound
+from server.metrics.models import (
+    FIVE_MINUTES,
+    HOST_COLUMNS,
+    SERIES_SCALE,
+    agent_rollup,
+    agent_sample,
+    series_rollup,
+    series_sample,
+)
+from server.metrics.storage import from_epoch
+from server.service_context import Context
+from shared.api.agents import AgentStatus, Sample
+from shared.api.metrics import (
+    ContainerMetric,
+    ContainerRead,
+    ContainerSeries,
+    ContainerSeriesQuery,
+    FleetSummary,
+    HostFigure,
+    HostMetric,
+    LatestMetrics,
+    MetricSeries,
+    Point,
+    Series,
+    SeriesQuery,
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    seconds: int
+    bucket: int  # 0: raw samples, one point each
+    raw: bool  # read raw samples (else the 5-minute rollups)
+
+
+SPANS: dict[str, Span] = {
+    "1h": Span(3600, 0, raw=True),
+    "24h": Span(86_400, FIVE_MINUTES, raw=True),
+    "7d": Span(7 * 86_400, 1800, raw=False),
+    "30d": Span(30 * 86_400, 7200, raw=False),
+}
+DEFAULT_METRICS = ("cpu_pct", "mem_pct", "disk_pct", "load1")
+TOP = 5
+
+
+def _metrics_of(text: str | None) -> list[HostMetric]:
+    names = [name.strip() for name in (text or ",".join(DEFAULT_METRICS)).split(",")]
+    wanted: list[HostMetric] = []
+    for name in filter(None, names):
+        try:
+            wanted.append(HostMetric(name))
+        except ValueError:
+            known = ", ".join(metric.value for metric in HostMetric)
+            raise BadRequest(f"query field 'metrics': {name!r} is not one of {known}") from None
+    if not wanted:
+        raise BadRequest("query field 'metrics': name at least one metric")
+    return list(dict.fromkeys(wanted))
+
+
+def _points(rows: Iterable[Row[Any]], scale: int) -> list[Point]:
+    return [
+        Point(ts=from_epoch(row.b), min=row.lo / scale, avg=row.mean / scale, max=row.hi / scale)
+        for row in rows
+        if row.mean is not None
+    ]
+
+
+def _stats(table: Table, raw: bool, column: str) -> tuple[ColumnElement[Any], ...]:
+    """min, average and max over a bucket: of raw values, or of rollups (weighted)."""
+    if raw:
+        value = table.c[column]
+        return func.min(value), func.avg(value), func.max(value)
+    prefix = f"{column}_" if column else ""
+    weighted = func.sum(table.c[f"{prefix}avg"] * table.c.n) * 1.0 / func.sum(table.c.n)
+    return func.min(table.c[f"{prefix}min"]), weighted, func.max(table.c[f"{prefix}max"])
+
+
+def _bucketed(time_column: ColumnElement[int], span: Span) -> ColumnElement[int]:
+    return time_column if not span.bucket else time_column - time_column % span.bucket
+
+
+async def _host_series(
+    db: AsyncSession, agent_id: int, span: Span, since: int, metric: str
+) -> list[Point]:
+    column, scale = HOST_COLUMNS[metric]
+    table = agent_sample if span.raw else agent_rollup
+    time_column = table.c.ts if span.raw else table.c.bucket
+    where = [table.c.agent_id == agent_id, time_column >= since]
+    if not span.raw:
+        where.append(table.c.resolution == FIVE_MINUTES)
+    bucket = _bucketed(time_column, span)
+    lo, mean, hi = _stats(table, span.raw, column)
+    statement = (
+        select(bucket.label("b"), lo.label("lo"), mean.label("mean"), hi.label("hi"))
+        .where(*where)
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    return _points(await db.execute(statement), scale)
+
+
+async def _labeled_series(
+    db: AsyncSession, agent_id: int, span: Span, since: int, metric: str,
+    label: str | None = None,
+) -> list[Series]:  # fmt: skip
+    table = series_sample if span.raw else series_rollup
+    time_column = table.c.ts if span.raw else table.c.bucket
+    where = [table.c.agent_id == agent_id, table.c.metric == metric, time_column >= since]
+    if not span.raw:
+        where.append(table.c.resolution == FIVE_MINUTES)
+    if label is not None:
+        where.append(table.c.label == label)
+    bucket = _bucketed(time_column, span)
+    lo, mean, hi = _stats(table, span.raw, "value" if span.raw else "")
+    statement = (
+        select(table.c.label, bucket.label("b"), lo.label("lo"), mean.label("mean"),
+               hi.label("hi"))
+        .where(*where).group_by(table.c.label, bucket).order_by(table.c.label, bucket)
+    )  # fmt: skip
+    by_label: dict[str, list[Row[Any]]] = {}
+    for row in await db.execute(statement):
+        by_label.setdefault(row.label, []).append(row)
+    scale = SERIES_SCALE[metric]
+    return [
+        Series(metric=metric, label=name, points=_points(rows, scale))
+        for name, rows in by_label.items()
+    ]
+
+
+async def series(ctx: Context, *, agent_id: int, query: SeriesQuery) -> MetricSeries:
+    agent = await agent_of(ctx, agent_id)
+    span = SPANS[query.range]
+    since = int(time.time()) - span.seconds
+    found: list[Series] = []
+    for metric in _metrics_of(query.metrics):
+        if metric is HostMetric.disk_pct:
+            found += await _labeled_series(ctx.db, agent.id, span, since, metric.value)
+        else:
+            points = await _host_series(ctx.db, agent.id, span, since, metric.value)
+            found.append(Series(metric=metric.value, label=None, points=points))
+    return MetricSeries(
+        agent_id=agent.id, range=query.range, resolution_seconds=span.bucket, series=found
+    )
+
+
+async def latest(ctx: Context, *, agent_id: int) -> LatestMetrics:
+    agent = await agent_of(ctx, agent_id)
+    sample = Sample.model_validate(agent.latest) if agent.latest else None
+    return LatestMetrics(agent_id=agent.id, status=AgentStatus(agent.status), sample=sample)
+
+
+async def containers(ctx: Context, *, agent_id: int) -> list[ContainerRead]:
+    agent = await agent_of(ctx, agent_id)
+    rows = await ctx.db.scalars(
+        select(AgentContainer)
+        .where(AgentContainer.agent_id == agent.id)
+        .order_by(AgentContainer.name)
+    )
+    return [ContainerRead.model_validate(row) for row in rows]
+
+
+async def container_series(
+    ctx: Context, *, agent_id: int, name: str, query: ContainerSeriesQuery
+) -> ContainerSeries:
+    agent = await agent_of(ctx, agent_id)
+    span = SPANS[query.range]
+    since = int(time.time()) - span.seconds
+    found: list[Series] = []
+    for metric in ContainerMetric:
+        found += await _labeled_series(ctx.db, agent.id, span, since, metric.value, name)
+    known = await ctx.db.scalar(
+        select(AgentContainer.name).where(
+            AgentContainer.agent_id == agent.id, AgentContainer.name == name
+        )
+    )
+    if not found and known is None:
+        raise NotFound("Container not found")
+    return ContainerSeries(
+        agent_id=agent.id, name=name, range=query.range, resolution_seconds=span.bucket,
+        series=found,
+    )  # fmt: skip
+
+
+async def summary(ctx: Context) -> FleetSummary:
+    agents = list(await ctx.db.scalars(select(Agent).where(Agent.org_id == ctx.auth.org_id)))
+    by_status = {status: 0 for status in AgentStatus}
+    for agent in agents:
+        by_status[AgentStatus(agent.status)] += 1
+    online = [a for a in agents if a.status == AgentStatus.online.value and a.latest]
+    figures = {
+        "cpu": [(a, float(a.latest["cpu_pct"])) for a in online if a.latest],
+        "mem": [(a, float(a.latest["mem_pct"])) for a in online if a.latest],
+        "disk": [
+            (a, max(float(d["pct"]) for d in a.latest["disk"]))
+            for a in online
+            if a.latest and a.latest.get("disk")
+        ],
+    }
+    return FleetSummary(
+        total=len(agents),
+        online=by_status[AgentStatus.online],
+        offline=by_status[AgentStatus.offline],
+        pending=by_status[AgentStatus.pending],
+        avg_cpu_pct=_mean(figures["cpu"]),
+        avg_mem_pct=_mean(figures["mem"]),
+        avg_disk_pct=_mean(figures["disk"]),
+        top_cpu=_top(figures["cpu"]),
+        top_mem=_top(figures["mem"]),
+        top_disk=_top(figures["disk"]),
+    )
+
+
+def _mean(values: list[tuple[Agent, float]]) -> float | None:
+    return round(sum(v for _, v in values) / len(values), 2) if values else None
+
+
+def _top(values: list[tuple[Agent, float]]) -> list[HostFigure]:
+    ranked = sorted(values, key=lambda pair: (-pair[1], pair[0].name))[:TOP]
+    return [HostFigure(agent_id=a.id, name=a.name, value=v) for a, v in ranked]

@@ -1,0 +1,108 @@
+"""Writing an agent's samples: raw host rows and labeled rows, each stored once per `ts`.
+
+Values go in scaled to integers (server/metrics/models.py); `stored` gives the value as it
+reads back, which is also what alert rules judge, so a backtest over stored samples sees
+exactly what live evaluation saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.metrics.models import HOST_COLUMNS, SERIES_SCALE, agent_sample, series_sample
+from shared.api.agents import ContainerStats, Sample
+
+
+def epoch(ts: datetime) -> int:
+    return int(ts.timestamp())
+
+
+def from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def scaled(value: float, scale: int) -> int:
+    return round(value * scale)
+
+
+def stored(value: float, scale: int) -> float:
+    """`value` as it reads back from storage."""
+    return scaled(value, scale) / scale
+
+
+def host_values(sample: Sample) -> dict[str, float | None]:
+    """A sample's host metrics by name (None where the sample has none)."""
+    return {
+        "cpu_pct": sample.cpu_pct,
+        "mem_pct": sample.mem_pct,
+        "disk_pct": max((disk.pct for disk in sample.disk), default=None),
+        "load1": sample.load[0] if sample.load else None,
+        "net_rx_bps": sample.net.rx_bps,
+        "net_tx_bps": sample.net.tx_bps,
+        "net_errors_per_min": sample.net.errors_per_min,
+    }
+
+
+def labeled_values(
+    sample: Sample, containers: Sequence[ContainerStats]
+) -> Iterable[tuple[str, str, float]]:
+    """(metric, label, value) of a sample's disks and of the containers reported with it."""
+    for disk in sample.disk:
+        yield "disk_pct", disk.mount, disk.pct
+    for container in containers:
+        yield "container_cpu_pct", container.name, container.cpu_pct
+        yield "container_mem_bytes", container.name, float(container.mem_bytes)
+        if container.mem_pct is not None:
+            yield "container_mem_pct", container.name, container.mem_pct
+
+
+def _insert(db: AsyncSession, table: Any) -> Any:
+    dialect = db.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+async def stored_ts(db: AsyncSession, agent_id: int, samples: Sequence[Sample]) -> set[int]:
+    """The times among `samples` already stored for the agent (a replayed batch)."""
+    times = [epoch(sample.ts) for sample in samples]
+    found = await db.scalars(
+        select(agent_sample.c.ts).where(
+            agent_sample.c.agent_id == agent_id,
+            agent_sample.c.ts >= min(times),
+            agent_sample.c.ts <= max(times),
+        )
+    )
+    return set(found)
+
+
+async def write(
+    db: AsyncSession, agent_id: int, samples: Sequence[Sample],
+    containers_at: dict[int, Sequence[ContainerStats]],
+) -> None:  # fmt: skip
+    """Store new samples (their times not stored yet) and the containers reported with the
+    sample at each time of `containers_at`. A concurrent post of the same sample is ignored
+    by the primary key rather than failing the batch."""
+    host_rows = []
+    series_rows = []
+    for sample in samples:
+        ts = epoch(sample.ts)
+        row: dict[str, Any] = {"agent_id": agent_id, "ts": ts}
+        for metric, value in host_values(sample).items():
+            column, scale = HOST_COLUMNS[metric]
+            row[column] = None if value is None else scaled(value, scale)
+        host_rows.append(row)
+        series_rows += [
+            {"agent_id": agent_id, "metric": metric, "label": label, "ts": ts,
+             "value": scaled(value, SERIES_SCALE[metric])}
+            for metric, label, value in labeled_values(sample, containers_at.get(ts, ()))
+        ]  # fmt: skip
+    if host_rows:
+        await db.execute(_insert(db, agent_sample).on_conflict_do_nothing(), host_rows)
+    if series_rows:
+        await db.execute(_insert(db, series_sample).on_conflict_do_nothing(), series_rows)

@@ -73,7 +73,8 @@ fi
 # 2. A venv of its own, holding the agent and psutil only.
 mkdir -p "$ROOT$PREFIX"
 if [ ! -x "$ROOT$PREFIX/bin/pip" ]; then
-    "$PYTHON" -m venv "$ROOT$PREFIX"
+    "$PYTHON" -m venv "$ROOT$PREFIX" ||
+        fail "$PYTHON could not make a venv (Debian and Ubuntu: apt-get install python3-venv)"
 fi
 # shellcheck disable=SC2086 # PIP_ARGS holds several arguments on purpose
 "$ROOT$PREFIX/bin/pip" install --quiet --disable-pip-version-check --upgrade $PIP_ARGS "$WHEEL" ||

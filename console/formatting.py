@@ -70,3 +70,19 @@ def spark(values: list[float], width: int = 12) -> str:
     span = (high - low) or 1.0
     top = len(SPARK_BLOCKS) - 1
     return "".join(SPARK_BLOCKS[round((value - low) / span * top)] for value in recent)
+
+
+KIB = 1024
+
+
+def byte_size(count: float | None) -> str:
+    """Bytes in the largest binary unit that keeps at least one: `15.6 GiB`."""
+    if count is None:
+        return "-"
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < KIB:
+            # A tenth is worth reading below 100 only: `1.2 MiB`, `300 KiB`.
+            return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else f"{value:.1f} {unit}"
+        value /= KIB
+    return f"{value:.1f} TiB"

@@ -18,6 +18,7 @@ from console.cli.output import (
     print_result,
 )
 from console.cli.session import open_client, reports_errors, server_of
+from console.formatting import byte_size
 from shared.api.agents import AgentRead, AgentStatus, AgentWithToken
 from shared.client import Client
 
@@ -50,18 +51,6 @@ def agent_id_of(api: Client, agent: int | str) -> int:
         if ids:
             return ids[0]
     raise click.BadParameter(f"no agent is named {agent!r}", param_hint="AGENT")
-
-
-def size(count: int | None) -> str | None:
-    """Bytes in the largest binary unit that keeps a number of at least one: `15.6 GiB`."""
-    if count is None:
-        return None
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return None  # not reached: TiB ends the loop
 
 
 _COLUMNS: list[tuple[str, Any]] = [
@@ -98,7 +87,7 @@ def _show(agent: AgentRead) -> None:
             ("kernel", facts.kernel),
             ("arch", facts.arch),
             ("cpu", cpu),
-            ("memory", size(facts.mem_total)),
+            ("memory", byte_size(facts.mem_total)),
             ("booted", facts.boot_time),
         ]
     pairs.append(("created", agent.created_at))

@@ -9,11 +9,11 @@ from typing import Any, get_args
 
 import click
 
-from console.cli.agents_commands import AGENT, agent_id_of, size
+from console.cli.agents_commands import AGENT, agent_id_of
 from console.cli.cloud_format import clip, pct
 from console.cli.output import json_option, print_fields, print_result, print_table, when
 from console.cli.session import open_client, reports_errors
-from console.formatting import spark
+from console.formatting import byte_size, spark
 from shared.api.metrics import (
     FleetSummary,
     HostFigure,
@@ -38,9 +38,9 @@ def figure(metric: str, value: float | None) -> str | None:
     if metric.endswith("_pct"):
         return f"{value:.1f}%"
     if metric.endswith("_bps"):
-        return f"{size(round(value))}/s"
+        return f"{byte_size(round(value))}/s"
     if metric.endswith("_bytes"):
-        return size(round(value))
+        return byte_size(round(value))
     return f"{value:.2f}"
 
 
@@ -120,14 +120,14 @@ def _latest(latest: LatestMetrics) -> None:
         ("status", latest.status.value),
         ("at", when(sample.ts)),
         ("cpu", pct(sample.cpu_pct)),
-        ("memory", f"{pct(sample.mem_pct)} ({size(sample.mem_used)} used)"),
+        ("memory", f"{pct(sample.mem_pct)} ({byte_size(sample.mem_used)} used)"),
         ("load", " ".join(f"{value:.2f}" for value in sample.load) or None),
-        ("net in", f"{size(round(sample.net.rx_bps))}/s"),
-        ("net out", f"{size(round(sample.net.tx_bps))}/s"),
+        ("net in", f"{byte_size(round(sample.net.rx_bps))}/s"),
+        ("net out", f"{byte_size(round(sample.net.tx_bps))}/s"),
         ("net errors", f"{sample.net.errors_per_min:.0f}/min"),
     ]
     for disk in sample.disk:
-        pairs.append((f"disk {disk.mount}", f"{pct(disk.pct)} of {size(disk.total_bytes)}"))
+        pairs.append((f"disk {disk.mount}", f"{pct(disk.pct)} of {byte_size(disk.total_bytes)}"))
     print_fields(pairs)
 
 
@@ -199,9 +199,9 @@ def metrics_containers(agent: int | str, as_json: bool) -> None:
                 ("name", lambda c: clip(c.name, 30)),
                 ("state", lambda c: c.state),
                 ("cpu", lambda c: pct(c.cpu_pct)),
-                ("memory", lambda c: size(c.mem_bytes)),
+                ("memory", lambda c: byte_size(c.mem_bytes)),
                 ("mem %", lambda c: pct(c.mem_pct)),
-                ("limit", lambda c: size(c.mem_limit)),
+                ("limit", lambda c: byte_size(c.mem_limit)),
                 ("image", lambda c: clip(c.image, 40)),
                 ("updated", lambda c: c.updated_at),
             ],

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from console.formatting import ago
+from console.formatting import KIB, ago, byte_size
 from console.screens.hosts import state_text
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col
@@ -41,20 +41,6 @@ CONTAINER_COLUMNS = (
 # Chart lines by the series they draw; a disk's line is named by its mount.
 LABELS = {"cpu_pct": "cpu", "mem_pct": "mem", "load1": "load1", "net_rx_bps": "in",
           "net_tx_bps": "out"}  # fmt: skip
-KIB = 1024
-
-
-def byte_size(count: float | None) -> str:
-    """Bytes in the largest binary unit that keeps at least one: `15.6 GiB`."""
-    if count is None:
-        return "-"
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < KIB:
-            # A tenth is worth reading below 100 only: `1.2 MiB`, `300 KiB`.
-            return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else f"{value:.1f} {unit}"
-        value /= KIB
-    return f"{value:.1f} TiB"
 
 
 def summary_text(

@@ -185,7 +185,8 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
         operation["parameters"] = parameters
     if route.body is not None:
         operation["requestBody"] = {
-            "required": True,
+            # No body means no fields (routing._parse_body): required only when a field is.
+            "required": any(field.is_required() for field in route.body.model_fields.values()),
             "content": {
                 "application/json": {"schema": _schema_ref(route.body, refs, "validation")}
             },

@@ -10,8 +10,8 @@ import pytest
 
 from console.cli.alert_rules_commands import Moment
 from console.cli.metrics_commands import trend
+from console.formatting import byte_size
 from console.screens.alert_rules import condition_text
-from console.screens.host_detail import byte_size
 from console.screens.hosts import Figures, figures_of, fleet_line
 from console.widgets.usage_bar import bar_text
 from shared.api.agents import AgentRead

@@ -4,7 +4,10 @@ server is down, and replaying in order once it is back."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -113,3 +116,42 @@ async def test_samples_spooled_while_the_server_was_down_arrive_in_order_once_it
     assert (host["hostname"], host["agent_version"]) == (agent.hostname, AGENT_VERSION)
     assert host["interval_seconds"] == 1
     assert host["facts"]["cpu_count"] == agent.facts["cpu_count"]
+
+
+def once(url: str, token: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "UPMETR_AGENT_SERVER": url,
+        "UPMETR_AGENT_TOKEN": token,
+        "UPMETR_AGENT_DOCKER_SOCKET": str(tmp_path / "no-docker.sock"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "once"],
+        env=env, capture_output=True, text=True, timeout=30, cwd=tmp_path,
+    )  # fmt: skip
+
+
+async def test_once_is_accepted_by_the_server_and_refused_after_the_token_is_regenerated(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    tmp_path: Path,
+) -> None:
+    created = await client.post(
+        "/api/v1/agents", json={"name": "db-1"}, headers=world.alice.headers
+    )
+    made = await created.json()
+    url = str(client.make_url("")).rstrip("/")
+
+    accepted = await asyncio.to_thread(once, url, made["token"], tmp_path)
+    assert accepted.returncode == 0, accepted.stderr
+    assert accepted.stdout.startswith(f"HTTP 202 from {url}")
+    assert '"accepted": 1' in accepted.stdout
+
+    regenerated = await client.post(
+        f"/api/v1/agents/{made['id']}/regenerate-token", headers=world.alice.headers
+    )
+    assert regenerated.status == 200, await regenerated.text()
+    refused = await asyncio.to_thread(once, url, made["token"], tmp_path)
+    assert refused.returncode == 1
+    assert "the server refused the agent token (HTTP 401" in refused.stderr
+    assert made["token"] not in refused.stderr

@@ -513,6 +513,15 @@ ROUTES: list[Route] = [
     Route("POST", "/agents/{id}/regenerate-token", agents.regenerate_token,
           "A new token for an agent; the old one is refused at once", "agents", role=ADMIN,
           response=agents_api.AgentWithToken),
+    Route("GET", "/agents/{id}/install-script", agents.install_script,
+          "A shell script that installs the agent as a service reporting here", "agents",
+          response=str, content_type="text/x-shellscript",
+          description="POSIX sh, for root on a systemd host: a system user, a venv in "
+          "/opt/upmetr-agent with the agent's wheel from this server (GET /agent/...), "
+          "/etc/upmetr-agent/agent.toml and a hardened unit; it then checks that this server "
+          "accepts a post. The token is not in it: pass it as UPMETR_AGENT_TOKEN or the first "
+          "argument. The server's address is the public URL when set, else the one this "
+          "request came to (docs/agents.md)."),
     Route("GET", "/metrics/summary", metrics.summary, "The fleet: agents by status, averages "
           "and top hosts by cpu, memory and disk", "metrics", response=metrics_api.FleetSummary),
     Route("GET", "/metrics/agents/{id}", metrics.agent_series, "An agent's series over a range",
@@ -632,4 +641,7 @@ PAGES: list[Route] = [
     Route("POST", "/confirm-email", auth_pages.confirm_email,
           "The confirmation posted: the sign-in email changes (the token is spent)", "pages",
           access=PUBLIC, content_type=HTML),
+    Route("GET", "/agent/{filename}", agents.agent_wheel,
+          "The infra agent's wheel (psutil its one dependency), which install scripts fetch",
+          "pages", access=PUBLIC, content_type="application/octet-stream"),
 ]  # fmt: skip

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import String, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.agents import presence
+from server.agents import install, presence
 from server.agents.models import Agent, AgentContainer
 from server.agents.tokens import new_token
 from server.alert_rules import live
@@ -174,6 +174,18 @@ async def regenerate_token(ctx: Context, *, agent_id: int) -> AgentWithToken:
         detail=repr(agent.name),
     )  # fmt: skip
     return _with_token(agent, token)
+
+
+async def install_script(ctx: Context, *, agent_id: int, server_url: str) -> str:
+    """The shell script that installs the agent on a host, for `server_url`; it takes the
+    token at run time (the server keeps only its hash)."""
+    agent = await agent_of(ctx, agent_id)
+    try:
+        return install.render_install_script(
+            server_url, agent.id, agent.name, install.agent_version()
+        )
+    except ValueError as exc:
+        raise BadRequest(f"Cannot write an install script for {server_url!r}: {exc}") from exc
 
 
 async def delete_agent(ctx: Context, *, agent_id: int) -> None:

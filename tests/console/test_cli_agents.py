@@ -90,9 +90,6 @@ def test_an_agent_is_added_with_its_token_once_then_listed_changed_and_removed(
     assert gone.exit_code == 0 and [a.name for a in api.agents.list().items] == ["db-1"]
 
 
-@pytest.mark.xfail(
-    reason="the server has no GET /agents/{id}/install-script route yet", strict=True
-)
 def test_install_script_prints_the_servers_script_without_the_token(
     config_dir: Path, api: Client
 ) -> None:

@@ -197,3 +197,28 @@ async def test_the_fleet_summary_counts_and_ranks_hosts(client: Client, world: W
     ]
     _, carols = await call(client, world.carol, "GET", "/metrics/summary")
     assert carols["total"] == 0
+
+
+async def test_the_install_script_names_this_server_and_its_wheel_is_served(
+    client: Client, world: World
+) -> None:
+    agent = await add_agent(client, world.alice)
+    response = await client.get(
+        f"/api/v1/agents/{agent['id']}/install-script", headers=world.bob.headers
+    )
+    assert response.status == 200
+    assert response.content_type == "text/x-shellscript"
+    script = await response.text()
+    origin = str(client.make_url("")).rstrip("/")
+    assert script.startswith("#!/bin/sh") and agent["token"] not in script
+    assert f"SERVER_URL={origin}\n" in script
+    wheel_line = next(line for line in script.splitlines() if line.startswith("WHEEL_URL="))
+    name = wheel_line.rsplit('"', 1)[1]
+    assert name.startswith("upmetr_agent-") and name.endswith(".whl")
+    wheel = await client.get(f"/agent/{name}")
+    assert wheel.status == 200 and (await wheel.read())[:2] == b"PK"  # a zip
+    assert (await client.get("/agent/upmetr_agent-0.0.0-py3-none-any.whl")).status == 404
+    other = await client.get(
+        f"/api/v1/agents/{agent['id']}/install-script", headers=world.carol.headers
+    )
+    assert other.status == 404

@@ -36,9 +36,13 @@ class Agent(Base):
     agent_version: Mapped[str | None] = mapped_column(String(50), default=None)
     interval_seconds: Mapped[int | None] = mapped_column(default=None)
     facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    # The newest sample as posted (GET .../latest, the fleet summary), and its time.
-    latest: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # The newest sample as posted (GET .../latest; loaded only there), its time, and its
+    # figures that lists and the fleet summary show (read in SQL, without the JSON).
+    latest: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None, deferred=True)
     latest_at: Mapped[datetime | None] = mapped_column(default=None)
+    cpu_pct: Mapped[float | None] = mapped_column(default=None)
+    mem_pct: Mapped[float | None] = mapped_column(default=None)
+    disk_pct: Mapped[float | None] = mapped_column(default=None)  # the fullest disk's
     # Epoch seconds from which the 5-minute and hourly rollups are still to be (re)computed;
     # a late sample moves them back (server/metrics/rollups.py).
     rollup_5m_from: Mapped[int | None] = mapped_column(default=None)

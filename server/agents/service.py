@@ -8,9 +8,10 @@
    the batch's newest sample.
 3. A stored sample is live when it is newer than the agent's newest and at most three
    intervals old (a minute at least); live samples go to the metric rules
-   (server/alert_rules/live.py). Older ones (spooled while the server was unreachable)
-   fill history and never open alerts. A sample older than what is rolled up already
-   moves the rollups back, so its buckets are computed again (server/metrics/rollups.py).
+   (server/alert_rules/live.py), read with the rest before the first write. Older ones
+   (spooled while the server was unreachable) fill history and never open alerts. A
+   sample older than what is rolled up already moves the rollups back, so its buckets are
+   computed again (server/metrics/rollups.py).
 4. The agent is seen (server/agents/presence.py) and takes the batch's host fields; a
    newer sample becomes its latest, its containers the agent's containers, and an
    `agent.metrics` event tells the consoles.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import String, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,19 +80,12 @@ def agent_read(agent: Agent) -> AgentRead:
         facts=HostFacts.model_validate(agent.facts) if agent.facts else None,
         token_hint=agent.token_hint,
         latest_at=agent.latest_at,
-        **_figures(agent.latest),
+        cpu_pct=agent.cpu_pct,
+        mem_pct=agent.mem_pct,
+        disk_pct=agent.disk_pct,
         created_at=agent.created_at,
         updated_at=agent.updated_at,
     )
-
-
-def _figures(latest: dict[str, Any] | None) -> dict[str, float | None]:
-    """The newest sample's cpu, memory and fullest disk, for lists that show bars."""
-    if not latest:
-        return {}
-    disks = [float(disk["pct"]) for disk in latest.get("disk") or []]
-    return {"cpu_pct": latest["cpu_pct"], "mem_pct": latest["mem_pct"],
-            "disk_pct": max(disks, default=None)}  # fmt: skip
 
 
 def _with_token(agent: Agent, token: str) -> AgentWithToken:
@@ -236,8 +229,10 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
             f"body field 'samples': a sample's ts ({samples[-1].ts:%Y-%m-%dT%H:%M:%SZ}) is "
             "more than 10 minutes ahead of the server's clock; check the host's clock (NTP)"
         )
+    # Reads first: the write lock is taken at the first write and held to the commit.
     agent = await ctx.db.get_one(Agent, caller.agent_id)
     seen = await storage.stored_ts(ctx.db, agent.id, samples)
+    judging = await live.judging(ctx.db, agent)
     fresh = _once_each([s for s in samples if storage.epoch(s.ts) not in seen])
     newest_ts = storage.epoch(samples[-1].ts)
     containers_at: dict[int, Sequence[ContainerStats]] = {newest_ts: batch.containers}
@@ -254,12 +249,15 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
     _take_host_fields(agent, batch)
     newest = fresh[-1] if fresh else None
     if newest is not None and (latest_at is None or newest.ts > latest_at):
+        values = storage.host_values(newest)
         agent.latest = newest.model_dump(mode="json")
         agent.latest_at = newest.ts
+        agent.cpu_pct, agent.mem_pct = newest.cpu_pct, newest.mem_pct
+        agent.disk_pct = values["disk_pct"]
         if storage.epoch(newest.ts) == newest_ts:
             await _replace_containers(ctx.db, agent.id, batch.containers, newest.ts)
         ctx.publish_after_commit(_metrics_event(agent, newest), org_id=agent.org_id)
-    await live.evaluate(ctx, agent, live_samples, containers_at)
+    await live.evaluate(ctx, agent, judging, live_samples, containers_at)
     return IngestAccepted(
         accepted=len(fresh),
         duplicates=len(samples) - len(fresh),

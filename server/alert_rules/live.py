@@ -109,23 +109,35 @@ async def rules_for(db: AsyncSession, agent: Agent) -> list[MetricRule]:
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Judging:
+    """What judging an agent's samples needs: its rules and their states by target."""
+
+    rules: list[MetricRule]
+    states: dict[tuple[int, str], AlertState]
+
+
+async def judging(db: AsyncSession, agent: Agent) -> Judging:
+    """Step 1 of the module, and the states of those rules for the agent."""
+    rules = await rules_for(db, agent)
+    if not rules:
+        return Judging([], {})
+    states = await db.scalars(
+        select(AlertState).where(
+            AlertState.agent_id == agent.id, AlertState.rule_id.in_([rule.id for rule in rules])
+        )
+    )
+    return Judging(rules, {(state.rule_id, state.target): state for state in states})
+
+
 async def evaluate(
-    ctx: Context, agent: Agent, samples: Sequence[Sample],
+    ctx: Context, agent: Agent, found: Judging, samples: Sequence[Sample],
     containers_at: dict[int, Sequence[ContainerStats]],
 ) -> None:  # fmt: skip
     """Steps 2 and 3 of the module."""
-    rules = await rules_for(ctx.db, agent)
+    rules, states = found.rules, found.states
     if not rules or not samples:
         return
-    states = {
-        (state.rule_id, state.target): state
-        for state in await ctx.db.scalars(
-            select(AlertState).where(
-                AlertState.agent_id == agent.id,
-                AlertState.rule_id.in_([rule.id for rule in rules]),
-            )
-        )
-    }
     for sample in sorted(samples, key=lambda each: each.ts):
         containers = containers_at.get(epoch(sample.ts), ())
         for rule in rules:

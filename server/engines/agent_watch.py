@@ -40,7 +40,7 @@ class AgentEngine(Loop):
 
         1. Agents silent past three intervals go offline (presence.go_offline_due), with
            their incidents and notifications, in one transaction.
-        2. Metric rollups of up to 500 agents are brought up to date (rollups.roll_up).
+        2. Metric rollups of up to 100 agents are brought up to date (rollups.roll_up).
         3. The pruning walk deletes past-retention rows of the next 50 agents; a walk
            starts at most once a minute.
         """

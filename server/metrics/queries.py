@@ -167,6 +167,7 @@ async def series(ctx: Context, *, agent_id: int, query: SeriesQuery) -> MetricSe
 
 async def latest(ctx: Context, *, agent_id: int) -> LatestMetrics:
     agent = await agent_of(ctx, agent_id)
+    await ctx.db.refresh(agent, ["latest"])  # deferred: only this read needs the JSON
     sample = Sample.model_validate(agent.latest) if agent.latest else None
     return LatestMetrics(agent_id=agent.id, status=AgentStatus(agent.status), sample=sample)
 
@@ -204,38 +205,36 @@ async def container_series(
 
 
 async def summary(ctx: Context) -> FleetSummary:
-    agents = list(await ctx.db.scalars(select(Agent).where(Agent.org_id == ctx.auth.org_id)))
-    by_status = {status: 0 for status in AgentStatus}
-    for agent in agents:
-        by_status[AgentStatus(agent.status)] += 1
-    online = [a for a in agents if a.status == AgentStatus.online.value and a.latest]
-    figures = {
-        "cpu": [(a, float(a.latest["cpu_pct"])) for a in online if a.latest],
-        "mem": [(a, float(a.latest["mem_pct"])) for a in online if a.latest],
-        "disk": [
-            (a, max(float(d["pct"]) for d in a.latest["disk"]))
-            for a in online
-            if a.latest and a.latest.get("disk")
-        ],
-    }
+    """Counts by status, and over online agents the averages and the busiest hosts, in SQL:
+    a fleet of thousands is read as a few aggregate rows, not as its agents."""
+    org = Agent.org_id == ctx.auth.org_id
+    by_status = select(Agent.status, func.count()).where(org).group_by(Agent.status)
+    counts: dict[str, int] = {status: count for status, count in await ctx.db.execute(by_status)}
+    online = (org, Agent.status == AgentStatus.online.value)
+    averages = select(func.avg(Agent.cpu_pct), func.avg(Agent.mem_pct), func.avg(Agent.disk_pct))
+    means = (await ctx.db.execute(averages.where(*online))).one()
+    tops = {}
+    for name, column in (("cpu", Agent.cpu_pct), ("mem", Agent.mem_pct), ("disk", Agent.disk_pct)):
+        rows = await ctx.db.execute(
+            select(Agent.id, Agent.name, column)
+            .where(*online, column.is_not(None))
+            .order_by(column.desc(), Agent.name)
+            .limit(TOP)
+        )
+        tops[name] = [HostFigure(agent_id=i, name=n, value=v) for i, n, v in rows]
     return FleetSummary(
-        total=len(agents),
-        online=by_status[AgentStatus.online],
-        offline=by_status[AgentStatus.offline],
-        pending=by_status[AgentStatus.pending],
-        avg_cpu_pct=_mean(figures["cpu"]),
-        avg_mem_pct=_mean(figures["mem"]),
-        avg_disk_pct=_mean(figures["disk"]),
-        top_cpu=_top(figures["cpu"]),
-        top_mem=_top(figures["mem"]),
-        top_disk=_top(figures["disk"]),
+        total=sum(counts.values()),
+        online=counts.get(AgentStatus.online.value, 0),
+        offline=counts.get(AgentStatus.offline.value, 0),
+        pending=counts.get(AgentStatus.pending.value, 0),
+        avg_cpu_pct=_rounded(means[0]),
+        avg_mem_pct=_rounded(means[1]),
+        avg_disk_pct=_rounded(means[2]),
+        top_cpu=tops["cpu"],
+        top_mem=tops["mem"],
+        top_disk=tops["disk"],
     )
 
 
-def _mean(values: list[tuple[Agent, float]]) -> float | None:
-    return round(sum(v for _, v in values) / len(values), 2) if values else None
-
-
-def _top(values: list[tuple[Agent, float]]) -> list[HostFigure]:
-    ranked = sorted(values, key=lambda pair: (-pair[1], pair[0].name))[:TOP]
-    return [HostFigure(agent_id=a.id, name=a.name, value=v) for a, v in ranked]
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

@@ -37,7 +37,7 @@ from server.metrics.models import (
     series_sample,
 )
 
-BATCH = 500
+BATCH = 100  # agents per step: a short hold of the write lock, which the API shares
 SETTLE_SECONDS = 60
 RAW_SECONDS = 86_400
 FIVE_MINUTE_SECONDS = 30 * 86_400

@@ -102,7 +102,18 @@ async def write(
              "value": scaled(value, SERIES_SCALE[metric])}
             for metric, label, value in labeled_values(sample, containers_at.get(ts, ()))
         ]  # fmt: skip
-    if host_rows:
-        await db.execute(_insert(db, agent_sample).on_conflict_do_nothing(), host_rows)
-    if series_rows:
-        await db.execute(_insert(db, series_sample).on_conflict_do_nothing(), series_rows)
+    await _insert_rows(db, agent_sample, host_rows)
+    await _insert_rows(db, series_sample, series_rows)
+
+
+# Rows per INSERT: within SQLite's 32,766 bound variables at the widest row (9 columns).
+_CHUNK = 1000
+
+
+async def _insert_rows(db: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
+    """One multi-row INSERT per chunk, skipping rows whose key is stored. Not executemany:
+    that runs in a thread on SQLite (server/db/inline_sqlite.py), a hop per statement
+    while the request holds the write lock; one statement runs on the loop."""
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        await db.execute(_insert(db, table).values(chunk).on_conflict_do_nothing())

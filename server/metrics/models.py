@@ -71,13 +71,14 @@ agent_rollup = Table(
     sqlite_with_rowid=False,
 )
 
+# Keyed by time before label: a metric's series are read by time range, and pruned by one.
 series_sample = Table(
     "series_sample",
     Base.metadata,
     _agent_id(),
     Column("metric", String(32), primary_key=True),
-    Column("label", String(255), primary_key=True),
     Column("ts", Integer, primary_key=True),
+    Column("label", String(255), primary_key=True),
     Column("value", BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
@@ -87,9 +88,9 @@ series_rollup = Table(
     Base.metadata,
     _agent_id(),
     Column("metric", String(32), primary_key=True),
-    Column("label", String(255), primary_key=True),
     Column("resolution", SmallInteger, primary_key=True),
     Column("bucket", Integer, primary_key=True),
+    Column("label", String(255), primary_key=True),
     Column("n", Integer, nullable=False),
     *(Column(stat, BigInteger, nullable=False) for stat in STATS),
     sqlite_with_rowid=False,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BindParameter, and_, bindparam, case, delete, select, text, update
+from sqlalchemy import BindParameter, bindparam, case, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.agents.models import Agent
@@ -30,6 +30,7 @@ from server.metrics.models import (
     FIVE_MINUTES,
     HOST_COLUMNS,
     HOUR,
+    SERIES_SCALE,
     STATS,
     agent_rollup,
     agent_sample,
@@ -85,7 +86,7 @@ _FROM_RAW_SERIES = f"""
     FROM series_sample s JOIN agent a ON a.id = s.agent_id
     WHERE a.id IN :ids AND s.ts >= a.rollup_5m_from AND s.ts < :until
     GROUP BY s.agent_id, s.metric, s.label, s.ts - s.ts % {FIVE_MINUTES}
-    ON CONFLICT (agent_id, metric, label, resolution, bucket) DO UPDATE SET
+    ON CONFLICT (agent_id, metric, resolution, bucket, label) DO UPDATE SET
     n = excluded.n, min = excluded.min, avg = excluded.avg, max = excluded.max
 """
 
@@ -97,7 +98,7 @@ _FROM_FIVES_SERIES = f"""
     WHERE a.id IN :ids AND r.resolution = {FIVE_MINUTES}
       AND r.bucket >= a.rollup_1h_from AND r.bucket < :until
     GROUP BY r.agent_id, r.metric, r.label, r.bucket - r.bucket % {HOUR}
-    ON CONFLICT (agent_id, metric, label, resolution, bucket) DO UPDATE SET
+    ON CONFLICT (agent_id, metric, resolution, bucket, label) DO UPDATE SET
     n = excluded.n, min = excluded.min, avg = excluded.avg, max = excluded.max
 """
 
@@ -154,25 +155,37 @@ async def prune(db: AsyncSession, now: int, after_agent_id: int) -> tuple[int, i
     )
     if not ids:
         return 0, 0
-    deleted = 0
-    for table, time_column, oldest in (
-        (agent_sample, agent_sample.c.ts, now - RAW_SECONDS),
-        (series_sample, series_sample.c.ts, now - RAW_SECONDS),
-    ):
-        result = await db.execute(
-            delete(table).where(table.c.agent_id.in_(ids), time_column < oldest)
-        )
-        deleted += result.rowcount  # type: ignore[attr-defined]
-    for table in (agent_rollup, series_rollup):
-        for resolution, keep in ((FIVE_MINUTES, FIVE_MINUTE_SECONDS), (HOUR, HOURLY_SECONDS)):
-            result = await db.execute(
-                delete(table).where(
-                    and_(
-                        table.c.agent_id.in_(ids),
-                        table.c.resolution == resolution,
-                        table.c.bucket < now - keep,
-                    )
-                )
+    # Each condition follows a primary key to its time column, so a delete walks only
+    # the rows it deletes (the labeled tables' keys have the metric before the time).
+    metrics = list(SERIES_SCALE)
+    statements = [
+        delete(agent_sample).where(
+            agent_sample.c.agent_id.in_(ids), agent_sample.c.ts < now - RAW_SECONDS
+        ),
+        delete(series_sample).where(
+            series_sample.c.agent_id.in_(ids),
+            series_sample.c.metric.in_(metrics),
+            series_sample.c.ts < now - RAW_SECONDS,
+        ),
+    ]
+    for resolution, keep in ((FIVE_MINUTES, FIVE_MINUTE_SECONDS), (HOUR, HOURLY_SECONDS)):
+        statements.append(
+            delete(agent_rollup).where(
+                agent_rollup.c.agent_id.in_(ids),
+                agent_rollup.c.resolution == resolution,
+                agent_rollup.c.bucket < now - keep,
             )
-            deleted += result.rowcount  # type: ignore[attr-defined]
+        )
+        statements.append(
+            delete(series_rollup).where(
+                series_rollup.c.agent_id.in_(ids),
+                series_rollup.c.metric.in_(metrics),
+                series_rollup.c.resolution == resolution,
+                series_rollup.c.bucket < now - keep,
+            )
+        )
+    deleted = 0
+    for statement in statements:
+        result = await db.execute(statement)
+        deleted += result.rowcount  # type: ignore[attr-defined]
     return deleted, ids[-1]

@@ -222,3 +222,20 @@ async def test_the_install_script_names_this_server_and_its_wheel_is_served(
         f"/api/v1/agents/{agent['id']}/install-script", headers=world.carol.headers
     )
     assert other.status == 404
+
+
+async def test_raw_samples_go_after_a_day_and_their_rollups_stay(
+    client: Client, world: World, db: AsyncSession
+) -> None:
+    agent = await add_agent(client, world.alice)
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    await post(client, agent["token"], [sample(two_days_ago), sample()])
+    now = int(datetime.now(UTC).timestamp())
+    async with db.begin():
+        await rollups.roll_up(db, now)
+        deleted, last = await rollups.prune(db, now, 0)
+    assert (deleted, last) == (2, agent["id"])  # the old host row and its mount's row
+    async with db.begin():
+        kept = await db.scalar(select(func.count()).select_from(agent_rollup))
+        assert kept == 2  # the old sample's buckets; the new one's have not settled yet
+        assert await rollups.prune(db, now, agent["id"]) == (0, 0)  # the walk is over

@@ -189,9 +189,9 @@ def upgrade() -> None:
         "series_rollup",
         sa.Column("agent_id", sa.Integer(), nullable=False),
         sa.Column("metric", sa.String(length=32), nullable=False),
-        sa.Column("label", sa.String(length=255), nullable=False),
         sa.Column("resolution", sa.SmallInteger(), nullable=False),
         sa.Column("bucket", sa.Integer(), nullable=False),
+        sa.Column("label", sa.String(length=255), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.Column("min", sa.BigInteger(), nullable=False),
         sa.Column("avg", sa.BigInteger(), nullable=False),
@@ -203,7 +203,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
-            "agent_id", "metric", "label", "resolution", "bucket", name=op.f("pk_series_rollup")
+            "agent_id", "metric", "resolution", "bucket", "label", name=op.f("pk_series_rollup")
         ),
         sqlite_with_rowid=False,
     )
@@ -211,8 +211,8 @@ def upgrade() -> None:
         "series_sample",
         sa.Column("agent_id", sa.Integer(), nullable=False),
         sa.Column("metric", sa.String(length=32), nullable=False),
-        sa.Column("label", sa.String(length=255), nullable=False),
         sa.Column("ts", sa.Integer(), nullable=False),
+        sa.Column("label", sa.String(length=255), nullable=False),
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["agent_id"],
@@ -220,7 +220,7 @@ def upgrade() -> None:
             name=op.f("fk_series_sample_agent_id_agent"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("agent_id", "metric", "label", "ts", name=op.f("pk_series_sample")),
+        sa.PrimaryKeyConstraint("agent_id", "metric", "ts", "label", name=op.f("pk_series_sample")),
         sqlite_with_rowid=False,
     )
 

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     invitation_days: int = 7
     # A comment on an idle live-event stream, so proxies do not time the connection out.
     sse_heartbeat_seconds: float = 15.0
+    # How long one live-event stream lasts before the server ends it (0: as long as the
+    # client stays). Clients reconnect with Last-Event-ID and miss nothing; a bound lets a
+    # load balancer spread long-lived streams again, and lets tools that read a response
+    # to its end (schemathesis) get one.
+    sse_max_seconds: float = Field(0.0, ge=0)
 
     # The check engine. `engines=False` serves the API alone (no scheduled checks).
     engines: bool = True

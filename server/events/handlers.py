@@ -30,8 +30,8 @@ async def stream(call: Call) -> web.StreamResponse:
     4. Send events as they come. After `sse_heartbeat_seconds` without one, send a `: ping`
        comment: proxies keep the connection open and the client sees the link is alive.
     5. End when the subscription ends (server shutdown, or this stream fell behind and was
-       dropped: its client resumes from the buffer) or when the client has gone. Always
-       unsubscribe.
+       dropped: its client resumes from the buffer), when the client has gone, or after
+       `sse_max_seconds` when set (the client resumes). Always unsubscribe.
     6. A line of someone else's inbox (`notification.created` for another member) is not
        sent: the stream is the organization's, the inbox is each member's.
     """
@@ -44,13 +44,16 @@ async def stream(call: Call) -> web.StreamResponse:
         with contextlib.suppress(ConnectionError):
             if after is None:
                 await response.write(sse.position_frame(subscription.position))
-            await _send(
-                call.request,
-                response,
-                subscription,
-                call.settings.sse_heartbeat_seconds,
-                call.auth.user_id,
-            )
+            limit = call.settings.sse_max_seconds
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(limit or None):
+                    await _send(
+                        call.request,
+                        response,
+                        subscription,
+                        call.settings.sse_heartbeat_seconds,
+                        call.auth.user_id,
+                    )
             await response.write_eof()
     finally:
         subscription.close()

@@ -209,6 +209,20 @@ async def test_heartbeat_comment_is_sent(settings: Settings, world: World) -> No
         response.close()
 
 
+async def test_a_stream_ends_after_its_maximum_and_the_client_resumes(
+    settings: Settings, world: World
+) -> None:
+    app = build_app(settings.model_copy(update={"sse_max_seconds": 0.3}))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as bounded:
+        alice = await sign_in(bounded, world.alice)
+        response, position = await open_stream(bounded, alice.headers)
+        rest = await asyncio.wait_for(response.read(), timeout=5)  # returns: the stream ended
+        assert rest == b"" and response.content.at_eof()
+        again, _ = await open_stream(bounded, alice.headers, **{"Last-Event-ID": str(position)})
+        assert again.status == 200
+        again.close()
+
+
 async def test_a_stream_that_falls_behind_is_dropped_and_resumes_without_loss(
     client: TestClient,
     world: World,

@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.auth.passwords import check_policy
+from server.config import Settings
 from server.http.errors import BadRequest
 from server.routes import ROUTES
 from shared.api.auth import RegisterRequest
@@ -23,6 +24,13 @@ API = "/api/v1"
 # Small enough for the suite; benchmarks/fuzz.py runs more. The coverage phase's cases are
 # a fixed cost (about 4,000 here), so the test takes about 3.5 minutes on two cores.
 MAX_EXAMPLES = 5
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The suite's settings with live-event streams that end: schemathesis reads a response
+    to its end, and an endless stream held each GET /events case for a minute."""
+    return settings.model_copy(update={"sse_max_seconds": 1.0})
 
 
 # Above the suite's 300 s: a machine shared with other runs must not fail it on time alone.

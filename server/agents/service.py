@@ -42,6 +42,7 @@ from server.incidents import service as incidents
 from server.incidents.models import Incident
 from server.metrics import storage
 from server.metrics.models import FIVE_MINUTES, HOUR
+from server.metrics.storage import table_of
 from server.service_context import Context
 from shared.api.agents import (
     AgentCreate,
@@ -292,16 +293,19 @@ def _take_host_fields(agent: Agent, batch: IngestBatch) -> None:
             agent.facts = facts
 
 
+_CONTAINERS = table_of(AgentContainer)
+
+
 async def _replace_containers(
     db: AsyncSession, agent_id: int, containers: Sequence[ContainerStats], at: datetime
 ) -> None:
-    await db.execute(delete(AgentContainer).where(AgentContainer.agent_id == agent_id))
-    if containers:
-        by_name = {container.name: container for container in containers}
-        db.add_all(
-            AgentContainer(agent_id=agent_id, updated_at=at, **container.model_dump())
-            for container in by_name.values()
-        )
+    """Core statements, not the ORM's: on every post, its bulk delete cost ~1 ms."""
+    await db.execute(delete(_CONTAINERS).where(_CONTAINERS.c.agent_id == agent_id))
+    by_name = {container.name: container for container in containers}
+    if by_name:
+        rows = [{"agent_id": agent_id, "updated_at": at, **each.model_dump()}
+                for each in by_name.values()]  # fmt: skip
+        await storage.insert_rows(db, _CONTAINERS, rows)
 
 
 def _metrics_event(agent: Agent, sample: Sample) -> AgentMetricsReported:

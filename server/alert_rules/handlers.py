@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server.alert_rules import backtest as backtests
-from server.alert_rules import overrides
+from server.alert_rules import live, overrides
 from server.alert_rules import service as alert_rules
 from server.http.routing import Call
 from shared.api.alert_rules import AlertRuleRead, BacktestResult, OverrideRead
@@ -37,7 +37,7 @@ async def toggle_rule(call: Call) -> AlertRuleRead:
 
 async def delete_rule(call: Call) -> None:
     """DELETE /alert-rules/{id}"""
-    await alert_rules.delete_rule(call.ctx, rule_id=call.path["id"])
+    await live.retire(call.ctx, rule_id=call.path["id"])
 
 
 async def list_overrides(call: Call) -> list[OverrideRead]:

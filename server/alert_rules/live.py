@@ -26,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.agents.models import Agent
 from server.alert_rules.evaluator import Judgement, RuleTerms, Verdict, step
 from server.alert_rules.models import AlertOverride, AlertRule, AlertState
-from server.alert_rules.service import Decision, covers_agent
+from server.alert_rules.service import Decision, covers_agent, delete_rule, rule_of
 from server.incidents import service as incidents
+from server.incidents.models import Incident
 from server.metrics.models import HOST_COLUMNS, SERIES_SCALE
 from server.metrics.storage import epoch, host_values, stored
 from server.service_context import Context
@@ -179,3 +180,24 @@ async def _judge(
     )
     if resolved is None:  # a member resolved it already: that resets the cooldown
         state.quiet_until = None
+
+
+async def retire(ctx: Context, *, rule_id: int) -> None:
+    """Delete an alert rule. A metric rule's unresolved incidents resolve first: with the
+    rule and its states gone, no sample would resolve them."""
+    rule = await rule_of(ctx, rule_id)
+    if rule.trigger_type == TriggerType.infra_metric.value:
+        states = select(AlertState.id).where(AlertState.rule_id == rule.id)
+        open_ones = await ctx.db.scalars(
+            select(Incident.target_id).where(
+                Incident.org_id == rule.org_id,
+                Incident.target_type == TARGET_TYPE,
+                Incident.status != "resolved",
+                Incident.target_id.in_(states),
+            )
+        )
+        for state_id in list(open_ones):
+            trigger = incidents.Trigger(rule.org_id, TriggerType.infra_metric, TARGET_TYPE,
+                                        state_id or 0)  # fmt: skip
+            await incidents.resolve_trigger(ctx, trigger, note=f"alert rule {rule.name!r} deleted")
+    await delete_rule(ctx, rule_id=rule_id)

@@ -164,3 +164,13 @@ async def test_an_agent_offline_rule_sets_the_offline_incidents_severity(
         {"name": "down hosts", "trigger_type": "agent_offline", "severity": "warning"},
     )  # fmt: skip
     assert status == 201 and rule["metric"] is None
+
+
+async def test_deleting_a_metric_rule_resolves_its_incidents(client: Client, world: World) -> None:
+    agent = await add_agent(client, world.alice)
+    rule = await add_metric_rule(client, world.alice, breach_count=1)
+    await post(client, agent["token"], [sample(cpu=99.0)])
+    (opened,) = await incidents_of(client, world.bob, agent["id"])
+    assert (await call(client, world.alice, "DELETE", f"{RULES}/{rule['id']}"))[0] == 204
+    _, found = await call(client, world.bob, "GET", f"/incidents/{opened['id']}")
+    assert found["status"] == "resolved"

@@ -106,6 +106,22 @@ TYPICAL: list[tuple[str, dict[str, Any]]] = [
             "notification_type": "incident.opened",
         },
     ),
+    (
+        "agent.status",
+        {"agent_id": 3, "name": "web-1", "status": "offline", "previous_status": "online"},
+    ),
+    (
+        "agent.metrics",
+        {
+            "agent_id": 3,
+            "name": "web-1",
+            "ts": "2026-12-06T10:00:00+00:00",
+            "cpu_pct": 12.5,
+            "mem_pct": 40.0,
+            "disk_pct": 61.5,
+            "load1": 0.42,
+        },
+    ),
     ("stream.reset", {"reason": "resume point no longer buffered", "last_event_id": 99}),
 ]
 

@@ -87,6 +87,9 @@ class Runtime:
     check_engine: CheckEngine | None = None
     # What sends a channel's test message at a member's request.
     channels: Channels | None = None
+    # Organizations known to have no enabled metric alert rule, until when (monotonic
+    # seconds): every agent post would ask otherwise (server/alert_rules/live.py).
+    no_metric_rules_until: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass

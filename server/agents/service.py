@@ -233,7 +233,7 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
     # Reads first: the write lock is taken at the first write and held to the commit.
     agent = await ctx.db.get_one(Agent, caller.agent_id)
     seen = await storage.stored_ts(ctx.db, agent.id, samples)
-    judging = await live.judging(ctx.db, agent)
+    judging = await live.judging(ctx, agent)
     fresh = _once_each([s for s in samples if storage.epoch(s.ts) not in seen])
     newest_ts = storage.epoch(samples[-1].ts)
     containers_at: dict[int, Sequence[ContainerStats]] = {newest_ts: batch.containers}

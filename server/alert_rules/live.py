@@ -16,12 +16,12 @@ Values are judged as they are stored (`storage.stored`), so a backtest over stor
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.agents.models import Agent
 from server.alert_rules.evaluator import Judgement, RuleTerms, Verdict, step
@@ -79,10 +79,19 @@ def terms_of(rule: AlertRule, override: AlertOverride | None) -> RuleTerms:
     )
 
 
-async def rules_for(db: AsyncSession, agent: Agent) -> list[MetricRule]:
+# How long an organization found without an enabled metric rule is taken to have none.
+# A rule made in this process ends it at once (service._rules_changed); one made by another
+# API process applies within this time.
+NO_RULES_SECONDS = 2.0
+
+
+async def rules_for(ctx: Context, agent: Agent) -> list[MetricRule]:
     """Step 1 of the module."""
+    known_none = ctx.runtime.no_metric_rules_until if ctx.runtime else {}
+    if known_none.get(agent.org_id, 0.0) > time.monotonic():
+        return []
     found = list(
-        await db.scalars(
+        await ctx.db.scalars(
             select(AlertRule).where(
                 AlertRule.org_id == agent.org_id,
                 AlertRule.trigger_type == TriggerType.infra_metric.value,
@@ -90,6 +99,10 @@ async def rules_for(db: AsyncSession, agent: Agent) -> list[MetricRule]:
             )
         )
     )
+    if not found:
+        known_none[agent.org_id] = time.monotonic() + NO_RULES_SECONDS
+        return []
+    db = ctx.db
     covering = [rule for rule in found if covers_agent(rule.scope, agent.id, agent.tags)]
     if not covering:
         return []
@@ -118,12 +131,12 @@ class Judging:
     states: dict[tuple[int, str], AlertState]
 
 
-async def judging(db: AsyncSession, agent: Agent) -> Judging:
+async def judging(ctx: Context, agent: Agent) -> Judging:
     """Step 1 of the module, and the states of those rules for the agent."""
-    rules = await rules_for(db, agent)
+    rules = await rules_for(ctx, agent)
     if not rules:
         return Judging([], {})
-    states = await db.scalars(
+    states = await ctx.db.scalars(
         select(AlertState).where(
             AlertState.agent_id == agent.id, AlertState.rule_id.in_([rule.id for rule in rules])
         )

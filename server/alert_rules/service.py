@@ -217,6 +217,19 @@ async def get_rule(ctx: Context, *, rule_id: int) -> AlertRuleRead:
     return rule_read(await rule_of(ctx, rule_id))
 
 
+def _rules_changed(ctx: Context) -> None:
+    """Once this change commits, the org's agents' posts read its metric rules again (an
+    API process that did not make the change does within live.NO_RULES_SECONDS)."""
+    runtime, org_id = ctx.runtime, ctx.auth.org_id
+    if runtime is None:
+        return
+
+    def forget() -> None:
+        runtime.no_metric_rules_until.pop(org_id, None)
+
+    ctx.after_commit(forget)
+
+
 async def create_rule(ctx: Context, *, data: AlertRuleCreate) -> AlertRuleRead:
     values = await _checked(ctx, data.model_dump(mode="json"))
     await check_name_free(
@@ -225,6 +238,7 @@ async def create_rule(ctx: Context, *, data: AlertRuleCreate) -> AlertRuleRead:
     rule = AlertRule(org_id=ctx.auth.org_id, **values)
     ctx.db.add(rule)
     await flush_named(ctx.db, name=data.name, noun=NOUN)
+    _rules_changed(ctx)
     await audit.record(
         ctx, action="alert_rule.created", resource_type="alert_rule", resource_id=rule.id,
         detail=f"{rule.name!r}: {rule.trigger_type} -> {rule.severity}",
@@ -247,6 +261,7 @@ async def update_rule(ctx: Context, *, rule_id: int, data: AlertRuleUpdate) -> A
         setattr(rule, name, values[name])
     if changed:
         await flush_named(ctx.db, name=rule.name, noun=NOUN)
+        _rules_changed(ctx)
         await audit.record(
             ctx, action="alert_rule.updated", resource_type="alert_rule", resource_id=rule.id,
             detail=f"{rule.name!r}: {', '.join(changed)}",
@@ -258,6 +273,7 @@ async def toggle_rule(ctx: Context, *, rule_id: int) -> AlertRuleRead:
     rule = await rule_of(ctx, rule_id)
     rule.enabled = not rule.enabled
     await ctx.db.flush()
+    _rules_changed(ctx)
     await audit.record(
         ctx, action="alert_rule.updated", resource_type="alert_rule", resource_id=rule.id,
         detail=f"{rule.name!r}: {'enabled' if rule.enabled else 'disabled'}",

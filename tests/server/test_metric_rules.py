@@ -174,3 +174,17 @@ async def test_deleting_a_metric_rule_resolves_its_incidents(client: Client, wor
     assert (await call(client, world.alice, "DELETE", f"{RULES}/{rule['id']}"))[0] == 204
     _, found = await call(client, world.bob, "GET", f"/incidents/{opened['id']}")
     assert found["status"] == "resolved"
+
+
+async def test_a_rule_added_or_switched_on_applies_to_the_next_sample(
+    client: Client, world: World
+) -> None:
+    agent = await add_agent(client, world.alice)
+    start = datetime.now(UTC) - timedelta(seconds=30)
+    await post(client, agent["token"], [sample(start, cpu=99.0)])  # no rule yet
+    rule = await add_metric_rule(client, world.alice, breach_count=1, enabled=False)
+    await post(client, agent["token"], [sample(start + timedelta(seconds=10), cpu=99.0)])
+    assert await incidents_of(client, world.bob, agent["id"]) == []
+    await call(client, world.alice, "POST", f"{RULES}/{rule['id']}/toggle")
+    await post(client, agent["token"], [sample(start + timedelta(seconds=20), cpu=99.0)])
+    assert len(await incidents_of(client, world.bob, agent["id"])) == 1

@@ -213,8 +213,12 @@ async def probe_alerts(client: httpx.AsyncClient, headers: dict[str, str], probe
             await asyncio.sleep(2.5)
     await asyncio.sleep(2)
     listener.cancel()
-    for sent, seen in zip(breaches, opened, strict=False):
-        latencies.append(seen - sent)
+    # Each incident.opened against the last breaching post sent before it: when ingest
+    # falls behind, a breach can wait so long that pairing them in order would mislead.
+    for seen in opened:
+        before = [sent for sent in breaches if sent <= seen]
+        if before:
+            latencies.append(seen - before[-1])
 
 
 # 4. Storage

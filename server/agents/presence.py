@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.agents.models import Agent
 from server.incidents import service as incidents
@@ -91,7 +92,8 @@ async def _compare_and_set_offline(db: AsyncSession, agent: Agent, now: datetime
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
-    agent.status = AgentStatus.offline.value
+    # What the UPDATE wrote, as loaded: setting it would make the flush write it again.
+    set_committed_value(agent, "status", AgentStatus.offline.value)
     return True
 
 

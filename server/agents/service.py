@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import String, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,12 +34,12 @@ from server.alert_rules.models import AlertState
 from server.audit import service as audit
 from server.billing.plans import check_limit
 from server.db import paging
+from server.db.base import utcnow
 from server.db.owned import check_name_free, flush_named, one_of_org
 from server.db.text_match import containing
 from server.http.errors import BadRequest
 from server.http.principal import AgentPrincipal
 from server.incidents import service as incidents
-from server.incidents.models import Incident
 from server.metrics import storage
 from server.metrics.models import FIVE_MINUTES, HOUR
 from server.metrics.storage import table_of
@@ -60,7 +60,6 @@ from shared.api.agents import (
 from shared.api.billing import Limit
 from shared.api.common import Page
 from shared.api.events import AgentMetricsReported
-from shared.api.incidents import TriggerType
 
 NOUN = "Agent"
 MAX_AHEAD = timedelta(minutes=10)
@@ -195,35 +194,22 @@ async def delete_agent(ctx: Context, *, agent_id: int) -> None:
 
 
 async def _resolve_incidents_of(ctx: Context, agent: Agent) -> None:
-    state_ids = select(AlertState.id).where(AlertState.agent_id == agent.id)
-    found = await ctx.db.execute(
-        select(Incident.trigger_type, Incident.target_type, Incident.target_id).where(
-            Incident.org_id == agent.org_id,
-            Incident.status != "resolved",
-            or_(
-                (Incident.target_type == "agent") & (Incident.target_id == agent.id),
-                (Incident.target_type == live.TARGET_TYPE) & Incident.target_id.in_(state_ids),
-            ),
-        )
-    )
-    for trigger_type, target_type, target_id in found.all():
-        kind = TriggerType(trigger_type)
-        trigger = incidents.Trigger(agent.org_id, kind, str(target_type), target_id or 0)
-        await incidents.resolve_trigger(ctx, trigger, note=f"agent {agent.name} was deleted")
+    note = f"agent {agent.name} was deleted"
+    await incidents.resolve_trigger(ctx, presence.trigger_of(agent), note=note)
+    await live.resolve_incidents_of_states(
+        ctx, org_id=agent.org_id, note=note,
+        states=select(AlertState.id).where(AlertState.agent_id == agent.id),
+    )  # fmt: skip
 
 
 # Ingest
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
     """The module's steps."""
     caller = ctx.actor
     assert isinstance(caller, AgentPrincipal), "ingest is called with an agent's context"
-    now = _now()
+    now = utcnow()
     samples = sorted(batch.samples, key=lambda sample: sample.ts)
     if samples[-1].ts > now + MAX_AHEAD:
         raise BadRequest(
@@ -250,14 +236,9 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
     _take_host_fields(agent, batch)
     newest = fresh[-1] if fresh else None
     if newest is not None and (latest_at is None or newest.ts > latest_at):
-        values = storage.host_values(newest)
-        agent.latest = newest.model_dump(mode="json")
-        agent.latest_at = newest.ts
-        agent.cpu_pct, agent.mem_pct = newest.cpu_pct, newest.mem_pct
-        agent.disk_pct = values["disk_pct"]
+        ctx.publish_after_commit(_take_latest(agent, newest), org_id=agent.org_id)
         if storage.epoch(newest.ts) == newest_ts:
             await _replace_containers(ctx.db, agent.id, batch.containers, newest.ts)
-        ctx.publish_after_commit(_metrics_event(agent, newest), org_id=agent.org_id)
     await live.evaluate(ctx, agent, judging, live_samples, containers_at)
     return IngestAccepted(
         accepted=len(fresh),
@@ -308,8 +289,16 @@ async def _replace_containers(
         await storage.insert_rows(db, _CONTAINERS, rows)
 
 
-def _metrics_event(agent: Agent, sample: Sample) -> AgentMetricsReported:
+def _take_latest(agent: Agent, sample: Sample) -> AgentMetricsReported:
+    """The sample becomes the agent's latest, with its figures; the event that tells it."""
     values = storage.host_values(sample)
+    agent.latest = sample.model_dump(mode="json")
+    agent.latest_at = sample.ts
+    agent.cpu_pct, agent.mem_pct, agent.disk_pct = (
+        sample.cpu_pct,
+        sample.mem_pct,
+        values["disk_pct"],
+    )
     return AgentMetricsReported(
         agent_id=agent.id, name=agent.name, ts=sample.ts, cpu_pct=sample.cpu_pct,
         mem_pct=sample.mem_pct, disk_pct=values["disk_pct"], load1=values["load1"],

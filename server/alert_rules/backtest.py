@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.agents.models import Agent
@@ -114,46 +114,46 @@ async def stored_series(
     db: AsyncSession, agent_id: int, metric: Metric, start: int, end: int
 ) -> Series:
     """Step 2 of the module: the stored values of a metric's targets, as live judged them."""
-    if metric.value in HOST_COLUMNS:
+    if metric.value in HOST_COLUMNS:  # one target, the host, in the wide tables
         column, scale = HOST_COLUMNS[metric.value]
-        raw = await db.execute(
-            select(agent_sample.c.ts, agent_sample.c[column])
+        host = literal(HOST)
+        raw = (
+            select(host, agent_sample.c.ts, agent_sample.c[column])
             .where(agent_sample.c.agent_id == agent_id, agent_sample.c.ts.between(start, end))
             .order_by(agent_sample.c.ts)
         )
-        series: Series = {HOST: [(ts, v / scale) for ts, v in raw if v is not None]}
-        first_raw = series[HOST][0][0] if series[HOST] else end + 1
-        older = await db.execute(
-            select(agent_rollup.c.bucket, agent_rollup.c[f"{column}_avg"])
+        older = (
+            select(host, agent_rollup.c.bucket, agent_rollup.c[f"{column}_avg"])
             .where(agent_rollup.c.agent_id == agent_id,
                    agent_rollup.c.resolution == FIVE_MINUTES,
-                   agent_rollup.c.bucket.between(start, first_raw - FIVE_MINUTES))
+                   agent_rollup.c.bucket.between(start, end))
             .order_by(agent_rollup.c.bucket)
         )  # fmt: skip
-        series[HOST] = [(ts, v / scale) for ts, v in older if v is not None] + series[HOST]
-        return {target: points for target, points in series.items() if points}
-    name = metric.value
-    scale = SERIES_SCALE[name]
-    by_target: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
-    labeled = await db.execute(
-        select(series_sample.c.label, series_sample.c.ts, series_sample.c.value)
-        .where(series_sample.c.agent_id == agent_id, series_sample.c.metric == name,
-               series_sample.c.ts.between(start, end))
-        .order_by(series_sample.c.label, series_sample.c.ts)
-    )  # fmt: skip
-    for label, ts, value in labeled:
-        by_target[label].append((ts, value / scale))
-    labeled_older = await db.execute(
-        select(series_rollup.c.label, series_rollup.c.bucket, series_rollup.c.avg)
-        .where(series_rollup.c.agent_id == agent_id, series_rollup.c.metric == name,
-               series_rollup.c.resolution == FIVE_MINUTES,
-               series_rollup.c.bucket.between(start, end))
-        .order_by(series_rollup.c.label, series_rollup.c.bucket)
-    )  # fmt: skip
+    else:  # a target per label: a mount, a container
+        scale = SERIES_SCALE[metric.value]
+        raw = (
+            select(series_sample.c.label, series_sample.c.ts, series_sample.c.value)
+            .where(series_sample.c.agent_id == agent_id,
+                   series_sample.c.metric == metric.value,
+                   series_sample.c.ts.between(start, end))
+            .order_by(series_sample.c.label, series_sample.c.ts)
+        )  # fmt: skip
+        older = (
+            select(series_rollup.c.label, series_rollup.c.bucket, series_rollup.c.avg)
+            .where(series_rollup.c.agent_id == agent_id,
+                   series_rollup.c.metric == metric.value,
+                   series_rollup.c.resolution == FIVE_MINUTES,
+                   series_rollup.c.bucket.between(start, end))
+            .order_by(series_rollup.c.label, series_rollup.c.bucket)
+        )  # fmt: skip
+    recent: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
+    for target, ts, value in await db.execute(raw):
+        if value is not None:
+            recent[target].append((ts, value / scale))
     before: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
-    for label, bucket, value in labeled_older:
-        first_raw = by_target[label][0][0] if by_target[label] else end + 1
-        if bucket + FIVE_MINUTES <= first_raw:
-            before[label].append((bucket, value / scale))
-    return {label: before[label] + by_target[label] for label in set(by_target) | set(before)
-            if before[label] or by_target[label]}  # fmt: skip
+    for target, bucket, value in await db.execute(older):
+        first_raw = recent[target][0][0] if recent[target] else end + 1
+        if value is not None and bucket + FIVE_MINUTES <= first_raw:  # raw where it is kept
+            before[target].append((bucket, value / scale))
+    joined = {target: before[target] + recent[target] for target in recent.keys() | before.keys()}
+    return {target: points for target, points in joined.items() if points}

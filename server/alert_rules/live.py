@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from server.agents.models import Agent
 from server.alert_rules.evaluator import Judgement, RuleTerms, Verdict, step
@@ -69,10 +69,10 @@ def targets(
 
 
 def terms_of(rule: AlertRule, override: AlertOverride | None) -> RuleTerms:
-    threshold = override.threshold if override and override.threshold is not None else None
+    own = override.threshold if override is not None else None
     return RuleTerms(
         condition=Condition(rule.condition or ""),  # a metric rule always has one
-        threshold=threshold if threshold is not None else float(rule.threshold or 0),
+        threshold=own if own is not None else float(rule.threshold or 0),
         breach_count=rule.breach_count,
         recovery_count=rule.recovery_count,
         cooldown=timedelta(minutes=rule.cooldown_minutes),
@@ -102,13 +102,12 @@ async def rules_for(ctx: Context, agent: Agent) -> list[MetricRule]:
     if not found:
         known_none[agent.org_id] = time.monotonic() + NO_RULES_SECONDS
         return []
-    db = ctx.db
     covering = [rule for rule in found if covers_agent(rule.scope, agent.id, agent.tags)]
     if not covering:
         return []
     overrides = {
         override.rule_id: override
-        for override in await db.scalars(
+        for override in await ctx.db.scalars(
             select(AlertOverride).where(
                 AlertOverride.agent_id == agent.id,
                 AlertOverride.rule_id.in_([rule.id for rule in covering]),
@@ -195,22 +194,30 @@ async def _judge(
         state.quiet_until = None
 
 
+async def resolve_incidents_of_states(
+    ctx: Context, *, org_id: int, states: Select[int], note: str
+) -> None:
+    """Resolve the unresolved incidents of the alert states `states` selects: about to be
+    deleted, no sample would resolve them."""
+    open_ones = await ctx.db.scalars(
+        select(Incident.target_id).where(
+            Incident.org_id == org_id,
+            Incident.target_type == TARGET_TYPE,
+            Incident.status != "resolved",
+            Incident.target_id.in_(states),
+        )
+    )
+    for state_id in list(open_ones):
+        trigger = incidents.Trigger(org_id, TriggerType.infra_metric, TARGET_TYPE, state_id or 0)
+        await incidents.resolve_trigger(ctx, trigger, note=note)
+
+
 async def retire(ctx: Context, *, rule_id: int) -> None:
-    """Delete an alert rule. A metric rule's unresolved incidents resolve first: with the
-    rule and its states gone, no sample would resolve them."""
+    """Delete an alert rule; a metric rule's unresolved incidents resolve first."""
     rule = await rule_of(ctx, rule_id)
     if rule.trigger_type == TriggerType.infra_metric.value:
-        states = select(AlertState.id).where(AlertState.rule_id == rule.id)
-        open_ones = await ctx.db.scalars(
-            select(Incident.target_id).where(
-                Incident.org_id == rule.org_id,
-                Incident.target_type == TARGET_TYPE,
-                Incident.status != "resolved",
-                Incident.target_id.in_(states),
-            )
-        )
-        for state_id in list(open_ones):
-            trigger = incidents.Trigger(rule.org_id, TriggerType.infra_metric, TARGET_TYPE,
-                                        state_id or 0)  # fmt: skip
-            await incidents.resolve_trigger(ctx, trigger, note=f"alert rule {rule.name!r} deleted")
+        await resolve_incidents_of_states(
+            ctx, org_id=rule.org_id, note=f"alert rule {rule.name!r} deleted",
+            states=select(AlertState.id).where(AlertState.rule_id == rule.id),
+        )  # fmt: skip
     await delete_rule(ctx, rule_id=rule_id)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from server.agents import presence
+from server.db.base import utcnow
 from server.engines.loop import Loop
 from server.metrics import rollups
 from server.service_context import Runtime, system_transaction
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class AgentEngine(Loop):
@@ -24,7 +21,7 @@ class AgentEngine(Loop):
 
     def __init__(
         self, runtime: Runtime, *, interval_seconds: float = 5.0,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:  # fmt: skip
         super().__init__()
         self.retry_seconds = interval_seconds

@@ -42,11 +42,13 @@ class MailSpool:
         os.chmod(self.directory, 0o700)  # mkdir's mode is masked by the umask
         # Ids sort by time, so listing needs no parsing and pruning drops the oldest.
         mail_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
-        descriptor = os.open(
-            self.directory / f"{mail_id}{SUFFIX}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
-        )
+        # Written under a name `ids` does not list, then renamed (atomic, rename(2)): a
+        # reader never finds the message half written (a test once read one empty).
+        writing = self.directory / f".{mail_id}{SUFFIX}.part"
+        descriptor = os.open(writing, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as file:
             file.write(message.as_bytes(policy=policy.SMTP))
+        os.rename(writing, self.directory / f"{mail_id}{SUFFIX}")
         self._prune()
         return mail_id
 

@@ -7,12 +7,15 @@ import asyncio
 import json
 import logging
 import stat
+import threading
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from server.config import Settings
+from server.providers.mail_spool import MailSpool
 from tests.conftest import World
 from tests.console.cli_harness import run
 from tests.mail import kept_mail, link_token
@@ -104,3 +107,28 @@ async def test_no_secret_of_a_session_reaches_the_log(
     assert logged  # the session did log (access lines, the kept mail)
     leaked = [secret for secret in secrets if secret and secret in logged]
     assert leaked == []
+
+
+def test_a_message_is_listed_only_once_it_is_whole(tmp_path: Path) -> None:
+    spool = MailSpool(tmp_path)
+    message = EmailMessage()
+    message["To"], message["Subject"] = "alice@example.com", "big"
+    message.set_content("x" * 2_000_000)
+    done = threading.Event()
+
+    def write() -> None:
+        spool.put(message)
+        done.set()
+
+    seen: list[int] = []
+    writer = threading.Thread(target=write)
+    writer.start()
+    while not done.is_set() or not seen:
+        for mail_id in spool.ids():
+            found = spool.read(mail_id)
+            assert found is not None
+            seen.append(len(found.get_body(("plain",)).get_content()))  # type: ignore[union-attr]
+    writer.join()
+    (mail_id,) = spool.ids()
+    whole = spool.read(mail_id).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert set(seen) == {len(whole)}  # never a part of it

@@ -273,7 +273,7 @@ async def create_client(ctx: Context, *, data: ClientPageCreate) -> PageWithToke
 async def update_client(ctx: Context, *, page_id: int, data: ClientPageUpdate) -> PageWithToken:
     page = await client_page(ctx, page_id)
     given = data.model_dump(exclude_unset=True)
-    changed = []
+    changed: list[str] = []
     for name in ("name", "slug"):
         if name in given and getattr(page, name) != given[name]:
             if name == "slug":

@@ -205,6 +205,8 @@ def _engines(
         tasks=app[TASKS],
         limiter=app[RATE_LIMITER],
     )
+    if EVENT_BUS in app:  # rendered status pages go stale on the events that change them
+        app[EVENT_BUS].on_event(runtime.page_cache.on_event)
     writer = ResultWriter(
         sessions,
         events,

@@ -23,6 +23,7 @@ from server.orgs import handlers as orgs
 from server.overview import handlers as overview
 from server.resources import handlers as resources
 from server.status_pages import handlers as status_pages
+from server.status_pages import pages as status_page_pages
 from server.users import handlers as users
 from shared.api import agents as agents_api
 from shared.api import alert_rules as alert_rules_api
@@ -750,4 +751,46 @@ PAGES: list[Route] = [
     Route("GET", "/agent/{filename}", agents.agent_wheel,
           "The infra agent's wheel (psutil its one dependency), which install scripts fetch",
           "pages", access=PUBLIC, content_type="application/octet-stream"),
+    # Status pages; feeds, badges, the logo and the form before the pages they sit beside.
+    *(Route("GET", f"{path}.{kind}", view, f"A status page's {what}", "pages", access=PUBLIC,
+            content_type=media)
+      for path in ("/status/{org_slug}", "/status/{org_slug}/{client_slug}")
+      for kind, view, what, media in (
+          ("rss", status_page_pages.status_page_rss, "RSS feed of incidents and announcements",
+           "application/rss+xml"),
+          ("atom", status_page_pages.status_page_atom,
+           "Atom feed of incidents and announcements", "application/atom+xml"),
+          ("ics", status_page_pages.status_page_ics,
+           "calendar of planned maintenance (the next 30 days)", "text/calendar"),
+      )),
+    *(Route("GET", f"{path}/badge/{{monitor_id}}.svg", status_page_pages.badge,
+            "A monitor's badge: `?type=status` (default), `uptime` (`&days=30`, 1 to 365) or "
+            "`response` (the last 24 hours' average)", "pages", access=PUBLIC,
+            content_type="image/svg+xml")
+      for path in ("/status/{org_slug}", "/status/{org_slug}/{client_slug}")),
+    Route("GET", "/status/{org_slug}/logo", status_page_pages.logo,
+          "The organization's logo, on whitelabel status pages", "pages", access=PUBLIC,
+          content_type="image/*"),
+    *(Route("POST", f"{path}/subscribe", status_page_pages.subscribe_form,
+            "The status page's subscribe form (email): a confirmation link is emailed",
+            "pages", access=PUBLIC, content_type=HTML)
+      for path in ("/status/{org_slug}", "/status/{org_slug}/{client_slug}")),
+    Route("GET", "/status/{org_slug}", status_page_pages.status_page,
+          "The global status page, readable without JavaScript (`?token=` when it needs one)",
+          "pages", access=PUBLIC, content_type=HTML),
+    Route("GET", "/status/{org_slug}/{client_slug}", status_page_pages.status_page,
+          "A client status page, readable without JavaScript (`?token=` when it needs one)",
+          "pages", access=PUBLIC, content_type=HTML),
+    Route("GET", "/status-subscription/confirm", status_page_pages.confirm_form,
+          "An emailed subscription link: a button that confirms it", "pages", access=PUBLIC,
+          content_type=HTML),
+    Route("POST", "/status-subscription/confirm", status_page_pages.confirm,
+          "The confirmation posted: the subscription starts", "pages", access=PUBLIC,
+          content_type=HTML),
+    Route("GET", "/status-subscription/unsubscribe", status_page_pages.unsubscribe_form,
+          "An emailed unsubscribe link: a button that unsubscribes", "pages", access=PUBLIC,
+          content_type=HTML),
+    Route("POST", "/status-subscription/unsubscribe", status_page_pages.unsubscribe,
+          "Unsubscribe: the button, or a mail client's one-click POST (RFC 8058)", "pages",
+          access=PUBLIC, content_type=HTML),
 ]  # fmt: skip

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.models import AuditLog
 from server.http.principal import AgentPrincipal, Principal
+from server.status_pages.cache import PageCache
 
 if TYPE_CHECKING:
     from server.config import Settings
@@ -90,6 +91,8 @@ class Runtime:
     # Organizations known to have no enabled metric alert rule, until when (monotonic
     # seconds): every agent post would ask otherwise (server/alert_rules/live.py).
     no_metric_rules_until: dict[int, float] = field(default_factory=dict)
+    # Public status pages as rendered (server/status_pages/cache.py).
+    page_cache: PageCache = field(default_factory=PageCache)
 
 
 @dataclass

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -57,6 +58,10 @@ class EventBus(EventPublisher, Protocol):
         An `after` the bus cannot resume from (evicted, or from an earlier process) yields
         one `stream.reset` event first, so the client knows to re-read its state.
         """
+
+    def on_event(self, listener: Callable[[int, str], None]) -> None:
+        """Call `listener(org_id, event_type)` for every event this process delivers (caches
+        of what events change listen, such as rendered status pages); it must not raise."""
 
     def close(self) -> None:
         """End every subscription (server shutdown); their streams finish what they hold."""
@@ -168,6 +173,10 @@ class MemoryEventBus:
         self._fed = False
         self._position = 0
         self._horizon = 0
+        self._listeners: list[Callable[[int, str], None]] = []
+
+    def on_event(self, listener: Callable[[int, str], None]) -> None:
+        self._listeners.append(listener)
 
     def follow(self, horizon: int) -> None:
         """From now on events come numbered through `deliver`; those up to `horizon` (the
@@ -190,6 +199,8 @@ class MemoryEventBus:
         if len(org.buffer) == org.buffer.maxlen:
             org.horizon = org.buffer[0].id
         org.buffer.append(sent)
+        for listener in self._listeners:
+            listener(org_id, sent.type)
         for subscriber in list(org.subscribers):
             if not subscriber.offer(sent):
                 log.info("live event stream of org %s dropped: it fell behind", org_id)

@@ -163,6 +163,8 @@ async def _tell(ctx: Context, announcement: Announcement, page: StatusPage, body
 
 
 async def _audit(ctx: Context, action: str, announcement: Announcement, detail: str | None) -> None:
+    page = await ctx.db.get_one(StatusPage, announcement.page_id)
+    pages.tell_changed(ctx, page, "announcement")
     await audit.record(
         ctx, action=action, resource_type="status_announcement", resource_id=announcement.id,
         detail=f"{announcement.title!r}" + (f": {detail}" if detail else ""),

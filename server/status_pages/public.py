@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.tokens import hash_secret
 from server.billing.models import Plan
 from server.billing.plans import modules_of
+from server.db.base import utcnow
 from server.http.errors import NotFound, Unauthorized
 from server.incidents.models import Incident
 from server.monitors import maintenance, uptime
@@ -60,6 +61,10 @@ class Found:
     org: Organization
     page: StatusPage
     whitelabel: bool
+
+    @property
+    def has_logo(self) -> bool:
+        return self.org.logo_content_type is not None
 
 
 async def find_page(
@@ -314,3 +319,44 @@ async def _maintenance(
                 )
             )
     return sorted(found, key=lambda each: (each.starts_at, each.uid))
+
+
+async def badge_facts(
+    ctx: Context, found: Found, *, monitor_id: int, days: int
+) -> tuple[str, str, float | None, float | None] | None:
+    """A monitor of the page as its badges show it: name, public status, uptime over `days`
+    and the last 24 hours' average response time; None when the page does not show it."""
+    monitor = await ctx.db.scalar(
+        select(Monitor)
+        .join(StatusPageMonitor, StatusPageMonitor.monitor_id == Monitor.id)
+        .where(StatusPageMonitor.page_id == found.page.id, Monitor.id == monitor_id)
+    )
+    if monitor is None:
+        return None
+    now = utcnow()
+    since = datetime.combine(now.date() - timedelta(days=days - 1), time(), tzinfo=UTC)
+    rows = await ctx.db.scalars(
+        select(MonitorRollup).where(
+            MonitorRollup.monitor_id == monitor.id,
+            MonitorRollup.period == "day",
+            MonitorRollup.bucket_start >= since,
+        )
+    )
+    latency = await _latency(ctx.db, [monitor.id], now)
+    status = public_status(monitor).value
+    return monitor.name, status, uptime.total(rows).uptime_pct, latency.get(monitor.id)
+
+
+async def logo_of(db: AsyncSession, *, org_slug: str) -> tuple[bytes | None, str]:
+    """The uploaded logo of an organization whose plan has the whitelabel module."""
+    row = (
+        await db.execute(
+            select(Organization.logo, Organization.logo_content_type, Organization.extra_modules,
+                   Plan.modules)
+            .join(Plan, Plan.id == Organization.plan_id)
+            .where(Organization.slug == org_slug, Organization.status == "active")
+        )
+    ).one_or_none()  # fmt: skip
+    if row is None or "whitelabel" not in {*row.modules, *(row.extra_modules or [])}:
+        return None, ""
+    return row.logo, row.logo_content_type or "application/octet-stream"

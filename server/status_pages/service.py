@@ -23,6 +23,7 @@ from server.service_context import Context
 from server.status_pages import history
 from server.status_pages.models import StatusPage, StatusPageMonitor, StatusSubscriber
 from shared.api.common import Page, PageQuery
+from shared.api.events import StatusPageChanged
 from shared.api.status_pages import (
     GLOBAL_PAGE,
     RESERVED_SLUGS,
@@ -315,8 +316,16 @@ async def _flush_slug(db: AsyncSession, slug: str) -> None:
         raise Conflict(f"A status page with the slug {slug!r} already exists") from exc
 
 
-async def _audit(ctx: Context, action: str, page: StatusPage, changed: list[str]) -> None:
-    detail = f"{page.name!r}" + (f": {', '.join(changed)}" if changed else "")
+def tell_changed(ctx: Context, page: StatusPage, change: str) -> None:
+    """Tell every process (its rendered pages go stale) and the consoles, after commit."""
+    ctx.publish_after_commit(
+        StatusPageChanged(page_id=page.id, page=page.slug, change=change), org_id=page.org_id
+    )
+
+
+async def _audit(ctx: Context, action: str, page: StatusPage, changed_fields: list[str]) -> None:
+    tell_changed(ctx, page, action.rpartition(".")[2].removeprefix("token_") or "updated")
+    detail = f"{page.name!r}" + (f": {', '.join(changed_fields)}" if changed_fields else "")
     await audit.record(
         ctx, action=action, resource_type="status_page", resource_id=page.id, detail=detail
     )

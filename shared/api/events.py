@@ -223,6 +223,16 @@ class AgentMetricsReported(EventData):
     load1: float | None
 
 
+class StatusPageChanged(EventData):
+    """A status page, its monitors or one of its announcements changed (public pages
+    rendered before are stale)."""
+
+    event_type: Literal["status_page.changed"] = _named("status_page.changed")
+    page_id: int
+    page: str = Field(description='"global" or the client page\'s slug')
+    change: str = Field(description="updated, deleted, token, announcement")
+
+
 class StreamReset(EventData):
     """Events were missed (the resume point is no longer buffered): re-read what you show."""
 
@@ -252,6 +262,7 @@ KnownEvent = Annotated[
         ResourceStateChanged,
         ResourceActionFinished,
         BudgetStateChanged,
+        StatusPageChanged,
         NotificationCreated,
         AgentStatusChanged,
         AgentMetricsReported,

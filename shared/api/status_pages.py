@@ -35,7 +35,7 @@ from shared.api.common import (
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 Slug = Annotated[str, Field(min_length=1, max_length=63, pattern=SLUG_PATTERN)]
 # Paths beside client pages under /status/{org_slug}/ (server/routes.py PAGES).
-RESERVED_SLUGS = frozenset({"badge", "subscribe", "global"})
+RESERVED_SLUGS = frozenset({"badge", "subscribe", "global", "logo"})
 Title = Annotated[Name, Field(max_length=200)]
 Url = Annotated[OneLine, Field(max_length=2000, pattern=r"^https?://[^\s]+$")]
 HistoryDays = Annotated[int, Field(ge=7, le=365)]

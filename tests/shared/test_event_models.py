@@ -122,6 +122,7 @@ TYPICAL: list[tuple[str, dict[str, Any]]] = [
             "load1": 0.42,
         },
     ),
+    ("status_page.changed", {"page_id": 2, "page": "acme", "change": "announcement"}),
     ("stream.reset", {"reason": "resume point no longer buffered", "last_event_id": 99}),
 ]
 

@@ -22,6 +22,7 @@ from server.notifications import handlers as notifications
 from server.orgs import handlers as orgs
 from server.overview import handlers as overview
 from server.resources import handlers as resources
+from server.status_pages import handlers as status_pages
 from server.users import handlers as users
 from shared.api import agents as agents_api
 from shared.api import alert_rules as alert_rules_api
@@ -40,6 +41,7 @@ from shared.api import notifications as notifications_api
 from shared.api import orgs as orgs_api
 from shared.api import overview as overview_api
 from shared.api import resources as resources_api
+from shared.api import status_pages as status_pages_api
 from shared.api import users as users_api
 from shared.api.common import Message, Page, PageQuery, Role
 
@@ -54,6 +56,19 @@ _ACTION_NOTES = (
     "in the background: its state changes come as `resource.state` events, its end as a "
     "`resource.action` event and in GET /resources/{id}/actions. A provider refusal (AWS "
     "cannot stop some kinds of database) ends it as failed with AWS's reason."
+)
+
+STATUS = "status_pages"
+_PUBLIC_NOTES = (
+    "No authentication. A page that does not exist or is disabled, or an organization "
+    "without the status_pages module, is a 404; a page that requires a token is a 401 "
+    "without `?token=`. The same page as HTML is at `/status/{org_slug}[/{client_slug}]`."
+)
+_SUBSCRIBE_NOTES = (
+    "Answers 202 with the same message whether the address is new, pending or subscribed "
+    "already. A confirmation link is emailed (double opt-in); once confirmed, the address "
+    "is emailed of incidents opened and resolved on the page's monitors and of the page's "
+    "announcements, each mail with a one-click unsubscribe (RFC 8058)."
 )
 
 _COST_RANGE_NOTES = (
@@ -617,6 +632,96 @@ ROUTES: list[Route] = [
           "notifications", response=notifications_api.NotificationRead),
     Route("DELETE", "/notifications/{id}", notifications.delete_notification,
           "Delete one line of the caller's inbox", "notifications", status=204),
+    # Status pages (the admin API; the pages themselves are in PAGES)
+    Route("GET", "/status-pages/global", status_pages.get_global, "The global status page's settings",
+          "status-pages", module=STATUS, response=status_pages_api.PageRead,
+          description="Made (disabled) when first read. Its public page is "
+          "`/status/{org_slug}`, its JSON `/api/v1/public/status/{org_slug}`."),
+    Route("PUT", "/status-pages/global", status_pages.put_global, "Set the global status page",
+          "status-pages", role=ADMIN, module=STATUS, body=status_pages_api.PageSettings,
+          response=status_pages_api.PageWithToken,
+          description="Replaces every setting (left out: its default). `monitor_ids` are shown "
+          "in that order; an id that is not this organization's monitor is a 400. Turning "
+          "`require_token` on for a page without a token makes one, answered here once "
+          "(`token`); it is stored as a hash."),
+    Route("POST", "/status-pages/global/regenerate-token", status_pages.regenerate_global_token,
+          "A new token for the global page; the old one stops at once", "status-pages",
+          role=ADMIN, module=STATUS, response=status_pages_api.PageWithToken),
+    Route("POST", "/status-pages/global/generate-history", status_pages.generate_history,
+          "Backfill the daily history the pages show", "status-pages", role=ADMIN,
+          module=STATUS, response=status_pages_api.HistoryGenerated,
+          description="For every monitor on this organization's pages, over the longest "
+          "`history_days`: each day whose daily rollup is missing or disagrees with its "
+          "hourly rollups (kept 90 days) is written anew from them. Days without hourly "
+          "rollups stay as they are."),
+    Route("GET", "/status-pages/clients", status_pages.list_clients, "Client status pages, by name",
+          "status-pages", module=STATUS, query=PageQuery,
+          response=Page[status_pages_api.PageRead]),
+    Route("POST", "/status-pages/clients", status_pages.create_client, "Add a client status page",
+          "status-pages", role=ADMIN, module=STATUS, body=status_pages_api.ClientPageCreate,
+          response=status_pages_api.PageWithToken, status=201, errors=(409,),
+          description="`slug` defaults to the name made URL-safe (`Acme EU` -> `acme-eu`); a "
+          "slug taken in this organization is a 409, and `badge`, `subscribe` and `global` are "
+          "reserved (400). Its page is `/status/{org_slug}/{slug}`. With `require_token`, the "
+          "token is answered once (`token`)."),
+    Route("GET", "/status-pages/clients/{id}", status_pages.get_client, "One client status page",
+          "status-pages", module=STATUS, response=status_pages_api.PageRead),
+    Route("PATCH", "/status-pages/clients/{id}", status_pages.update_client,
+          "Change a client status page", "status-pages", role=ADMIN, module=STATUS,
+          body=status_pages_api.ClientPageUpdate, response=status_pages_api.PageWithToken,
+          errors=(409,)),
+    Route("DELETE", "/status-pages/clients/{id}", status_pages.delete_client,
+          "Delete a client status page with its announcements and subscribers", "status-pages",
+          role=ADMIN, module=STATUS, status=204),
+    Route("POST", "/status-pages/clients/{id}/regenerate-token",
+          status_pages.regenerate_client_token,
+          "A new token for a client page; the old one stops at once", "status-pages",
+          role=ADMIN, module=STATUS, response=status_pages_api.PageWithToken),
+    Route("GET", "/status-pages/announcements", status_pages.list_announcements,
+          "Announcements, newest first", "status-pages", module=STATUS,
+          query=status_pages_api.AnnouncementQuery,
+          response=Page[status_pages_api.AnnouncementRead]),
+    Route("POST", "/status-pages/announcements", status_pages.create_announcement,
+          "Post an announcement on a status page", "status-pages", role=ADMIN, module=STATUS,
+          body=status_pages_api.AnnouncementCreate, response=status_pages_api.AnnouncementRead,
+          status=201,
+          description="`page` is `global` or a client page's slug (another is a 400). The "
+          "page's confirmed subscribers are emailed."),
+    Route("GET", "/status-pages/announcements/{id}", status_pages.get_announcement,
+          "One announcement with its updates", "status-pages", module=STATUS,
+          response=status_pages_api.AnnouncementRead),
+    Route("PATCH", "/status-pages/announcements/{id}", status_pages.update_announcement,
+          "Move an announcement to a new state, or add a note", "status-pages", role=ADMIN,
+          module=STATUS, body=status_pages_api.AnnouncementUpdate,
+          response=status_pages_api.AnnouncementRead,
+          description="A new `state` or `body` adds an update to its timeline and emails the "
+          "page's subscribers; a new `title` only renames it."),
+    Route("DELETE", "/status-pages/announcements/{id}", status_pages.delete_announcement,
+          "Delete an announcement", "status-pages", role=ADMIN, module=STATUS, status=204),
+    Route("GET", "/status-pages/subscribers", status_pages.list_subscribers,
+          "A page's confirmed subscribers, by address", "status-pages", role=ADMIN,
+          module=STATUS, query=status_pages_api.SubscriberQuery,
+          response=Page[status_pages_api.SubscriberRead]),
+    Route("DELETE", "/status-pages/subscribers/{id}", status_pages.remove_subscriber,
+          "Remove a subscriber", "status-pages", role=ADMIN, module=STATUS, status=204),
+    Route("GET", "/public/status/{org_slug}", status_pages.public_page,
+          "The global status page, as JSON", "status-pages", access=PUBLIC,
+          query=status_pages_api.PublicPageQuery, response=status_pages_api.PublicStatusPage,
+          errors=(401,), description=_PUBLIC_NOTES),
+    Route("GET", "/public/status/{org_slug}/{client_slug}", status_pages.public_page,
+          "A client status page, as JSON", "status-pages", access=PUBLIC,
+          query=status_pages_api.PublicPageQuery, response=status_pages_api.PublicStatusPage,
+          errors=(401,), description=_PUBLIC_NOTES),
+    Route("POST", "/public/status/{org_slug}/subscribe", status_pages.subscribe,
+          "Subscribe to the global status page by email", "status-pages", access=PUBLIC,
+          query=status_pages_api.PublicPageQuery, body=status_pages_api.SubscribeRequest,
+          response=status_pages_api.SubscribeAccepted, status=202, errors=(401,),
+          description=_SUBSCRIBE_NOTES),
+    Route("POST", "/public/status/{org_slug}/{client_slug}/subscribe", status_pages.subscribe,
+          "Subscribe to a client status page by email", "status-pages", access=PUBLIC,
+          query=status_pages_api.PublicPageQuery, body=status_pages_api.SubscribeRequest,
+          response=status_pages_api.SubscribeAccepted, status=202, errors=(401,),
+          description=_SUBSCRIBE_NOTES),
 ]  # fmt: skip
 
 HTML = "text/html"

@@ -25,6 +25,13 @@ from server.notifications.models import (
 )
 from server.orgs.models import Membership, Organization
 from server.resources.models import SEARCH_TABLE, Resource, ResourceAction, ResourceTag
+from server.status_pages.models import (
+    Announcement,
+    AnnouncementStep,
+    StatusPage,
+    StatusPageMonitor,
+    StatusSubscriber,
+)
 from server.users.models import Invitation, User
 
 
@@ -42,6 +49,8 @@ __all__ = [
     "AlertOverride",
     "AlertRule",
     "AlertState",
+    "Announcement",
+    "AnnouncementStep",
     "ApiKey",
     "AuditLog",
     "AuthSession",
@@ -77,6 +86,9 @@ __all__ = [
     "Resource",
     "ResourceAction",
     "ResourceTag",
+    "StatusPage",
+    "StatusPageMonitor",
+    "StatusSubscriber",
     "User",
     "agent_rollup",
     "agent_sample",

@@ -67,7 +67,11 @@ class Dispatcher(Loop):
             await delivery.release_digests(ctx, now=utcnow())
         async with runtime.sessions() as db, db.begin():
             ids = await delivery.claim(db, now=utcnow(), limit=self._batch)
-            jobs = await delivery.jobs_of(db, ids, runtime.keys) if ids else []
+            jobs = (
+                await delivery.jobs_of(db, ids, runtime.keys, runtime.settings.resolved_public_url)
+                if ids
+                else []
+            )
         if not jobs:
             return await self._prune()
         outcomes = await asyncio.gather(*(self._send(job) for job in jobs))

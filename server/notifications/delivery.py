@@ -19,7 +19,7 @@ due, what each one says, and what an attempt's outcome changes.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,8 @@ from server.orgs.models import Organization
 from server.providers.channels import parse_config
 from server.providers.channels.base import ChannelConfig, Notice
 from server.service_context import Context
+from server.status_pages.models import StatusSubscriber
+from server.status_pages.subscribers import unsubscribe_url
 from server.users.models import User
 from shared.api.incidents import IncidentStatus
 from shared.api.notifications import DeliveryStatus, EventType
@@ -105,13 +107,14 @@ async def claim(db: AsyncSession, *, now: datetime, limit: int) -> list[int]:
     return sorted(claimed)
 
 
-async def jobs_of(db: AsyncSession, ids: list[int], keys: Keys) -> list[Job]:
-    """What each claimed delivery sends, read in one pass."""
+async def jobs_of(db: AsyncSession, ids: list[int], keys: Keys, base_url: str) -> list[Job]:
+    """What each claimed delivery sends, read in one pass. `base_url`: this server's
+    public address, where a status page subscriber's unsubscribe link points."""
     rows = (
         await db.execute(
             select(
                 NotificationDelivery, NotificationEvent, NotificationChannel, Organization,
-                User.email,
+                User.email, StatusSubscriber,
             )
             .join(NotificationEvent, NotificationEvent.id == NotificationDelivery.event_id)
             .join(Organization, Organization.id == NotificationDelivery.org_id)
@@ -119,16 +122,22 @@ async def jobs_of(db: AsyncSession, ids: list[int], keys: Keys) -> list[Job]:
                 NotificationChannel, NotificationChannel.id == NotificationDelivery.channel_id
             )
             .outerjoin(User, User.id == NotificationDelivery.user_id)
+            .outerjoin(StatusSubscriber, StatusSubscriber.id == NotificationDelivery.subscriber_id)
             .where(NotificationDelivery.id.in_(ids))
         )
     ).all()  # fmt: skip
     open_incidents = await _open_incidents(db, [d.incident_id for d, *_ in rows if d.escalation])
     jobs = []
-    for delivery, event, channel, org, member_email in rows:
+    for delivery, event, channel, org, member_email, subscriber in rows:
         skip: tuple[DeliveryStatus, str] | None = None
         config = None
+        notice = notice_of(delivery, event, org.name)
         if member_email is not None:  # a member's own email, as their preferences ask
             config = parse_config("email", {"to": [member_email]})
+        elif subscriber is not None:  # a status page's subscriber
+            config = parse_config("email", {"to": [subscriber.email]})
+            link = unsubscribe_url(base_url, keys.jwt_secret, subscriber.id, subscriber.nonce)
+            notice = replace(notice, unsubscribe_url=link)
         elif channel is None:
             skip = (DeliveryStatus.failed, "the channel was deleted")
         elif not channel.enabled:
@@ -145,7 +154,7 @@ async def jobs_of(db: AsyncSession, ids: list[int], keys: Keys) -> list[Job]:
                 delivery_id=delivery.id,
                 attempts=delivery.attempts,
                 channel_type=delivery.channel_type,
-                notice=notice_of(delivery, event, org.name),
+                notice=notice,
                 config=config,
                 skip=skip,
             )

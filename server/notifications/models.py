@@ -92,6 +92,10 @@ class NotificationDelivery(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="CASCADE"), default=None
     )
+    # A status page's subscriber (server/status_pages/subscribers.py), instead of a channel.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("status_subscriber.id", ondelete="CASCADE"), default=None
+    )
     # Kept as text, so the log still reads right once the channel is deleted.
     channel_name: Mapped[str] = mapped_column(String(200))
     channel_type: Mapped[str] = mapped_column(String(20))

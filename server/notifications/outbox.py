@@ -19,7 +19,10 @@ change that rolls back never is.
    as `held` in their quiet hours and goes out in one digest when those end.
 6. A `channel.disabled` event no rule routes goes to every other enabled channel, so a
    broken channel is never disabled in silence.
-7. After commit the dispatcher is woken (when the context can wake it; else its poll finds
+7. An incident opened or resolved on a monitor that status pages show: one email to each
+   confirmed subscriber of those pages (server/status_pages/subscribers.py), once per
+   address, with its unsubscribe link.
+8. After commit the dispatcher is woken (when the context can wake it; else its poll finds
    the deliveries within a second).
 """
 
@@ -47,6 +50,7 @@ from server.notifications.preferences import preferences_of
 from server.notifications.quiet import quiet_until
 from server.orgs.models import Membership
 from server.service_context import Context, Wake
+from server.status_pages import subscribers
 from server.users.models import User
 from shared.api.common import Role
 from shared.api.events import NotificationCreated
@@ -144,9 +148,54 @@ async def notify(ctx: Context, occurrence: Occurrence) -> NotificationEvent:
     if rows:
         await db.execute(insert(NotificationDelivery), rows)
     emailed = await _to_members(ctx, event)
-    if (rows or emailed) and ctx.runtime is not None:
+    told = await _to_subscribers(
+        ctx, event, await subscribers.of_incident(db, event.type, event.data)
+    )
+    if (rows or emailed or told) and ctx.runtime is not None:
         ctx.wake(Wake.dispatch)
     return event
+
+
+async def tell_subscribers(
+    ctx: Context, occurrence: Occurrence, recipients: list[subscribers.Recipient]
+) -> None:
+    """An event that only status page subscribers hear of (an announcement): stored, and
+    one email to each, in the caller's transaction."""
+    if not recipients:
+        return
+    event = NotificationEvent(
+        org_id=occurrence.org_id, type=occurrence.type, severity=occurrence.severity,
+        title=occurrence.title[:200], text=occurrence.text[:2000],
+        dedup_key=occurrence.dedup_key, data=occurrence.data,
+    )  # fmt: skip
+    ctx.db.add(event)
+    await ctx.db.flush()
+    if await _to_subscribers(ctx, event, recipients) and ctx.runtime is not None:
+        ctx.wake(Wake.dispatch)
+
+
+async def _to_subscribers(
+    ctx: Context, event: NotificationEvent, recipients: list[subscribers.Recipient]
+) -> bool:
+    """One email delivery to each status page subscriber; whether there was any."""
+    if not recipients:
+        return False
+    now = utcnow()
+    rows = [_to_subscriber(event, each, now) for each in recipients]
+    await ctx.db.execute(insert(NotificationDelivery), rows)
+    return True
+
+
+def _to_subscriber(
+    event: NotificationEvent, recipient: subscribers.Recipient, now: datetime
+) -> dict[str, Any]:
+    return {
+        "org_id": event.org_id, "event_id": event.id, "channel_id": None,
+        "subscriber_id": recipient.subscriber_id, "channel_name": recipient.email,
+        "channel_type": "email", "incident_id": event.incident_id, "escalation": False,
+        "idempotency_id": new_idempotency_id(), "status": PENDING, "attempts": 0,
+        "next_attempt_at": now, "created_at": now,
+    }  # fmt: skip
 
 
 def _delivery(

@@ -47,7 +47,7 @@ class MailSpool:
         writing = self.directory / f".{mail_id}{SUFFIX}.part"
         descriptor = os.open(writing, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as file:
-            file.write(message.as_bytes(policy=policy.SMTP))
+            file.write(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
         os.rename(writing, self.directory / f"{mail_id}{SUFFIX}")
         self._prune()
         return mail_id

@@ -155,7 +155,10 @@ class AnnouncementUpdate(UpdateModel):
 
 
 class AnnouncementQuery(PageQuery):
-    page: Annotated[OneLine, Field(min_length=1, max_length=63)] | None = None
+    # Not `page`: that is the page of the list.
+    status_page: Annotated[OneLine, Field(min_length=1, max_length=63)] | None = Field(
+        None, description='"global" or a client page\'s slug; every page when left out'
+    )
     state: AnnouncementState | None = None
 
 
@@ -187,7 +190,7 @@ class SubscribeAccepted(ReadModel):
 
 
 class SubscriberQuery(PageQuery):
-    page: Annotated[OneLine, Field(min_length=1, max_length=63)] | None = Field(
+    status_page: Annotated[OneLine, Field(min_length=1, max_length=63)] | None = Field(
         None, description='"global" or a client page\'s slug; every page when left out'
     )
 
@@ -276,3 +279,9 @@ class PublicStatusPage(ReadModel):
     announcements: list[AnnouncementRead] = Field(description="newest first")
     maintenance: list[PublicMaintenance] = Field(description="the next 30 days, soonest first")
     generated_at: UtcDatetime
+
+
+class PublicPageQuery(ApiModel):
+    token: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="the page's token, when it requires one"
+    )

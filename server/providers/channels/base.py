@@ -56,6 +56,8 @@ class Notice:
     org_name: str
     status: str | None = None  # an incident's status after the event
     url: str | None = None  # where a person reads more (the server's public URL)
+    # A status page subscriber's one-click unsubscribe link (RFC 8058); email only.
+    unsubscribe_url: str | None = None
     facts: Mapping[str, str] = field(default_factory=dict)  # "Monitor": "api", ...
     data: Mapping[str, Any] = field(default_factory=dict)  # the event's JSON (webhook `data`)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -38,6 +39,7 @@ from server.providers.channels.render import (
 from server.providers.mail_spool import MailSpool
 
 DEFAULT_FROM = "Upmetr <noreply@upmetr.local>"
+LONG_LINES = policy.default.clone(max_line_length=998)
 _NOT_IN_MESSAGE_ID = re.compile(r"[^A-Za-z0-9._~-]")
 
 
@@ -70,14 +72,26 @@ def html_body(notice: Notice) -> str:
 
 
 def build_message(notice: Notice, to: list[str], sender: str) -> EmailMessage:
-    message = EmailMessage()
+    # An unsubscribe link is one long word: folded at 78 columns it would be turned into
+    # encoded words that mail clients do not read as a URL. RFC 5322 allows 998.
+    message = EmailMessage(policy=LONG_LINES if notice.unsubscribe_url else policy.default)
     message["From"] = sender
     message["To"] = [Address(addr_spec=address) for address in to]
     message["Subject"] = subject(notice)
     message["Date"] = format_datetime(notice.occurred_at)
     message["Message-ID"] = message_id(notice, sender)
-    message.set_content(plain_text(notice))
-    message.add_alternative(html_body(notice), subtype="html")
+    text, body = plain_text(notice), html_body(notice)
+    if notice.unsubscribe_url:
+        # RFC 2369 and RFC 8058: mail clients offer "unsubscribe", done with one POST.
+        message["List-Unsubscribe"] = f"<{notice.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        text += f"\n\nUnsubscribe: {notice.unsubscribe_url}\n"
+        link = html.escape(notice.unsubscribe_url, quote=True)
+        body = body.replace(
+            "</body>", f'<p style="font-size:12px"><a href="{link}">Unsubscribe</a></p></body>'
+        )
+    message.set_content(text)
+    message.add_alternative(body, subtype="html")
     return message
 
 
@@ -99,8 +113,12 @@ class EmailChannel(Channel):
             return Sent(None, f"SMTP is not configured; kept in the mail spool as {mail_id}")
         tls = smtp.get("tls", "starttls")
         try:
+            # Flattened here with the message's own policy: aiosmtplib's would fold the
+            # unsubscribe link at 78 columns (see build_message).
             refused, answer = await aiosmtplib.send(
-                message,
+                message.as_bytes(policy=message.policy.clone(linesep="\r\n")),
+                sender=parseaddr(message["From"])[1],
+                recipients=list(settings.to),
                 hostname=smtp["host"],
                 port=smtp.get("port"),
                 username=smtp.get("user"),

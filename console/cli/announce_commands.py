@@ -9,7 +9,14 @@ from typing import Any
 import click
 
 from console.cli.cloud_format import clip
-from console.cli.output import json_option, print_fields, print_page, print_result, print_table
+from console.cli.output import (
+    json_option,
+    page_options,
+    print_fields,
+    print_page,
+    print_result,
+    print_table,
+)
 from console.cli.session import open_client, reports_errors
 from console.cli.status_page_format import STATES, also_as
 from shared.api.status_pages import GLOBAL_PAGE, AnnouncementRead
@@ -55,7 +62,8 @@ def announce() -> None:
 @click.option("--body", required=True, help="What happened, for the public.")
 @click.option("--state", type=STATES, help="Where it stands (default investigating).")
 @click.option(
-    "--page", "page_slug", metavar="SLUG", default=GLOBAL_PAGE, show_default=True,
+    "--page", "--status-page", "page_slug", metavar="SLUG", default=GLOBAL_PAGE,
+    show_default=True,
     help='"global" or a client page\'s slug.',
 )  # fmt: skip
 @json_option
@@ -74,15 +82,19 @@ def announce_add(title: str, body: str, state: str | None, page_slug: str, as_js
 
 
 @announce.command("list")
-@click.option("--page", "page_slug", metavar="SLUG", help='"global" or a client page\'s slug.')
+@click.option("--status-page", metavar="SLUG", help='Only "global" or a client page\'s slug.')
 @click.option("--state", type=STATES, help="Only announcements in this state.")
-@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@page_options
 @json_option
 @reports_errors
-def announce_list(page_slug: str | None, state: str | None, per_page: int, as_json: bool) -> None:
-    """Announcements of every page (one page's with --page), newest first."""
+def announce_list(
+    status_page: str | None, state: str | None, page: int, per_page: int, as_json: bool
+) -> None:
+    """Announcements of every page (one page's with --status-page), newest first."""
     with open_client() as api:
-        result = api.status_pages.announcements.list(page=page_slug, state=state, per_page=per_page)
+        result = api.status_pages.announcements.list(
+            status_page=status_page, state=state, page=page, per_page=per_page
+        )
     print_result(result, as_json, lambda: print_page(result, _COLUMNS))
 
 

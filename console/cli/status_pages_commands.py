@@ -111,14 +111,18 @@ def status_pages_generate_history(as_json: bool) -> None:
 
 
 @status_pages.command("subscribers")
-@click.option("--page", "page_slug", metavar="SLUG", help='"global" or a client page\'s slug.')
-@click.option("--per-page", type=click.IntRange(1, 200), default=50, show_default=True)
+@click.option("--status-page", metavar="SLUG", help='Only "global" or a client page\'s slug.')
+@page_options
 @json_option
 @reports_errors
-def status_pages_subscribers(page_slug: str | None, per_page: int, as_json: bool) -> None:
-    """Who subscribed to the pages by email (one page's with --page)."""
+def status_pages_subscribers(
+    status_page: str | None, page: int, per_page: int, as_json: bool
+) -> None:
+    """Who subscribed to the pages by email and confirmed it (one page's with --status-page)."""
     with open_client() as api:
-        result = api.status_pages.subscribers.list(page=page_slug, per_page=per_page)
+        result = api.status_pages.subscribers.list(
+            status_page=status_page, page=page, per_page=per_page
+        )
     print_result(result, as_json, lambda: print_page(result, _SUBSCRIBER_COLUMNS))
 
 

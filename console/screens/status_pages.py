@@ -46,9 +46,10 @@ PAGE_COLUMNS = (
     Col("TOKEN", 70, width=5),
     Col("SUBSCRIBERS", 60, width=11),
 )
+# The status outranks the name: in a narrow pane a name is cut rather than the status left out.
 MONITOR_COLUMNS = (
-    Col("MONITOR", 100, min_width=10),
-    Col("STATUS", 90, width=13),
+    Col("MONITOR", 90, min_width=10),
+    Col("STATUS", 100, width=13),
     Col("24H", 50, width=7),
 )
 ANNOUNCEMENT_COLUMNS = (

@@ -98,17 +98,18 @@ class Announcements(Namespace[M]):
     def list(
         self,
         *,
-        page: str | None = None,
+        status_page: str | None = None,
         state: AnnouncementState | str | None = None,
+        page: int = 1,
         per_page: int = 50,
     ) -> Call[Page[AnnouncementRead]]:
-        """`page`: "global" or a client page's slug (every page when left out). The query's
-        `page` names the status page, so there is no page number to ask for."""
+        """Newest first; `status_page`: "global" or a client page's slug (every page when
+        left out)."""
         return Call(
             "GET",
             ANNOUNCEMENTS,
             parse_as(Page[AnnouncementRead]),
-            params=query(page=page, state=state, per_page=per_page),
+            params=query(status_page=status_page, state=state, page=page, per_page=per_page),
         )
 
     @endpoint
@@ -160,14 +161,16 @@ class Subscribers(Namespace[M]):
     """Who subscribed to a page by email (`/status-pages/subscribers`)."""
 
     @endpoint
-    def list(self, *, page: str | None = None, per_page: int = 50) -> Call[Page[SubscriberRead]]:
-        """`page`: "global" or a client page's slug (every page when left out); as for
-        announcements, the query's `page` names the status page."""
+    def list(
+        self, *, status_page: str | None = None, page: int = 1, per_page: int = 50
+    ) -> Call[Page[SubscriberRead]]:
+        """Confirmed subscribers, by address; `status_page`: "global" or a client page's slug
+        (every page when left out)."""
         return Call(
             "GET",
             SUBSCRIBERS,
             parse_as(Page[SubscriberRead]),
-            params=query(page=page, per_page=per_page),
+            params=query(status_page=status_page, page=page, per_page=per_page),
         )
 
     @endpoint
@@ -222,13 +225,20 @@ class StatusPages(Namespace[M]):
 
     @endpoint
     def subscribe(
-        self, org_slug: str, email: str, *, client_slug: str | None = None
+        self,
+        org_slug: str,
+        email: str,
+        *,
+        client_slug: str | None = None,
+        token: str | None = None,
     ) -> Call[SubscribeAccepted]:
-        """Ask for a page's news by email: the server mails a link to confirm (double opt-in)."""
+        """Ask for a page's news by email: the server mails a link to confirm (double opt-in).
+        `token` when the page requires one."""
         return Call(
             "POST",
             f"{_public_path(org_slug, client_slug)}/subscribe",
             parse_as(SubscribeAccepted),
+            params=query(token=token),
             json=body(email=email),
             authenticated=False,
         )

@@ -4,6 +4,7 @@ public reads is checked through the client's public calls, without signing in.""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,7 @@ def test_client_pages_are_added_listed_changed_and_deleted_by_their_slug(
     listed = run(config_dir, "status-pages", "clients", "list")
     header, *rows = listed.stdout.splitlines()
     assert header.split()[:4] == ["ID", "NAME", "SLUG", "ENABLED"]
-    assert sorted(row.split()[2] for row in rows) == ["globex-corp", "initech"]
+    assert [row.split()[-6] for row in rows] == ["globex-corp", "initech"]  # by name
 
     shown = json.loads(run(config_dir, "status-pages", "clients", "show", "globex-corp",
                            "--json").stdout)  # fmt: skip
@@ -131,7 +132,7 @@ def test_an_announcement_moves_through_its_states_and_is_deleted(
                 "globex", "--state", "identified", "--json")  # fmt: skip
     assert json.loads(other.stdout)["page"] == "globex"
 
-    on_global = json.loads(run(config_dir, "announce", "list", "--page", "global",
+    on_global = json.loads(run(config_dir, "announce", "list", "--status-page", "global",
                                "--json").stdout)  # fmt: skip
     (note,) = on_global["items"]
     assert note["title"] == "Slow checkouts"
@@ -151,20 +152,35 @@ def test_an_announcement_moves_through_its_states_and_is_deleted(
     assert [each.title for each in left] == ["Globex only"]
 
 
-def test_subscribers_are_listed_and_removed(
+def confirm_all(server: ServerProcess) -> None:
+    """Confirm every pending subscriber, as following the mailed link does: that link opens a
+    page outside the API (`/status-subscription/confirm`), so the row is changed directly."""
+    with sqlite3.connect(server.data_dir / "upmetr.db") as db:
+        db.execute(
+            "UPDATE status_subscriber SET confirmed_at = CURRENT_TIMESTAMP"
+            " WHERE confirmed_at IS NULL"
+        )
+
+
+def test_subscribers_who_confirmed_are_listed_and_removed(
     config_dir: Path, api: Client, server: ServerProcess
 ) -> None:
-    api.status_pages.put(PageSettings(enabled=True))
-    accepted = api.status_pages.subscribe(org_slug(api), "ann@example.com")
-    assert accepted.detail
+    api.status_pages.clients.create(name="Globex")
+    api.status_pages.subscribe(org_slug(api), "ann@example.com")
+    api.status_pages.subscribe(org_slug(api), "bo@example.com", client_slug="globex")
+    pending = json.loads(run(config_dir, "status-pages", "subscribers", "--json").stdout)
+    assert pending["items"] == []  # nobody has said yes yet
 
-    listed = run(config_dir, "status-pages", "subscribers", "--json")
+    confirm_all(server)
+    listed = run(config_dir, "status-pages", "subscribers")
     assert listed.exit_code == 0, listed.output
-    subscribers = json.loads(listed.stdout)["items"]
-    if not subscribers:
-        pytest.skip("the server lists confirmed subscribers only")
-    (ann,) = subscribers
-    assert ann["email"] == "ann@example.com"
-    removed = run(config_dir, "status-pages", "remove-subscriber", str(ann["id"]), "--yes")
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["ID", "EMAIL", "PAGE", "CONFIRMED", "SINCE"]
+    assert [row.split()[1] for row in rows] == ["ann@example.com", "bo@example.com"]
+    only = run(config_dir, "status-pages", "subscribers", "--status-page", "globex", "--json")
+    (bo,) = json.loads(only.stdout)["items"]
+    assert (bo["email"], bo["page"]) == ("bo@example.com", "globex")
+
+    removed = run(config_dir, "status-pages", "remove-subscriber", str(bo["id"]), "--yes")
     assert removed.exit_code == 0, removed.output
-    assert api.status_pages.subscribers.list().items == []
+    assert [s.email for s in api.status_pages.subscribers.list().items] == ["ann@example.com"]

@@ -98,7 +98,7 @@ def test_a_client_page_update_sends_null_to_clear_and_leaves_out_what_is_not_nam
     assert made.token is None and listed.items[0].slug == "globex"
 
 
-async def test_announcements_and_subscribers_are_asked_for_by_the_pages_slug() -> None:
+async def test_announcements_are_asked_for_by_the_pages_slug_and_moved_on() -> None:
     sent, handle = recording(
         {
             "GET /api/v1/status-pages/announcements": httpx.Response(
@@ -111,11 +111,13 @@ async def test_announcements_and_subscribers_are_asked_for_by_the_pages_slug() -
     )
     transport = httpx.MockTransport(handle)
     async with AsyncClient("http://host", api_key="upk_x", transport=transport) as api:
-        listed = await api.status_pages.announcements.list(page="globex", state="identified")
+        listed = await api.status_pages.announcements.list(status_page="globex", state="identified")
         await api.status_pages.announcements.create(title="Slow", body="Looking", page="globex")
         await api.status_pages.announcements.update(5, state=AnnouncementState.monitoring)
         await api.status_pages.subscribers.delete(9)
-    assert dict(sent[0].url.params) == {"page": "globex", "state": "identified", "per_page": "50"}
+    assert dict(sent[0].url.params) == {
+        "status_page": "globex", "state": "identified", "page": "1", "per_page": "50",
+    }  # fmt: skip
     assert listed.items[0].updates[0].state is AnnouncementState.investigating
     assert json.loads(sent[1].content) == {"title": "Slow", "body": "Looking", "page": "globex"}
     assert json.loads(sent[2].content) == {"state": "monitoring"}

@@ -76,6 +76,10 @@ async def test_the_global_page_comes_first_and_the_selected_pages_monitors_and_n
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, StatusPagesScreen))
 
+        await pilot.press("question_mark")  # help lists the view's keys and its command
+        await until(pilot, lambda: "status n status.announce" in table_text(pilot))
+        assert ":status  open status (or :sp" in table_text(pilot)  # no binding id
+
 
 async def test_an_admin_announces_moves_the_note_through_its_states_and_deletes_it(
     client: TestClient,  # type: ignore[type-arg]

@@ -79,7 +79,8 @@ async def list_announcements(ctx: Context, *, query: AnnouncementQuery) -> Page[
         statement = statement.where(Announcement.state == query.state.value)
     statement = statement.order_by(Announcement.created_at.desc(), Announcement.id.desc())
     total = await paging.count_of(ctx.db, statement)
-    rows = list((await ctx.db.execute(paging.window(statement, query))).tuples())
+    found = await ctx.db.execute(paging.window(statement, query))
+    rows = [(announcement, page) for announcement, page in found]
     return paging.paged(Page[AnnouncementRead], await reads_of(ctx, rows), total, query)
 
 

@@ -108,21 +108,35 @@ async def remove_subscriber(call: Call) -> None:
     await subscribers.remove_subscriber(call.ctx, subscriber_id=call.path["id"])
 
 
-async def public_page(call: Call) -> PublicStatusPage:
-    """GET /public/status/{org_slug}[/{client_slug}]"""
-    found = await public.find_page(
+async def _found(call: Call) -> public.Found:
+    return await public.find_page(
         call.db, org_slug=call.path["org_slug"], client_slug=call.path.get("client_slug"),
         token=call.query.token,
     )  # fmt: skip
-    return await public.build(call.ctx, found, now=utcnow())
 
 
-async def subscribe(call: Call) -> SubscribeAccepted:
-    """POST /public/status/{org_slug}[/{client_slug}]/subscribe"""
-    found = await public.find_page(
-        call.db, org_slug=call.path["org_slug"], client_slug=call.path.get("client_slug"),
-        token=call.query.token,
-    )  # fmt: skip
+async def public_global_page(call: Call) -> PublicStatusPage:
+    """GET /public/status/{org_slug}"""
+    return await public.build(call.ctx, await _found(call), now=utcnow())
+
+
+async def public_client_page(call: Call) -> PublicStatusPage:
+    """GET /public/status/{org_slug}/{client_slug}"""
+    return await public.build(call.ctx, await _found(call), now=utcnow())
+
+
+async def subscribe_global(call: Call) -> SubscribeAccepted:
+    """POST /public/status/{org_slug}/subscribe"""
+    return await _subscribe(call)
+
+
+async def subscribe_client(call: Call) -> SubscribeAccepted:
+    """POST /public/status/{org_slug}/{client_slug}/subscribe"""
+    return await _subscribe(call)
+
+
+async def _subscribe(call: Call) -> SubscribeAccepted:
+    found = await _found(call)
     url = call.settings.resolved_public_url + page_path(found.org.slug, found.page)
     return await subscribers.subscribe(
         call.ctx, page=found.page, email=call.body.email, page_url=url

@@ -285,7 +285,7 @@ async def _announcements(ctx: Context, page: StatusPage, since: datetime) -> lis
         .order_by(Announcement.created_at.desc(), Announcement.id.desc())
         .limit(MAX_ANNOUNCEMENTS)
     )
-    rows = list((await ctx.db.execute(statement)).tuples())
+    rows = [(each, page) for each, page in await ctx.db.execute(statement)]
     return await announcements.reads_of(ctx, rows)
 
 

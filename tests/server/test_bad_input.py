@@ -109,6 +109,13 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "to": "2026-01-02T00:00:00Z",
     },
     ("POST", "/agents"): {"name": "db-1", "tags": ["db"]},
+    ("PUT", "/status-pages/global"): {"enabled": True, "title": "Acme Status"},
+    ("POST", "/status-pages/clients"): {"name": "Acme"},
+    ("PATCH", "/status-pages/clients/{id}"): {"name": "Acme 2"},
+    ("POST", "/status-pages/announcements"): {"title": "Slow logins", "body": "Looking"},
+    ("PATCH", "/status-pages/announcements/{id}"): {"state": "identified"},
+    ("POST", "/public/status/{org_slug}/subscribe"): {"email": "reader@example.com"},
+    ("POST", "/public/status/{org_slug}/{client_slug}/subscribe"): {"email": "reader@example.com"},
     ("PATCH", "/agents/{id}"): {"name": "db-2"},
     ("POST", "/agents/ingest"): {
         "hostname": "db-1",
@@ -138,6 +145,8 @@ def route_id(route: Any) -> str:
 
 def url(route: Any, id_value: object = 1) -> str:
     path = route.path.replace("{id}", str(id_value)).replace("{agent_id}", "1")
+    # Bodies are read before the page is looked up: any slug shows what is refused.
+    path = path.replace("{org_slug}", "org-a").replace("{client_slug}", "clients")
     return API_PREFIX + path
 
 

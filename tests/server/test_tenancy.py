@@ -33,6 +33,7 @@ from server.notifications.models import (
 )
 from server.resources.models import Resource
 from server.routes import ROUTES
+from server.status_pages.models import Announcement, StatusPage, StatusSubscriber
 from server.users.models import Invitation, User
 from shared.api.common import API_PREFIX, Role
 from tests.conftest import World
@@ -58,6 +59,9 @@ ID_KINDS = {
     "/notifications/channels/": "channel",
     "/notifications/rules/": "rule",
     "/notifications/": "notification",
+    "/status-pages/clients/": "status_page",
+    "/status-pages/announcements/": "announcement",
+    "/status-pages/subscribers/": "subscriber",
 }
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -173,6 +177,22 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             AgentContainer(agent_id=agent.id, name="web", state="running"),
             AlertOverride(rule_id=alert_rule.id, agent_id=agent.id, threshold=95.0),
         ])  # fmt: skip
+        status_page = StatusPage(org_id=world.org_a, kind="client", name="Org A clients",
+                                 slug="org-a-clients")  # fmt: skip
+        db.add(status_page)
+        await db.flush()
+        announcement = Announcement(
+            org_id=world.org_a,
+            page_id=status_page.id,
+            title="Org A notice",
+            body="Slow",
+            state="investigating",
+        )
+        subscriber = StatusSubscriber(org_id=world.org_a, page_id=status_page.id,
+                                      email="reader-a@example.com", nonce="n",
+                                      confirmed_at=datetime.now(UTC))  # fmt: skip
+        db.add_all([announcement, subscriber])
+        await db.flush()
         await db.execute(
             update(User)
             .where(User.id == world.bob.user_id)
@@ -203,6 +223,9 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             "alert_rule": alert_rule.id,
             "agent": agent.id,
             "notification": line.id,
+            "status_page": status_page.id,
+            "announcement": announcement.id,
+            "subscriber": subscriber.id,
         }
 
 
@@ -302,6 +325,13 @@ async def test_org_a_objects_survive_carols_attempts(
         override = await db.get(AlertOverride, (org_a_ids["alert_rule"], org_a_ids["agent"]))
     assert agent is not None and agent.name == "Org A host" and agent.token_hint == "****ab12"
     assert override is not None and override.threshold == 95.0
+    async with db.begin():
+        page = await db.get(StatusPage, org_a_ids["status_page"])
+        notice = await db.get(Announcement, org_a_ids["announcement"])
+        reader = await db.get(StatusSubscriber, org_a_ids["subscriber"])
+    assert page is not None and page.slug == "org-a-clients" and page.token_hash is None
+    assert notice is not None and notice.state == "investigating"
+    assert reader is not None
 
 
 @pytest.mark.parametrize(
@@ -323,6 +353,9 @@ async def test_org_a_objects_survive_carols_attempts(
         ("/alert-rules", "Org A alert"),
         ("/notifications/channels", "Org A pager"),
         ("/notifications/rules", "Org A route"),
+        ("/status-pages/clients", "Org A clients"),
+        ("/status-pages/announcements", "Org A notice"),
+        ("/status-pages/subscribers", "reader-a@example.com"),
         ("/notifications/deliveries", "Org A event"),
         ("/notifications", "Org A inbox line"),
         ("/notifications/unread-count", '"unread":1'),

@@ -12,6 +12,8 @@ from textual.pilot import Pilot
 from console.screens.confirm import ConfirmScreen
 from console.screens.status_pages import AnnouncementScreen, StatusPagesScreen
 from console.screens.text_entry import TextEntryScreen
+from server.context import EVENTS
+from shared.api.events import MonitorStatusChanged
 from tests.conftest import Person, World
 from tests.console.console_harness import SMALL, console_for, create_monitor, table_text, until
 
@@ -58,7 +60,7 @@ async def test_the_global_page_comes_first_and_the_selected_pages_monitors_and_n
     async with app.run_test(size=SMALL) as pilot:
         await until(pilot, lambda: app.me is not None)
         await pilot.press("colon", *"status", "enter")
-        await until(pilot, lambda: "Globex" in pages_text(pilot))
+        await until(pilot, lambda: "Globex" in pages_text(pilot) and app.connection == "live")
         assert isinstance(app.screen, StatusPagesScreen)
         first, second = pages_text(pilot).splitlines()
         assert "(global)" in first and "on 2 no" in first
@@ -66,6 +68,13 @@ async def test_the_global_page_comes_first_and_the_selected_pages_monitors_and_n
         monitors = table_text(pilot, "#page-monitors").splitlines()
         assert [line.split()[0] for line in monitors] == ["search", "checkout"]
         assert notes_text(pilot) == ""  # the announcement is Globex's
+
+        # A monitor's state follows its events in place.
+        changed = MonitorStatusChanged(
+            monitor_id=search["id"], name="search", status="down", previous_status="pending"
+        )
+        client.app[EVENTS].publish(world.org_a, changed)
+        await until(pilot, lambda: "search ▼ down" in table_text(pilot, "#page-monitors"))
 
         await pilot.press("j")
         await until(pilot, lambda: "Slow checkouts" in notes_text(pilot))

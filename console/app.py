@@ -37,9 +37,9 @@ from shared.api.common import Role
 from shared.api.events import Event, NotificationCreated, StreamReset
 from shared.client import AsyncClient, ClientError, RateLimited, Unauthorized
 
-# The main views in number-key order (0 after 9, as on the keyboard; alerts has no key
-# left, `:alerts` opens it). A view's module is imported when it is first
-# opened: the first frame waits for one view, not all of them (and plotext).
+# The main views in number-key order (0 after 9, as on the keyboard; alerts and status
+# have no key left, `:alerts` and `:status` open them). A view's module is imported when it
+# is first opened: the first frame waits for one view, not all of them (and plotext).
 VIEWS: dict[str, str] = {
     "dashboard": "console.screens.dashboard:DashboardScreen",
     "incidents": "console.screens.incidents:IncidentsScreen",
@@ -52,6 +52,7 @@ VIEWS: dict[str, str] = {
     "channels": "console.screens.channels:ChannelsScreen",
     "hosts": "console.screens.hosts:HostsScreen",
     "alerts": "console.screens.alert_rules:AlertRulesScreen",
+    "status": "console.screens.status_pages:StatusPagesScreen",
     "help": "console.screens.help:HelpScreen",
 }
 # Seconds to wait out a 429 whose answer named no Retry-After.

@@ -38,6 +38,8 @@ COMMANDS = {
     "alert-rules": "console.cli.alert_rules_commands:alert_rules",
     "agents": "console.cli.agents_commands:agents",
     "metrics": "console.cli.metrics_commands:metrics",
+    "status-pages": "console.cli.status_pages_commands:status_pages",
+    "announce": "console.cli.announce_commands:announce",
     "notifications": "console.cli.inbox_commands:notifications",
     "deliveries": "console.cli.inbox_commands:deliveries",
     "overview": "console.cli.overview_command:overview",

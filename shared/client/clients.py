@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from shared.client.notifications import Channels, NotificationRules, Notifications
     from shared.client.organization import AuditLogs, Organization, Plans, Settings, Users
     from shared.client.overview import OverviewReads
+    from shared.client.status_pages import StatusPages
 
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_MAX_RETRY_WAIT = 60.0
@@ -91,6 +92,7 @@ class _Namespaces(Generic[M]):
     alert_rules: AlertRules[M] = _on_first_use("alert_rules:AlertRules")
     agents: Agents[M] = _on_first_use("agents:Agents")
     metrics: Metrics[M] = _on_first_use("agents:Metrics")
+    status_pages: StatusPages[M] = _on_first_use("status_pages:StatusPages")
 
     def _attach(self, core: SyncCore | AsyncCore) -> None:
         self._core = core

@@ -6,15 +6,19 @@ that, an event of the organization that changes what its pages show (a monitor's
 an incident, a page or announcement edited: `STALE_ON`) drops every entry of the
 organization. Events reach every API process through the event log, so an edit made in
 one process, or a check in the worker, reaches all of them. The TTL bounds what no event
-tells (today's uptime moving with each check, a plan losing its module).
+tells (today's uptime moving with each check, a plan losing its module). Visitors who ask
+for an entry while it is being rendered wait for that one render (`through`), so an
+expiry under load costs one render, not one per connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 STALE_ON = frozenset(
@@ -47,6 +51,29 @@ class PageCache:
         self.ttl = ttl
         self._max = max_entries
         self._entries: OrderedDict[Key, Rendered] = OrderedDict()
+        self._rendering: dict[Key, asyncio.Future[Rendered]] = {}
+
+    async def through(self, key: Key, render: Callable[[], Awaitable[Rendered]]) -> Rendered:
+        """The entry of `key`: kept, being rendered (wait for it), or rendered now. An error
+        of the render reaches every request that waited for it, and nothing is kept."""
+        found = self.get(key)
+        if found is not None:
+            return found
+        pending = self._rendering.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Rendered] = asyncio.get_running_loop().create_future()
+        self._rendering[key] = future
+        try:
+            entry = self.put(key, await render())
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: nobody may be waiting
+            raise
+        finally:
+            del self._rendering[key]
+        future.set_result(entry)
+        return entry
 
     def get(self, key: Key) -> Rendered | None:
         found = self._entries.get(key)

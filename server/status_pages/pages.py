@@ -58,17 +58,19 @@ async def _cached(
     """The cached answer for `key`, else `make` renders it (after the page's checks)."""
     cache = call.ctx.shared.page_cache
     token = _token(call)
-    entry = cache.get((*key, token))
-    if entry is None:
-        org_slug, client_slug = _slugs(call)
-        try:
-            found = await public.find_page(
-                call.db, org_slug=org_slug, client_slug=client_slug, token=token
-            )
-        except ApiError as error:
-            return _refused(error)
+    org_slug, client_slug = _slugs(call)
+
+    async def render_now() -> Rendered:
+        found = await public.find_page(
+            call.db, org_slug=org_slug, client_slug=client_slug, token=token
+        )
         body, content_type = await make(found)
-        entry = cache.put((*key, token), rendered(found.org.id, body, content_type, cache.ttl))
+        return rendered(found.org.id, body, content_type, cache.ttl)
+
+    try:
+        entry = await cache.through((*key, token), render_now)
+    except ApiError as error:
+        return _refused(error)
     return _send(call.request, entry, private=token is not None)
 
 
@@ -172,10 +174,7 @@ async def badge(call: Call) -> web.Response:
             svg = badges.status_badge(name, PublicStatus(status))
         return svg.encode(), SVG
 
-    try:
-        return await _cached(call, ("badge", *_slugs(call), monitor_id, kind, days), make)
-    except NotFound as error:
-        return _refused(error)
+    return await _cached(call, ("badge", *_slugs(call), monitor_id, kind, days), make)
 
 
 async def logo(call: Call) -> web.Response:

@@ -217,31 +217,37 @@ async def _days(
     if not ids:
         return {}
     since = datetime.combine(first_day, time(), tzinfo=UTC)
-    rows: dict[tuple[int, date], MonitorRollup] = {
-        (row.monitor_id, row.bucket_start.astimezone(UTC).date()): row
-        for row in await db.scalars(
-            select(MonitorRollup).where(
-                MonitorRollup.monitor_id.in_(ids),
-                MonitorRollup.period == "day",
-                MonitorRollup.bucket_start >= since,
-            )
+    # Columns, not ORM objects: 50 monitors x 90 days made 4,500 of them, most of a render.
+    counts = (
+        MonitorRollup.up, MonitorRollup.down, MonitorRollup.degraded,
+        MonitorRollup.maintenance, MonitorRollup.unknown,
+    )  # fmt: skip
+    found = await db.execute(
+        select(MonitorRollup.monitor_id, MonitorRollup.bucket_start, *counts).where(
+            MonitorRollup.monitor_id.in_(ids),
+            MonitorRollup.period == "day",
+            MonitorRollup.bucket_start >= since,
         )
+    )
+    rows = {
+        (monitor_id, start.astimezone(UTC).date()): uptime.Totals(*figures)
+        for monitor_id, start, *figures in found
     }
     opened: dict[tuple[int, date], int] = defaultdict(int)
     for incident in incidents:
         if incident.target_id is not None:
             opened[(incident.target_id, incident.opened_at.astimezone(UTC).date())] += 1
     span = (today - first_day).days + 1
+    none = uptime.Totals()
     result: dict[int, tuple[list[PublicDay], uptime.Totals]] = {}
     for monitor in monitors:
         days = []
         kept = []
         for offset in range(span):
             day = first_day + timedelta(days=offset)
-            row = rows.get((monitor.id, day))
-            if row is not None:
-                kept.append(row)
-            totals = uptime.total([row] if row else [])
+            totals = rows.get((monitor.id, day), none)
+            if totals is not none:
+                kept.append(totals)
             days.append(
                 PublicDay(
                     date=day,
@@ -251,8 +257,15 @@ async def _days(
                     incidents=opened.get((monitor.id, day), 0),
                 )
             )
-        result[monitor.id] = (days, uptime.total(kept))
+        result[monitor.id] = (days, _sum(kept))
     return result
+
+
+def _sum(days: list[uptime.Totals]) -> uptime.Totals:
+    return uptime.Totals(
+        up=sum(day.up for day in days), down=sum(day.down for day in days),
+        degraded=sum(day.degraded for day in days),
+    )  # fmt: skip
 
 
 async def _latency(db: AsyncSession, ids: list[int], now: datetime) -> dict[int, float]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from server.db.base import utcnow
+from aiohttp import web
+
 from server.http.routing import Call
 from server.status_pages import announcements, public, subscribers
+from server.status_pages import pages as public_pages
 from server.status_pages import service as pages
 from server.status_pages.service import page_path
 from shared.api.common import Page
@@ -13,7 +15,6 @@ from shared.api.status_pages import (
     HistoryGenerated,
     PageRead,
     PageWithToken,
-    PublicStatusPage,
     SubscribeAccepted,
     SubscriberRead,
 )
@@ -115,14 +116,14 @@ async def _found(call: Call) -> public.Found:
     )  # fmt: skip
 
 
-async def public_global_page(call: Call) -> PublicStatusPage:
+async def public_global_page(call: Call) -> web.Response:
     """GET /public/status/{org_slug}"""
-    return await public.build(call.ctx, await _found(call), now=utcnow())
+    return await public_pages.public_json(call)
 
 
-async def public_client_page(call: Call) -> PublicStatusPage:
+async def public_client_page(call: Call) -> web.Response:
     """GET /public/status/{org_slug}/{client_slug}"""
-    return await public.build(call.ctx, await _found(call), now=utcnow())
+    return await public_pages.public_json(call)
 
 
 async def subscribe_global(call: Call) -> SubscribeAccepted:

@@ -24,6 +24,7 @@ from server.status_pages.service import page_path
 from shared.api.status_pages import PublicStatus, PublicStatusPage, SubscribeRequest
 
 HTML = "text/html; charset=utf-8"
+JSON = "application/json; charset=utf-8"
 SVG = "image/svg+xml"
 MAX_AGE = 30
 # No script at all, styles inline in the page, images from here; forms post only here.
@@ -54,8 +55,11 @@ async def _cached(
     call: Call,
     key: tuple[object, ...],
     make: Callable[[public.Found], Awaitable[tuple[bytes, str]]],
+    *,
+    html_errors: bool = True,
 ) -> web.Response:
-    """The cached answer for `key`, else `make` renders it (after the page's checks)."""
+    """The cached answer for `key`, else `make` renders it (after the page's checks). A
+    refusal is a small HTML page, or raised for the API's JSON error (`html_errors`)."""
     cache = call.ctx.shared.page_cache
     token = _token(call)
     org_slug, client_slug = _slugs(call)
@@ -70,6 +74,8 @@ async def _cached(
     try:
         entry = await cache.through((*key, token), render_now)
     except ApiError as error:
+        if not html_errors:
+            raise
         return _refused(error)
     return _send(call.request, entry, private=token is not None)
 
@@ -121,6 +127,16 @@ async def status_page(call: Call) -> web.Response:
         return html.encode(), HTML
 
     return await _cached(call, ("html", *_slugs(call)), make)
+
+
+async def public_json(call: Call) -> web.Response:
+    """GET /api/v1/public/status/{org_slug}[/{client_slug}]: the page as JSON, cached as
+    the HTML is."""
+
+    async def make(found: public.Found) -> tuple[bytes, str]:
+        return (await _page_of(call, found)).model_dump_json().encode(), JSON
+
+    return await _cached(call, ("json", *_slugs(call)), make, html_errors=False)
 
 
 def _feed(kind: str) -> Callable[[Call], Awaitable[web.Response]]:

@@ -58,7 +58,10 @@ class PageSettings(ApiModel):
     title: Title = "System Status"
     company_name: Annotated[OneLine, Field(max_length=200)] | None = None
     logo_url: Url | None = Field(
-        None, description="shown only when the plan has the whitelabel module"
+        None,
+        description="the company's site, where the page's heading links. The logo shown is "
+        "the organization's uploaded one (PUT /organization/logo) on plans with the "
+        "whitelabel module: a public page loads nothing from another site",
     )
     history_days: HistoryDays = 90
     show_response_times: bool = True

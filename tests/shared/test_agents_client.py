@@ -5,13 +5,13 @@ they make of the answers. Against the real server: tests/shared/test_agents_serv
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
 
 from shared.api.agents import AgentStatus
 from shared.client import AsyncClient, Client
+from tests.shared.recording import recording
 
 NOW = "2026-12-06T12:00:00Z"
 AGENT = {
@@ -21,20 +21,6 @@ AGENT = {
     "updated_at": NOW,
 }  # fmt: skip
 SERIES = {"agent_id": 7, "range": "24h", "resolution_seconds": 300, "series": []}
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def recording(answers: dict[str, httpx.Response]) -> tuple[list[httpx.Request], Handler]:
-    """A transport handler answering by `METHOD /path` and keeping each request."""
-    sent: list[httpx.Request] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        path = request.url.raw_path.decode().partition("?")[0]  # as sent, %2F kept
-        return answers[f"{request.method} {path}"]
-
-    return sent, handle
 
 
 def test_sync_and_async_clients_offer_the_same_agent_and_metric_methods() -> None:

@@ -4,12 +4,12 @@ the network, which records them) and what it makes of the answers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import httpx
 
 from shared.api.status_pages import AnnouncementState, PageSettings
 from shared.client import AsyncClient, Client
+from tests.shared.recording import recording
 
 NOW = "2026-12-06T12:00:00Z"
 PAGE = {
@@ -26,20 +26,6 @@ ANNOUNCEMENT = {
                                         "created_at": NOW}],
     "created_at": NOW, "updated_at": NOW, "resolved_at": None,
 }  # fmt: skip
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def recording(answers: dict[str, httpx.Response]) -> tuple[list[httpx.Request], Handler]:
-    """A transport handler answering by `METHOD /path` and keeping each request."""
-    sent: list[httpx.Request] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        path = request.url.raw_path.decode().partition("?")[0]  # as sent, %2F kept
-        return answers[f"{request.method} {path}"]
-
-    return sent, handle
 
 
 def test_sync_and_async_clients_offer_the_same_status_page_methods() -> None:

@@ -93,6 +93,31 @@ class _Seeder:
         assert response.status_code == 202, response.text
         return int(created["id"])
 
+    def status_pages(self, monitor_id: int) -> dict[str, Any]:
+        """The global page and a client page on, showing `monitor_id`; announcements and
+        pending subscribers to address (one of each for deletion)."""
+        page = {"enabled": True, "monitor_ids": [monitor_id]}
+        response = self.http.put(API + "/status-pages/global", json=page)
+        assert response.status_code == 200, response.text
+        client = self.post("/status-pages/clients", {"name": "Seeded client", **page})
+        org_slug = self.get("/organization")["slug"]
+        for email in ("seeded.reader@example.com", "seeded.leaver@example.com"):
+            self.post(f"/public/status/{org_slug}/subscribe", {"email": email}, expect=202)
+        readers = self.get("/status-pages/subscribers?pending=true")["items"]
+        note = {"title": "Seeded announcement", "body": "seeded"}
+        return {
+            "org_slug": org_slug,
+            "client_slug": client["slug"],
+            "client": client["id"],
+            "deleted_client": self.post("/status-pages/clients", {"name": "Seeded for deletion"})[
+                "id"
+            ],
+            "announcement": self.post("/status-pages/announcements", note)["id"],
+            "deleted_announcement": self.post("/status-pages/announcements", note)["id"],
+            "subscriber": readers[0]["id"],
+            "deleted_subscriber": readers[1]["id"],
+        }
+
     def member(self, email: str, password: str) -> int:
         body = {"email": email, "full_name": "Seeded", "password": password, "role": "viewer"}
         return int(self.post("/users", body)["id"])
@@ -156,6 +181,7 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
         s.incident("Seeded for the inbox")  # two inbox lines: one to keep, one to delete
         inbox = [line["id"] for line in s.get("/notifications")["items"]]
         agent = s.agent("Seeded host")
+        pages = s.status_pages(monitor["id"])
         ids = {
             "/auth/sessions/{id}": sessions[0]["id"],
             "/auth/api-keys/{id}": key,
@@ -177,6 +203,9 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
             "/alert-rules/{id}": s.alert_rule("Seeded alert rule"),
             "/agents/{id}": agent,
             "/metrics/agents/{id}": agent,
+            "/status-pages/clients/{id}": pages["client"],
+            "/status-pages/announcements/{id}": pages["announcement"],
+            "/status-pages/subscribers/{id}": pages["subscriber"],
         }
         metric_rule = s.metric_rule("Seeded metric rule")
         for path in ("/overrides", "/overrides/{agent_id}", "/backtest"):
@@ -193,6 +222,9 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
             "/notifications/{id}": inbox[1],
             "/alert-rules/{id}": s.alert_rule("Seeded for deletion"),
             "/agents/{id}": s.agent("Seeded for deletion"),
+            "/status-pages/clients/{id}": pages["deleted_client"],
+            "/status-pages/announcements/{id}": pages["deleted_announcement"],
+            "/status-pages/subscribers/{id}": pages["deleted_subscriber"],
         }
         spec = http.get("/openapi.json").json()
     objects = Objects(token=token)
@@ -211,6 +243,10 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
                 params["window_id"] = window["id"]
             if "{agent_id}" in relative:
                 params["agent_id"] = agent
+            if "{org_slug}" in relative:
+                params["org_slug"] = pages["org_slug"]
+            if "{client_slug}" in relative:
+                params["client_slug"] = pages["client_slug"]
             if "{name}" in relative:
                 params["name"] = "web"
             if "{token}" in relative:
@@ -231,6 +267,8 @@ _ALERT_RULE_NEEDS = (
     "organization's monitor, agent and channel ids"
 )
 _RULE_NEEDS = "channel ids of this organization; both escalation fields or neither"
+_PAGE_NEEDS = "monitor ids of this organization; a slug free and not reserved"
+_PUBLIC_NEEDS = "the page enabled, and its token when it requires one"
 KNOWN_ONLY_TO_THE_SERVER = {
     ("POST", "/auth/email/confirm"): "a live confirmation token",
     ("POST", "/auth/password/reset"): "a live reset token",
@@ -257,6 +295,15 @@ KNOWN_ONLY_TO_THE_SERVER = {
     ("PATCH", "/alert-rules/{id}"): _ALERT_RULE_NEEDS,
     ("POST", "/notifications/rules"): _RULE_NEEDS,
     ("PATCH", "/notifications/rules/{id}"): _RULE_NEEDS,
+    ("PUT", "/status-pages/global"): _PAGE_NEEDS,
+    ("POST", "/status-pages/clients"): _PAGE_NEEDS,
+    ("PATCH", "/status-pages/clients/{id}"): _PAGE_NEEDS,
+    ("POST", "/status-pages/announcements"): "page: global or a client page's slug",
+    ("GET", "/status-pages/subscribers"): "status_page: global or a client page's slug",
+    ("GET", "/public/status/{org_slug}"): _PUBLIC_NEEDS,
+    ("GET", "/public/status/{org_slug}/{client_slug}"): _PUBLIC_NEEDS,
+    ("POST", "/public/status/{org_slug}/subscribe"): _PUBLIC_NEEDS,
+    ("POST", "/public/status/{org_slug}/{client_slug}/subscribe"): _PUBLIC_NEEDS,
 }
 _ACCEPTED = ["2xx", 400, 401, 403, 404, 409, 429]
 

@@ -65,7 +65,7 @@ settings_options = options(
     _switch("enabled", "disabled", "Publish the page, or take it down."),
     click.option("--title", help="The page's heading (System Status)."),
     click.option("--company-name", help='The name shown beside the title ("" removes it).'),
-    click.option("--logo-url", help='The company\'s site, where the heading links ("" removes it).'),
+    click.option("--logo-url", help='The company site the heading links to ("" removes it).'),
     click.option("--history-days", type=click.IntRange(7, 365), help="Days of history shown."),
     _switch("response-times", "no-response-times", "Show each monitor's response time."),
     _switch("uptime", "no-uptime", "Show each monitor's uptime."),

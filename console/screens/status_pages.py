@@ -7,8 +7,9 @@ its text); s moves the announcement under the announcements' cursor to the next 
 (investigating, identified, monitoring, resolved); d deletes it after asking. enter on an
 announcement shows its steps. tab moves between the tables.
 
-No event tells of a page's or an announcement's change: the view reads again after its
-own writes, when shown, or with ctrl+r. Monitors' states follow `monitor.status` live.
+A `status_page.changed` event (a page or an announcement changed, by anyone) reads the
+view again, as a monitor added or deleted does; monitors' states follow `monitor.status`
+live.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from console.screens.text_entry import TextEntryScreen
 from console.screens.view import ViewScreen
 from console.widgets.column_fit import Col
 from console.widgets.resource_table import Cell, ResourceTable
-from shared.api.events import Event, MonitorCreated, MonitorDeleted, MonitorStatusChanged
+from shared.api.events import (
+    Event,
+    MonitorCreated,
+    MonitorDeleted,
+    MonitorStatusChanged,
+    StatusPageChanged,
+)
 from shared.api.monitors import MonitorRead
 from shared.api.status_pages import GLOBAL_PAGE, AnnouncementRead, AnnouncementState, PageRead
 
@@ -240,11 +247,12 @@ class StatusPagesScreen(ViewScreen):
         return [note for note in self.announcements.values() if note.page == slug]
 
     def live_many(self, events: list[Event]) -> None:
-        """Monitors' states in place; a monitor added or deleted may change the pages."""
+        """Monitors' states in place; a monitor added or deleted, or a page or announcement
+        changed, reads the view again."""
         changed = False
         for event in events:
             data = event.data
-            if isinstance(data, MonitorCreated | MonitorDeleted):
+            if isinstance(data, MonitorCreated | MonitorDeleted | StatusPageChanged):
                 self.reload()
                 return
             if isinstance(data, MonitorStatusChanged) and data.monitor_id in self.monitors:

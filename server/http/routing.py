@@ -330,8 +330,38 @@ def _admitted(route: Route, request: web.Request) -> Caller | None:
 
 
 def add_routes(app: web.Application, routes: list[Route], prefix: str) -> None:
+    paths = [route.path for route in routes]
     for route in routes:
-        app.router.add_route(route.method, prefix + _ids_as_digits(route.path), adapt(route))
+        path = _not_a_sibling(_ids_as_digits(route.path), paths)
+        app.router.add_route(route.method, prefix + path, adapt(route))
+
+
+def _not_a_sibling(path: str, paths: list[str]) -> str:
+    """A segment that is a whole parameter (`{client_slug}`) does not match the words other
+    routes have in its place (`subscribe` of /public/status/{org_slug}/subscribe): else a
+    GET of the page route would be offered for the other route's path (its Allow header,
+    and a 404 of a page that cannot exist in place of a 405)."""
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        found = _PARAM.fullmatch(segment)
+        if not found:
+            continue
+        words = sorted(
+            {
+                other[index]
+                for other in (each.split("/") for each in paths)
+                if len(other) > index
+                and not _PARAM.search(other[index])
+                and all(
+                    mine == theirs or _PARAM.search(mine) or _PARAM.search(theirs)
+                    for mine, theirs in zip(segments[:index], other[:index], strict=True)
+                )
+            }
+        )
+        if words:
+            taken = "|".join(re.escape(word) for word in words)
+            segments[index] = f"{{{found[1]}:(?!(?:{taken})$)[^/]+}}"
+    return "/".join(segments)
 
 
 def _is_id(name: str) -> bool:

@@ -143,13 +143,15 @@ def _read(subscriber: StatusSubscriber, page: StatusPage) -> SubscriberRead:
 async def list_subscribers(
     ctx: Context, *, query: SubscriberQuery, page: StatusPage | None
 ) -> Page[SubscriberRead]:
-    """Confirmed subscribers, by address (a pending one has not said yes yet)."""
+    """Confirmed subscribers, by address; or, asked for, the pending ones (who have not said
+    yes yet, and are emailed nothing but the confirmation)."""
+    confirmed = StatusSubscriber.confirmed_at
     statement: Any = (
         select(StatusSubscriber, StatusPage)
         .join(StatusPage, StatusPage.id == StatusSubscriber.page_id)
         .where(
             StatusSubscriber.org_id == ctx.auth.org_id,
-            StatusSubscriber.confirmed_at.is_not(None),
+            confirmed.is_(None) if query.pending else confirmed.is_not(None),
         )
         .order_by(StatusSubscriber.email, StatusSubscriber.id)
     )

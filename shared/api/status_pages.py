@@ -196,6 +196,9 @@ class SubscriberQuery(PageQuery):
     status_page: Annotated[OneLine, Field(min_length=1, max_length=63)] | None = Field(
         None, description='"global" or a client page\'s slug; every page when left out'
     )
+    pending: bool = Field(
+        False, description="instead, the addresses that asked and have not confirmed yet"
+    )
 
 
 class SubscriberRead(ReadModel):

@@ -76,8 +76,14 @@ async def test_the_global_page_comes_first_and_the_selected_pages_monitors_and_n
         client.app[EVENTS].publish(world.org_a, changed)
         await until(pilot, lambda: "search ▼ down" in table_text(pilot, "#page-monitors"))
 
+        # Another member's announcement shows without a key press (status_page.changed).
+        upgrade = {"title": "Upgrade tonight", "body": "From 22:00 UTC"}
+        await send(client, world.alice, "POST", "/status-pages/announcements", upgrade)
+        await until(pilot, lambda: "Upgrade tonight" in notes_text(pilot))
+
         await pilot.press("j")
         await until(pilot, lambda: "Slow checkouts" in notes_text(pilot))
+        assert "Upgrade tonight" not in notes_text(pilot)
         assert table_text(pilot, "#page-monitors").startswith("checkout api")
 
         await pilot.press("tab", "tab", "enter")  # past the monitors to the announcements

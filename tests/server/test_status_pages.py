@@ -273,3 +273,13 @@ async def test_a_monitor_deleted_leaves_the_pages_that_showed_it(
     assert status == 204
     _, page = await call(client, world.alice, "GET", "/status-pages/global")
     assert page["monitor_ids"] == []
+
+
+async def test_a_get_of_the_subscribe_path_is_a_405_that_offers_post_only(
+    client: Client, world: World
+) -> None:
+    """`subscribe` is no client page's slug: the page route must not claim the path."""
+    response = await client.get(f"{PUBLIC}/org-a/subscribe")
+    assert response.status == 405 and response.headers["Allow"] == "POST"
+    page = await client.get("/status/org-a/subscribe")
+    assert page.status == 405 and page.headers["Allow"] == "POST"

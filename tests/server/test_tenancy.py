@@ -21,6 +21,7 @@ from server.auth.models import ApiKey, AuthSession
 from server.auth.tokens import hash_secret, new_secret
 from server.budgets.models import Budget
 from server.cloud_accounts.models import CloudAccount
+from server.http.routing import Access
 from server.incidents.models import Incident
 from server.jobs.models import Job
 from server.monitors.models import MaintenanceWindow, Monitor
@@ -32,7 +33,6 @@ from server.notifications.models import (
     NotificationRule,
 )
 from server.resources.models import Resource
-from server.http.routing import Access
 from server.routes import ROUTES
 from server.status_pages.models import Announcement, StatusPage, StatusSubscriber
 from server.users.models import Invitation, User

@@ -21,7 +21,7 @@ from console.widgets.resource_table import ResourceTable
 from shared.api.admin import AdminOrgRead, AdminStats, OrgStatus
 from shared.api.billing import Limit
 
-COLUMNS = ("STATUS", "SLUG", "NAME", "PLAN", "USERS", "MONITORS", "AGENTS", "CREATED")
+COLUMNS = ("STATUS", "SLUG", "NAME", "PLAN", "USERS", "MONITORS", "AGENTS", "GRANTED")
 PER_PAGE = 200
 NOT_FOR_YOU = "The admin view is for platform admins"
 STATUS_STYLES = {OrgStatus.active: ("●", "success"), OrgStatus.suspended: ("■", "error")}
@@ -49,7 +49,7 @@ def org_cells(org: AdminOrgRead, colors: dict[str, str]) -> list[str | Text]:
         used(org, Limit.users),
         used(org, Limit.monitors),
         used(org, Limit.agents),
-        org.created_at.strftime("%Y-%m-%d"),
+        ",".join(org.extra_modules) or "-",  # modules given on top of the plan
     ]
 
 

@@ -23,6 +23,7 @@ from server.billing.models import Plan
 from server.billing.plans import modules_of
 from server.db import paging
 from server.db.base import utcnow
+from server.db.text_match import containing
 from server.http.errors import BadRequest, Conflict, NotFound
 from server.monitors.models import Monitor
 from server.orgs.models import Organization
@@ -81,9 +82,12 @@ async def list_orgs(db: AsyncSession, *, query: AdminOrgQuery) -> Page[AdminOrgR
     """Every organization by name, with its plan and usage (usage counted for the page only)."""
     statement = select(Organization, Plan).join(Plan, Plan.id == Organization.plan_id)
     if query.q:
-        pattern = f"%{query.q.lower()}%"
+        like = containing(query.q)
         statement = statement.where(
-            or_(func.lower(Organization.name).like(pattern), Organization.slug.like(pattern))
+            or_(
+                func.lower(Organization.name).like(like, escape="\\"),
+                Organization.slug.like(like, escape="\\"),
+            )
         )
     if query.status is not None:
         statement = statement.where(Organization.status == query.status.value)

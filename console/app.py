@@ -37,9 +37,10 @@ from shared.api.common import Role
 from shared.api.events import Event, NotificationCreated, StreamReset
 from shared.client import AsyncClient, ClientError, RateLimited, Unauthorized
 
-# The main views in number-key order (0 after 9, as on the keyboard; alerts and status
-# have no key left, `:alerts` and `:status` open them). A view's module is imported when it
-# is first opened: the first frame waits for one view, not all of them (and plotext).
+# The main views in number-key order (0 after 9, as on the keyboard; alerts, status and
+# admin have no key left: `:alerts`, `:status` and `:admin` open them). A view's module is
+# imported when it is first opened: the first frame waits for one view, not all of them
+# (and plotext).
 VIEWS: dict[str, str] = {
     "dashboard": "console.screens.dashboard:DashboardScreen",
     "incidents": "console.screens.incidents:IncidentsScreen",
@@ -53,12 +54,15 @@ VIEWS: dict[str, str] = {
     "hosts": "console.screens.hosts:HostsScreen",
     "alerts": "console.screens.alert_rules:AlertRulesScreen",
     "status": "console.screens.status_pages:StatusPagesScreen",
+    "admin": "console.screens.admin:AdminScreen",
     "help": "console.screens.help:HelpScreen",
 }
 # Seconds to wait out a 429 whose answer named no Retry-After.
 RATE_LIMIT_WAIT = 5.0
 # Views only some roles may open (the server refuses the others anyway).
 VIEW_ROLES: dict[str, Role] = {"audit": Role.superadmin}
+# Views for platform admins only (a user flag, not an org role).
+PLATFORM_VIEWS = frozenset({"admin"})
 DETAIL_SCREENS: dict[str, str] = {
     "incident detail": "console.screens.incident_detail:IncidentDetailScreen",
     "monitor detail": "console.screens.monitor_detail:MonitorDetailScreen",
@@ -299,6 +303,9 @@ class UpmetrApp(App[None], inherit_bindings=False):
         required = VIEW_ROLES.get(name)
         if required is not None and (self.me is None or self.me.role.rank < required.rank):
             self.notify(f"The {name} view is for {required.value}s", severity="warning")
+            return
+        if name in PLATFORM_VIEWS and (self.me is None or not self.me.user.is_platform_admin):
+            self.notify(f"The {name} view is for platform admins", severity="warning")
             return
         if self.current_mode in VIEWS and self.current_mode != name:
             self.previous_view = self.current_mode

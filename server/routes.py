@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server.admin import handlers as admin
 from server.agents import handlers as agents
 from server.alert_rules import handlers as alert_rules
 from server.audit import handlers as audit
@@ -25,6 +26,7 @@ from server.resources import handlers as resources
 from server.status_pages import handlers as status_pages
 from server.status_pages import pages as status_page_pages
 from server.users import handlers as users
+from shared.api import admin as admin_api
 from shared.api import agents as agents_api
 from shared.api import alert_rules as alert_rules_api
 from shared.api import audit as audit_api
@@ -48,6 +50,7 @@ from shared.api.common import Message, Page, PageQuery, Role
 
 PUBLIC = Access.public
 AGENT = Access.agent
+PLATFORM = Access.platform_admin
 ADMIN = Role.admin
 SUPERADMIN = Role.superadmin
 IMAGE = "image/*"
@@ -60,9 +63,17 @@ _ACTION_NOTES = (
 )
 
 STATUS = "status_pages"
+_SUSPEND_NOTES = (
+    "`plan` is a plan's code (an unknown one is a 400); `modules` replaces the modules granted "
+    "on top of the plan. Suspending takes effect at once: every token of the organization "
+    "(access tokens, API keys, agent tokens) gets 403, its monitors are no longer checked and "
+    "its public status pages say it is suspended (403). Reactivating resumes all of it. The "
+    "organization you are signed in to cannot be suspended (409)."
+)
 _PUBLIC_NOTES = (
     "No authentication. A page that does not exist or is disabled, or an organization "
-    "without the status_pages module, is a 404; a page that requires a token is a 401 "
+    "without the status_pages module, is a 404; a suspended organization's page a 403; a "
+    "page that requires a token is a 401 "
     "without `?token=`. The same page as HTML is at `/status/{org_slug}[/{client_slug}]`."
 )
 _SUBSCRIBE_NOTES = (
@@ -708,22 +719,73 @@ ROUTES: list[Route] = [
     Route("GET", "/public/status/{org_slug}", status_pages.public_global_page,
           "The global status page, as JSON", "status-pages", access=PUBLIC,
           query=status_pages_api.PublicPageQuery, response=status_pages_api.PublicStatusPage,
-          errors=(401,), description=_PUBLIC_NOTES),
+          errors=(401, 403), description=_PUBLIC_NOTES),
     Route("GET", "/public/status/{org_slug}/{client_slug}", status_pages.public_client_page,
           "A client status page, as JSON", "status-pages", access=PUBLIC,
           query=status_pages_api.PublicPageQuery, response=status_pages_api.PublicStatusPage,
-          errors=(401,), description=_PUBLIC_NOTES),
+          errors=(401, 403), description=_PUBLIC_NOTES),
     Route("POST", "/public/status/{org_slug}/subscribe", status_pages.subscribe_global,
           "Subscribe to the global status page by email", "status-pages", access=PUBLIC,
           query=status_pages_api.PublicPageQuery, body=status_pages_api.SubscribeRequest,
-          response=status_pages_api.SubscribeAccepted, status=202, errors=(401,),
+          response=status_pages_api.SubscribeAccepted, status=202, errors=(401, 403),
           description=_SUBSCRIBE_NOTES),
     Route("POST", "/public/status/{org_slug}/{client_slug}/subscribe",
           status_pages.subscribe_client,
           "Subscribe to a client status page by email", "status-pages", access=PUBLIC,
           query=status_pages_api.PublicPageQuery, body=status_pages_api.SubscribeRequest,
-          response=status_pages_api.SubscribeAccepted, status=202, errors=(401,),
+          response=status_pages_api.SubscribeAccepted, status=202, errors=(401, 403),
           description=_SUBSCRIBE_NOTES),
+    # Platform admin (platform admins only; the one place that takes other orgs' ids)
+    Route("GET", "/admin/organizations", admin.list_orgs,
+          "Every organization with its plan, usage and status", "admin", access=PLATFORM,
+          query=admin_api.AdminOrgQuery, response=Page[admin_api.AdminOrgRead],
+          description="`q` matches the name or slug; `plan` is a plan's code. `usage` is each "
+          "counted limit: what the organization uses and what its plan allows (null: "
+          "unlimited); users count members and pending invitations."),
+    Route("GET", "/admin/organizations/{id}", admin.get_org, "One organization", "admin",
+          access=PLATFORM, response=admin_api.AdminOrgRead),
+    Route("PATCH", "/admin/organizations/{id}", admin.update_org,
+          "Change an organization's plan, status or granted modules", "admin", access=PLATFORM,
+          body=admin_api.AdminOrgUpdate, response=admin_api.AdminOrgRead, errors=(409,),
+          description=_SUSPEND_NOTES),
+    Route("DELETE", "/admin/organizations/{id}", admin.delete_org,
+          "Delete an organization with everything it holds", "admin", access=PLATFORM,
+          body=admin_api.AdminOrgDelete, status=204, errors=(409,),
+          description="`confirm` must be the organization's slug (400 otherwise). Its "
+          "members' accounts stay (they may belong elsewhere), as do its audit entries. The "
+          "organization you are signed in to cannot be deleted (409)."),
+    Route("POST", "/admin/organizations/{id}/impersonate", admin.impersonate,
+          "A read-only access token for an organization (at most 30 minutes)", "admin",
+          access=PLATFORM, body=admin_api.ImpersonationCreate,
+          response=admin_api.ImpersonationToken, errors=(409,),
+          description="The token reads what a superadmin of the organization reads; every "
+          "write with it is a 403 (read-only impersonation), as is every /admin route. It "
+          "needs an interactive sign-in (not an API key), ends with the admin's session and "
+          "is audited in both organizations with the reason. A suspended organization is "
+          "a 409."),
+    Route("GET", "/admin/organizations/{id}/downgrade-preview", admin.downgrade_preview,
+          "What an organization would exceed or lose on another plan", "admin",
+          access=PLATFORM, query=admin_api.DowngradeQuery, response=admin_api.DowngradePreview,
+          description="Each counted limit it would be over (current, new limit), the minimum "
+          "check interval when a monitor checks more often (current: the shortest interval), "
+          "and the modules it would lose; granted modules stay. An unknown plan is a 400."),
+    Route("GET", "/admin/plans", admin.list_plans, "Every plan, cheapest first", "admin",
+          access=PLATFORM, response=list[billing_api.PlanRead]),
+    Route("POST", "/admin/plans", admin.create_plan, "Create a plan", "admin",
+          access=PLATFORM, body=admin_api.PlanCreate, response=billing_api.PlanRead,
+          status=201, errors=(409,),
+          description="Limits and modules are those of the billing enums; a limit left out "
+          "or null is unlimited. A duplicate code is a 409."),
+    Route("PATCH", "/admin/plans/{id}", admin.update_plan,
+          "Change a plan's name, prices, limits or modules", "admin", access=PLATFORM,
+          body=admin_api.PlanUpdate, response=billing_api.PlanRead,
+          description="`limits` changes the limits it names and keeps the others. Every "
+          "organization on the plan has the change from its next request."),
+    Route("GET", "/admin/stats", admin.platform_stats, "The platform's figures", "admin",
+          access=PLATFORM, response=admin_api.AdminStats,
+          description="Organizations, users, monitors, checks per minute (the last 5 complete "
+          "minutes' rollups) and queue depths: monitors past due, jobs queued or running, "
+          "notification deliveries pending."),
 ]  # fmt: skip
 
 HTML = "text/html"

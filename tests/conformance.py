@@ -20,6 +20,9 @@ import schemathesis
 from schemathesis.engine import events
 from schemathesis.engine.statistic import Statistic
 
+from server.http.routing import Access
+from server.routes import ROUTES
+
 API = "/api/v1"
 MOTO_AMI = "ami-12c6146b"  # one of moto's bundled AMIs
 
@@ -206,6 +209,9 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
             "/status-pages/clients/{id}": pages["client"],
             "/status-pages/announcements/{id}": pages["announcement"],
             "/status-pages/subscribers/{id}": pages["subscriber"],
+            # Answered 403 to the seeded superadmin, who is no platform admin (below).
+            "/admin/organizations/{id}": s.get("/organization")["id"],
+            "/admin/plans/{id}": 1,
         }
         metric_rule = s.metric_rule("Seeded metric rule")
         for path in ("/overrides", "/overrides/{agent_id}", "/backtest"):
@@ -269,6 +275,11 @@ _ALERT_RULE_NEEDS = (
 _RULE_NEEDS = "channel ids of this organization; both escalation fields or neither"
 _PAGE_NEEDS = "monitor ids of this organization; a slug free and not reserved"
 _PUBLIC_NEEDS = "the page enabled, and its token when it requires one"
+# The run signs in as an organization's superadmin who is no platform admin: every /admin
+# operation answers 403 (documented), which keeps the fuzzer from suspending the seeded
+# organization or rewriting the limits of its plan under the other operations. What a
+# platform admin is answered is tested in tests/server/test_admin.py.
+_PLATFORM_ADMIN = "a platform admin's token (the run's superadmin is none: 403)"
 KNOWN_ONLY_TO_THE_SERVER = {
     ("POST", "/auth/email/confirm"): "a live confirmation token",
     ("POST", "/auth/password/reset"): "a live reset token",
@@ -304,6 +315,11 @@ KNOWN_ONLY_TO_THE_SERVER = {
     ("GET", "/public/status/{org_slug}/{client_slug}"): _PUBLIC_NEEDS,
     ("POST", "/public/status/{org_slug}/subscribe"): _PUBLIC_NEEDS,
     ("POST", "/public/status/{org_slug}/{client_slug}/subscribe"): _PUBLIC_NEEDS,
+    **{
+        (route.method, route.path): _PLATFORM_ADMIN
+        for route in ROUTES
+        if route.access is Access.platform_admin
+    },
 }
 _ACCEPTED = ["2xx", 400, 401, 403, 404, 409, 429]
 

@@ -37,6 +37,7 @@ COMMANDS = {
     "rules": "console.cli.rules_commands:rules",
     "alert-rules": "console.cli.alert_rules_commands:alert_rules",
     "agents": "console.cli.agents_commands:agents",
+    "admin": "console.cli.admin_commands:admin",
     "metrics": "console.cli.metrics_commands:metrics",
     "status-pages": "console.cli.status_pages_commands:status_pages",
     "announce": "console.cli.announce_commands:announce",

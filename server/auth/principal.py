@@ -21,6 +21,9 @@ from server.users.models import User
 from shared.api.common import Role
 
 ACCESS = "access"
+# The claim that marks a platform admin's read-only impersonation token (its value: the
+# admin's user id, also its subject); issued by server/admin/impersonation.py.
+IMPERSONATED_BY = "imp"
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
@@ -30,6 +33,8 @@ async def authenticate(request: web.Request, db: AsyncSession, token: str) -> Ca
     if token.startswith(API_KEY_PREFIX):
         return await _from_api_key(db, token)
     claims = decode_jwt(request.app[KEYS].jwt_secret, token, purpose=ACCESS)
+    if IMPERSONATED_BY in claims:
+        return await _from_impersonation(db, claims)
     return await _from_access_token(db, claims)
 
 
@@ -60,6 +65,44 @@ async def _from_access_token(db: AsyncSession, claims: dict[str, object]) -> Pri
         role=Role(row.role),
         is_platform_admin=row.is_platform_admin,
         session_id=session_id,
+    )
+
+
+async def _from_impersonation(db: AsyncSession, claims: dict[str, object]) -> Principal:
+    """A platform admin reading as another organization: no membership there is needed, but
+    the admin must still be one, signed in (the session the token was issued from), and the
+    organization active. The role is superadmin so every read is open; writes are refused."""
+    admin_id, org_id, session_id = (
+        _int(claims.get("sub")),
+        _int(claims.get("org")),
+        _int(claims.get("sid")),
+    )
+    if _int(claims.get(IMPERSONATED_BY)) != admin_id:
+        raise Unauthorized("Invalid token")
+    row = (
+        await db.execute(
+            select(User.email, User.is_active, User.is_platform_admin, AuthSession.revoked_at)
+            .join(AuthSession, (AuthSession.user_id == User.id) & (AuthSession.id == session_id))
+            .where(User.id == admin_id)
+        )
+    ).one_or_none()
+    if row is None or not row.is_active or not row.is_platform_admin:
+        raise Unauthorized("Invalid token")
+    if row.revoked_at is not None:
+        raise Unauthorized("Session has been signed out")
+    status = await db.scalar(select(Organization.status).where(Organization.id == org_id))
+    if status is None:
+        raise Unauthorized("Invalid token")
+    if status != "active":
+        raise Forbidden("This organization is suspended")
+    return Principal(
+        user_id=admin_id,
+        email=row.email,
+        org_id=org_id,
+        role=Role.superadmin,
+        is_platform_admin=False,  # the token cannot reach /admin
+        session_id=session_id,
+        impersonated_by=admin_id,
     )
 
 

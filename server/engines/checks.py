@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from server.db.engine import SessionMaker
 from server.engines.check_writer import ResultWriter
@@ -27,6 +27,7 @@ from server.monitors import checking, maintenance, windows
 from server.monitors.checking import Action, Rules, State
 from server.monitors.models import MaintenanceWindow, Monitor
 from server.monitors.recording import JudgedCheck
+from server.orgs.models import Organization
 from server.providers.checks import (
     Checker,
     CheckOutcome,
@@ -46,6 +47,16 @@ POLL_OVERLAP = timedelta(seconds=5)  # API transactions commit a moment after up
 RECENT_CHANGE_SECONDS = 60.0  # changed this recently at load: due when it asked, not spread
 CANARY_TTL_SECONDS = 10.0
 DRIFT_SAMPLES = 10_000
+
+
+ACTIVE_ORG = "active"
+
+
+def _of_active_org() -> ColumnElement[bool]:
+    """Monitors of a suspended organization are not checked until it is reactivated
+    (server/admin/service.py touches them on either change, so the poll sees it at once)."""
+    active = select(Organization.id).where(Organization.status == ACTIVE_ORG)
+    return Monitor.org_id.in_(active)
 
 
 def _now() -> datetime:
@@ -135,7 +146,7 @@ class CheckEngine(Loop):
         starting) is due at once, as the poll would have made it."""
         self._polled_at = _now()
         async with self._sessions() as db:
-            rows = list(await db.scalars(select(Monitor)))
+            rows = list(await db.scalars(select(Monitor).where(_of_active_org())))
             by_monitor = await windows.windows_of(db, [row.id for row in rows])
         now = time.time()
         recent = now - RECENT_CHANGE_SECONDS
@@ -200,7 +211,15 @@ class CheckEngine(Loop):
         since = (self._polled_at or _now()) - POLL_OVERLAP
         self._polled_at = _now()
         async with self._sessions() as db:
-            rows = list(await db.scalars(select(Monitor).where(Monitor.updated_at >= since)))
+            found = (
+                await db.execute(
+                    select(Monitor, Organization.status)
+                    .join(Organization, Organization.id == Monitor.org_id)
+                    .where(Monitor.updated_at >= since)
+                )
+            ).all()
+            rows = [row for row, _ in found]
+            suspended = {row.id for row, status in found if status != ACTIVE_ORG}
             by_monitor = await windows.windows_of(db, [row.id for row in rows])
         now = time.time()
         changed = 0
@@ -209,6 +228,9 @@ class CheckEngine(Loop):
             if known is not None and known.monitor.updated_at == row.updated_at:
                 continue
             changed += 1
+            if row.id in suspended:  # its organization was suspended: as if paused
+                self._forget(row.id)
+                continue
             pinged = known is not None and known.monitor.last_ping_at != row.last_ping_at
             entry = self._adopt(row, by_monitor.get(row.id, []))
             if entry is None:
@@ -230,9 +252,9 @@ class CheckEngine(Loop):
         self.wake()
 
     async def resync(self) -> None:
-        """Forget monitors deleted through the API."""
+        """Forget monitors deleted through the API, or of organizations suspended since."""
         async with self._sessions() as db:
-            alive = set(await db.scalars(select(Monitor.id)))
+            alive = set(await db.scalars(select(Monitor.id).where(_of_active_org())))
         for monitor_id in set(self._monitors) - alive:
             self._forget(monitor_id)
 

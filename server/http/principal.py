@@ -16,6 +16,9 @@ class Principal:
     is_platform_admin: bool
     session_id: int | None = None  # set for access tokens (the refresh-token family)
     api_key_id: int | None = None  # set for API keys
+    # Set for a platform admin's read-only impersonation token: the admin's user id (then
+    # also user_id). Routing refuses its writes and /admin (server/http/routing.py).
+    impersonated_by: int | None = None
 
     @property
     def rate_limit_key(self) -> str:

@@ -44,6 +44,7 @@ AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 MODULE_CHECK: web.AppKey[ModuleCheck] = web.AppKey("module_check")
 
 _PARAM = re.compile(r"\{(\w+)\}")
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 class Access(Enum):
@@ -322,6 +323,12 @@ def _admitted(route: Route, request: web.Request) -> Caller | None:
         return principal
     if isinstance(principal, AgentPrincipal):
         raise Unauthorized("An agent token is good for POST /api/v1/agents/ingest only")
+    if principal.impersonated_by is not None:
+        # Enforced here, once for every route, so no write can forget it.
+        if route.access is Access.platform_admin:
+            raise Forbidden("An impersonation token cannot reach /admin")
+        if route.method not in READ_METHODS:
+            raise Forbidden("read-only impersonation: this token cannot change anything")
     if route.access is Access.platform_admin and not principal.is_platform_admin:
         raise Forbidden("This endpoint is for platform admins")
     if not principal.role.at_least(route.role):

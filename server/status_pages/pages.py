@@ -98,7 +98,8 @@ def _send(request: web.Request, entry: Rendered, *, private: bool) -> web.Respon
 
 
 def _refused(error: ApiError) -> web.Response:
-    title = "This page needs its token" if error.status == 401 else "Status page not found"
+    titles = {401: "This page needs its token", 403: public.SUSPENDED}
+    title = titles.get(error.status, "Status page not found")
     text = render.render_message(title, error.detail, form=None, now=utcnow())
     return web.Response(text=text, status=error.status, content_type="text/html",
                         charset="utf-8", headers=NO_STORE)  # fmt: skip

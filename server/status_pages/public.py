@@ -20,7 +20,7 @@ from server.auth.tokens import hash_secret
 from server.billing.models import Plan
 from server.billing.plans import modules_of
 from server.db.base import utcnow
-from server.http.errors import NotFound, Unauthorized
+from server.http.errors import Forbidden, NotFound, Unauthorized
 from server.incidents.models import Incident
 from server.monitors import maintenance, uptime
 from server.monitors.models import MaintenanceWindow, Monitor, MonitorRollup
@@ -42,6 +42,7 @@ from shared.api.status_pages import (
 
 MODULE = "status_pages"
 NOT_FOUND = "Status page not found"
+SUSPENDED = "This status page is suspended"
 NEEDS_TOKEN = "This status page needs its token: open the link you were given, with ?token="
 MAINTENANCE_DAYS = 30
 MAX_INCIDENTS = 50
@@ -87,7 +88,10 @@ async def find_page(
         raise NotFound(NOT_FOUND)
     org, plan, page = row
     modules = modules_of(org, plan)
-    if org.status != "active" or MODULE not in modules or not page.enabled:
+    if org.status != "active" and MODULE in modules and page.enabled:
+        # A page that would be shown says why it is not, rather than seeming gone.
+        raise Forbidden(SUSPENDED)
+    if MODULE not in modules or not page.enabled:
         raise NotFound(NOT_FOUND)
     if page.require_token and not token_matches(page, token):
         raise Unauthorized(NEEDS_TOKEN)

@@ -33,6 +33,7 @@ from shared.client.monitors import Monitors
 from shared.client.namespace import Async, M, Sync
 
 if TYPE_CHECKING:
+    from shared.client.admin import Admin
     from shared.client.agents import Agents, Metrics
     from shared.client.alert_rules import AlertRules
     from shared.client.cloud import AsyncJobs, CloudAccounts, CloudResources, SyncJobs
@@ -93,6 +94,7 @@ class _Namespaces(Generic[M]):
     agents: Agents[M] = _on_first_use("agents:Agents")
     metrics: Metrics[M] = _on_first_use("agents:Metrics")
     status_pages: StatusPages[M] = _on_first_use("status_pages:StatusPages")
+    admin: Admin[M] = _on_first_use("admin:Admin")
 
     def _attach(self, core: SyncCore | AsyncCore) -> None:
         self._core = core

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.context import SESSIONS
 from server.http.routing import Access
 from server.orgs.models import Membership, Organization
 from server.routes import ROUTES
@@ -130,6 +131,18 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
             }
         ],
     },
+    ("PATCH", "/admin/organizations/{id}"): {"modules": ["whitelabel"]},
+    # A slug that is no organization's: the handler refuses it, nothing is deleted.
+    ("DELETE", "/admin/organizations/{id}"): {"confirm": "no-such-org"},
+    ("POST", "/admin/organizations/{id}/impersonate"): {"reason": "ticket 1", "minutes": 5},
+    ("POST", "/admin/plans"): {
+        "code": "team",
+        "name": "Team",
+        "price_month_cents": 1900,
+        "limits": {"users": 5, "history_days": None},
+        "modules": ["status_pages"],
+    },
+    ("PATCH", "/admin/plans/{id}"): {"name": "Free"},
     ("PUT", "/notifications/preferences"): {
         "min_severity": "warning",
         "quiet_hours": {"enabled": True, "start": "22:00", "end": "07:00", "timezone": "UTC"},
@@ -137,6 +150,9 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 BODY_ROUTES = [route for route in ROUTES if route.body is not None]
+# A valid query for the id routes whose query has a required field: without it the query's
+# 400 would come before the id's 404.
+REQUIRED_QUERIES = {("GET", "/admin/organizations/{id}/downgrade-preview"): {"plan": "free"}}
 
 
 def route_id(route: Any) -> str:
@@ -155,7 +171,14 @@ _AGENT_TOKENS: weakref.WeakKeyDictionary[TestClient, str] = weakref.WeakKeyDicti
 
 
 async def headers_for(client: TestClient, world: World, route: Any) -> dict[str, str]:
-    """alice's headers, or an agent's of her org for a route that takes an agent token."""
+    """alice's headers, or an agent's of her org for a route that takes an agent token.
+    For a platform admin's route alice is made one, else the 403 would come before the body
+    is read."""
+    if route.access is Access.platform_admin:
+        async with client.app[SESSIONS]() as db, db.begin():
+            await db.execute(
+                update(User).where(User.id == world.alice.user_id).values(is_platform_admin=True)
+            )
     if route.access is not Access.agent:
         return world.alice.headers
     if client not in _AGENT_TOKENS:
@@ -447,9 +470,11 @@ ID_ROUTES = [route for route in ROUTES if "{id}" in route.path]
 @pytest.mark.parametrize("route", ID_ROUTES, ids=route_id)
 async def test_a_bad_or_unknown_id_is_404(client: TestClient, world: World, route: Any) -> None:
     body = VALID_BODIES.get((route.method, route.path))
+    headers = await headers_for(client, world, route)
+    params = REQUIRED_QUERIES.get((route.method, route.path))
     for bad_id in ["99999999999999999999", "-1", "0", "abc", "1.5", "1e3", "%20"]:
         response = await client.request(
-            route.method, url(route, bad_id), json=body, headers=world.alice.headers
+            route.method, url(route, bad_id), json=body, params=params, headers=headers
         )
         assert response.status == 404, (bad_id, await response.text())
         assert "detail" in await response.json()

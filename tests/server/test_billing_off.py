@@ -3,10 +3,13 @@ payment actions say billing is off."""
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import World
+from tests.test_import_cycles import package_sources
 
 API = "/api/v1"
 
@@ -60,3 +63,17 @@ async def test_the_webhook_says_billing_is_off(client: TestClient) -> None:
 async def test_billing_reads_need_a_token(client: TestClient) -> None:
     for path in ("/billing/subscription", "/billing/usage", "/billing/invoices"):
         assert (await client.get(API + path)).status == 401, path
+
+
+def test_only_providers_stripe_imports_the_stripe_sdk() -> None:
+    """One package for the foreign SDK, as boto3 in providers/aws (ARCHITECTURE.md)."""
+    importers = set()
+    for name, path in package_sources().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import) and any(
+                alias.name.split(".")[0] == "stripe" for alias in node.names
+            ):
+                importers.add(name)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "stripe":
+                importers.add(name)
+    assert importers == {"server.providers.stripe.client", "server.providers.stripe.events"}

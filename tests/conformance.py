@@ -182,6 +182,8 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
         inbox = [line["id"] for line in s.get("/notifications")["items"]]
         agent = s.agent("Seeded host")
         pages = s.status_pages(monitor["id"])
+        # Invoices come from Stripe's events only; the test writes one before seeding.
+        invoice = s.get("/billing/invoices")["items"][0]["id"]
         ids = {
             "/auth/sessions/{id}": sessions[0]["id"],
             "/auth/api-keys/{id}": key,
@@ -206,6 +208,7 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
             "/status-pages/clients/{id}": pages["client"],
             "/status-pages/announcements/{id}": pages["announcement"],
             "/status-pages/subscribers/{id}": pages["subscriber"],
+            "/billing/invoices/{id}": invoice,
         }
         metric_rule = s.metric_rule("Seeded metric rule")
         for path in ("/overrides", "/overrides/{agent_id}", "/backtest"):
@@ -269,6 +272,7 @@ _ALERT_RULE_NEEDS = (
 _RULE_NEEDS = "channel ids of this organization; both escalation fields or neither"
 _PAGE_NEEDS = "monitor ids of this organization; a slug free and not reserved"
 _PUBLIC_NEEDS = "the page enabled, and its token when it requires one"
+_BILLING_ON = "billing on (a Stripe key) and "
 KNOWN_ONLY_TO_THE_SERVER = {
     ("POST", "/auth/email/confirm"): "a live confirmation token",
     ("POST", "/auth/password/reset"): "a live reset token",
@@ -304,6 +308,13 @@ KNOWN_ONLY_TO_THE_SERVER = {
     ("GET", "/public/status/{org_slug}/{client_slug}"): _PUBLIC_NEEDS,
     ("POST", "/public/status/{org_slug}/subscribe"): _PUBLIC_NEEDS,
     ("POST", "/public/status/{org_slug}/{client_slug}/subscribe"): _PUBLIC_NEEDS,
+    ("POST", "/billing/checkout"): _BILLING_ON + "a price set for a plan for sale, not free, "
+    "and no subscription already",
+    ("POST", "/billing/portal"): _BILLING_ON + "the organization subscribed once",
+    ("POST", "/billing/subscription/cancel"): _BILLING_ON + "an active subscription not "
+    "set to cancel",
+    ("POST", "/billing/subscription/resume"): _BILLING_ON + "an active subscription set to cancel",
+    ("POST", "/billing/webhook"): "a webhook secret, and a payload Stripe signed with it",
 }
 _ACCEPTED = ["2xx", 400, 401, 403, 404, 409, 429]
 

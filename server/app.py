@@ -52,6 +52,7 @@ from server.keys import load_or_create_keys
 from server.providers.channels import Channels
 from server.providers.checks import Checker, TargetPolicy
 from server.providers.email import mailer_for
+from server.providers.stripe import payments_for
 from server.routes import PAGES, ROUTES
 from server.service_context import Context, Runtime, Wake
 from server.tasks import BackgroundTasks
@@ -151,6 +152,7 @@ async def _resources(
     channels = Channels.from_settings(settings)  # a member's test message, in this process
     engines = _engines(app, role, checker, worker_log)
     app[RUNTIME].channels = channels
+    payments = app[RUNTIME].payments = payments_for(settings)
     started: list[Engine] = []
     try:
         for each in engines:
@@ -165,6 +167,8 @@ async def _resources(
         await tasks.drain()
         await checker.aclose()
         await channels.aclose()
+        if payments is not None:
+            await payments.aclose()
         await engine.dispose()
 
 

@@ -109,6 +109,19 @@ class Settings(BaseSettings):
     clickup_api_url: str = "https://api.clickup.com"
     channel_timeout_seconds: float = Field(10.0, gt=0)
 
+    # Billing with Stripe (server/providers/stripe/). Without a secret key billing is off:
+    # plans, the subscription and usage still answer, checkout and the portal are a 409.
+    # The API base is a setting so tests can stand a local Stripe-compatible server in.
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    # The Stripe price of each plan and interval, keyed "<plan code>:<month|year>"
+    # (JSON in the environment: UPMETR_STRIPE_PRICES='{"pro:month": "price_..."}').
+    stripe_prices: dict[str, str] = Field(default_factory=dict)
+    # Stripe refuses a signed event older than this (its libraries' default tolerance,
+    # https://docs.stripe.com/webhooks#replay-attacks).
+    stripe_webhook_tolerance_seconds: int = Field(300, ge=1)
+
     # argon2 parameters; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
@@ -126,6 +139,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'upmetr.db'}"
+
+    @property
+    def billing_enabled(self) -> bool:
+        return bool(self.stripe_secret_key)
 
     @property
     def resolved_public_url(self) -> str:

@@ -83,6 +83,21 @@ _SUBSCRIBE_NOTES = (
     "announcements, each mail with a one-click unsubscribe (RFC 8058)."
 )
 
+_CHECKOUT_NOTES = (
+    "Answers the URL of a Stripe Checkout page for the plan's price; the subscription "
+    "follows by webhook once paid, and the plan applies then. A 409 when billing is off "
+    "(no Stripe key), when no price is set for the plan and interval, or when the "
+    "organization pays already (plan changes are made in the portal); a 400 for an unknown "
+    "or free plan."
+)
+_WEBHOOK_NOTES = (
+    "For Stripe only: the body is the event as Stripe sent it, signed in the "
+    "`Stripe-Signature` header with the endpoint's secret (at most 5 minutes old). A "
+    "missing or wrong signature is a 400, and a server without a webhook secret answers "
+    "409. An event is applied once (a redelivery answers `duplicate`) and only if newer "
+    "than what was applied (`stale` otherwise), so events may arrive in any order."
+)
+
 _COST_RANGE_NOTES = (
     "Days are UTC, both ends inclusive; default this month to date; at most 731 days "
     "(start after end, or a longer range, is a 400). `change_pct` compares with the "
@@ -200,9 +215,42 @@ ROUTES: list[Route] = [
     Route("PATCH", "/settings", orgs.update_settings, "Change organization settings",
           "organization", role=SUPERADMIN, body=orgs_api.SettingsUpdate,
           response=orgs_api.SettingsRead),
-    # Plans
+    # Billing (fixed paths before /billing/invoices/{id})
     Route("GET", "/billing/plans", billing.list_plans, "Plans with prices, limits and modules",
           "billing", response=list[billing_api.PlanRead]),
+    Route("GET", "/billing/subscription", billing.get_subscription,
+          "The plan, its status and period", "billing", response=billing_api.SubscriptionRead,
+          description="`billing_enabled` is false on a server without a Stripe key: it shows "
+          "its plan and usage, and takes no payments."),
+    Route("GET", "/billing/usage", billing.get_usage, "Usage against every plan limit",
+          "billing", response=billing_api.UsageRead),
+    Route("POST", "/billing/checkout", billing.checkout, "Start a checkout for a plan",
+          "billing", role=SUPERADMIN, body=billing_api.CheckoutRequest,
+          response=billing_api.CheckoutSession, errors=(409, 503),
+          description=_CHECKOUT_NOTES),
+    Route("POST", "/billing/portal", billing.portal, "Open Stripe's billing portal",
+          "billing", role=SUPERADMIN, response=billing_api.PortalSession, errors=(409, 503),
+          description="Payment methods, invoices and plan changes, at Stripe. A 409 when "
+          "billing is off or the organization has not subscribed yet."),
+    Route("POST", "/billing/subscription/cancel", billing.cancel,
+          "Cancel at the end of the period paid for", "billing", role=SUPERADMIN,
+          response=billing_api.SubscriptionRead, errors=(409, 503),
+          description="A 409 when billing is off, without an active subscription, or when it "
+          "is set to cancel already. The plan stays until the period ends."),
+    Route("POST", "/billing/subscription/resume", billing.resume,
+          "Take a cancellation back", "billing", role=SUPERADMIN,
+          response=billing_api.SubscriptionRead, errors=(409, 503),
+          description="A 409 when billing is off, without an active subscription, or when it "
+          "is not set to cancel."),
+    Route("GET", "/billing/invoices", billing.list_invoices, "Invoices, newest first",
+          "billing", query=PageQuery, response=Page[billing_api.InvoiceRead]),
+    Route("GET", "/billing/invoices/{id}", billing.get_invoice, "An invoice with its lines",
+          "billing", response=billing_api.InvoiceDetail),
+    Route("GET", "/billing/invoices/{id}/pdf", billing.invoice_pdf, "An invoice as a PDF",
+          "billing", response=bytes, content_type="application/pdf"),
+    Route("POST", "/billing/webhook", billing.webhook, "Stripe's events", "billing",
+          access=PUBLIC, response=billing_api.WebhookAck, errors=(409,),
+          description=_WEBHOOK_NOTES),
     # Audit logs (fixed paths before /audit-logs/{id})
     Route("GET", "/audit-logs", audit.list_logs, "Audit log entries", "audit",
           role=SUPERADMIN, module="audit_logs", query=audit_api.AuditQuery,

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from server.keys import Keys
     from server.providers.channels import Channels
     from server.providers.email import Email, Mailer
+    from server.providers.stripe import Payments
     from server.tasks import BackgroundTasks
     from shared.api.events import EventData
 
@@ -93,6 +94,8 @@ class Runtime:
     no_metric_rules_until: dict[int, float] = field(default_factory=dict)
     # Public status pages as rendered (server/status_pages/cache.py).
     page_cache: PageCache = field(default_factory=PageCache)
+    # The Stripe account that takes payments; None when billing is off (no secret key).
+    payments: Payments | None = None
 
 
 @dataclass

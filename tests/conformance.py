@@ -185,6 +185,8 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
         inbox = [line["id"] for line in s.get("/notifications")["items"]]
         agent = s.agent("Seeded host")
         pages = s.status_pages(monitor["id"])
+        # Invoices come from Stripe's events only; the test writes one before seeding.
+        invoice = s.get("/billing/invoices")["items"][0]["id"]
         ids = {
             "/auth/sessions/{id}": sessions[0]["id"],
             "/auth/api-keys/{id}": key,
@@ -212,6 +214,7 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
             # Answered 403 to the seeded superadmin, who is no platform admin (below).
             "/admin/organizations/{id}": s.get("/organization")["id"],
             "/admin/plans/{id}": 1,
+            "/billing/invoices/{id}": invoice,
         }
         metric_rule = s.metric_rule("Seeded metric rule")
         for path in ("/overrides", "/overrides/{agent_id}", "/backtest"):
@@ -280,6 +283,7 @@ _PUBLIC_NEEDS = "the page enabled, and its token when it requires one"
 # organization or rewriting the limits of its plan under the other operations. What a
 # platform admin is answered is tested in tests/server/test_admin.py.
 _PLATFORM_ADMIN = "a platform admin's token (the run's superadmin is none: 403)"
+_BILLING_ON = "billing on (a Stripe key) and "
 KNOWN_ONLY_TO_THE_SERVER = {
     ("POST", "/auth/email/confirm"): "a live confirmation token",
     ("POST", "/auth/password/reset"): "a live reset token",
@@ -320,6 +324,13 @@ KNOWN_ONLY_TO_THE_SERVER = {
         for route in ROUTES
         if route.access is Access.platform_admin
     },
+    ("POST", "/billing/checkout"): _BILLING_ON + "a price set for a plan for sale, not free, "
+    "and no subscription already",
+    ("POST", "/billing/portal"): _BILLING_ON + "the organization subscribed once",
+    ("POST", "/billing/subscription/cancel"): _BILLING_ON + "an active subscription not "
+    "set to cancel",
+    ("POST", "/billing/subscription/resume"): _BILLING_ON + "an active subscription set to cancel",
+    ("POST", "/billing/webhook"): "a webhook secret, and a payload Stripe signed with it",
 }
 _ACCEPTED = ["2xx", 400, 401, 403, 404, 409, 429]
 

@@ -24,8 +24,9 @@ from server.db.migrate import upgrade
 from server.providers.outbound import TargetPolicy
 from tests.builders import PASSWORD, Person, add_member, create_org, create_user
 
-# `smtp`: a real SMTP server on 127.0.0.1; `aws`: moto's server on 127.0.0.1.
-pytest_plugins = ["tests.mail", "tests.aws"]
+# `smtp`: a real SMTP server on 127.0.0.1; `aws`: moto's server on 127.0.0.1; `stripe_world`:
+# localstripe and a Stripe-shaped front on 127.0.0.1.
+pytest_plugins = ["tests.mail", "tests.aws", "tests.server.stripe_world"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

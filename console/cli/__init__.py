@@ -44,6 +44,7 @@ COMMANDS = {
     "notifications": "console.cli.inbox_commands:notifications",
     "deliveries": "console.cli.inbox_commands:deliveries",
     "overview": "console.cli.overview_command:overview",
+    "billing": "console.cli.billing_commands:billing",
     "jobs": "console.cli.jobs_commands:jobs",
     "console": "console.cli.console_command:console",
 }

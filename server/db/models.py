@@ -4,7 +4,14 @@ from server.agents.models import Agent, AgentContainer
 from server.alert_rules.models import AlertOverride, AlertRule, AlertState
 from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession, MfaBackupCode, OneTimeToken, RefreshToken
-from server.billing.models import Plan
+from server.billing.models import (
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    Plan,
+    Subscription,
+    WebhookEvent,
+)
 from server.budgets.models import Budget
 from server.cloud_accounts.models import CloudAccount
 from server.costs.models import CostAccountDay, CostDaily, CostServiceDay, CostSync
@@ -66,6 +73,9 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "Invitation",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceLine",
     "Job",
     "LiveEvent",
     "MaintenanceWindow",
@@ -89,7 +99,9 @@ __all__ = [
     "StatusPage",
     "StatusPageMonitor",
     "StatusSubscriber",
+    "Subscription",
     "User",
+    "WebhookEvent",
     "agent_rollup",
     "agent_sample",
     "described_by_models",

@@ -25,6 +25,7 @@ _STATUS_TEXT = {
     409: "Conflict",
     413: "Body too large",
     429: "Rate limited",
+    503: "A provider (payments) did not answer; try again",
 }
 
 

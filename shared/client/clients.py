@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from shared.client.admin import Admin
     from shared.client.agents import Agents, Metrics
     from shared.client.alert_rules import AlertRules
+    from shared.client.billing import Billing
     from shared.client.cloud import AsyncJobs, CloudAccounts, CloudResources, SyncJobs
     from shared.client.costs import Budgets, Costs
     from shared.client.notifications import Channels, NotificationRules, Notifications
@@ -82,6 +83,7 @@ class _Namespaces(Generic[M]):
     settings: Settings[M] = _on_first_use("organization:Settings")
     audit_logs: AuditLogs[M] = _on_first_use("organization:AuditLogs")
     plans: Plans[M] = _on_first_use("organization:Plans")
+    billing: Billing[M] = _on_first_use("billing:Billing")
     cloud_accounts: CloudAccounts[M] = _on_first_use("cloud:CloudAccounts")
     resources: CloudResources[M] = _on_first_use("cloud:CloudResources")
     costs: Costs[M] = _on_first_use("costs:Costs")

@@ -118,6 +118,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/public/status/{org_slug}/subscribe"): {"email": "reader@example.com"},
     ("POST", "/public/status/{org_slug}/{client_slug}/subscribe"): {"email": "reader@example.com"},
     ("PATCH", "/agents/{id}"): {"name": "db-2"},
+    ("POST", "/billing/checkout"): {"plan": "pro", "interval": "month"},
     ("POST", "/agents/ingest"): {
         "hostname": "db-1",
         "interval_seconds": 10,

@@ -19,6 +19,7 @@ from server.alert_rules.models import AlertOverride, AlertRule
 from server.audit.models import AuditLog
 from server.auth.models import ApiKey, AuthSession
 from server.auth.tokens import hash_secret, new_secret
+from server.billing.models import Invoice
 from server.budgets.models import Budget
 from server.cloud_accounts.models import CloudAccount
 from server.http.routing import Access
@@ -67,6 +68,7 @@ ID_KINDS = {
     "/status-pages/clients/": "status_page",
     "/status-pages/announcements/": "announcement",
     "/status-pages/subscribers/": "subscriber",
+    "/billing/invoices/": "invoice",
 }
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -196,7 +198,8 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
         subscriber = StatusSubscriber(org_id=world.org_a, page_id=status_page.id,
                                       email="reader-a@example.com", nonce="n",
                                       confirmed_at=datetime.now(UTC))  # fmt: skip
-        db.add_all([announcement, subscriber])
+        invoice = Invoice(org_id=world.org_a, number=1, status="paid", total_cents=1900)
+        db.add_all([announcement, subscriber, invoice])
         await db.flush()
         await db.execute(
             update(User)
@@ -231,6 +234,7 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             "status_page": status_page.id,
             "announcement": announcement.id,
             "subscriber": subscriber.id,
+            "invoice": invoice.id,
         }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.models import AuditLog
 from server.billing.models import Plan, Subscription, WebhookEvent
 from server.config import Settings
+from server.monitors.models import Monitor
 from server.orgs.models import Organization
 from tests.conftest import World
 from tests.server.stripe_world import (
@@ -225,3 +226,27 @@ async def test_a_signature_older_than_five_minutes_is_refused(
     assert status == 400 and "does not match" in answer["detail"]
     status, _ = await post_event(client, payload, at=time.time() - 290)
     assert status == 200
+
+
+async def test_a_downgrade_past_a_limit_keeps_what_exists_and_refuses_more_naming_it(
+    client: TestClient, world: World, db: AsyncSession
+) -> None:
+    await customer_of(db, world.org_a)
+    paid = subscription_object("sub_1", "cus_a", price="price_enterprise_month")
+    await post_event(client, event("evt_1", "customer.subscription.created", paid, created=NOW))
+    async with db.begin():
+        db.add_all(
+            Monitor(org_id=world.org_a, name=f"site {n}", type="http", url="https://a.example/")
+            for n in range(11)
+        )  # the Free plan allows 10
+    ended = subscription_object("sub_1", "cus_a", status="canceled")
+    await post_event(client, event("evt_2", "customer.subscription.deleted", ended, created=NOW))
+    assert await org_plan(db, world.org_a) == "free"
+    headers = world.alice.headers
+    listed = await (await client.get("/api/v1/monitors", headers=headers)).json()
+    assert listed["total"] == 11  # nothing is deleted
+    body = {"name": "one more", "type": "http", "url": "https://a.example/more"}
+    refused = await client.post("/api/v1/monitors", json=body, headers=headers)
+    assert refused.status == 403 and "monitors" in (await refused.json())["detail"]
+    pages = await client.get("/api/v1/status-pages/global", headers=headers)
+    assert pages.status == 403 and "status_pages" in (await pages.json())["detail"]

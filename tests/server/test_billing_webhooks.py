@@ -206,6 +206,8 @@ async def test_an_invoice_event_records_the_invoice_with_its_lines(
         ("t=1,v1=00", "does not match"),
         ("garbage", "does not match"),
     ],
+    # Named, not shown: a signature holds the time, and the workers must collect one name.
+    ids=["missing", "another-secret", "stale-and-wrong", "garbage"],
 )
 async def test_an_unsigned_or_mis_signed_event_is_a_400_and_not_recorded(
     client: TestClient, world: World, db: AsyncSession, header: str | None, reason: str

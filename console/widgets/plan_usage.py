@@ -28,6 +28,7 @@ LABELS = {
 LABEL_WIDTH = 16
 FIGURE_WIDTH = 13  # " 1000/1000" or " 8/unlimited"
 WORD_WIDTH = 15  # " below minimum"
+BAR_MAX = 40  # wider, the figures drift too far from their labels to read across
 NEAR_PCT = 80.0  # from here a limit is near: a word and the warning colour
 
 
@@ -66,7 +67,7 @@ def usage_line(line: UsageLine, width: int, colors: dict[str, str] | None = None
     word, variable = verdict(line)
     style = (colors or {}).get(variable, "")
     text = Text(LABELS.get(line.limit, line.limit.value).ljust(LABEL_WIDTH))
-    cells = max(width - LABEL_WIDTH - FIGURE_WIDTH - WORD_WIDTH, 0)
+    cells = min(max(width - LABEL_WIDTH - FIGURE_WIDTH - WORD_WIDTH, 0), BAR_MAX)
     if has_bar(line) and line.allowed is not None and line.used is not None:
         share = 1.0 if line.allowed == 0 else min(line.used / line.allowed, 1.0)
         filled = round(share * cells)

@@ -82,6 +82,7 @@ async def test_usage_shows_every_limit_with_a_word_near_and_at_it(
                               "check interval", "history"}  # fmt: skip
 
         # A monitor added elsewhere reads the usage again: the limit is reached.
+        await until(pilot, lambda: app.connection == "live")  # its event is not missed
         await create_monitor(client, world.alice, "site 9", interval_seconds=300)
         await until(pilot, lambda: "10/10" in usage_text(pilot))
         assert "at limit" in usage_text(pilot)

@@ -4,12 +4,14 @@ may only read."""
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 from textual.pilot import Pilot
 from textual.widgets import Static
 
 from console.screens.billing import BillingScreen
-from console.widgets.plan_usage import PlanUsage
+from console.widgets.plan_usage import PlanUsage, figures, verdict
+from shared.api.billing import Limit, UsageLine
 from tests.conftest import World
 from tests.console.console_harness import SMALL, console_for, create_monitor, table_text, until
 from tests.server.api_calls import call
@@ -17,6 +19,28 @@ from tests.server.test_admin import platform_admin
 
 Client = TestClient  # type: ignore[type-arg]
 PAYMENT_KEYS = {"Checkout", "Portal", "Cancel plan", "Resume"}
+# limit, used, allowed -> figures, word
+USAGE_CASES = [
+    (Limit.monitors, 7, 10, "7/10", ""),
+    (Limit.monitors, 8, 10, "8/10", "near limit"),
+    (Limit.monitors, 10, 10, "10/10", "at limit"),
+    (Limit.monitors, 12, 10, "12/10", "over limit"),
+    (Limit.users, 40, None, "40/unlimited", ""),
+    (Limit.agents, 0, 0, "0/0", "at limit"),
+    (Limit.min_check_interval_seconds, 60, 300, "60s/min 300s", "below minimum"),
+    (Limit.min_check_interval_seconds, 600, 300, "600s/min 300s", ""),
+    (Limit.min_check_interval_seconds, None, 300, "-/min 300s", ""),
+    (Limit.history_days, None, 30, "30 days", ""),
+    (Limit.history_days, None, None, "unlimited", ""),
+]
+
+
+@pytest.mark.parametrize(("limit", "used", "allowed", "shown", "word"), USAGE_CASES)
+def test_each_limit_reads_as_figures_and_a_word(
+    limit: Limit, used: int | None, allowed: int | None, shown: str, word: str
+) -> None:
+    line = UsageLine(limit=limit, used=used, allowed=allowed)
+    assert (figures(line), verdict(line)[0]) == (shown, word)
 
 
 def plan_text(pilot: Pilot[None]) -> str:

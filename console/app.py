@@ -37,10 +37,10 @@ from shared.api.common import Role
 from shared.api.events import Event, NotificationCreated, StreamReset
 from shared.client import AsyncClient, ClientError, RateLimited, Unauthorized
 
-# The main views in number-key order (0 after 9, as on the keyboard; alerts, status and
-# admin have no key left: `:alerts`, `:status` and `:admin` open them). A view's module is
-# imported when it is first opened: the first frame waits for one view, not all of them
-# (and plotext).
+# The main views in number-key order (0 after 9, as on the keyboard; alerts, status, admin
+# and billing have no key left: `:alerts`, `:status`, `:admin` and `:billing` open them).
+# A view's module is imported when it is first opened: the first frame waits for one view,
+# not all of them (and plotext).
 VIEWS: dict[str, str] = {
     "dashboard": "console.screens.dashboard:DashboardScreen",
     "incidents": "console.screens.incidents:IncidentsScreen",
@@ -55,6 +55,7 @@ VIEWS: dict[str, str] = {
     "alerts": "console.screens.alert_rules:AlertRulesScreen",
     "status": "console.screens.status_pages:StatusPagesScreen",
     "admin": "console.screens.admin:AdminScreen",
+    "billing": "console.screens.billing:BillingScreen",
     "help": "console.screens.help:HelpScreen",
 }
 # Seconds to wait out a 429 whose answer named no Retry-After.

@@ -20,6 +20,7 @@ VIEW_ALIASES: dict[str, tuple[str, ...]] = {
     "alerts": ("alert", "alert-rules", "alert-rule", "ar"),
     "status": ("status-pages", "status-page", "pages", "sp"),
     "admin": ("platform", "adm"),
+    "billing": ("bill", "plan", "subscription", "invoices"),
     "help": ("h", "?", "keys"),
 }
 DEFAULT_VIEW = "dashboard"  # where the console opens
@@ -36,7 +37,7 @@ def short_word(view: str) -> str:
 
 # Views the prompt's hint leaves out: at 80 columns the prompt has 74 cells for the hint
 # and `(tab completes)`. Tab completes them and the help view lists them.
-UNHINTED = frozenset({"alerts", "status", "admin"})
+UNHINTED = frozenset({"alerts", "status", "admin", "billing"})
 # The commands the prompt knows, in the order its hint lists them; a space apart, so that
 # the hint of every view fits the prompt at 80 columns.
 COMMAND_HINT = " ".join(

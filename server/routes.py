@@ -249,8 +249,9 @@ ROUTES: list[Route] = [
     Route("GET", "/billing/invoices/{id}/pdf", billing.invoice_pdf, "An invoice as a PDF",
           "billing", response=bytes, content_type="application/pdf"),
     Route("POST", "/billing/webhook", billing.webhook, "Stripe's events", "billing",
-          access=PUBLIC, response=billing_api.WebhookAck, errors=(409,),
-          description=_WEBHOOK_NOTES),
+          access=PUBLIC, response=billing_api.WebhookAck, errors=(409,), rate_limited=False,
+          description=_WEBHOOK_NOTES + " Not rate limited: every request is signed, and "
+          "Stripe retries a refused one for days."),
     # Audit logs (fixed paths before /audit-logs/{id})
     Route("GET", "/audit-logs", audit.list_logs, "Audit log entries", "audit",
           role=SUPERADMIN, module="audit_logs", query=audit_api.AuditQuery,

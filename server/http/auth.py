@@ -20,6 +20,7 @@ from server.http.routing import (
     AUTHENTICATOR,
     PRINCIPAL_KEY,
     SESSION_KEY,
+    UNLIMITED,
     bearer_token,
     user_agent,
 )
@@ -51,6 +52,9 @@ async def _limited(request: web.Request, handler: Any, db: AsyncSession) -> web.
         except ApiError as exc:
             request[AUTH_ERROR_KEY] = exc
     principal = request.get(PRINCIPAL_KEY)
+    resource = request.match_info.route.resource
+    if resource is not None and resource.canonical in app.get(UNLIMITED, ()):
+        return await handler(request)
     settings = app[SETTINGS]
     if principal is not None:
         key, limit = principal.rate_limit_key, settings.rate_limit_user

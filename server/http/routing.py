@@ -42,6 +42,8 @@ ModuleCheck = Callable[[Context, str], Awaitable[None]]
 
 AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 MODULE_CHECK: web.AppKey[ModuleCheck] = web.AppKey("module_check")
+# The paths (as aiohttp's resources name them) of routes left out of the rate limits.
+UNLIMITED: web.AppKey[set[str]] = web.AppKey("unlimited")
 
 _PARAM = re.compile(r"\{(\w+)\}")
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -75,6 +77,9 @@ class Route:
     description: str = ""
     errors: tuple[int, ...] = ()
     events: tuple[type[EventData], ...] = ()  # of an event stream: the data of each type
+    # False for a sender that authenticates each request itself and retries on 429 without
+    # end (a payment provider's signed webhook): the per-IP limit only throttles it.
+    rate_limited: bool = True
 
     @cached_property
     def path_params(self) -> list[str]:
@@ -340,7 +345,9 @@ def add_routes(app: web.Application, routes: list[Route], prefix: str) -> None:
     paths = [route.path for route in routes]
     for route in routes:
         path = _not_a_sibling(_ids_as_digits(route.path), paths)
-        app.router.add_route(route.method, prefix + path, adapt(route))
+        added = app.router.add_route(route.method, prefix + path, adapt(route))
+        if not route.rate_limited and added.resource is not None:
+            app.setdefault(UNLIMITED, set()).add(added.resource.canonical)
 
 
 def _not_a_sibling(path: str, paths: list[str]) -> str:

@@ -6,10 +6,11 @@ import json
 import time
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.app import build_app
 from server.audit.models import AuditLog
 from server.billing.models import Plan, Subscription, WebhookEvent
 from server.config import Settings
@@ -252,3 +253,23 @@ async def test_a_downgrade_past_a_limit_keeps_what_exists_and_refuses_more_namin
     assert refused.status == 403 and "monitors" in (await refused.json())["detail"]
     pages = await client.get("/api/v1/status-pages/global", headers=headers)
     assert pages.status == 403 and "status_pages" in (await pages.json())["detail"]
+
+
+async def test_stripes_webhook_is_not_held_to_the_per_ip_limit_of_anonymous_calls(
+    settings: Settings,
+) -> None:
+    """Stripe sends every event from a few addresses: a burst must not be refused with 429
+    (it would be retried for days). Other anonymous calls still are."""
+    strict = settings.model_copy(update={"rate_limit_anon": "2/minute"})
+    async with TestClient(TestServer(build_app(strict), host="127.0.0.1")) as client:
+        for n in range(5):
+            payload = event(
+                f"evt_{n}",
+                "customer.subscription.updated",
+                subscription_object("sub_x", "cus_nobody"),
+                created=NOW + n,
+            )
+            status, ack = await post_event(client, payload)
+            assert (status, ack["outcome"]) == (200, "ignored")
+        statuses = [(await client.get("/api/v1/public/status/nobody")).status for _ in range(3)]
+        assert statuses == [404, 404, 429]

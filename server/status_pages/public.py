@@ -2,8 +2,9 @@
 they see (`PublicStatusPage`: the JSON, and what the HTML, feeds and badges render).
 
 A page that does not exist, is disabled, or whose organization lacks the status_pages
-module or is suspended is a 404, the same answer for each. A page that requires a token is
-a 401 without the right one (compared in constant time on its hash).
+module is a 404, the same answer for each. A page of a suspended organization that would
+otherwise be shown is a 403 that says so. A page that requires a token is a 401 without the
+right one (compared in constant time on its hash).
 """
 
 from __future__ import annotations

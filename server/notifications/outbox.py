@@ -89,7 +89,9 @@ def incident_occurrence(incident: Incident, event_type: str, text: str | None = 
         org_id=incident.org_id,
         type=event_type,
         severity=incident.severity,
-        title=f"[{incident.severity.upper()}] {incident.title}",
+        # The severity is a field of its own: each channel and the inbox show it (a
+        # "[CRITICAL]" here made mail subjects read "[Critical] [CRITICAL] api is down").
+        title=incident.title,
         text=text or f"Incident #{incident.id} {verb}: {incident.title}",
         dedup_key=f"incident-{incident.id}",
         incident_id=incident.id,

@@ -104,9 +104,11 @@ async def test_a_members_inbox_and_email_follow_their_preferences(
     await until(lambda: len(mail_to(settings, world.alice.email)) == 2)
     await until(lambda: len(mail_to(settings, world.bob.email)) == 1)
     ((subject, text),) = mail_to(settings, world.bob.email)
-    assert "API down" in subject and "API down" in text
+    assert subject == "[Critical] API down" and "API down" in text  # the severity once
     _, inbox = await call(client, world.bob, "GET", "/notifications")
-    assert [line["title"] for line in inbox["items"]] == ["[CRITICAL] API down"]
+    assert [(line["title"], line["severity"]) for line in inbox["items"]] == [
+        ("API down", "critical")
+    ]
 
 
 async def test_quiet_hours_hold_email_and_send_one_digest_when_they_end(

@@ -141,7 +141,8 @@ async def test_the_inbox_counts_marks_read_and_deletes_and_the_log_lists_deliver
     async with api_for(client, world.bob.access_token) as api:
         assert (await api.notifications.unread_count()).unread == 2
         newest, oldest = (await api.notifications.list()).items
-        assert (newest.title, oldest.title) == ("[WARNING] Disk filling", "[CRITICAL] API down")
+        assert (newest.title, oldest.title) == ("Disk filling", "API down")
+        assert (newest.severity, oldest.severity) == ("warning", "critical")
         read = await api.notifications.read(oldest.id)
         assert read.read is True
         assert [n.id for n in (await api.notifications.list(unread=True)).items] == [newest.id]

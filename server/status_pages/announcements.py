@@ -114,7 +114,7 @@ async def create_announcement(ctx: Context, *, data: AnnouncementCreate) -> Anno
                                 body=data.body, created_at=now))  # fmt: skip
     await ctx.db.flush()
     await _tell(ctx, announcement, page, data.body)
-    await _audit(ctx, "status_page.announcement_created", announcement, data.state.value)
+    await _audit(ctx, "status_page.announcement_created", announcement, page, data.state.value)
     return await _read(ctx, announcement, page)
 
 
@@ -138,15 +138,16 @@ async def update_announcement(
     await ctx.db.flush()
     if stepped:
         await _tell(ctx, announcement, page, body)
-    await _audit(ctx, "status_page.announcement_updated", announcement, ", ".join(sorted(given)))
+    changed = ", ".join(sorted(given))
+    await _audit(ctx, "status_page.announcement_updated", announcement, page, changed)
     return await _read(ctx, announcement, page)
 
 
 async def delete_announcement(ctx: Context, *, announcement_id: int) -> None:
-    announcement, _ = await _one(ctx, announcement_id)
+    announcement, page = await _one(ctx, announcement_id)
     await ctx.db.delete(announcement)
     await ctx.db.flush()
-    await _audit(ctx, "status_page.announcement_deleted", announcement, None)
+    await _audit(ctx, "status_page.announcement_deleted", announcement, page, None)
 
 
 async def _tell(ctx: Context, announcement: Announcement, page: StatusPage, body: str) -> None:
@@ -162,8 +163,9 @@ async def _tell(ctx: Context, announcement: Announcement, page: StatusPage, body
     await outbox.tell_subscribers(ctx, occurrence, recipients)
 
 
-async def _audit(ctx: Context, action: str, announcement: Announcement, detail: str | None) -> None:
-    page = await ctx.db.get_one(StatusPage, announcement.page_id)
+async def _audit(
+    ctx: Context, action: str, announcement: Announcement, page: StatusPage, detail: str | None
+) -> None:
     pages.tell_changed(ctx, page, "announcement")
     await audit.record(
         ctx, action=action, resource_type="status_announcement", resource_id=announcement.id,

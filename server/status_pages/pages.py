@@ -100,9 +100,7 @@ def _send(request: web.Request, entry: Rendered, *, private: bool) -> web.Respon
 def _refused(error: ApiError) -> web.Response:
     titles = {401: "This page needs its token", 403: public.SUSPENDED}
     title = titles.get(error.status, "Status page not found")
-    text = render.render_message(title, error.detail, form=None, now=utcnow())
-    return web.Response(text=text, status=error.status, content_type="text/html",
-                        charset="utf-8", headers=NO_STORE)  # fmt: skip
+    return _message(title, error.detail, status=error.status)
 
 
 async def _page_of(call: Call, found: public.Found) -> PublicStatusPage:

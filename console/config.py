@@ -58,8 +58,9 @@ def load_credentials() -> Credentials | None:
         return None
 
 
-def save_credentials(credentials: Credentials) -> Path:
-    directory = config_dir()
+def save_credentials(credentials: Credentials, directory: Path | None = None) -> Path:
+    """Store `credentials` in `directory` (default: the user's config dir)."""
+    directory = directory or config_dir()
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = directory / CREDENTIALS_FILE
     tmp = directory / f".{CREDENTIALS_FILE}.{os.getpid()}.tmp"

@@ -122,6 +122,18 @@ class Settings(BaseSettings):
     # https://docs.stripe.com/webhooks#replay-attacks).
     stripe_webhook_tolerance_seconds: int = Field(300, ge=1)
 
+    # The console over SSH (`upmetr ssh-serve`, server/ssh/). Its sessions reach the API at
+    # ssh_api_url (default: http://host:port); a session without a keystroke for
+    # ssh_idle_minutes is closed; its tokens live ssh_session_hours at most.
+    ssh_host: str = "0.0.0.0"  # noqa: S104 - reaching it from any laptop is its purpose
+    ssh_port: int = Field(2222, ge=1, le=65535)
+    ssh_host_key: Path | None = None  # default: <data_dir>/ssh_host_ed25519_key
+    ssh_api_url: str | None = None
+    ssh_idle_minutes: float = Field(30.0, gt=0)
+    ssh_session_hours: float = Field(12.0, gt=0)
+    ssh_max_sessions: int = Field(100, ge=1)
+    ssh_max_sessions_per_user: int = Field(5, ge=1)
+
     # argon2 parameters; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536

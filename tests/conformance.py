@@ -145,6 +145,12 @@ class _Seeder:
             time.sleep(0.1)
 
 
+# A key used only as a shape: its private half was never kept.
+SEEDED_SSH_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICc/WFL37QyQVHhrIug2/k2tEM947m2iCxsYuIst7wCm seeded"
+)
+
+
 def sign_in(base_url: str, email: str, password: str) -> str:
     body = {"email": email, "password": password}
     response = httpx.post(f"{base_url}{API}/auth/login", json=body, timeout=30)
@@ -172,6 +178,7 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
         incident = s.incident("Seeded incident")
         sessions = [row for row in s.get("/auth/sessions") if not row.get("current")]
         key = s.post("/auth/api-keys", {"name": "seeded"})["id"]
+        ssh_key = s.post("/users/me/ssh-keys", {"public_key": SEEDED_SSH_KEY})["id"]
         ec2 = boto3.client("ec2", endpoint_url=aws_endpoint, region_name="us-east-1")
         ec2.run_instances(ImageId=MOTO_AMI, MinCount=1, MaxCount=1, InstanceType="t3.micro")
         account = s.account("Seeded account")
@@ -190,6 +197,7 @@ def seed(base_url: str, email: str, password: str, aws_endpoint: str) -> Objects
         ids = {
             "/auth/sessions/{id}": sessions[0]["id"],
             "/auth/api-keys/{id}": key,
+            "/users/me/ssh-keys/{id}": ssh_key,
             "/users/invitations/{id}": s.invitation("seeded.invite@example.com"),
             "/users/invitations/{id}/resend": s.invitation("seeded.resend@example.com"),
             "/users/{id}": member,

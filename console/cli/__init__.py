@@ -47,6 +47,8 @@ COMMANDS = {
     "billing": "console.cli.billing_commands:billing",
     "jobs": "console.cli.jobs_commands:jobs",
     "console": "console.cli.console_command:console",
+    "ssh-serve": "console.cli.ssh_commands:ssh_serve",
+    "ssh-keys": "console.cli.ssh_commands:ssh_keys",
 }
 
 

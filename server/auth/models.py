@@ -25,6 +25,11 @@ class AuthSession(Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_reason: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The session this one was switched from (POST /auth/select-org), so that ending a
+    # session can end those it led to: an SSH session's console may switch organizations.
+    origin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("auth_session.id", ondelete="SET NULL"), default=None, index=True
+    )
 
 
 class RefreshToken(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
 from server.auth import mfa, sessions, throttle
+from server.auth.models import AuthSession
 from server.auth.passwords import check_policy, hash_password, hasher_for, verify_password
 from server.auth.tokens import decode_jwt
 from server.billing.models import Plan
@@ -175,7 +176,12 @@ async def select_org(ctx: Context, org_id: int) -> TokenPair:
         raise Forbidden("An API key is bound to its organization; sign in to switch")
     if not await _is_member(ctx.db, ctx.auth.user_id, org_id):
         raise NotFound("Organization not found")
-    pair = await sessions.start_session(ctx, user_id=ctx.auth.user_id, org_id=org_id)
+    origin = (
+        await ctx.db.get(AuthSession, ctx.auth.session_id)
+        if ctx.auth.session_id is not None
+        else None
+    )
+    pair = await sessions.start_session(ctx, user_id=ctx.auth.user_id, org_id=org_id, origin=origin)
     await audit.record(
         ctx,
         action="auth.org_selected",

@@ -66,9 +66,22 @@ async def _add_refresh_token(db: AsyncSession, session_id: int) -> str:
     return token
 
 
-async def start_session(ctx: Context, *, user_id: int, org_id: int) -> TokenPair:
-    """A new session for this device, scoped to `org_id`, and its first token pair."""
+async def start_session(
+    ctx: Context,
+    *,
+    user_id: int,
+    org_id: int,
+    origin: AuthSession | None = None,
+    lifetime: timedelta | None = None,
+) -> TokenPair:
+    """A new session for this device, scoped to `org_id`, and its first token pair.
+
+    A session switched from `origin` is linked to it and ends no later than it does.
+    """
     now = _now()
+    expires_at = now + (lifetime or timedelta(days=ctx.settings.refresh_token_days))
+    if origin is not None:
+        expires_at = min(expires_at, origin.expires_at.replace(tzinfo=UTC))
     session = AuthSession(
         user_id=user_id,
         org_id=org_id,
@@ -76,7 +89,8 @@ async def start_session(ctx: Context, *, user_id: int, org_id: int) -> TokenPair
         ip=ctx.ip,
         created_at=now,
         last_used_at=now,
-        expires_at=now + timedelta(days=ctx.settings.refresh_token_days),
+        expires_at=expires_at,
+        origin_id=origin.id if origin is not None else None,
     )
     ctx.db.add(session)
     await ctx.db.flush()
@@ -180,6 +194,23 @@ async def revoke(db: AsyncSession, session: AuthSession, *, reason: str) -> None
         session.revoked_at = _now()
         session.revoked_reason = reason
         await db.flush()
+
+
+async def revoke_with_switches(db: AsyncSession, session_id: int, *, reason: str) -> None:
+    """Signs out the session and every session switched from it, and from those."""
+    family = {session_id}
+    while True:
+        found = set(
+            await db.scalars(select(AuthSession.id).where(AuthSession.origin_id.in_(family)))
+        )
+        if found <= family:
+            break
+        family |= found
+    await db.execute(
+        update(AuthSession)
+        .where(AuthSession.id.in_(family), AuthSession.revoked_at.is_(None))
+        .values(revoked_at=_now(), revoked_reason=reason)
+    )
 
 
 async def revoke_all(

@@ -7,11 +7,11 @@ from aiohttp import web
 from server.http.routing import Call
 from server.http.uploads import RASTER_IMAGES, image_response, read_upload
 from server.orgs.models import Organization
-from server.users import email_change, invitations
+from server.users import email_change, invitations, ssh_keys
 from server.users import service as users
 from shared.api.auth import OrganizationSummary
 from shared.api.common import Message, Page, Role
-from shared.api.users import InvitationRead, MemberRead, ProfileRead
+from shared.api.users import InvitationRead, MemberRead, ProfileRead, SshKeyRead
 
 
 async def list_members(call: Call) -> Page[MemberRead]:
@@ -45,6 +45,21 @@ async def put_avatar(call: Call) -> ProfileRead:
 async def delete_avatar(call: Call) -> None:
     """DELETE /users/me/avatar"""
     await users.remove_avatar(call.ctx)
+
+
+async def list_ssh_keys(call: Call) -> list[SshKeyRead]:
+    """GET /users/me/ssh-keys"""
+    return await ssh_keys.list_keys(call.ctx)
+
+
+async def add_ssh_key(call: Call) -> SshKeyRead:
+    """POST /users/me/ssh-keys"""
+    return await ssh_keys.add_key(call.ctx, call.body)
+
+
+async def delete_ssh_key(call: Call) -> None:
+    """DELETE /users/me/ssh-keys/{id}"""
+    await ssh_keys.delete_key(call.ctx, call.path["id"])
 
 
 async def list_invitations(call: Call) -> list[InvitationRead]:

@@ -1,10 +1,11 @@
-"""User accounts (an account can belong to several organizations) and invitations."""
+"""User accounts (an account can belong to several organizations), invitations, and the SSH
+public keys that open the console over SSH."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, utcnow
@@ -49,3 +50,18 @@ class Invitation(Base):
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SshKey(Base):
+    """A public key that signs its user in to `upmetr ssh-serve`. A key belongs to one
+    account (its fingerprint is unique), so the key alone says who connects."""
+
+    __tablename__ = "ssh_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[str] = mapped_column(Text)  # OpenSSH one-line form, without comment
+    fingerprint: Mapped[str] = mapped_column(String(100), unique=True)  # SHA256:...
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -44,6 +44,13 @@ class SettingsRead(ReadModel):
     default_check_interval_seconds: int = 60
     cloudwatch_polling: bool = False
     cloudwatch_interval_seconds: int = 300
+    ssh_key_counts_as_mfa: bool = Field(
+        False,
+        description=(
+            "whether an SSH key counts as the second factor of members with MFA on "
+            "(`upmetr ssh-serve` then asks them no code)"
+        ),
+    )
 
 
 class SettingsUpdate(UpdateModel):
@@ -52,3 +59,4 @@ class SettingsUpdate(UpdateModel):
     default_check_interval_seconds: int | None = Field(None, ge=10, le=86_400)
     cloudwatch_polling: bool | None = None
     cloudwatch_interval_seconds: int | None = Field(None, ge=60, le=86_400)
+    ssh_key_counts_as_mfa: bool | None = None

@@ -95,3 +95,23 @@ class InvitationRead(ReadModel):
 
 class InvitationAccept(ApiModel):
     token: str = Field(min_length=1, max_length=4096)
+
+
+class SshKeyCreate(ApiModel):
+    name: Name | None = Field(
+        None, description="defaults to the key's comment, else its type and fingerprint"
+    )
+    public_key: str = Field(
+        min_length=1,
+        max_length=16_384,
+        description="one line in OpenSSH form, as in ~/.ssh/id_ed25519.pub",
+    )
+
+
+class SshKeyRead(ReadModel):
+    id: int
+    name: str
+    public_key: str = Field(description="the key in OpenSSH form, without its comment")
+    fingerprint: str = Field(description="SHA256:..., as `ssh-keygen -lf` prints it")
+    created_at: UtcDatetime
+    last_used_at: UtcDatetime | None

@@ -10,7 +10,7 @@ from shared.api.auth import OrganizationSummary
 from shared.api.billing import PlanRead
 from shared.api.common import Message, Page, Role
 from shared.api.orgs import DiscoveryInterval, OrganizationRead, SettingsRead
-from shared.api.users import InvitationRead, MemberRead, ProfileRead
+from shared.api.users import InvitationRead, MemberRead, ProfileRead, SshKeyRead
 from shared.client.auth import RoleLike
 from shared.client.call import Call, body, no_content, parse_as, query
 from shared.client.namespace import M, Namespace, endpoint
@@ -52,12 +52,35 @@ class Invitations(Namespace[M]):
         )
 
 
+class SshKeys(Namespace[M]):
+    """The caller's SSH public keys, which open the console over SSH (`/users/me/ssh-keys`)."""
+
+    @endpoint
+    def list(self) -> Call[list[SshKeyRead]]:
+        return Call("GET", "/users/me/ssh-keys", parse_as(list[SshKeyRead]))
+
+    @endpoint
+    def add(self, public_key: str, *, name: str | None = None) -> Call[SshKeyRead]:
+        """`public_key`: one OpenSSH line, as in ~/.ssh/id_ed25519.pub."""
+        return Call(
+            "POST",
+            "/users/me/ssh-keys",
+            parse_as(SshKeyRead),
+            json=body(public_key=public_key, name=name),
+        )
+
+    @endpoint
+    def delete(self, key_id: int) -> Call[None]:
+        return Call("DELETE", f"/users/me/ssh-keys/{int(key_id)}", no_content)
+
+
 class Users(Namespace[M]):
     """Members of the organization and the caller's profile (`/users`)."""
 
     def __init__(self, core: Any) -> None:
         super().__init__(core)
         self.invitations: Invitations[M] = Invitations(core)
+        self.ssh_keys: SshKeys[M] = SshKeys(core)
 
     @endpoint
     def list(

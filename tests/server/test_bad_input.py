@@ -24,6 +24,10 @@ from shared.api.common import API_PREFIX, UpdateModel
 from tests.builders import PASSWORD
 from tests.conftest import World
 
+# A key used only as a shape: its private half was never kept.
+SSH_PUBLIC_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOJ8uKydu6OS1vyzjDI1ay0aFAoFonBPUVTIlQk1wh5o fixture"
+)
 # A body each route accepts as valid input (whatever the handler then decides).
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/auth/register"): {
@@ -57,6 +61,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "role": "viewer",
     },
     ("PATCH", "/users/me"): {"full_name": "Alice A"},
+    ("POST", "/users/me/ssh-keys"): {"public_key": SSH_PUBLIC_KEY},
     ("POST", "/users/invitations"): {"email": "erin@example.com", "role": "viewer"},
     ("POST", "/users/invitations/accept"): {"token": "token"},
     ("PATCH", "/users/{id}"): {"full_name": "Bob B"},

@@ -36,10 +36,10 @@ from server.notifications.models import (
 from server.resources.models import Resource
 from server.routes import ROUTES
 from server.status_pages.models import Announcement, StatusPage, StatusSubscriber
-from server.users.models import Invitation, User
+from server.users.models import Invitation, SshKey, User
 from shared.api.common import API_PREFIX, Role
 from tests.conftest import World
-from tests.server.test_bad_input import VALID_BODIES
+from tests.server.test_bad_input import SSH_PUBLIC_KEY, VALID_BODIES
 
 # Platform admin routes take any organization's ids by design; a member who is no platform
 # admin gets a 403 on each (tests/server/test_admin.py), never a look at an object.
@@ -51,6 +51,7 @@ ID_KINDS = {
     "/auth/sessions/": "session",
     "/auth/api-keys/": "api_key",
     "/users/invitations/": "invitation",
+    "/users/me/ssh-keys/": "ssh_key",
     "/users/": "member",
     "/audit-logs/": "audit_log",
     "/incidents/": "incident",
@@ -199,7 +200,9 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
                                       email="reader-a@example.com", nonce="n",
                                       confirmed_at=datetime.now(UTC))  # fmt: skip
         invoice = Invoice(org_id=world.org_a, number=1, status="paid", total_cents=1900)
-        db.add_all([announcement, subscriber, invoice])
+        ssh_key = SshKey(user_id=world.alice.user_id, name="alice's laptop",
+                         public_key=SSH_PUBLIC_KEY, fingerprint="SHA256:alice")  # fmt: skip
+        db.add_all([announcement, subscriber, invoice, ssh_key])
         await db.flush()
         await db.execute(
             update(User)
@@ -235,6 +238,7 @@ async def org_a_ids(db: AsyncSession, world: World) -> dict[str, int]:
             "announcement": announcement.id,
             "subscriber": subscriber.id,
             "invoice": invoice.id,
+            "ssh_key": ssh_key.id,
         }
 
 
@@ -293,6 +297,8 @@ async def test_org_a_objects_survive_carols_attempts(
         invitation = await db.get(Invitation, org_a_ids["invitation"])
         session = await db.get(AuthSession, org_a_ids["session"])
     assert key is not None and key.revoked_at is None
+    async with db.begin():
+        assert await db.get(SshKey, org_a_ids["ssh_key"]) is not None
     assert invitation is not None and invitation.revoked_at is None
     assert session is not None and session.revoked_at is None
     async with db.begin():  # read the row, not the object this session cached

@@ -4,7 +4,8 @@ An exec request runs one `upmetr` command as the key's member, through the API w
 session's tokens, so it has exactly their rights. Only the commands that are API clients
 may run: none that acts on the server machine itself (`serve`, `users`, `mail`), signs in
 or out, or opens the console; and no option that reads or writes a file, which would be a
-file on the server. `ack 42` and `resolve 42` are short for `incidents ack|resolve 42`.
+file on the server. `ack 42` and `resolve 42` are short for `incidents ack|resolve 42`, and
+a group given options alone lists: `incidents --status open` is `incidents list --status open`.
 """
 
 from __future__ import annotations
@@ -67,14 +68,28 @@ def parse(command: str) -> list[str]:
             f"{args[0]!r} cannot run over SSH; commands: {', '.join(sorted(ALLOWED))}, "
             f"{', '.join(SHORTHANDS)}"
         )
+    args = _list_by_default(args)
     _refuse_file_options(args)
     return args
 
 
-def _refuse_file_options(args: list[str]) -> None:
-    """Refuse an option or argument of a path type anywhere in the command's chain."""
+def _list_by_default(args: list[str]) -> list[str]:
+    group = _main().get_command(click.Context(_main()), args[0])
+    takes_list = isinstance(group, click.Group) and "list" in group.commands
+    if takes_list and (len(args) == 1 or (args[1].startswith("-") and args[1] != "--help")):
+        return [args[0], "list", *args[1:]]
+    return args
+
+
+def _main() -> click.Group:
     from console.cli import main
 
+    return main
+
+
+def _refuse_file_options(args: list[str]) -> None:
+    """Refuse an option or argument of a path type anywhere in the command's chain."""
+    main = _main()
     command: click.Command = main
     context = click.Context(main, resilient_parsing=True)
     rest = list(args)

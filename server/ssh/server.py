@@ -36,6 +36,11 @@ from server.tasks import BackgroundTasks
 
 log = logging.getLogger("upmetr.ssh")
 CODE_TRIES = 3
+# What a console that was stopped had no chance to undo on the client's terminal: the
+# alternate screen, mouse reporting, bracketed paste, the keyboard protocol, a hidden cursor.
+RESET_TERMINAL = (
+    b"\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l\x1b[<u\x1b[?25h\r\n"
+)
 
 
 @dataclass
@@ -127,11 +132,9 @@ class SshService:
                             process, env, idle_seconds=self.settings.ssh_idle_minutes * 60
                         )
                         if reason == "idle timeout":
-                            _say(
-                                process,
-                                "\r\nSession closed: no key pressed for "
-                                f"{self.settings.ssh_idle_minutes:g} minutes.\r",
-                            )
+                            process.stdout.write(RESET_TERMINAL)
+                            idle = f"{self.settings.ssh_idle_minutes:g} minutes"
+                            _say(process, f"Session closed: no key pressed for {idle}.")
                 finally:
                     files.remove()
                 return status
@@ -220,9 +223,10 @@ async def _read_code(process: asyncssh.SSHServerProcess[bytes]) -> str | None:
 
 
 def _say(process: asyncssh.SSHServerProcess[bytes], message: str) -> int:
-    """Tell the client why its session ends; status 1."""
+    """Tell the client why its session ends (on its terminal, else on stderr); status 1."""
+    stream = process.stderr if process.get_terminal_type() is None else process.stdout
     with contextlib.suppress(asyncssh.Error, BrokenPipeError, ConnectionError):
-        process.stderr.write(message.replace("\n", "\r\n").encode() + b"\r\n")
+        stream.write(message.replace("\n", "\r\n").encode() + b"\r\n")
     return 1
 
 

@@ -16,6 +16,7 @@ import pytest
 from tests.e2e.ssh_console import (
     Member,
     SshServe,
+    connect,
     console,
     console_pids,
     member,
@@ -122,6 +123,18 @@ async def test_an_idle_session_is_closed(world: World) -> None:
         assert any("idle timeout" in str(e["detail"]) for e in closed)
     finally:
         idle.stop()
+
+
+async def test_the_host_key_is_made_once_and_its_fingerprint_printed(world: World) -> None:
+    async with await connect(world.port, world.alice.key) as connection:
+        offered = connection.get_server_host_key()
+    assert offered is not None
+    assert offered.get_fingerprint("sha256") == world.ssh.host_key_fingerprint
+    again = SshServe(world.server)  # the same data directory: the same key
+    try:
+        assert again.host_key_fingerprint == world.ssh.host_key_fingerprint
+    finally:
+        again.stop()
 
 
 async def test_a_key_nobody_registered_is_refused(world: World) -> None:

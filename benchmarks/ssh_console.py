@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import sys
 import tempfile
@@ -102,6 +103,7 @@ async def measure(sessions: int, incidents: int) -> None:
                 bare: list[float] = []
                 stream = SseText(server.url, person.headers)
                 await stream.started.wait()
+                cpu_before = sum(cpu_seconds(pid) for pid in pids)
                 for number in range(incidents):
                     title = f"Bench outage {number:03d}"
                     for screen in [*screens, stream]:
@@ -118,10 +120,12 @@ async def measure(sessions: int, incidents: int) -> None:
                     delays += await arrived
                     await asyncio.sleep(0.5)
                 stream.close()
+                cpu = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) / len(pids) / incidents
                 print(
                     f"event to screen, {sessions} sessions x {incidents} incidents: "
                     f"{percentiles(delays)} (goal p99 < 500 ms); the same events on a bare "
-                    f"SSE client: {percentiles(bare)}"
+                    f"SSE client: {percentiles(bare)}; each console's CPU per incident "
+                    f"{cpu * 1000:.0f} ms"
                 )
                 for screen in screens:
                     screen.process.close()
@@ -160,6 +164,12 @@ class SseText:
 
     def close(self) -> None:
         self._task.cancel()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of `pid` so far (/proc/<pid>/stat, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles(seconds: list[float]) -> str:

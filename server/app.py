@@ -52,6 +52,7 @@ from server.keys import load_or_create_keys
 from server.providers.channels import Channels
 from server.providers.checks import Checker, TargetPolicy
 from server.providers.email import mailer_for
+from server.providers.redis import rate_limit_storage
 from server.providers.stripe import payments_for
 from server.routes import PAGES, ROUTES
 from server.service_context import Context, Runtime, Wake
@@ -142,7 +143,7 @@ async def _resources(
     engine = create_engine(settings.resolved_database_url)
     app[ENGINE] = engine
     app[SESSIONS] = create_sessionmaker(engine)
-    app[RATE_LIMITER] = RateLimiter()
+    app[RATE_LIMITER] = RateLimiter(rate_limit_storage(settings.redis_url))
     app[MAILER] = mailer_for(settings)
     tasks = BackgroundTasks()
     app[TASKS] = tasks

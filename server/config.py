@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         None, description="Base URL used in emailed links; defaults to http://host:port."
     )
 
+    # Redis (redis://host:port/db) shared by every server process, on one machine or several:
+    # rate limits count there (server/providers/redis.py). Without it each process counts
+    # its own, which is right for one API process.
+    redis_url: str | None = None
     rate_limit_user: str = "60/minute"
     rate_limit_anon: str = "20/minute"
     # Failed logins per account, on top of the rate limit (OWASP authentication cheat sheet).

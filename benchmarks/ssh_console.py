@@ -104,6 +104,8 @@ async def measure(sessions: int, incidents: int) -> None:
                 stream = SseText(server.url, person.headers)
                 await stream.started.wait()
                 cpu_before = sum(cpu_seconds(pid) for pid in pids)
+                others = {"ssh-serve": ssh.process.pid, "the API": server.process.pid}
+                others_before = {name: cpu_seconds(pid) for name, pid in others.items()}
                 for number in range(incidents):
                     title = f"Bench outage {number:03d}"
                     for screen in [*screens, stream]:
@@ -121,11 +123,15 @@ async def measure(sessions: int, incidents: int) -> None:
                     await asyncio.sleep(0.5)
                 stream.close()
                 cpu = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) / len(pids) / incidents
+                others_cpu = ", ".join(
+                    f"{name} {(cpu_seconds(pid) - others_before[name]) / incidents * 1000:.0f} ms"
+                    for name, pid in others.items()
+                )
                 print(
                     f"event to screen, {sessions} sessions x {incidents} incidents: "
                     f"{percentiles(delays)} (goal p99 < 500 ms); the same events on a bare "
                     f"SSE client: {percentiles(bare)}; each console's CPU per incident "
-                    f"{cpu * 1000:.0f} ms"
+                    f"{cpu * 1000:.0f} ms; per incident, {others_cpu}"
                 )
                 for screen in screens:
                     screen.process.close()

@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from server.auth.principal import authenticate
@@ -35,12 +36,14 @@ from server.engines.checks import CheckEngine
 from server.engines.dispatch import Dispatcher
 from server.engines.loop import Engine, Wakeable
 from server.engines.metrics import metrics
+from server.engines.redis_wakeups import RedisWakeups
 from server.engines.roles import API, WORKER, ApiCheckEngine, Role
 from server.engines.rollup import RollupEngine
-from server.engines.wakeups import Wakeups
+from server.engines.wakeups import WakeupChannel, Wakeups
 from server.events import EventPublisher
 from server.events.bus import EVENT_BUS, MemoryEventBus
 from server.events.log import EventFeed, EventLog
+from server.events.redis_stream import RedisEventFeed, RedisEventLog
 from server.http.auth import auth_and_rate_limit
 from server.http.docs import add_docs
 from server.http.errors import error_middleware
@@ -52,6 +55,7 @@ from server.keys import load_or_create_keys
 from server.providers.channels import Channels
 from server.providers.checks import Checker, TargetPolicy
 from server.providers.email import mailer_for
+from server.providers.redis import connect as connect_redis
 from server.providers.redis import rate_limit_storage
 from server.providers.stripe import payments_for
 from server.routes import PAGES, ROUTES
@@ -151,7 +155,9 @@ async def _resources(
         max_connections=settings.check_concurrency, policy=TargetPolicy.from_settings(settings)
     )
     channels = Channels.from_settings(settings)  # a member's test message, in this process
-    engines = _engines(app, role, checker, worker_log)
+    # Several processes, on one machine or several, share live events and wake-ups there.
+    redis = connect_redis(settings.redis_url) if settings.redis_url else None
+    engines = _engines(app, role, checker, worker_log, redis)
     app[RUNTIME].channels = channels
     payments = app[RUNTIME].payments = payments_for(settings)
     started: list[Engine] = []
@@ -170,19 +176,27 @@ async def _resources(
         await channels.aclose()
         if payments is not None:
             await payments.aclose()
+        if redis is not None:
+            await redis.aclose()
         await engine.dispose()
 
 
 def _engines(
-    app: web.Application, role: Role, checker: Checker, worker_log: Path | None
+    app: web.Application,
+    role: Role,
+    checker: Checker,
+    worker_log: Path | None,
+    redis: Redis | None,
 ) -> list[Engine]:
     """The role's engines in starting order; what requests reach is kept on the app."""
     settings = app[SETTINGS]
     sessions = app[SESSIONS]
     engines: list[Engine] = []
     events: EventPublisher
-    wakeups: Wakeups | None = None
-    if role == "single":
+    wakeups: WakeupChannel | None = None
+    if redis is not None:
+        events, wakeups = _through_redis(app, role, redis, engines)
+    elif role == "single":
         bus = MemoryEventBus()
         app[EVENT_BUS] = bus
         events = bus
@@ -276,6 +290,23 @@ def _engines(
         for wake, each in woken.items():
             wakeups.on(wake.value, _waker(each))
     return engines
+
+
+def _through_redis(
+    app: web.Application, role: Role, redis: Redis, engines: list[Engine]
+) -> tuple[EventPublisher, WakeupChannel | None]:
+    """Live events through a Redis stream that every API process follows, and wake-ups by
+    Redis pub/sub (a `single` process runs its engines itself and needs none)."""
+    wakeups = None
+    if role != "single":
+        wakeups = RedisWakeups(redis, API if role in ("api", "all") else WORKER)
+        engines.append(wakeups)
+    log = RedisEventLog(redis)
+    engines.append(log)
+    if role != WORKER:
+        bus = app[EVENT_BUS] = MemoryEventBus()
+        engines.append(RedisEventFeed(redis, bus))
+    return log, wakeups
 
 
 def _waker(engine: Wakeable) -> Callable[[str], None]:

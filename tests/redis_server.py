@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -46,3 +48,11 @@ def redis_server(directory: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One redis-server for the whole run (per xdist worker); tests use keys of their own
+    or flush what they share (`fresh_redis`)."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url

@@ -24,7 +24,7 @@ from typing import Literal
 from server.db.engine import SessionMaker
 from server.engines.check_writer import ResultWriter
 from server.engines.checks import CheckEngine
-from server.engines.wakeups import Wakeups
+from server.engines.wakeups import WakeupChannel
 from server.monitors.models import Monitor
 from server.monitors.recording import JudgedCheck
 from server.providers.checks import Checker
@@ -43,7 +43,7 @@ class ApiCheckEngine(CheckEngine):
         sessions: SessionMaker,
         writer: ResultWriter,
         checker: Checker,
-        wakeups: Wakeups,
+        wakeups: WakeupChannel,
         *,
         ca_bundle: str | None = None,
     ) -> None:

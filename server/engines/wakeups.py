@@ -20,26 +20,21 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("upmetr.engines.wakeups")
 
 MAX_PATH = 100  # sun_path holds 108 bytes on Linux and 104 on macOS
 
 
-class Wakeups(asyncio.DatagramProtocol):
-    """An engine (server/engines/loop.py) without a loop: the socket wakes it."""
+class WakeupChannel:
+    """Wake-ups whatever carries them: `send(role, message)` to the processes of a role,
+    and what a message does on arrival (`on(name, handler)`)."""
 
-    name = "wake-ups"
-
-    def __init__(self, directory: Path, role: str) -> None:
-        self._directory = directory
-        self._path = directory / f"{role}.sock"
+    def __init__(self) -> None:
         self._handlers: dict[str, Callable[[str], object]] = {}
-        self._transport: asyncio.DatagramTransport | None = None
-        self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sender.setblocking(False)
         self._tasks: set[asyncio.Task[object]] = set()
 
     def on(self, name: str, handler: Callable[[str], object]) -> None:
@@ -49,6 +44,52 @@ class Wakeups(asyncio.DatagramProtocol):
 
     async def run_once(self) -> bool:
         return False
+
+    def send(self, role: str, message: str) -> None:
+        raise NotImplementedError
+
+    def received(self, message: str) -> None:
+        """Run the handler of a `name[:argument]` message."""
+        name, _, argument = message.partition(":")
+        handler = self._handlers.get(name)
+        if handler is None:
+            return
+        try:
+            outcome = handler(argument)
+        except Exception:
+            log.exception("wake-up %r failed", name)
+            return
+        if asyncio.iscoroutine(outcome):
+            self._run(outcome)
+
+    def _run(self, coroutine: Coroutine[Any, Any, object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("wake-up failed", exc_info=task.exception())
+
+    async def _cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class Wakeups(WakeupChannel, asyncio.DatagramProtocol):
+    """An engine (server/engines/loop.py) without a loop: the socket wakes it."""
+
+    name = "wake-ups"
+
+    def __init__(self, directory: Path, role: str) -> None:
+        super().__init__()
+        self._directory = directory
+        self._path = directory / f"{role}.sock"
+        self._transport: asyncio.DatagramTransport | None = None
+        self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sender.setblocking(False)
 
     async def start(self) -> None:
         if len(str(self._path)) > MAX_PATH:
@@ -68,9 +109,7 @@ class Wakeups(asyncio.DatagramProtocol):
             self._transport = None
             with contextlib.suppress(FileNotFoundError):
                 self._path.unlink()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._cancel_tasks()
         self._sender.close()
 
     def send(self, role: str, message: str) -> None:
@@ -82,21 +121,4 @@ class Wakeups(asyncio.DatagramProtocol):
             self._sender.sendto(message.encode(), str(path))
 
     def datagram_received(self, data: bytes, addr: object) -> None:
-        name, _, argument = data.decode(errors="replace").partition(":")
-        handler = self._handlers.get(name)
-        if handler is None:
-            return
-        try:
-            outcome = handler(argument)
-        except Exception:
-            log.exception("wake-up %r failed", name)
-            return
-        if asyncio.iscoroutine(outcome):
-            task: asyncio.Task[object] = asyncio.ensure_future(outcome)
-            self._tasks.add(task)
-            task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[object]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("wake-up failed", exc_info=task.exception())
+        self.received(data.decode(errors="replace"))

@@ -22,8 +22,8 @@ event whichever process raised it. So:
 
 SQLite commits one writer at a time, and an id is taken inside the writing transaction,
 so rows become visible in id order and reading "after the last id" misses none. A
-database whose ids can commit out of order (PostgreSQL sequences) needs another feed: that
-is the Redis bus that comes with scale-out.
+database whose ids can commit out of order (PostgreSQL sequences) needs another feed: with
+UPMETR_REDIS_URL, events go through a Redis stream instead (server/events/redis_stream.py).
 """
 
 from __future__ import annotations

@@ -2,12 +2,19 @@
 
 Rate limits count in Redis through `limits`' own storage (moving windows kept as sorted
 lists by a Lua script there), on redis-py's asyncio client, so a caller's requests count the
-same whichever API process answers them.
+same whichever API process answers them. Live events (server/events/redis_stream.py) and
+wake-ups (server/engines/redis_wakeups.py) go through the client `connect` makes.
 """
 
 from __future__ import annotations
 
+import redis.asyncio as aioredis
 from limits.aio.storage import RedisStorage, Storage
+
+
+def connect(redis_url: str) -> aioredis.Redis:
+    """A client (a pool of connections) that answers text."""
+    return aioredis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
 
 
 def rate_limit_storage(redis_url: str | None) -> Storage | None:

@@ -3,25 +3,17 @@ same whichever API process answers them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from server.app import build_app
 from server.config import Settings
 from tests.conftest import World
-from tests.redis_server import redis_server
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
+from tests.redis_server import redis_url  # noqa: F401 - a fixture
 
 
 @pytest.fixture
-def settings(settings: Settings, redis_url: str) -> Settings:
+def settings(settings: Settings, redis_url: str) -> Settings:  # noqa: F811
     return settings.model_copy(update={"redis_url": redis_url, "rate_limit_user": "3/minute"})
 
 

@@ -1,0 +1,82 @@
+"""Several server processes sharing one database and Redis, as installed commands: a worker
+and two API processes (`upmetr serve --role worker|api`, UPMETR_REDIS_URL). What the
+worker's checks raise streams from both API processes under the same ids, a client resumes
+on either, and the rate limit counts a caller's requests to both together."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.test_worker_process import WAIT, Api, _Ok
+from tests.e2e.upmetr_server import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    OUTSIDE_CHECKOUT,
+    UPMETR,
+    ServerProcess,
+)
+from tests.redis_server import redis_url  # noqa: F401 - a fixture
+
+
+@pytest.fixture
+def target() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_a_worker_and_two_api_processes_share_events_and_limits_through_redis(
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
+    target: str,
+) -> None:
+    data = tmp_path / "data"
+    first, second = (ServerProcess(data, None, "--role", "api") for _ in range(2))
+    shared = {
+        "UPMETR_REDIS_URL": redis_url.replace("/0", "/3"),
+        "UPMETR_RATE_LIMIT_USER": "40/minute",
+    }
+    for each in (first, second):
+        each.env.update(shared)
+    first.create_user(ADMIN_EMAIL, ADMIN_PASSWORD)
+    worker_log = tmp_path / "worker.log"
+    worker = subprocess.Popen(  # noqa: S603 - our own command
+        [UPMETR, "serve", "--role", "worker"],
+        env=first.env,
+        cwd=OUTSIDE_CHECKOUT,
+        stdout=worker_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        first.start()
+        second.start()
+        here, there = Api(first), Api(second)
+        monitor = here.monitor(target, "Site")
+        checked = here.events(0, "monitor.check")
+        mine = [e for e in checked if e["type"] == "monitor.check"]
+        assert mine[0]["data"]["monitor_id"] == monitor, worker_log.read_text()
+        # The same event under the same id from the other process, resumed from an id the
+        # first one gave.
+        resumed = there.events(mine[0]["id"] - 1, "monitor.check")
+        assert resumed[0] == mine[0]
+        # One caller's requests count together, whichever process answers.
+        statuses = []
+        for api in (here, there) * 25:
+            answer = httpx.get(f"{api.base}/auth/me", headers=api.headers, timeout=WAIT)
+            statuses.append(answer.status_code)
+        assert statuses.count(429) > 0, statuses
+        assert worker.poll() is None, worker_log.read_text()
+    finally:
+        first.kill()
+        second.kill()
+        worker.kill()
+        worker.wait(timeout=30)

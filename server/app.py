@@ -12,6 +12,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from server.api_process import ApiProcess
 from server.auth.principal import authenticate
 from server.billing.plans import require_module
 from server.config import Settings
@@ -90,11 +91,17 @@ async def health(request: web.Request) -> web.Response:
 
 
 def build_app(
-    settings: Settings, role: Role = "single", *, worker_log: Path | None = None
+    settings: Settings,
+    role: Role = "single",
+    *,
+    worker_log: Path | None = None,
+    api_processes: int = 1,
 ) -> web.Application:
     """The API (roles in server/engines/roles.py): `single` runs the engines here too; `api`
     runs none; `all` is `api` plus a worker process it starts and supervises (logging to
-    `worker_log`, else to this process's stderr)."""
+    `worker_log`, else to this process's stderr). With `api_processes` above 1, an `api` or
+    `all` process also starts and supervises that many less one API processes more, which
+    listen on its port beside it (server/api_process.py)."""
     app = web.Application(
         middlewares=[request_id_and_access_log, auth_and_rate_limit, error_middleware],
         # Multipart uploads (avatars, logos) may exceed the JSON limit; routes check their own.
@@ -104,7 +111,7 @@ def build_app(
     app[AUTHENTICATOR] = authenticate
     app[MODULE_CHECK] = _check_module
     app.on_response_prepare.append(add_request_id_header)
-    app.cleanup_ctx.append(lambda app: _resources(app, role, worker_log))
+    app.cleanup_ctx.append(lambda app: _resources(app, role, worker_log, api_processes))
     app.on_shutdown.append(_end_live_event_streams)
     add_routes(app, ROUTES, API_PREFIX)
     add_routes(app, PAGES, "")
@@ -119,7 +126,7 @@ def build_worker(settings: Settings) -> web.Application:
     and `cleanup()` stops them (server/worker.py)."""
     app = web.Application()
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(lambda app: _resources(app, WORKER, None))
+    app.cleanup_ctx.append(lambda app: _resources(app, WORKER, None, 1))
     return app
 
 
@@ -134,7 +141,7 @@ async def _end_live_event_streams(app: web.Application) -> None:
 
 
 async def _resources(
-    app: web.Application, role: Role, worker_log: Path | None
+    app: web.Application, role: Role, worker_log: Path | None, api_processes: int
 ) -> AsyncIterator[None]:
     """Start everything in order on startup; stop in reverse order on shutdown.
 
@@ -158,6 +165,8 @@ async def _resources(
     # Several processes, on one machine or several, share live events and wake-ups there.
     redis = connect_redis(settings.redis_url) if settings.redis_url else None
     engines = _engines(app, role, checker, worker_log, redis)
+    if role in ("api", "all"):
+        engines += [ApiProcess(settings, log_file=worker_log) for _ in range(api_processes - 1)]
     app[RUNTIME].channels = channels
     payments = app[RUNTIME].payments = payments_for(settings)
     started: list[Engine] = []

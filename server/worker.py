@@ -39,8 +39,12 @@ STEADY_SECONDS = 60.0  # a worker that ran this long resets the back-off
 STOP_SECONDS = 30.0  # SIGTERM, then SIGKILL after this
 
 
-class WorkerProcess:
-    name = "worker process"
+class ChildProcess:
+    """A process of this server's, started and supervised by this one: the worker, or an
+    extra API process (server/api_process.py)."""
+
+    name = "child process"
+    module = ""  # what `python -m` runs in the child
 
     def __init__(self, settings: Settings, *, log_file: Path | None = None) -> None:
         self._settings = settings
@@ -74,12 +78,12 @@ class WorkerProcess:
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "server.worker",
+            self.module,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
             start_new_session=True,
         )
-        log.info("worker process %d started", self._process.pid)
+        log.info("%s %d started", self.name, self._process.pid)
 
     async def _supervise(self) -> None:
         backoff = FIRST_BACKOFF
@@ -93,7 +97,8 @@ class WorkerProcess:
             if time.monotonic() - began >= STEADY_SECONDS:
                 backoff = FIRST_BACKOFF
             log.error(
-                "worker process %d ended with status %s; starting another in %.0f s",
+                "%s %d ended with status %s; starting another in %.0f s",
+                self.name,
                 process.pid,
                 code,
                 backoff,
@@ -105,7 +110,7 @@ class WorkerProcess:
             try:
                 await self._spawn()
             except OSError:
-                log.exception("starting the worker process failed")
+                log.exception("starting the %s failed", self.name)
                 continue
             self.restarts += 1
 
@@ -123,10 +128,15 @@ class WorkerProcess:
         try:
             await asyncio.wait_for(process.wait(), STOP_SECONDS)
         except TimeoutError:
-            log.error("worker process %d did not stop in %.0f s: killed", process.pid, STOP_SECONDS)
+            log.error("%s %d did not stop in %.0f s: killed", self.name, process.pid, STOP_SECONDS)
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+
+
+class WorkerProcess(ChildProcess):
+    name = "worker process"
+    module = "server.worker"
 
 
 def settings_from_environment() -> Settings:
@@ -134,7 +144,7 @@ def settings_from_environment() -> Settings:
     return Settings.model_validate_json(given) if given else Settings()
 
 
-async def _until_orphaned(parent: int) -> None:
+async def until_orphaned(parent: int) -> None:
     """Return once the API process that started this one has gone (killed without a chance
     to stop it): a worker is never left running alone."""
     while os.getppid() == parent:  # noqa: ASYNC110 - no event tells a parent has gone
@@ -158,7 +168,7 @@ async def serve_worker(settings: Settings, *, parent: int | None = None) -> None
     if parent is not None:
         # The pid the parent gave, not os.getppid() now: a parent killed while this process
         # was starting is already gone, and getppid() would name its adopter instead.
-        orphaned = asyncio.create_task(_until_orphaned(parent), name="parent watch")
+        orphaned = asyncio.create_task(until_orphaned(parent), name="parent watch")
         orphaned.add_done_callback(lambda _: stop.set())
     try:
         await stop.wait()
@@ -170,7 +180,8 @@ async def serve_worker(settings: Settings, *, parent: int | None = None) -> None
         log.info("worker stopped")
 
 
-def main() -> None:
+def configure_logging() -> None:
+    """Log to the file the parent named (rotated), else to stderr."""
     log_file = os.environ.get(LOG_ENV)
     handler: logging.Handler = (
         RotatingFileHandler(log_file, maxBytes=10 * 1024 * 1024, backupCount=3, encoding="utf-8")
@@ -184,8 +195,16 @@ def main() -> None:
     )
     # httpx logs each request at INFO: a line per check is noise, and CPU at 10,000 monitors.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    parent = os.environ.get(PARENT_ENV)
-    asyncio.run(serve_worker(settings_from_environment(), parent=int(parent) if parent else None))
+
+
+def parent_pid() -> int | None:
+    given = os.environ.get(PARENT_ENV)
+    return int(given) if given else None
+
+
+def main() -> None:
+    configure_logging()
+    asyncio.run(serve_worker(settings_from_environment(), parent=parent_pid()))
 
 
 if __name__ == "__main__":

@@ -21,11 +21,22 @@ import click
         "alone; worker: the engines alone. Processes of one database work together."
     ),
 )
-def serve(host: str | None, port: int | None, role: str) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help=(
+        "API processes on this port (--role api or all), sharing its connections; more "
+        "than one needs UPMETR_REDIS_URL, where they share rate limits and live events."
+    ),
+)
+def serve(host: str | None, port: int | None, role: str, processes: int) -> None:
     """Start the server (creates and migrates the database on first start).
 
     SIGINT or SIGTERM stops it; with --role all, the worker process stops with it, and a
-    worker that ends on its own is started again (logged, with a back-off).
+    worker that ends on its own is started again (logged, with a back-off). So do the
+    API processes of --processes.
     """
     from server.app import build_app
     from server.config import Settings
@@ -39,6 +50,16 @@ def serve(host: str | None, port: int | None, role: str) -> None:
     )
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    if processes > 1 and role == "worker":
+        raise click.UsageError(
+            "--processes applies to API processes; run one worker per data directory "
+            "(two would each run every check)"
+        )
+    if processes > 1 and not settings.redis_url:
+        raise click.UsageError(
+            "--processes above 1 needs UPMETR_REDIS_URL: without it each process would "
+            "count rate limits of its own"
+        )
     make_private_dir(settings.data_dir)
     log = logging.getLogger("upmetr.server")
     log.info("data directory: %s", settings.data_dir)
@@ -47,13 +68,14 @@ def serve(host: str | None, port: int | None, role: str) -> None:
     if role == "worker":
         asyncio.run(serve_worker(settings))
         return
-    app = build_app(settings, "all" if role == "all" else "api")
+    app = build_app(settings, "all" if role == "all" else "api", api_processes=processes)
     asyncio.run(
         serve_until_stopped(
             app,
             settings.host,
             settings.port,
             lambda: log.info("listening on http://%s:%d", settings.host, settings.port),
+            reuse_port=processes > 1,
         )
     )
 

@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -88,20 +88,34 @@ class ApiRunner(web.AppRunner):
 
 
 async def serve_until_stopped(
-    app: web.Application, host: str, port: int, on_listening: Callable[[], None]
+    app: web.Application,
+    host: str,
+    port: int,
+    on_listening: Callable[[], None],
+    *,
+    reuse_port: bool = False,
+    until: Awaitable[None] | None = None,
 ) -> None:
-    """What `web.run_app` does, with ApiRunner: serve until SIGINT or SIGTERM, then run
-    the app's cleanup in reverse order while the rest of the loop still runs (the engines
-    stop one by one, as cleanup_ctx asks, rather than all cancelled at once)."""
+    """What `web.run_app` does, with ApiRunner: serve until SIGINT or SIGTERM (or `until`
+    is done), then run the app's cleanup in reverse order while the rest of the loop still
+    runs (the engines stop one by one, as cleanup_ctx asks, rather than all cancelled at
+    once). With `reuse_port`, processes listening on the same port share its connections
+    (SO_REUSEPORT: the kernel spreads them)."""
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stopped.set)
+    watch = None
+    if until is not None:
+        watch = asyncio.ensure_future(until)
+        watch.add_done_callback(lambda _: stopped.set())
     runner = ApiRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         on_listening()
         await stopped.wait()
     finally:
+        if watch is not None:
+            watch.cancel()
         await runner.cleanup()

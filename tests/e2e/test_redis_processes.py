@@ -5,6 +5,8 @@ on either, and the rate limit counts a caller's requests to both together."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_worker_process import WAIT, Api, _Ok
+from tests.e2e.test_worker_process import WAIT, Api, _Ok, alive, children, wait_for
 from tests.e2e.upmetr_server import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -80,3 +82,51 @@ def test_a_worker_and_two_api_processes_share_events_and_limits_through_redis(
         second.kill()
         worker.kill()
         worker.wait(timeout=30)
+
+
+def test_serve_with_two_processes_shares_its_port_and_restarts_a_killed_one(
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
+) -> None:
+    server = ServerProcess(tmp_path / "data", None, "--role", "all", "--processes", "2")
+    server.env["UPMETR_REDIS_URL"] = redis_url.replace("/0", "/4")
+    server.create_user(ADMIN_EMAIL, ADMIN_PASSWORD)
+    server.start()
+    try:
+        assert server.process is not None
+        started = wait_for(lambda: len(children(server.process.pid)) == 2, "two children")
+        assert started
+        api_child = wait_for(lambda: _api_children(server.process.pid), "the API process")[0]
+        api = Api(server)
+        answers = {httpx.get(f"{api.base}/auth/me", headers=api.headers).status_code
+                   for _ in range(20)}  # fmt: skip
+        assert answers == {200}
+        os.kill(api_child, signal.SIGKILL)
+        replaced = wait_for(
+            lambda: [p for p in _api_children(server.process.pid) if p != api_child],
+            "another API process",
+        )
+        assert replaced and "API process" in server.log() and "starting another" in server.log()
+        assert httpx.get(f"{api.base}/auth/me", headers=api.headers).status_code == 200
+        assert server.stop(timeout=40) == 0
+        wait_for(lambda: not alive(replaced[0]), "the API process to stop with the server")
+    finally:
+        server.kill()
+
+
+def _api_children(pid: int) -> list[int]:
+    return [
+        child
+        for child in children(pid)
+        if b"server.api_process" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def test_more_than_one_process_needs_redis(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data")
+    done = subprocess.run(  # noqa: S603 - our own command
+        [UPMETR, "serve", "--processes", "2"],
+        env=server.env, cwd=OUTSIDE_CHECKOUT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "UPMETR_REDIS_URL" in done.stderr

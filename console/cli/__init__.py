@@ -19,6 +19,7 @@ COMMANDS = {
     "up": "console.cli.up_command:up",
     "serve": "console.cli.server_commands:serve",
     "users": "console.cli.server_commands:users",
+    "db": "console.cli.server_commands:db",
     "mail": "console.cli.mail_commands:mail",
     "login": "console.cli.account_commands:login",
     "logout": "console.cli.account_commands:logout",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import click
 
@@ -158,4 +159,56 @@ def create_user(
     click.echo(
         f"created user {email} (id {user_id}) as superadmin of organization {org_id} "
         f"on plan {plan} ({source})"
+    )
+
+
+@click.group()
+def db() -> None:
+    """The server's database, on the server machine: back it up, or move it."""
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(file: Path) -> None:
+    """Copy the SQLite database to FILE while the server runs (SQLite's online backup).
+    Restore: stop the server, put FILE in place of upmetr.db, start it again."""
+    from server.config import Settings
+    from server.db.copy import CopyRefused, backup_sqlite
+
+    try:
+        size = backup_sqlite(Settings().resolved_database_url, file)
+    except CopyRefused as refused:
+        raise click.ClickException(str(refused)) from refused
+    click.echo(f"Backed up {size:,} bytes to {file}.")
+
+
+@db.command("copy")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="URL",
+    help="The database to copy into, e.g. postgresql+asyncpg://upmetr@db/upmetr (migrated "
+    "first; it must hold no accounts).",
+)
+def db_copy(target: str) -> None:
+    """Copy every row of this server's database (UPMETR_DATABASE_URL, or SQLite in the data
+    directory) into another, in one transaction. Stop the server first; then start it with
+    UPMETR_DATABASE_URL set to the target and the same data directory (its keys decrypt
+    the secrets)."""
+    from server.config import Settings
+    from server.db.copy import CopyRefused, copy_database
+
+    source = Settings().resolved_database_url
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        copied = asyncio.run(
+            copy_database(
+                source, target, progress=lambda name, rows: click.echo(f"{name}: {rows:,}")
+            )
+        )
+    except CopyRefused as refused:
+        raise click.ClickException(str(refused)) from refused
+    click.echo(
+        f"Copied {sum(copied.values()):,} rows of {len(copied)} tables to {_safe_url(target)}."
     )

@@ -39,7 +39,7 @@ from server.status_pages.models import (
     StatusPageMonitor,
     StatusSubscriber,
 )
-from server.users.models import Invitation, User
+from server.users.models import Invitation, SshKey, User
 
 
 def described_by_models(name: str | None, type_: str, _parents: object = None) -> bool:
@@ -96,6 +96,7 @@ __all__ = [
     "Resource",
     "ResourceAction",
     "ResourceTag",
+    "SshKey",
     "StatusPage",
     "StatusPageMonitor",
     "StatusSubscriber",

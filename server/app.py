@@ -48,7 +48,11 @@ from server.events.redis_stream import RedisEventFeed, RedisEventLog
 from server.http.auth import auth_and_rate_limit
 from server.http.docs import add_docs
 from server.http.errors import error_middleware
-from server.http.middleware import add_request_id_header, request_id_and_access_log
+from server.http.middleware import (
+    add_request_id_header,
+    forwarded_client,
+    request_id_and_access_log,
+)
 from server.http.openapi import build_openapi
 from server.http.ratelimit import RateLimiter
 from server.http.routing import AUTHENTICATOR, MODULE_CHECK, add_routes
@@ -103,7 +107,12 @@ def build_app(
     `all` process also starts and supervises that many less one API processes more, which
     listen on its port beside it (server/api_process.py)."""
     app = web.Application(
-        middlewares=[request_id_and_access_log, auth_and_rate_limit, error_middleware],
+        middlewares=[
+            forwarded_client(settings.trusted_proxies),
+            request_id_and_access_log,
+            auth_and_rate_limit,
+            error_middleware,
+        ],
         # Multipart uploads (avatars, logos) may exceed the JSON limit; routes check their own.
         client_max_size=max(settings.max_body_bytes, settings.max_upload_bytes) + 64 * 1024,
     )

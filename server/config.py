@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="networks checks may reach although they are not public (CIDR, commas)",
     )
+    # Reverse proxies in front of the API (CIDR, commas): a request from one of them is taken
+    # to come from the address it names in X-Forwarded-For (server/http/middleware.py), for
+    # the per-IP rate limits, the audit log and the access log. Empty: the peer's address.
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list,
+        description="reverse proxies whose X-Forwarded-For names the client (CIDR, commas)",
+    )
     # Retention: raw results per monitor; rollups per period (ARCHITECTURE.md, Data lifecycle).
     keep_check_results: int = Field(1000, ge=10)
     rollup_minute_days: float = 2
@@ -143,7 +150,7 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = 65536
     argon2_parallelism: int = 4
 
-    @field_validator("allowed_target_networks", mode="before")
+    @field_validator("allowed_target_networks", "trusted_proxies", mode="before")
     @classmethod
     def _split_networks(cls, value: Any) -> Any:
         if isinstance(value, str):  # the environment's form: comma-separated CIDRs

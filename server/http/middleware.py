@@ -1,10 +1,13 @@
-"""Request ids and the access log."""
+"""The client's address behind a reverse proxy, request ids and the access log."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 import uuid
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +15,46 @@ from aiohttp import web
 access_log = logging.getLogger("upmetr.access")
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID = web.RequestKey("request_id", str)
+
+
+def forwarded_client(trusted: Sequence[IPv4Network | IPv6Network]) -> Any:
+    """A middleware that gives a request from a trusted proxy the client's address.
+
+    X-Forwarded-For lists the addresses a request passed, each proxy appending the one it
+    heard from; only the proxies' own entries can be believed, so the client is the last
+    address, read from the right, that is not a trusted proxy (as nginx's realip module
+    with `real_ip_recursive on` does). A request from any other peer keeps its address: a
+    client cannot choose its own by sending the header.
+    """
+
+    def is_trusted(address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if not is_trusted(request.remote):
+            return await handler(request)
+        hops = [
+            hop.strip()
+            for header in request.headers.getall("X-Forwarded-For", [])
+            for hop in header.split(",")
+        ]
+        client = request.remote or ""
+        for hop in reversed(hops):
+            client = hop
+            if not is_trusted(hop):
+                break
+        try:
+            ipaddress.ip_address(client)
+        except ValueError:  # a proxy passed garbage on: keep the peer's address
+            return await handler(request)
+        return await handler(request.clone(remote=client))
+
+    return middleware
 
 
 @web.middleware

@@ -113,12 +113,12 @@ async def test_the_console_follows_the_window_size(world: World) -> None:
 
 
 async def test_an_idle_session_is_closed(world: World) -> None:
-    idle = SshServe(world.server, idle_minutes="0.05")  # 3 seconds
+    idle = SshServe(world.server, idle_minutes="0.1")  # 6 seconds
     try:
         async with console(idle.port, world.alice.key) as screen:
-            await screen.wait_for(*DASHBOARD)
-            await screen.closed(timeout=30)
-            assert "no key pressed for 0.05 minutes" in screen.text
+            # No key is pressed: the session ends by itself, with a message.
+            await screen.closed(timeout=60)
+            assert "no key pressed for 0.1 minutes" in screen.text
         closed = audit(world.alice, "ssh.session_closed")
         assert any("idle timeout" in str(e["detail"]) for e in closed)
     finally:

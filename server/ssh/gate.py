@@ -4,8 +4,9 @@ A key's fingerprint names its account (server/users/ssh_keys.py). Each SSH sessi
 console or one command) starts an API session for that account, like a sign-in, that lives
 `ssh_session_hours` at most and is signed out when the SSH session ends, with every session
 the console switched to from it (another organization). Members with MFA give a code first,
-unless their organization lets a key count as the second factor. Sessions opened and closed
-are audited with the key's fingerprint and the client's ip.
+unless their organization lets a key count as the second factor; wrong codes are throttled
+as a sign-in's are. Sessions opened and closed are audited with the key's fingerprint and
+the client's ip.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from server.audit import service as audit
-from server.auth import mfa
+from server.auth import mfa, throttle
 from server.auth import sessions as auth_sessions
 from server.auth.tokens import decode_jwt
+from server.http.errors import TooManyRequests
 from server.http.principal import Principal
 from server.orgs.models import Membership, Organization
 from server.orgs.service import settings_of
@@ -42,20 +44,27 @@ class Identity:
     fingerprint: str
 
 
-@dataclass
-class Opened:
-    """An SSH session's API session: its tokens and what the audit names."""
+@dataclass(frozen=True)
+class Admission:
+    """An SSH session let in, before its API session starts: where, and what it runs."""
 
     identity: Identity
     org_id: int
     org_slug: str
+    needs_code: bool
+    ip: str | None
+    what: str  # "console", or "command: ..."
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An SSH session's API session: its tokens."""
+
+    admission: Admission
     session_id: int
     access_token: str
     refresh_token: str
-    needs_code: bool
-    ip: str | None
     started: float
-    what: str
 
 
 class Gate:
@@ -75,75 +84,87 @@ class Gate:
             )
             return Identity(user.id, user.email, key.id, key.name, key.fingerprint)
 
-    async def open(self, identity: Identity, *, username: str, ip: str | None, what: str) -> Opened:
-        """An API session in the organization the SSH user name names (its slug), else the
-        one a sign-in lands in."""
+    async def admit(
+        self, identity: Identity, *, username: str, ip: str | None, what: str
+    ) -> Admission:
+        """Where the session opens: the organization the SSH user name names (its slug),
+        else the one a sign-in lands in; and whether a code must come first."""
         async with system_transaction(self.runtime) as ctx:
-            ctx.ip, ctx.user_agent = ip, USER_AGENT
             org = await self._organization(ctx, identity.user_id, username)
             user = await ctx.db.get(User, identity.user_id)
             assert user is not None
+            needs_code = user.mfa_enabled and not settings_of(org).ssh_key_counts_as_mfa
+            return Admission(identity, org.id, org.slug, needs_code, ip, what)
+
+    async def start(self, admission: Admission) -> Opened:
+        """The API session of an admitted SSH session (its second factor given, if asked)."""
+        identity = admission.identity
+        async with system_transaction(self.runtime) as ctx:
+            ctx.ip, ctx.user_agent = admission.ip, USER_AGENT
             pair = await auth_sessions.start_session(
                 ctx,
                 user_id=identity.user_id,
-                org_id=org.id,
+                org_id=admission.org_id,
                 lifetime=timedelta(hours=ctx.settings.ssh_session_hours),
             )
             claims = decode_jwt(ctx.keys.jwt_secret, pair.access_token, purpose="access")
             session_id = int(str(claims["sid"]))
-            needs_code = user.mfa_enabled and not settings_of(org).ssh_key_counts_as_mfa
             await audit.record(
-                _as_member(ctx, identity, org.id, session_id),
+                _as_member(ctx, identity, admission.org_id, session_id),
                 action="ssh.session_opened",
                 resource_type="ssh_key",
                 resource_id=identity.key_id,
-                detail=f"{what}; key {identity.key_name} {identity.fingerprint}",
+                detail=f"{admission.what}; key {identity.key_name} {identity.fingerprint}",
             )
         return Opened(
-            identity=identity,
-            org_id=org.id,
-            org_slug=org.slug,
+            admission=admission,
             session_id=session_id,
             access_token=pair.access_token,
             refresh_token=pair.refresh_token,
-            needs_code=needs_code,
-            ip=ip,
             started=time.monotonic(),
-            what=what,
         )
 
-    async def check_code(self, opened: Opened, code: str) -> bool:
-        """Whether `code` is the member's TOTP (or a backup code); a wrong one is audited."""
+    async def check_code(self, admission: Admission, code: str) -> str | None:
+        """None when `code` is the member's TOTP (or a backup code), else why not. Wrong
+        codes are throttled as a sign-in's are (server/auth/throttle.py) and audited."""
+        identity = admission.identity
         async with system_transaction(self.runtime) as ctx:
-            ctx.ip, ctx.user_agent = opened.ip, USER_AGENT
-            user = await ctx.db.get(User, opened.identity.user_id)
-            ok = user is not None and await mfa.verify_code(ctx, user, code)
-            if not ok:
-                audit.record_failure(
-                    _as_member(ctx, opened.identity, opened.org_id, opened.session_id),
-                    action="ssh.mfa_failed",
-                    resource_type="ssh_key",
-                    resource_id=opened.identity.key_id,
-                    detail=f"key {opened.identity.fingerprint}",
-                )
-            return ok
+            ctx.ip, ctx.user_agent = admission.ip, USER_AGENT
+            try:
+                await throttle.check(ctx, identity.email, identity.user_id)
+            except TooManyRequests as refused:
+                return refused.detail
+            user = await ctx.db.get(User, identity.user_id)
+            if user is not None and await mfa.verify_code(ctx, user, code):
+                await throttle.succeeded(ctx, identity.email)
+                return None
+            await throttle.failed(ctx, identity.email)
+            audit.record_failure(
+                _as_member(ctx, identity, admission.org_id, None),
+                action="ssh.mfa_failed",
+                resource_type="ssh_key",
+                resource_id=identity.key_id,
+                detail=f"key {identity.fingerprint}",
+            )
+            return "That code is not right."
 
     async def close(self, opened: Opened, *, reason: str) -> None:
         """Sign the session out (and those switched from it), and audit how long it lasted."""
+        admission, identity = opened.admission, opened.admission.identity
         async with system_transaction(self.runtime) as ctx:
-            ctx.ip, ctx.user_agent = opened.ip, USER_AGENT
+            ctx.ip, ctx.user_agent = admission.ip, USER_AGENT
             await auth_sessions.revoke_with_switches(
                 ctx.db, opened.session_id, reason=f"ssh session ended: {reason}"
             )
             seconds = round(time.monotonic() - opened.started)
             await audit.record(
-                _as_member(ctx, opened.identity, opened.org_id, opened.session_id),
+                _as_member(ctx, identity, admission.org_id, opened.session_id),
                 action="ssh.session_closed",
                 resource_type="ssh_key",
-                resource_id=opened.identity.key_id,
+                resource_id=identity.key_id,
                 detail=(
-                    f"{opened.what}; {reason} after {seconds} s; "
-                    f"key {opened.identity.key_name} {opened.identity.fingerprint}"
+                    f"{admission.what}; {reason} after {seconds} s; "
+                    f"key {identity.key_name} {identity.fingerprint}"
                 ),
             )
 
@@ -161,7 +182,7 @@ class Gate:
         return org
 
 
-def _as_member(ctx: Context, identity: Identity, org_id: int, session_id: int) -> Context:
+def _as_member(ctx: Context, identity: Identity, org_id: int, session_id: int | None) -> Context:
     """The context as the member, so audit entries name them (their role plays no part)."""
     ctx.actor = Principal(
         user_id=identity.user_id,

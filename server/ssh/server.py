@@ -27,9 +27,10 @@ from server.http.errors import ApiError
 from server.http.ratelimit import RateLimiter
 from server.keys import load_or_create_keys
 from server.providers.email import mailer_for
+from server.providers.redis import rate_limit_storage
 from server.service_context import Runtime
 from server.ssh import commands
-from server.ssh.gate import Gate, Identity, Opened
+from server.ssh.gate import Admission, Gate, Identity
 from server.ssh.host_key import HOST_KEY_FILE, load_or_create_host_key
 from server.ssh.terminal import SessionFiles, run_console
 from server.tasks import BackgroundTasks
@@ -111,16 +112,16 @@ class SshService:
         try:
             what = "console" if args is None else f"command: {command}"
             try:
-                opened = await self.gate.open(
+                admission = await self.gate.admit(
                     identity, username=connection.username, ip=connection.ip, what=what
                 )
             except ApiError as error:
                 return _say(process, f"Error: {error.detail}")
+            if admission.needs_code and not await self._second_factor(process, admission, args):
+                return 1
+            opened = await self.gate.start(admission)
             reason, status = "ended", 1
             try:
-                if opened.needs_code and not await self._second_factor(process, opened, args):
-                    reason = "no valid MFA code"
-                    return 1
                 files = SessionFiles(self.sessions_dir, opened, self.api_url)
                 try:
                     env = files.environment(dict(process.env), terminal)
@@ -144,14 +145,17 @@ class SshService:
             self.limits.give_back(identity.user_id)
 
     async def _second_factor(
-        self, process: asyncssh.SSHServerProcess[bytes], opened: Opened, args: list[str] | None
+        self,
+        process: asyncssh.SSHServerProcess[bytes],
+        admission: Admission,
+        args: list[str] | None,
     ) -> bool:
         if args is not None:
             _say(
                 process,
-                "Error: your account uses MFA, so commands over SSH need the "
-                "organization to let an SSH key count as the second factor "
-                "(settings: ssh_key_counts_as_mfa); the console asks for a code instead.",
+                "Error: your account uses MFA, so commands over SSH need the organization to "
+                "let an SSH key count as the second factor (settings: ssh_key_counts_as_mfa); "
+                "the console asks for a code instead.",
             )
             return False
         for _ in range(CODE_TRIES):
@@ -159,10 +163,11 @@ class SshService:
             code = await _read_code(process)
             if code is None:
                 return False
-            if await self.gate.check_code(opened, code):
+            refused = await self.gate.check_code(admission, code)
+            if refused is None:
                 process.stdout.write(b"\r\n")
                 return True
-            process.stdout.write(b"\r\nThat code is not right.\r\n")
+            process.stdout.write(f"\r\n{refused}\r\n".encode())
         return False
 
 
@@ -259,7 +264,8 @@ async def ssh_server(settings: Settings) -> AsyncIterator[Listening]:
         events=MemoryEventBus(),
         mailer=mailer_for(settings),
         tasks=tasks,
-        limiter=RateLimiter(),
+        # Wrong MFA codes count with the API's sign-in failures when they share Redis.
+        limiter=RateLimiter(rate_limit_storage(settings.redis_url)),
     )
     service = SshService(settings, Gate(runtime))
     # Config directories of sessions a stopped server left behind.

@@ -40,9 +40,8 @@ class SessionFiles:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = Path(tempfile.mkdtemp(prefix=f"{opened.session_id}-", dir=root))
         self._api_url = api_url
-        credentials = Credentials(
-            api_url, opened.access_token, opened.refresh_token, opened.identity.email
-        )
+        email = opened.admission.identity.email
+        credentials = Credentials(api_url, opened.access_token, opened.refresh_token, email)
         save_credentials(credentials, self.path)
 
     def environment(self, client: dict[str, str], terminal: str | None) -> dict[str, str]:

@@ -210,6 +210,9 @@ async def test_a_member_with_mfa_gives_a_code_unless_keys_count(world: World) ->
     refused = await run(world.port, dave.key, "whoami")
     assert refused.exit_status == 1 and "MFA" in str(refused.stderr)
     assert audit(dave, "ssh.mfa_failed")
+    # No API session began for what was refused: only the console's, after its code.
+    opened = [str(e["detail"]) for e in audit(dave, "ssh.session_opened")]
+    assert len(opened) == 1 and opened[0].startswith("console;")
     changed = dave.api("PATCH", "/settings", json={"ssh_key_counts_as_mfa": True})
     assert changed.json()["ssh_key_counts_as_mfa"] is True
     assert (await run(world.port, dave.key, "whoami")).exit_status == 0

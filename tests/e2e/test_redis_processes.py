@@ -8,15 +8,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
-from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.e2e.test_worker_process import WAIT, Api, _Ok, alive, children, wait_for
+from tests.e2e.test_worker_process import (
+    WAIT,
+    Api,
+    alive,
+    children,
+    target,  # noqa: F401 - a fixture
+    wait_for,
+)
 from tests.e2e.upmetr_server import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -27,19 +30,10 @@ from tests.e2e.upmetr_server import (
 from tests.redis_server import redis_url  # noqa: F401 - a fixture
 
 
-@pytest.fixture
-def target() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-
-
 def test_a_worker_and_two_api_processes_share_events_and_limits_through_redis(
     tmp_path: Path,
     redis_url: str,  # noqa: F811
-    target: str,
+    target: str,  # noqa: F811
 ) -> None:
     data = tmp_path / "data"
     first, second = (ServerProcess(data, None, "--role", "api") for _ in range(2))

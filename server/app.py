@@ -99,11 +99,11 @@ def build_app(
     role: Role = "single",
     *,
     worker_log: Path | None = None,
-    api_processes: int = 1,
+    processes: int = 1,
 ) -> web.Application:
     """The API (roles in server/engines/roles.py): `single` runs the engines here too; `api`
     runs none; `all` is `api` plus a worker process it starts and supervises (logging to
-    `worker_log`, else to this process's stderr). With `api_processes` above 1, an `api` or
+    `worker_log`, else to this process's stderr). With `processes` above 1, an `api` or
     `all` process also starts and supervises that many less one API processes more, which
     listen on its port beside it (server/api_process.py)."""
     app = web.Application(
@@ -120,7 +120,7 @@ def build_app(
     app[AUTHENTICATOR] = authenticate
     app[MODULE_CHECK] = _check_module
     app.on_response_prepare.append(add_request_id_header)
-    app.cleanup_ctx.append(lambda app: _resources(app, role, worker_log, api_processes))
+    app.cleanup_ctx.append(lambda app: _resources(app, role, worker_log, processes))
     app.on_shutdown.append(_end_live_event_streams)
     add_routes(app, ROUTES, API_PREFIX)
     add_routes(app, PAGES, "")
@@ -130,12 +130,13 @@ def build_app(
     return app
 
 
-def build_worker(settings: Settings) -> web.Application:
+def build_worker(settings: Settings, *, processes: int = 1) -> web.Application:
     """The worker role: the engines and no routes; `web.AppRunner(app).setup()` starts them
-    and `cleanup()` stops them (server/worker.py)."""
+    and `cleanup()` stops them (server/worker.py). With `processes` above 1 it also starts
+    and supervises that many less one workers more, which share the checks by claims."""
     app = web.Application()
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(lambda app: _resources(app, WORKER, None, 1))
+    app.cleanup_ctx.append(lambda app: _resources(app, WORKER, None, processes))
     return app
 
 
@@ -150,7 +151,7 @@ async def _end_live_event_streams(app: web.Application) -> None:
 
 
 async def _resources(
-    app: web.Application, role: Role, worker_log: Path | None, api_processes: int
+    app: web.Application, role: Role, worker_log: Path | None, processes: int
 ) -> AsyncIterator[None]:
     """Start everything in order on startup; stop in reverse order on shutdown.
 
@@ -174,8 +175,8 @@ async def _resources(
     # Several processes, on one machine or several, share live events and wake-ups there.
     redis = connect_redis(settings.redis_url) if settings.redis_url else None
     engines = _engines(app, role, checker, worker_log, redis)
-    if role in ("api", "all"):
-        engines += [ApiProcess(settings, log_file=worker_log) for _ in range(api_processes - 1)]
+    more = ApiProcess if role in ("api", "all") else WorkerProcess
+    engines += [more(settings, log_file=worker_log) for _ in range(processes - 1)]
     app[RUNTIME].channels = channels
     payments = app[RUNTIME].payments = payments_for(settings)
     started: list[Engine] = []
@@ -272,6 +273,9 @@ def _engines(
         concurrency=settings.check_concurrency,
         canary=settings.check_canary,
         ca_bundle=settings.check_ca_bundle,
+        # With Redis, workers may be several (here and on other machines): each claims
+        # the checks it runs.
+        claims=settings.redis_url is not None,
     )
     app[CHECK_ENGINE] = checks
     runtime.check_engine = checks

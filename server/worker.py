@@ -152,16 +152,19 @@ async def until_orphaned(parent: int) -> None:
     log.error("the API process %d has gone: stopping", parent)
 
 
-async def serve_worker(settings: Settings, *, parent: int | None = None) -> None:
-    """Run the worker role until SIGINT or SIGTERM, or, started by an API process (`parent`),
-    until that process has gone."""
+async def serve_worker(
+    settings: Settings, *, parent: int | None = None, processes: int = 1
+) -> None:
+    """Run the worker role until SIGINT or SIGTERM, or, started by another process
+    (`parent`), until that process has gone; with `processes` above 1, with that many less
+    one workers more beside it."""
     from server.app import build_worker
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(build_worker(settings))
+    runner = web.AppRunner(build_worker(settings, processes=processes))
     await runner.setup()
     log.info("worker running (pid %d): %s", os.getpid(), settings.data_dir)
     orphaned = None

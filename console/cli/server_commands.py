@@ -28,8 +28,9 @@ import click
     default=1,
     show_default=True,
     help=(
-        "API processes on this port (--role api or all), sharing its connections; more "
-        "than one needs UPMETR_REDIS_URL, where they share rate limits and live events."
+        "Processes of the role: API processes share the port's connections; workers share "
+        "the checks. More than one needs UPMETR_REDIS_URL. With --role all, N API "
+        "processes and one worker."
     ),
 )
 def serve(host: str | None, port: int | None, role: str, processes: int) -> None:
@@ -51,15 +52,10 @@ def serve(host: str | None, port: int | None, role: str, processes: int) -> None
     )
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    if processes > 1 and role == "worker":
-        raise click.UsageError(
-            "--processes applies to API processes; run one worker per data directory "
-            "(two would each run every check)"
-        )
     if processes > 1 and not settings.redis_url:
         raise click.UsageError(
-            "--processes above 1 needs UPMETR_REDIS_URL: without it each process would "
-            "count rate limits of its own"
+            "--processes above 1 needs UPMETR_REDIS_URL: the processes share rate limits, "
+            "live events and (workers) the checks through it"
         )
     make_private_dir(settings.data_dir)
     log = logging.getLogger("upmetr.server")
@@ -67,9 +63,9 @@ def serve(host: str | None, port: int | None, role: str, processes: int) -> None
     upgrade(settings.resolved_database_url)
     log.info("database ready: %s", _safe_url(settings.resolved_database_url))
     if role == "worker":
-        asyncio.run(serve_worker(settings))
+        asyncio.run(serve_worker(settings, processes=processes))
         return
-    app = build_app(settings, "all" if role == "all" else "api", api_processes=processes)
+    app = build_app(settings, "all" if role == "all" else "api", processes=processes)
     asyncio.run(
         serve_until_stopped(
             app,

@@ -27,9 +27,9 @@ class AuthSession(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(100), default=None)
     # The session this one was switched from (POST /auth/select-org), so that ending a
     # session can end those it led to: an SSH session's console may switch organizations.
-    origin_id: Mapped[int | None] = mapped_column(
-        ForeignKey("auth_session.id", ondelete="SET NULL"), default=None, index=True
-    )
+    # No foreign key: SQLite adds one only by rebuilding the table, and dropping the old
+    # table would cascade to every refresh token; an id left behind points at nothing.
+    origin_id: Mapped[int | None] = mapped_column(default=None, index=True)
 
 
 class RefreshToken(Base):

@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Table, or_, select, update
 
 from server.db.engine import SessionMaker
 from server.engines.check_writer import ResultWriter
@@ -47,6 +48,8 @@ POLL_OVERLAP = timedelta(seconds=5)  # API transactions commit a moment after up
 RECENT_CHANGE_SECONDS = 60.0  # changed this recently at load: due when it asked, not spread
 CANARY_TTL_SECONDS = 10.0
 DRIFT_SAMPLES = 10_000
+CLAIM_MS_PER_SECOND = 500  # a claim holds a check for half its interval
+CLAIM_SPREAD_SECONDS = 0.25
 
 
 ACTIVE_ORG = "active"
@@ -110,8 +113,11 @@ class CheckEngine(Loop):
         concurrency: int = 500,
         canary: str | None = None,
         ca_bundle: str | None = None,
+        claims: bool = False,
     ):
         super().__init__()
+        self._claims = claims
+        self._claim_seed = secrets.randbits(32)
         self._ca_bundle = ca_bundle
         self._sessions = sessions
         self._writer = writer
@@ -263,8 +269,17 @@ class CheckEngine(Loop):
     def _schedule(self, entry: Scheduled, due: float) -> None:
         entry.due = due
         entry.generation += 1
-        heapq.heappush(self._heap, (due, entry.generation, entry.monitor.id))
+        heapq.heappush(self._heap, (due + self._lag(entry), entry.generation, entry.monitor.id))
         self.wake()
+
+    def _lag(self, entry: Scheduled) -> float:
+        """With claims, each worker looks for a monitor's due check a little later than its
+        due time, by an amount of its own for that monitor (under CLAIM_SPREAD_SECONDS): the
+        worker with the least for a monitor claims it, so the monitors spread over the
+        workers, and a worker alone claims them all, that much later at most."""
+        if not self._claims:
+            return 0.0
+        return hash((self._claim_seed, entry.monitor.id)) % 1000 / 1000 * CLAIM_SPREAD_SECONDS
 
     def _next_ready(self, now: float) -> Scheduled | None:
         """The earliest due monitor if it is due by `now`; stale heap entries are dropped."""
@@ -291,6 +306,13 @@ class CheckEngine(Loop):
            to poll (idle_seconds).
         """
         now = time.time()
+        if self._claims:
+            for taken in await self._claim(self._all_ready(now)):
+                await self._slots.acquire()
+                if self.stopping:
+                    self._slots.release()
+                    return False
+                self._start(taken)
         while (entry := self._next_ready(now)) is not None:
             await self._slots.acquire()
             if self.stopping:
@@ -305,6 +327,65 @@ class CheckEngine(Loop):
             self._resynced = time.monotonic()
             await self.resync()
         return self._poll_now
+
+    def _all_ready(self, now: float) -> list[Scheduled]:
+        ready = []
+        while (entry := self._next_ready(now)) is not None:
+            entry.running = True  # held out of the heap and the polls while it is claimed
+            ready.append(entry)
+        return ready
+
+    async def _claim(self, ready: list[Scheduled]) -> list[Scheduled]:
+        """The due checks this worker takes, when several workers share the monitors: each
+        is claimed in the database for half its interval, so no other worker runs it; the
+        judgement state comes with the claim, from the row, since the last check may have
+        been another worker's. A check another worker took is scheduled for its next
+        interval here; a worker that dies leaves its claims to expire, and its monitors are
+        claimed by the others when next due."""
+        if not ready:
+            return []
+        now_ms = int(time.time() * 1000)
+        table: Table = Monitor.__table__  # type: ignore[assignment]
+        claim = (
+            update(table)
+            .where(
+                table.c.id.in_([entry.monitor.id for entry in ready]),
+                or_(
+                    table.c.check_claimed_until_ms.is_(None),
+                    table.c.check_claimed_until_ms <= now_ms,
+                ),
+            )
+            .values(
+                check_claimed_until_ms=now_ms + table.c.interval_seconds * CLAIM_MS_PER_SECOND,
+                updated_at=table.c.updated_at,  # not an API change: the polls skip it
+            )
+            .returning(
+                table.c.id,
+                table.c.status,
+                table.c.consecutive_failures,
+                table.c.consecutive_successes,
+                table.c.degraded_streak,
+            )
+        )
+        retry: float | None = None
+        try:
+            async with self._sessions() as db, db.begin():
+                rows = {row.id: row for row in (await db.execute(claim)).all()}
+        except Exception:
+            log.exception("claiming %d due checks failed; trying again in a second", len(ready))
+            rows, retry = {}, time.time() + 1.0
+        taken = []
+        for entry in ready:
+            entry.running = False
+            row = rows.get(entry.monitor.id)
+            if row is None:
+                self._schedule(entry, retry or self._next_due(entry))
+                continue
+            entry.state = State(
+                row.status, row.consecutive_failures, row.consecutive_successes, row.degraded_streak
+            )
+            taken.append(entry)
+        return taken
 
     def idle_seconds(self) -> float:
         timeout = POLL_SECONDS

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     DDL,
     JSON,
+    BigInteger,
     ForeignKey,
     Index,
     PrimaryKeyConstraint,
@@ -84,6 +85,9 @@ class Monitor(Base):
     last_error: Mapped[str | None] = mapped_column(String(1000), default=None)
     ssl_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     next_check_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Until when (epoch milliseconds) a worker holds the check due now, when several
+    # workers share the monitors (server/engines/checks.py, claims): no other runs it.
+    check_claimed_until_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

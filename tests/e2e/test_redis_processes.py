@@ -1,5 +1,5 @@
-"""Several server processes sharing one database and Redis, as installed commands: a worker
-and two API processes (`upmetr serve --role worker|api`, UPMETR_REDIS_URL). What the
+"""Several server processes sharing one database and Redis, as installed commands: two
+workers and two API processes (`upmetr serve --role worker|api`, UPMETR_REDIS_URL). What the
 worker's checks raise streams from both API processes under the same ids, a client resumes
 on either, and the rate limit counts a caller's requests to both together."""
 
@@ -46,7 +46,7 @@ def test_a_worker_and_two_api_processes_share_events_and_limits_through_redis(
     first.create_user(ADMIN_EMAIL, ADMIN_PASSWORD)
     worker_log = tmp_path / "worker.log"
     worker = subprocess.Popen(  # noqa: S603 - our own command
-        [UPMETR, "serve", "--role", "worker"],
+        [UPMETR, "serve", "--role", "worker", "--processes", "2"],
         env=first.env,
         cwd=OUTSIDE_CHECKOUT,
         stdout=worker_log.open("wb"),
@@ -71,6 +71,7 @@ def test_a_worker_and_two_api_processes_share_events_and_limits_through_redis(
             statuses.append(answer.status_code)
         assert statuses.count(429) > 0, statuses
         assert worker.poll() is None, worker_log.read_text()
+        assert len(children(worker.pid)) == 1  # the second worker, which it supervises
     finally:
         first.kill()
         second.kill()

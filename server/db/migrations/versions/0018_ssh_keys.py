@@ -33,24 +33,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("fingerprint", name=op.f("uq_ssh_key_fingerprint")),
     )
     op.create_index(op.f("ix_ssh_key_user_id"), "ssh_key", ["user_id"], unique=False)
-    with op.batch_alter_table("auth_session", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("origin_id", sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f("ix_auth_session_origin_id"), ["origin_id"], unique=False)
-        batch_op.create_foreign_key(
-            batch_op.f("fk_auth_session_origin_id_auth_session"),
-            "auth_session",
-            ["origin_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
+    # In place (ALTER TABLE on both databases): a rebuilt auth_session would cascade to
+    # every refresh token on SQLite.
+    op.add_column("auth_session", sa.Column("origin_id", sa.Integer(), nullable=True))
+    op.create_index(op.f("ix_auth_session_origin_id"), "auth_session", ["origin_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("auth_session", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_auth_session_origin_id_auth_session"), type_="foreignkey"
-        )
-        batch_op.drop_index(batch_op.f("ix_auth_session_origin_id"))
-        batch_op.drop_column("origin_id")
+    op.drop_index(op.f("ix_auth_session_origin_id"), table_name="auth_session")
+    op.execute("ALTER TABLE auth_session DROP COLUMN origin_id")  # SQLite 3.35 and later
     op.drop_index(op.f("ix_ssh_key_user_id"), table_name="ssh_key")
     op.drop_table("ssh_key")

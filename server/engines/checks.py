@@ -5,7 +5,8 @@ earliest is due, starts it within the concurrency bound, and measures how late i
 (drift). A check runs, is judged in memory (monitors.checking) and handed to the batched
 writer, so it never waits on the database. Changes made through the API reach the engine
 by a poll for recently updated monitors, run every second and at once when a request that
-changed one commits (poll_soon); a new or resumed monitor is due at once.
+changed one commits (poll_soon); a new or resumed monitor is due at once. When several
+workers share the monitors (`claims`), each due check is claimed in the database first.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from server.engines.wakeups import WakeupChannel, Wakeups
 from server.events import EventPublisher
 from server.events.bus import EVENT_BUS, MemoryEventBus
 from server.events.log import EventFeed, EventLog
-from server.events.redis_stream import RedisEventFeed, RedisEventLog
+from server.events.redis_stream import EventRelay, RedisEventFeed
 from server.http.auth import auth_and_rate_limit
 from server.http.docs import add_docs
 from server.http.errors import error_middleware
@@ -317,14 +317,16 @@ def _engines(
 def _through_redis(
     app: web.Application, role: Role, redis: Redis, engines: list[Engine]
 ) -> tuple[EventPublisher, WakeupChannel | None]:
-    """Live events through a Redis stream that every API process follows, and wake-ups by
-    Redis pub/sub (a `single` process runs its engines itself and needs none)."""
+    """Live events through the database's log, relayed to a Redis stream that every API
+    process follows, and wake-ups by Redis pub/sub (a `single` process runs its engines
+    itself and needs none)."""
     wakeups = None
     if role != "single":
         wakeups = RedisWakeups(redis, API if role in ("api", "all") else WORKER)
         engines.append(wakeups)
-    log = RedisEventLog(redis)
-    engines.append(log)
+    relay = EventRelay(app[SESSIONS], redis)
+    log = EventLog(app[SESSIONS], written=relay.wake, relayed=False)
+    engines.extend([log, relay])
     if role != WORKER:
         bus = app[EVENT_BUS] = MemoryEventBus()
         engines.append(RedisEventFeed(redis, bus))

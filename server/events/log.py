@@ -23,7 +23,8 @@ event whichever process raised it. So:
 SQLite commits one writer at a time, and an id is taken inside the writing transaction,
 so rows become visible in id order and reading "after the last id" misses none. A
 database whose ids can commit out of order (PostgreSQL sequences) needs another feed: with
-UPMETR_REDIS_URL, events go through a Redis stream instead (server/events/redis_stream.py).
+UPMETR_REDIS_URL, the log is an outbox that a relay empties into a Redis stream, which the
+API processes follow instead (server/events/redis_stream.py).
 """
 
 from __future__ import annotations
@@ -58,10 +59,18 @@ class EventLog(Loop):
     name = "live event log"
     retry_seconds = 0.5
 
-    def __init__(self, sessions: SessionMaker, *, written: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        sessions: SessionMaker,
+        *,
+        written: Callable[[], None] = lambda: None,
+        relayed: bool = True,
+    ):
+        """`relayed=False` with Redis: the rows wait for a relay to the stream."""
         super().__init__()
         self._sessions = sessions
         self._written = written
+        self._relayed_at_ms: int | None = 0 if relayed else None
         self._held: deque[dict[str, object]] = deque()
         self._pruned_at = time.monotonic()
 
@@ -70,7 +79,7 @@ class EventLog(Loop):
         return len(self._held)
 
     def publish(self, org_id: int, event: EventData) -> None:
-        row = _row(org_id, event)
+        row = _row(org_id, event, self._relayed_at_ms)
         if row is not None:
             self._held.append(row)
             self.wake()
@@ -78,7 +87,11 @@ class EventLog(Loop):
     async def append_in(self, db: AsyncSession, events: list[tuple[int, EventData]]) -> None:
         """Append events in the caller's transaction, so they commit with what they tell
         (the check writer's results); call `committed()` once it has committed."""
-        rows = [row for org_id, event in events if (row := _row(org_id, event)) is not None]
+        rows = [
+            row
+            for org_id, event in events
+            if (row := _row(org_id, event, self._relayed_at_ms)) is not None
+        ]
         for start in range(0, len(rows), BATCH):
             await db.execute(insert(_table), rows[start : start + BATCH])
 
@@ -125,11 +138,16 @@ class EventLog(Loop):
             log.error("stopping with %d live events unwritten", len(self._held))
 
 
-def _row(org_id: int, event: EventData) -> dict[str, object] | None:
+def _row(org_id: int, event: EventData, relayed_at_ms: int | None) -> dict[str, object] | None:
     serialized = serialize(org_id, event)
     if serialized is None:
         return None
-    return {"org_id": org_id, "type": serialized[0], "data": serialized[1]}
+    return {
+        "org_id": org_id,
+        "type": serialized[0],
+        "data": serialized[1],
+        "relayed_at_ms": relayed_at_ms,
+    }
 
 
 async def publish_in(

@@ -1,10 +1,12 @@
 """Live events across server processes on any number of machines: one Redis stream.
 
-With UPMETR_REDIS_URL every process publishes through `RedisEventLog` and every API
-process follows the stream with a `RedisEventFeed`, which delivers each event to its
-MemoryEventBus (fan-out to its streams, and its resume buffer). So an event raised in any
-process reaches the streams of every API process, and a Last-Event-ID means the same event
-whichever process a client reconnects to.
+With UPMETR_REDIS_URL every process publishes to the database's event log as without it
+(server/events/log.py: in the transaction of what the event tells, when it can), and its
+`EventRelay` moves the rows to one Redis stream; every API process follows the stream with
+a `RedisEventFeed`, which delivers each event to its MemoryEventBus (fan-out to its
+streams, and its resume buffer). So an event raised in any process reaches the streams of
+every API process, a Last-Event-ID means the same event whichever process a client
+reconnects to, and an event whose transaction committed is not lost with its process.
 
 - Ids: a Lua script (atomic in Redis) takes the next number of a counter and appends the
   event under the stream id `0-<number>`, so the stream's order is the id order, across
@@ -14,22 +16,22 @@ whichever process a client reconnects to.
   another event replayed under an old id.
 - The stream keeps about KEEP_EVENTS events (MAXLEN ~); a feed loads the newest BACKLOG at
   start, so a client resumes across a restart of the API process it reconnects to.
-- A publish never blocks nor raises: events are held in memory and appended in batches by
-  the log's loop, kept and retried while Redis cannot be reached.
+- While Redis cannot be reached the rows wait in the log and the relay tries again.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from typing import cast
 
 import redis.asyncio as aioredis
+from sqlalchemy import Table, select, update
 
+from server.db.engine import SessionMaker
 from server.engines.loop import Loop
-from server.events.bus import MemoryEventBus, SerializedEvent, serialize
-from shared.api.events import EventData
+from server.events.bus import MemoryEventBus, SerializedEvent
+from server.events.models import LiveEvent
 
 log = logging.getLogger("upmetr.events")
 
@@ -39,6 +41,8 @@ KEEP_EVENTS = 100_000
 BACKLOG = 10_000
 BATCH = 500
 BLOCK_MS = 1000
+POLL_SECONDS = 0.5
+_log: Table = LiveEvent.__table__  # type: ignore[assignment]
 Entries = list[tuple[str, dict[str, str]]]  # (stream id, fields), as decoded
 
 # KEYS: stream, counter. ARGV: maxlen, the clock (microseconds), then org, type, data per event.
@@ -55,56 +59,52 @@ return ids
 """
 
 
-class RedisEventLog(Loop):
-    """The publisher of a process whose events go through Redis."""
+class EventRelay(Loop):
+    """Moves the event log's rows that wait for Redis to the stream, oldest first.
 
-    name = "live event log (Redis)"
-    retry_seconds = 0.5
+    Every process runs one. A batch is taken by marking its rows relayed (one UPDATE ...
+    RETURNING: on SQLite writers take turns, on PostgreSQL a second relay waits for the
+    first and then finds the rows taken), appended to the stream, and the mark commits
+    after the append: a relay that fails before it leaves the rows to the next try, here or
+    in another process. So an event committed by a process killed right after reaches the
+    stream all the same; one killed between the append and the commit is appended twice.
+    """
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    name = "live event relay (Redis)"
+    retry_seconds = 1.0
+
+    def __init__(self, sessions: SessionMaker, client: aioredis.Redis) -> None:
         super().__init__()
-        self._client = client
+        self._sessions = sessions
         self._append = client.register_script(_APPEND)
-        self._held: deque[tuple[int, str, str]] = deque()
-
-    @property
-    def pending(self) -> int:
-        return len(self._held)
-
-    def publish(self, org_id: int, event: EventData) -> None:
-        serialized = serialize(org_id, event)
-        if serialized is not None:
-            self._held.append((org_id, *serialized))
-            self.wake()
 
     def idle_seconds(self) -> float:
-        return 60.0  # a publish wakes it
+        return POLL_SECONDS  # a write in this process wakes it; others' are found by polls
 
     async def run_once(self) -> bool:
-        if not self._held:
-            return False
-        count = min(len(self._held), BATCH)
-        args: list[str | int] = [KEEP_EVENTS, time.time_ns() // 1000]
-        for index in range(count):
-            args.extend(self._held[index])
-        await self._append(keys=[STREAM, COUNTER], args=args)
-        for _ in range(count):
-            self._held.popleft()
-        return bool(self._held)
-
-    async def stop(self) -> None:
-        """End the loop, then append what is held (a few tries)."""
-        self._ask_to_stop()
-        await self._join(timeout=10)
-        for _ in range(3):
-            if not self._held:
-                break
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("appending live events to Redis failed while stopping")
-        if self._held:
-            log.error("stopping with %d live events not sent to Redis", len(self._held))
+        now_ms = int(time.time() * 1000)
+        waiting = (
+            select(_log.c.id)
+            .where(_log.c.relayed_at_ms.is_(None))
+            .order_by(_log.c.id)
+            .limit(BATCH)
+            .scalar_subquery()
+        )
+        take = (
+            update(_log)
+            .where(_log.c.id.in_(waiting), _log.c.relayed_at_ms.is_(None))
+            .values(relayed_at_ms=now_ms)
+            .returning(_log.c.id, _log.c.org_id, _log.c.type, _log.c.data)
+        )
+        async with self._sessions() as db, db.begin():
+            rows = sorted((await db.execute(take)).all())
+            if not rows:
+                return False
+            args: list[str | int] = [KEEP_EVENTS, time.time_ns() // 1000]
+            for _id, org_id, event_type, data in rows:
+                args.extend((org_id, event_type, data))
+            await self._append(keys=[STREAM, COUNTER], args=args)
+        return len(rows) == BATCH
 
 
 class RedisEventFeed(Loop):

@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, insert, select
 
 from server.app import build_app
 from server.config import Settings
-from server.context import EVENTS
+from server.context import EVENTS, SESSIONS
 from server.engines.redis_wakeups import RedisWakeups
+from server.events.models import LiveEvent
 from shared.api.events import OtherEvent
 from tests.conftest import World
 from tests.redis_server import redis_url  # noqa: F401 - a fixture
@@ -123,3 +125,24 @@ async def test_wake_ups_reach_every_process_of_the_role(fresh_redis: str) -> Non
         for each in (*workers, api):
             await each.stop()
         await client.aclose()
+
+
+async def test_an_event_committed_by_a_process_that_died_reaches_the_streams(
+    client: TestClient, world: World
+) -> None:
+    """The log is the outbox: a row committed and never relayed (its process killed right
+    after the commit) is relayed by the relay of a process still running."""
+    stream, _ = await open_stream(client, world.alice.headers)
+    async with client.app[SESSIONS]() as db, db.begin():
+        await db.execute(
+            insert(LiveEvent).values(
+                org_id=world.org_a, type="incident.opened", data='{"orphan": true}'
+            )
+        )
+    assert (await read_event(stream))["data"] == {"orphan": True}
+    stream.close()
+    async with client.app[SESSIONS]() as db:
+        waiting = await db.scalar(
+            select(func.count()).select_from(LiveEvent).where(LiveEvent.relayed_at_ms.is_(None))
+        )
+    assert waiting == 0

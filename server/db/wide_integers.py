@@ -1,20 +1,20 @@
-"""On PostgreSQL every INTEGER is 64-bit, as it is on SQLite, and so is a sum of them.
+"""On PostgreSQL every integer column is 64-bit, as it is on SQLite, and so is their sum.
 
 SQLite's INTEGER holds 8 bytes, and the schema counts on it: check times are epoch
-microseconds (server/monitors/columns.py), ids are taken from 64-bit sequences, and an id
-in a URL may be any 64-bit number (server/audit/queries.py). PostgreSQL's INTEGER holds 4,
-so a column or a bound parameter typed `Integer` would overflow there (asyncpg casts each
-parameter to its column's type: `$1::INTEGER`). Registering these compilation rules
-(imported by server/db/engine.py, hence by every engine and migration) makes `Integer`
-BIGINT and its autoincrement primary keys BIGSERIAL on PostgreSQL, and changes nothing on
-SQLite. https://docs.sqlalchemy.org/en/20/core/compiler.html
+microseconds (server/monitors/columns.py), ids come from 64-bit sequences, and an id in a
+URL may be any 64-bit number (server/audit/queries.py). PostgreSQL's INTEGER holds 4. The
+models say `Int64` (server/db/base.py), BIGINT there, so their parameters are bound as
+`$1::BIGINT`; the migrations say `sa.Integer()`, which these compilation rules make a
+BIGINT column (BIGSERIAL for an autoincrement key) on PostgreSQL. Nothing changes on
+SQLite. Imported by server/db/engine.py, hence by every engine and migration.
+https://docs.sqlalchemy.org/en/20/core/compiler.html
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer
+from sqlalchemy import Column, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.sql import functions
@@ -22,8 +22,12 @@ from sqlalchemy.sql.compiler import DDLCompiler, SQLCompiler, TypeCompiler
 
 
 @compiles(Integer, "postgresql")
-def _integer_is_bigint(type_: Integer, compiler: TypeCompiler, **kw: Any) -> str:
-    return "BIGINT"
+def _integer_column_is_bigint(type_: Integer, compiler: TypeCompiler, **kw: Any) -> str:
+    # Only a column's type: a cast or a bound parameter keeps PostgreSQL's INTEGER, which
+    # functions such as generate_subscripts() want (SQLAlchemy's own reflection calls it).
+    if isinstance(kw.get("type_expression"), Column):
+        return "BIGINT"
+    return compiler.visit_integer(type_, **kw)  # type: ignore[attr-defined]
 
 
 @compiles(CreateColumn, "postgresql")

@@ -3,10 +3,10 @@ stream them (server/events/log.py)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import Base
+from server.db.base import Base, Int64
 
 
 class LiveEvent(Base):
@@ -18,7 +18,7 @@ class LiveEvent(Base):
     __tablename__ = "live_event"
     __table_args__ = {"sqlite_autoincrement": True}
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    org_id: Mapped[int] = mapped_column(Integer)
+    id: Mapped[int] = mapped_column(Int64, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(Int64)
     type: Mapped[str] = mapped_column(String(100))
     data: Mapped[str] = mapped_column(Text)

@@ -9,8 +9,8 @@ root, so there the server runs as the system user `upmetr-test` (created by `use
 
 The schema is migrated once into a template database; every test gets its own copy
 (`CREATE DATABASE ... TEMPLATE`, a file copy: some tens of ms), dropped when the test
-ends, as the SQLite suite copies a migrated file. A server started by a test (tests/e2e) gets an empty
-database of its own and migrates it itself, as a new install does.
+ends, as the SQLite suite copies a migrated file. A server started by a test (tests/e2e)
+gets an empty database of its own and migrates it itself, as a new install does.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from server.config import Settings
 from server.context import SESSIONS
 from server.db.migrate import upgrade
 from server.providers.outbound import TargetPolicy
+from tests import postgres
 from tests.builders import PASSWORD, Person, add_member, create_org, create_user
 
 # `smtp`: a real SMTP server on 127.0.0.1; `aws`: moto's server on 127.0.0.1; `stripe_world`:
@@ -38,12 +39,18 @@ def pytest_configure(config: pytest.Config) -> None:
     imported = Path(server.__file__).resolve().parents[1]
     if os.environ.get("UPMETR_TEST_INSTALLED") and imported == checkout:
         raise pytest.UsageError(f"the tests imported the checkout at {checkout}, not the wheel")
+    postgres.configure(config)
+
+
+def pytest_sessionfinish() -> None:
+    postgres.stop()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `runs_long` go first: spread over two workers (pytest-xdist), one that
     starts last runs alone at the end while the other worker has nothing left to do."""
     items.sort(key=lambda item: item.get_closest_marker("runs_long") is None)
+    postgres.skip_sqlite_only(items)
 
 
 # The suite's check targets are real servers on 127.0.0.1, so its servers and checkers allow
@@ -63,17 +70,37 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def postgres_template() -> None:
+    """Migrate a PostgreSQL template once per worker (tests/postgres.py)."""
+    postgres.migrate_template()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this test under UPMETR_TEST_DATABASE=postgresql;
+    None on SQLite, where `settings` copies the migrated file instead."""
+    if not postgres.enabled():
+        yield None
+        return
+    request.getfixturevalue("postgres_template")
+    with postgres.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def password_hash() -> str:
     return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, template_db: Path) -> Settings:
+def settings(tmp_path: Path, database_url: str | None, request: pytest.FixtureRequest) -> Settings:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    shutil.copy(template_db, data_dir / "upmetr.db")
+    if database_url is None:
+        shutil.copy(request.getfixturevalue("template_db"), data_dir / "upmetr.db")
     return Settings(
         data_dir=data_dir,
+        database_url=database_url,
         engines=False,  # tests that need scheduled checks turn them on
         rate_limit_user="10000/minute",
         rate_limit_anon="10000/minute",

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from aiohttp import web
-from sqlalchemy import Integer, Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.agents.tokens import AGENT_TOKEN_PREFIX, authenticate_agent
 from server.auth.models import ApiKey, AuthSession
 from server.auth.tokens import API_KEY_PREFIX, decode_jwt, hash_secret
 from server.context import KEYS
+from server.db.base import Int64
 from server.http.errors import Forbidden, Unauthorized
 from server.http.principal import Caller, Principal
 from server.orgs.models import Membership, Organization
@@ -158,7 +159,7 @@ async def _from_api_key(db: AsyncSession, token: str) -> Principal:
 def _access_statement() -> Select[str, bool, bool, str | None, str | None, datetime | None]:
     """Built once, run through Core: every authenticated request runs it, and building and
     keying a new statement each time cost more than SQLite's answer."""
-    user_id, org_id = bindparam("user_id", type_=Integer), bindparam("org_id", type_=Integer)
+    user_id, org_id = bindparam("user_id", type_=Int64), bindparam("org_id", type_=Int64)
     return (
         select(
             User.email,

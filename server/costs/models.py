@@ -112,7 +112,7 @@ def _totals_sql(sign: str, row: str) -> str:
         AND daily_rows <= 0;"""  # noqa: S608
 
 
-# SQLite triggers (migration 0008 creates them; PostgreSQL would need the same as plpgsql).
+# SQLite triggers (migration 0008 creates them, and on PostgreSQL one plpgsql function).
 # Foreign-key cascades fire them too, so deleting an account takes its costs off the totals.
 TOTALS_TRIGGERS = {
     "cost_daily_totals_insert": "AFTER INSERT ON cost_daily BEGIN"

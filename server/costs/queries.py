@@ -22,12 +22,24 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, func, literal, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.cloud_accounts.models import CloudAccount
 from server.costs import forecast as forecasting
 from server.costs.models import MICROS, CostAccountDay, CostDaily, CostServiceDay, CostSync
+from server.db.aggregates import joined
 from server.http.errors import BadRequest, NotFound
 from shared.api.costs import (
     AccountCost,
@@ -327,7 +339,7 @@ async def daily(
     """One series per service (or account), one amount per day of the range, zero on days
     without costs; the largest total first.
 
-    Each series comes from SQLite as one row: its days and its amounts in cents, each joined
+    Each series comes from the database as one row: its days and its amounts in cents, each joined
     with commas, and its total (returning a year's 18,000 (key, day, amount) rows one by one
     took ~25 ms of row and object building alone). A series with a value for every day, in
     order (its days text is the range's), is used as it is; any other is placed day by day."""
@@ -365,11 +377,17 @@ async def daily(
         # The day totals have one row per key and day.
         series_key, day_column, micros = key, day_text, table.amount_micros
     connection = await db.connection()
+    dialect = connection.dialect.name
+    if dialect != "sqlite":
+        day_column = cast(day_column, String)  # a date; SQLite stores it as ISO text already
+        # PostgreSQL's sum of BIGINTs is NUMERIC, whose `/` would not truncate as _cents
+        # needs; SQLite's sum of integers is an integer.
+        micros = cast(micros, BigInteger)
     rows = await connection.execute(
         select(
             series_key,
-            func.group_concat(day_column),
-            func.group_concat(_cents(micros)),
+            joined(day_column, order_by=day_column, dialect=dialect),
+            joined(_cents(micros), order_by=day_column, dialect=dialect),
             func.sum(micros),
         )
         .where(*where)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -33,6 +33,12 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+# A 64-bit integer on every database, as the schema counts on (ids, epoch microseconds):
+# SQLite's INTEGER is one, PostgreSQL's INTEGER is not. The migrations' plain Integer
+# columns are widened on PostgreSQL by server/db/wide_integers.py.
+Int64 = BigInteger().with_variant(Integer(), "sqlite")
+
+
 # Stable constraint names so Alembic migrations are reproducible on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -45,4 +51,4 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UtcDateTime}
+    type_annotation_map = {datetime: UtcDateTime, int: Int64}

@@ -1,4 +1,5 @@
-"""Engine and session factory; SQLite gets the pragmas that keep it fast and safe."""
+"""Engine and session factory: SQLite gets the pragmas that keep it fast and safe,
+PostgreSQL (asyncpg) a pool that replaces connections the server closed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from server.db import inline_sqlite
+from server.db import inline_sqlite, wide_integers  # noqa: F401 - registers PostgreSQL's types
 
 SessionMaker = async_sessionmaker[AsyncSession]
 # SQLAlchemy's default pool: 5 kept open, 10 more while writers wait for the lock.
@@ -43,6 +44,17 @@ def create_engine(url: str) -> AsyncEngine:
         creator = inline_sqlite.connector(parsed.database or "", uri=uri, waits=waits)
         engine = create_async_engine(
             url, async_creator=creator, pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW
+        )
+    elif parsed.get_backend_name() == "postgresql":
+        engine = create_async_engine(
+            url,
+            pool_size=_POOL_SIZE,
+            max_overflow=_POOL_OVERFLOW,
+            # A database server may close a connection (a restart, a failover, a proxy's
+            # idle timeout): a checkout tests it first and replaces a dead one rather than
+            # failing the request with it; and none is kept past half an hour.
+            pool_pre_ping=True,
+            pool_recycle=1800,
         )
     else:
         engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))

@@ -34,7 +34,8 @@ def _one_migrator(url: str) -> Iterator[None]:
     """Hold the database's migration lock: processes that start together on a fresh data
     directory (`serve --role worker` beside `create-user` or `serve --role api`) would
     otherwise each create the same tables, and all but one fail with "table already
-    exists". The one that waits then finds the database at head and does nothing."""
+    exists". The one that waits then finds the database at head and does nothing.
+    PostgreSQL has its own lock for this, taken in migrations/env.py."""
     database = sqlite_path(url)
     if database is None:
         yield

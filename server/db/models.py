@@ -44,8 +44,13 @@ from server.users.models import Invitation, SshKey, User
 
 def described_by_models(name: str | None, type_: str, _parents: object = None) -> bool:
     """Whether Alembic compares `name` with the models: not the full-text index and its
-    shadow tables (resource_search_data, ...), which migrations create as raw SQL."""
-    if type_ != "table" or name is None:
+    shadow tables (resource_search_data, ...) on SQLite, nor the trigram indexes that stand
+    for them on PostgreSQL, which migrations create as raw SQL."""
+    if name is None:
+        return True
+    if type_ == "index":
+        return not name.endswith("_trgm")
+    if type_ != "table":
         return True
     return name != SEARCH_TABLE and not name.startswith(f"{SEARCH_TABLE}_")
 

@@ -24,8 +24,9 @@ log = logging.getLogger("upmetr.engines.dispatch")
 class Dispatcher(Loop):
     """run_once():
     0. Release the digests of quiet hours that ended (one email per member).
-    1. Claim up to `batch` due deliveries under a lease (a compare-and-set update), and
-       read what each sends, in one short transaction.
+    1. Claim up to `batch` due deliveries under a lease (a compare-and-set update; on
+       PostgreSQL past the rows another dispatcher holds, SKIP LOCKED), and read what each
+       sends, in one short transaction.
     2. Send them all at once, each bounded by its channel's timeout; a channel that raises
        anything but DeliveryError counts as a temporary failure (and is logged).
     3. Record every outcome in one transaction, a few statements for the whole round

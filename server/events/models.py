@@ -3,10 +3,10 @@ stream them (server/events/log.py)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import Base
+from server.db.base import Base, Int64
 
 
 class LiveEvent(Base):
@@ -27,8 +27,8 @@ class LiveEvent(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    org_id: Mapped[int] = mapped_column(Integer)
+    id: Mapped[int] = mapped_column(Int64, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(Int64)
     type: Mapped[str] = mapped_column(String(100))
     data: Mapped[str] = mapped_column(Text)
     # With Redis: when (epoch ms) a relay appended it to the stream; NULL until then. Rows

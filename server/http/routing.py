@@ -140,6 +140,8 @@ def _parse_path(route: Route, request: web.Request) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in route.path_params:
         raw = request.match_info[name]
+        if _NUL in raw:
+            raise BadRequest(f"path field '{name}': {_NO_NUL}")
         # An id's pattern (`_ids_as_digits`) already admitted 1 to 18 digits only.
         values[name] = int(raw) if _is_id(name) else raw
     return values
@@ -155,6 +157,9 @@ def _parse_query(route: Route, request: web.Request) -> Any:
         query = route.query.model_validate(raw)
     except ValidationError as exc:
         raise _Invalid(validation_error(exc, "query")) from exc
+    for key, value in raw.items():
+        if any(_NUL in text for text in (value if isinstance(value, list) else [value])):
+            raise BadRequest(f"query field '{key}': {_NO_NUL}")
     for name, info in route.query.model_fields.items():
         value = getattr(query, name)
         if (
@@ -193,9 +198,36 @@ async def _parse_body(route: Route, request: web.Request, limit: int) -> Any:
         # Strict, from the JSON itself: a body takes the types its schema states, so `0` is
         # not a boolean and `"7"` not an id (lax validation took both). Strings still carry
         # times, enums and decimals, as JSON has no other way to.
-        return route.body.model_validate_json(raw, strict=True)
+        body = route.body.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise _Invalid(validation_error(exc, "body")) from exc
+    if b"\\u0000" in raw and _holds_nul(data):  # JSON writes a NUL as \u0000
+        raise BadRequest(f"Request body: a string {_NO_NUL}")
+    return body
+
+
+# Text never holds a NUL: PostgreSQL's text types cannot store one (SQLite's can), so the
+# API refuses it in every path, query and body string, on either database, with a 400
+# rather than the driver's error. A field that refuses every control character (OneLine)
+# says so first, by its name.
+_NUL = "\x00"
+_NO_NUL = "must not contain a NUL character"
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a string in `value` (decoded JSON), key or value, holds a NUL (iterative)."""
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _NUL in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 # No request model nests deeper than a few levels; a deeper body is refused before validation

@@ -116,7 +116,8 @@ async def claim(
 ) -> Job | None:
     """Claim the oldest claimable job of `kind`, or None.
 
-    1. Candidates: queued jobs, and running jobs whose lease lapsed (their runner died).
+    1. Candidates: queued jobs, and running jobs whose lease lapsed (their runner died);
+       on PostgreSQL read `FOR UPDATE SKIP LOCKED`, past those another runner is claiming.
     2. A lapsed job that already had MAX_ATTEMPTS is failed instead (it keeps crashing
        its runner), and the next candidate is tried.
     3. The claim is `UPDATE ... WHERE id = ? AND <still claimable>`: when another runner
@@ -127,7 +128,12 @@ async def claim(
     kind = str(kind)
     for _ in range(10):
         candidate = await db.scalar(
-            select(Job).where(Job.kind == kind, _claimable(now)).order_by(Job.id).limit(1)
+            select(Job)
+            .where(Job.kind == kind, _claimable(now))
+            .order_by(Job.id)
+            .limit(1)
+            # PostgreSQL: a job another runner is claiming is passed over, not waited for.
+            .with_for_update(skip_locked=True)
         )
         if candidate is None:
             return None

@@ -11,9 +11,9 @@ Values are integers, scaled (`HOST_COLUMNS`, `SERIES_SCALE`): SQLite stores a sm
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, SmallInteger, String, Table
+from sqlalchemy import BigInteger, Column, ForeignKey, SmallInteger, String, Table
 
-from server.db.base import Base
+from server.db.base import Base, Int64
 
 # metric -> (column, scale): the column holds round(value * scale).
 HOST_COLUMNS: dict[str, tuple[str, int]] = {
@@ -36,7 +36,7 @@ FIVE_MINUTES, HOUR = 300, 3600
 
 
 def _agent_id() -> Column[int]:
-    return Column("agent_id", Integer, ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True)
+    return Column("agent_id", Int64, ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True)
 
 
 def _values() -> list[Column[int]]:
@@ -55,7 +55,7 @@ agent_sample = Table(
     "agent_sample",
     Base.metadata,
     _agent_id(),
-    Column("ts", Integer, primary_key=True),
+    Column("ts", Int64, primary_key=True),
     *_values(),
     sqlite_with_rowid=False,
 )
@@ -65,8 +65,8 @@ agent_rollup = Table(
     Base.metadata,
     _agent_id(),
     Column("resolution", SmallInteger, primary_key=True),  # seconds: 300 or 3600
-    Column("bucket", Integer, primary_key=True),
-    Column("n", Integer, nullable=False),
+    Column("bucket", Int64, primary_key=True),
+    Column("n", Int64, nullable=False),
     *_stats(),
     sqlite_with_rowid=False,
 )
@@ -77,7 +77,7 @@ series_sample = Table(
     Base.metadata,
     _agent_id(),
     Column("metric", String(32), primary_key=True),
-    Column("ts", Integer, primary_key=True),
+    Column("ts", Int64, primary_key=True),
     Column("label", String(255), primary_key=True),
     Column("value", BigInteger, nullable=False),
     sqlite_with_rowid=False,
@@ -89,9 +89,9 @@ series_rollup = Table(
     _agent_id(),
     Column("metric", String(32), primary_key=True),
     Column("resolution", SmallInteger, primary_key=True),
-    Column("bucket", Integer, primary_key=True),
+    Column("bucket", Int64, primary_key=True),
     Column("label", String(255), primary_key=True),
-    Column("n", Integer, nullable=False),
+    Column("n", Int64, nullable=False),
     *(Column(stat, BigInteger, nullable=False) for stat in STATS),
     sqlite_with_rowid=False,
 )

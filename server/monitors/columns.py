@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, SmallInteger, TypeDecorator
+from sqlalchemy import SmallInteger, TypeDecorator
 from sqlalchemy.engine import Dialect
+
+from server.db.base import Int64
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -26,7 +28,7 @@ def _aware(value: datetime) -> datetime:
 class _Epoch(TypeDecorator[datetime]):
     """An aware datetime as a whole number of `unit` since the epoch."""
 
-    impl = Integer
+    impl = Int64
     cache_ok = True
     unit: timedelta
 

@@ -2,8 +2,10 @@
 due, what each one says, and what an attempt's outcome changes.
 
 - A claim is a compare-and-set: `UPDATE ... SET lease_until WHERE still pending and not
-  leased`, so two dispatchers (or one restarted) never send one delivery at once. A claim
-  counts as an attempt, so a delivery that crashes its sender is not retried forever.
+  leased`, so two dispatchers (or one restarted) never send one delivery at once. On
+  PostgreSQL the candidates are read `FOR UPDATE SKIP LOCKED`, so dispatchers claiming
+  together take different rows instead of racing for the same ones. A claim counts as an
+  attempt, so a delivery that crashes its sender is not retried forever.
 - A sender that dies mid-send leaves the lease to lapse; the delivery is claimed again and
   sent with the same idempotency id (a receiver may see it twice, never zero times).
 - A temporary error is retried after 10 s, 1 min, 5 min, 30 min, 2 h and 6 h (each
@@ -93,6 +95,9 @@ async def claim(db: AsyncSession, *, now: datetime, limit: int) -> list[int]:
             .where(_due(now))
             .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
             .limit(limit)
+            # PostgreSQL: rows another dispatcher is claiming are passed over, not waited
+            # for (SQLite, one writer at a time, ignores it; the update below decides).
+            .with_for_update(skip_locked=True)
         )
     )
     if not candidates:
@@ -215,6 +220,7 @@ async def release_digests(ctx: Context, *, now: datetime) -> int:
             .where(NotificationDelivery.status == HELD, NotificationDelivery.next_attempt_at <= now)
             .order_by(NotificationDelivery.id)
             .limit(1000)
+            .with_for_update(skip_locked=True)  # as in claim()
         )
     ).all()  # fmt: skip
     groups: dict[tuple[int, int], list[int]] = {}

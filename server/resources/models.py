@@ -24,7 +24,8 @@ _EXISTING: dict[str, Any] = {
 # resources a selective term went from a 50 ms scan to 3 ms.
 # https://www.sqlite.org/fts5.html#the_trigram_tokenizer
 # External content: the index holds no copy of the text; triggers keep it in step with
-# `resource` (migration 0008 creates both; PostgreSQL would use pg_trgm instead).
+# `resource` (migration 0008 creates both). PostgreSQL has pg_trgm's GIN indexes on
+# `resource` itself instead (ix_resource_name_trgm, ix_resource_provider_id_trgm: 0008).
 SEARCH_TABLE = "resource_search"
 SEARCH_DDL = (
     "CREATE VIRTUAL TABLE resource_search USING fts5(name, provider_id,"
@@ -106,8 +107,9 @@ class ResourceTag(Base):
     state: Mapped[str | None] = mapped_column(String(30), default=None)
 
 
-# SQLite triggers (migration 0008 creates them) that copy a resource's org_id and state
-# into its tags, whoever writes the tag or changes the state (discovery, actions, tests).
+# SQLite triggers (migration 0008 creates them, and their plpgsql form on PostgreSQL) that
+# copy a resource's org_id and state into its tags, whoever writes the tag or changes the
+# state (discovery, actions, tests).
 TAG_TRIGGERS = {
     "resource_tag_copy_insert": "AFTER INSERT ON resource_tag BEGIN"
     "\n    UPDATE resource_tag SET (org_id, state) ="

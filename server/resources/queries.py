@@ -98,9 +98,11 @@ def _conditions(
     - With `q` of 3 characters or more on SQLite, the trigram index gives the candidates
       (a selective term: 3 ms instead of a 50 ms scan). A shorter term has no index: then
       `org_id + 0` and `state NOT IN` (which no partial index matches) make it one plain
-      scan rather than a walk of an index with a table lookup per row."""
+      scan rather than a walk of an index with a table lookup per row.
+    - On PostgreSQL, pg_trgm's GIN indexes on name and provider_id (migration 0008) answer
+      the ILIKE itself, for terms of any length, so `q` needs no hint there."""
     where: list[ColumnElement[bool]] = []
-    if query.q and not _indexed(query.q, dialect):
+    if query.q and dialect == "sqlite" and not _indexed(query.q, dialect):
         # A scan: neither the org's indexes nor the partial ones may drive it.
         where += [(Resource.org_id + 0) == org_id, Resource.state.not_in([TERMINATED])]
     else:

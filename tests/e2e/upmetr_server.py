@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests import postgres
+
 # The installed `upmetr` command beside this interpreter, run outside the checkout: a
 # subprocess imports the installed package, as a user's does.
 UPMETR = str(Path(sys.executable).with_name("upmetr"))
@@ -49,6 +51,8 @@ class ServerProcess:
             "UPMETR_LOGIN_FAILURE_LIMIT_IP": "1000/minute",
             "UPMETR_ALLOW_PRIVATE_TARGETS": "true",  # the test targets run on 127.0.0.1
         }
+        if postgres.enabled():
+            self.env["UPMETR_DATABASE_URL"] = postgres.database_for(data_dir)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - our own command and arguments

@@ -640,3 +640,30 @@ async def test_tabs_and_line_breaks_stay_allowed_in_longer_text(
     response = await client.post(API_PREFIX + "/incidents", json=body, headers=world.alice.headers)
     assert response.status == 201
     assert (await response.json())["description"] == "p99 up\n\tsince 9:00"
+
+
+# A NUL in any text: PostgreSQL cannot store one, so it is a 400 on either database.
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/budgets", {"name": "b", "amount": "10", "service": "EC2\u0000"}),
+        ("GET", "/resources?q=a%00b", None),
+        ("GET", "/monitors?tag=a%00", None),
+        ("GET", "/public/status/a%00b", None),
+    ],
+    ids=["body", "query", "tag", "path"],
+)
+async def test_a_nul_character_in_any_text_is_a_400(
+    client: TestClient,  # type: ignore[type-arg]
+    world: World,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
+    response = await client.request(
+        method, API_PREFIX + path, json=body, headers=world.alice.headers
+    )
+    assert response.status == 400, await response.text()
+    assert "must not contain a NUL character" in (await response.json())["detail"]

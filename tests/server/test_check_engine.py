@@ -478,6 +478,7 @@ async def test_metrics_need_the_metrics_token_when_one_is_set(
     assert "upmetr_check_results_written_total 0.0" in await response.text()
 
 
+@pytest.mark.sqlite_only(reason="SQLite's busy timeout, the file locked by another connection")
 async def test_results_wait_out_a_locked_database_and_are_written_after(
     client: TestClient, world: World, settings: Settings, target: tuple[Target, str]
 ) -> None:

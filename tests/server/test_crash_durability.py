@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.upmetr_server import ADMIN_EMAIL, ADMIN_PASSWORD, ServerProcess
 
@@ -17,6 +18,7 @@ BURST = 300
 KILL_AFTER = 100  # acknowledged creates before the kill
 
 
+@pytest.mark.sqlite_only(reason="SQLite's WAL with synchronous=NORMAL, read from the file")
 async def test_every_acknowledged_write_survives_a_sigkill_mid_burst(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()

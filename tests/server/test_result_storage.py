@@ -40,6 +40,7 @@ def test_times_and_words_read_back_exactly_as_given() -> None:
         coded.process_bind_param("sideways", dialect)
 
 
+@pytest.mark.sqlite_only(reason="SQLite's tables without rowid, read from sqlite_master")
 def test_results_and_rollups_are_their_own_index(settings: Settings) -> None:
     """Both tables are kept in (monitor, time) order without a rowid: no second copy of
     their keys in another index, but the small one of buckets still waiting for a p95."""

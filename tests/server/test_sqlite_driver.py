@@ -128,6 +128,7 @@ async def test_reads_go_on_while_another_process_holds_the_write_lock(
     assert [row.text for row in rows] == ["before", "after"]
 
 
+@pytest.mark.sqlite_only(reason="holds the write lock of the server's SQLite file")
 async def test_server_answers_a_reader_while_another_process_holds_the_write_lock(
     client: TestClient,  # type: ignore[type-arg]
     world: World,

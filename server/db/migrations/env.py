@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from server.db.base import UtcDateTime
@@ -14,6 +15,8 @@ from server.db.engine import create_engine
 from server.db.models import Base, described_by_models
 
 target_metadata = Base.metadata
+# Any constant: PostgreSQL's advisory locks are named by a 64-bit number.
+_MIGRATION_LOCK = 0x75706D657472  # "upmetr"
 
 
 def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
@@ -33,6 +36,11 @@ def _run(connection: Connection) -> None:
         include_name=described_by_models,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Processes starting together migrate one after another (server/db/migrate.py
+            # locks a file for SQLite): this lock lasts until the migrations commit, and the
+            # one that waited then finds the database at head.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -16,7 +16,7 @@ depends_on = None
 
 
 # A copy of server.costs.models.TOTALS_TRIGGERS as it was when this migration was written
-# (SQLite; PostgreSQL would need them as plpgsql functions).
+# (SQLite; PostgreSQL's form is _PG_TOTALS below).
 _TOTALS_TRIGGERS = {
     "cost_daily_totals_insert": """AFTER INSERT ON cost_daily BEGIN
     INSERT INTO cost_account_day (account_id, day, org_id, amount_micros, daily_rows)
@@ -110,6 +110,79 @@ WHEN NEW.org_id IS NOT OLD.org_id OR NEW.state IS NOT OLD.state BEGIN
     WHERE resource_id = NEW.id;
 END""",
 }
+
+
+# PostgreSQL's form of _TOTALS_TRIGGERS: one plpgsql function for the three events. A
+# column of the row being updated is named by its table in ON CONFLICT's SET (PostgreSQL
+# finds a bare `amount_micros` ambiguous beside `excluded`).
+_PG_TOTALS = (
+    """CREATE FUNCTION cost_daily_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE cost_account_day SET amount_micros = amount_micros - OLD.amount_micros,
+            daily_rows = daily_rows - 1
+        WHERE account_id = OLD.account_id AND day = OLD.day;
+        DELETE FROM cost_account_day
+        WHERE account_id = OLD.account_id AND day = OLD.day AND daily_rows <= 0;
+        UPDATE cost_service_day SET amount_micros = amount_micros - OLD.amount_micros,
+            daily_rows = daily_rows - 1
+        WHERE org_id = OLD.org_id AND service = OLD.service AND day = OLD.day;
+        DELETE FROM cost_service_day
+        WHERE org_id = OLD.org_id AND service = OLD.service AND day = OLD.day
+            AND daily_rows <= 0;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO cost_account_day (account_id, day, org_id, amount_micros, daily_rows)
+        VALUES (NEW.account_id, NEW.day, NEW.org_id, NEW.amount_micros, 1)
+        ON CONFLICT (account_id, day) DO UPDATE
+        SET amount_micros = cost_account_day.amount_micros + excluded.amount_micros,
+            daily_rows = cost_account_day.daily_rows + 1;
+        INSERT INTO cost_service_day (org_id, service, day, amount_micros, daily_rows)
+        VALUES (NEW.org_id, NEW.service, NEW.day, NEW.amount_micros, 1)
+        ON CONFLICT (org_id, service, day) DO UPDATE
+        SET amount_micros = cost_service_day.amount_micros + excluded.amount_micros,
+            daily_rows = cost_service_day.daily_rows + 1;
+    END IF;
+    RETURN NULL;
+END $$""",
+    """CREATE TRIGGER cost_daily_totals
+AFTER INSERT OR DELETE OR UPDATE OF org_id, account_id, day, service, amount_micros
+ON cost_daily FOR EACH ROW EXECUTE FUNCTION cost_daily_totals()""",
+)
+
+# PostgreSQL's form of the search index: pg_trgm's GIN indexes answer `ILIKE '%term%'`
+# (https://www.postgresql.org/docs/15/pgtrgm.html#PGTRGM-INDEX), kept by PostgreSQL
+# itself, so no shadow table and no triggers. pg_trgm is a trusted extension (PostgreSQL
+# 13+): the database's owner may create it.
+_PG_SEARCH = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX ix_resource_name_trgm ON resource USING gin (name gin_trgm_ops)",
+    "CREATE INDEX ix_resource_provider_id_trgm ON resource USING gin (provider_id gin_trgm_ops)",
+)
+
+# PostgreSQL's form of _TAG_TRIGGERS: a tag takes the resource's org_id and state before
+# it is written; a resource's change is copied to its tags after.
+_PG_TAGS = (
+    """CREATE FUNCTION resource_tag_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT org_id, state INTO NEW.org_id, NEW.state FROM resource WHERE id = NEW.resource_id;
+    RETURN NEW;
+END $$""",
+    """CREATE TRIGGER resource_tag_copy BEFORE INSERT OR UPDATE OF resource_id ON resource_tag
+FOR EACH ROW EXECUTE FUNCTION resource_tag_copy()""",
+    """CREATE FUNCTION resource_tag_copy_resource() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE resource_tag SET org_id = NEW.org_id, state = NEW.state WHERE resource_id = NEW.id;
+    RETURN NULL;
+END $$""",
+    """CREATE TRIGGER resource_tag_copy_resource AFTER UPDATE OF org_id, state ON resource
+FOR EACH ROW WHEN (NEW.org_id IS DISTINCT FROM OLD.org_id OR NEW.state IS DISTINCT FROM OLD.state)
+EXECUTE FUNCTION resource_tag_copy_resource()""",
+)
+
+
+def _postgresql() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
 
 
 def upgrade() -> None:
@@ -265,8 +338,12 @@ def upgrade() -> None:
         )
 
     # Triggers keep both totals in step with cost_daily (server/costs/models.py says why).
-    for name, body in _TOTALS_TRIGGERS.items():
-        op.execute(f"CREATE TRIGGER {name} {body}")
+    if _postgresql():
+        for statement in _PG_TOTALS:
+            op.execute(statement)
+    else:
+        for name, body in _TOTALS_TRIGGERS.items():
+            op.execute(f"CREATE TRIGGER {name} {body}")
 
     op.create_table(
         "job",
@@ -364,9 +441,13 @@ def upgrade() -> None:
             unique=False,
             **existing,
         )
-    op.execute(_SEARCH_DDL)
-    for name, body in _SEARCH_TRIGGERS.items():
-        op.execute(f"CREATE TRIGGER {name} {body}")
+    if _postgresql():
+        for statement in _PG_SEARCH:
+            op.execute(statement)
+    else:
+        op.execute(_SEARCH_DDL)
+        for name, body in _SEARCH_TRIGGERS.items():
+            op.execute(f"CREATE TRIGGER {name} {body}")
 
     op.create_table(
         "cost_sync",
@@ -462,15 +543,24 @@ def upgrade() -> None:
             ["org_id", "key", "value", "state", "resource_id"],
             unique=False,
         )
-    for name, body in _TAG_TRIGGERS.items():
-        op.execute(f"CREATE TRIGGER {name} {body}")
+    if _postgresql():
+        for statement in _PG_TAGS:
+            op.execute(statement)
+    else:
+        for name, body in _TAG_TRIGGERS.items():
+            op.execute(f"CREATE TRIGGER {name} {body}")
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    for name in _TAG_TRIGGERS:
+    if _postgresql():
+        op.execute("DROP TRIGGER IF EXISTS resource_tag_copy_resource ON resource")
+        op.execute("DROP FUNCTION IF EXISTS resource_tag_copy_resource()")
+        op.execute("DROP TRIGGER IF EXISTS resource_tag_copy ON resource_tag")
+        op.execute("DROP FUNCTION IF EXISTS resource_tag_copy()")
+    for name in () if _postgresql() else _TAG_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     with op.batch_alter_table("resource_tag", schema=None) as batch_op:
         batch_op.drop_index("ix_resource_tag_org_key_value")
@@ -485,9 +575,13 @@ def downgrade() -> None:
         batch_op.drop_index("ix_cost_sync_account")
 
     op.drop_table("cost_sync")
-    for name in _SEARCH_TRIGGERS:
-        op.execute(f"DROP TRIGGER IF EXISTS {name}")
-    op.execute("DROP TABLE IF EXISTS resource_search")
+    if _postgresql():
+        op.execute("DROP INDEX IF EXISTS ix_resource_provider_id_trgm")
+        op.execute("DROP INDEX IF EXISTS ix_resource_name_trgm")
+    else:
+        for name in _SEARCH_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS resource_search")
     with op.batch_alter_table("resource", schema=None) as batch_op:
         batch_op.drop_index("ix_resource_org_type")
         batch_op.drop_index("ix_resource_org_state")
@@ -501,7 +595,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_job_kind_status")
 
     op.drop_table("job")
-    for name in _TOTALS_TRIGGERS:
+    if _postgresql():
+        op.execute("DROP TRIGGER IF EXISTS cost_daily_totals ON cost_daily")
+        op.execute("DROP FUNCTION IF EXISTS cost_daily_totals()")
+    for name in () if _postgresql() else _TOTALS_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("cost_service_day")
     op.drop_table("cost_account_day")

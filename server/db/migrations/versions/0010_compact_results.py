@@ -119,6 +119,11 @@ def upgrade() -> None:
         "INSERT INTO check_result_sequence (id, last_id)"
         " SELECT 1, coalesce(max(id), 0) FROM check_result"
     )
+    # PostgreSQL names a primary key's index in the schema, not in its table: the old
+    # tables give theirs up before the new tables take them.
+    if op.get_bind().dialect.name == "postgresql":
+        for table in ("check_result", "monitor_rollup"):
+            op.execute(f"ALTER TABLE {table} RENAME CONSTRAINT pk_{table} TO pk_{table}_old")
     # Copied in key order, so the new tables' pages are filled one after another.
     _results_table("check_result_new")
     op.execute(

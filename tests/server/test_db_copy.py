@@ -18,6 +18,7 @@ from server.config import Settings
 from server.costs.models import CostAccountDay, CostServiceDay
 from server.db.copy import CopyRefused, backup_sqlite, copy_database
 from server.db.engine import create_engine, create_sessionmaker
+from tests import postgres
 from tests.conftest import World, sign_in
 from tests.server.test_budgets import add_account, add_costs
 
@@ -82,6 +83,33 @@ async def test_a_target_that_holds_accounts_is_refused_and_left_as_it_was(
         assert copy.execute("SELECT count(*) FROM user").fetchone() == (3,)
 
 
+@pytest.mark.skipif(not postgres.enabled(), reason="needs PostgreSQL: runs in tox -e tests-pg")
+async def test_a_sqlite_install_moves_to_postgresql(
+    client: TestClient, world: World, settings: Settings, tmp_path: Path
+) -> None:
+    """What docs/deploy.md's move does: SQLite (made here from the test's database) into an
+    empty PostgreSQL database, which then serves the same accounts and new rows."""
+    sqlite = f"sqlite+aiosqlite:///{tmp_path / 'install.db'}"
+    await copy_database(settings.resolved_database_url, sqlite)
+    name = postgres.server().new_database()
+    try:
+        target = postgres.server().url(name)
+        copied = await copy_database(sqlite, target)
+        assert copied["user"] == 3
+        moved = settings.model_copy(update={"database_url": target})
+        async with TestClient(TestServer(build_app(moved), host="127.0.0.1")) as there:
+            alice = await sign_in(there, world.alice)
+            created = await there.post(
+                f"{API}/monitors",
+                json={"name": "Blog", "type": "http", "url": "https://blog.example.com"},
+                headers=alice.headers,
+            )
+            assert created.status == 201, await created.text()  # the sequences go on
+    finally:
+        postgres.server().drop_database(name)
+
+
+@pytest.mark.sqlite_only(reason="backs up the SQLite file itself; PostgreSQL uses pg_dump")
 async def test_the_online_backup_is_a_whole_database(
     client: TestClient, world: World, settings: Settings, tmp_path: Path
 ) -> None:

@@ -90,12 +90,29 @@ def _tax(obj: dict[str, Any]) -> int:
     return sum(int(tax.get("amount") or 0) for tax in obj.get("total_taxes") or [])
 
 
+async def _mirror(db: AsyncSession, org_id: int, provider_invoice_id: str) -> Invoice | None:
+    """The invoice mirroring Stripe's, if any. SQLite applies one webhook at a time (its
+    write lock); PostgreSQL may apply two events of one invoice at once (created, paid),
+    and both would insert it. There the row is made if missing (a concurrent insert waits
+    for the other's commit, then does nothing) and locked until commit, so the second
+    event is applied after the first, under _is_newer's rule."""
+    found = select(Invoice).where(Invoice.provider_invoice_id == provider_invoice_id)
+    if db.get_bind().dialect.name != "postgresql":
+        return await db.scalar(found)
+    await db.execute(
+        pg_insert(Invoice)
+        .values(org_id=org_id, provider_invoice_id=provider_invoice_id)
+        .on_conflict_do_nothing(index_elements=["provider_invoice_id"])
+    )
+    return await db.scalar(found.with_for_update())
+
+
 async def apply_provider_invoice(
     db: AsyncSession, org_id: int, obj: dict[str, Any], event_at: datetime
 ) -> bool:
     """Mirror a Stripe invoice object as of `event_at`; False when an event as new or newer
     was applied already (the invoice is left as it is)."""
-    invoice = await db.scalar(select(Invoice).where(Invoice.provider_invoice_id == obj["id"]))
+    invoice = await _mirror(db, org_id, str(obj["id"]))
     if invoice is None:
         invoice = Invoice(org_id=org_id, provider_invoice_id=str(obj["id"]))
         db.add(invoice)

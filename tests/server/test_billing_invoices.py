@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.billing.invoices import finalise
+from server.billing.invoices import apply_provider_invoice, finalise
 from server.billing.models import Invoice, InvoiceLine
 from server.context import SESSIONS
 from tests.conftest import World
@@ -113,3 +114,24 @@ async def test_another_organizations_invoice_is_a_404(
         assert response.status == 404, path
     page = await (await client.get("/api/v1/billing/invoices", headers=world.carol.headers)).json()
     assert page["total"] == 0
+
+
+async def apply_alone(client: TestClient, org_id: int, obj: dict[str, Any], at: datetime) -> bool:
+    """Apply one Stripe invoice event in a transaction of its own, as a webhook would."""
+    async with client.app[SESSIONS]() as db, db.begin():
+        return await apply_provider_invoice(db, org_id, obj, at)
+
+
+async def test_two_events_of_one_new_invoice_applied_at_once_make_one_invoice_the_newer_kept(
+    client: TestClient, world: World, db: AsyncSession
+) -> None:
+    created = {"id": "in_race", "status": "open", "total": 1900, "amount_paid": 0}
+    paid = {**created, "status": "paid", "amount_paid": 1900}
+    later = NOW.replace(second=1)
+    applied = await asyncio.gather(
+        apply_alone(client, world.org_a, paid, later),
+        apply_alone(client, world.org_a, created, NOW),
+    )
+    assert applied[0] is True
+    rows = (await db.execute(select(Invoice.status, Invoice.amount_paid_cents))).all()
+    assert rows == [("paid", 1900)]

@@ -56,10 +56,16 @@ class Flip(BaseHTTPRequestHandler):
         pass
 
 
+class Targets(ThreadingHTTPServer):
+    # 500 monitors check at once at first: the default backlog of 5 refused connections,
+    # which a loaded machine turned into checks that failed while the targets were up.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 @pytest.fixture
 def targets() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Flip)
-    server.daemon_threads = True
+    server = Targets(("127.0.0.1", 0), Flip)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     Flip.down = False
@@ -224,7 +230,7 @@ def test_kills_every_20_s_lose_no_incident_no_notification_and_no_event(
             api.call(
                 "POST", "/monitors",
                 {"name": f"target {number}", "type": "http", "url": f"{targets}/{number}",
-                 "interval_seconds": 10, "timeout_seconds": 2, "failure_threshold": 1,
+                 "interval_seconds": 10, "timeout_seconds": 10, "failure_threshold": 1,
                  "recovery_threshold": 1},
             )  # fmt: skip
         watchers = [Watcher(api.urls[n:] + api.urls[:n], api.headers) for n in range(2)]

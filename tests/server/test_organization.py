@@ -197,6 +197,7 @@ async def test_settings_start_from_defaults(client: TestClient, world: World) ->
         "default_check_interval_seconds": 60,
         "cloudwatch_polling": False,
         "cloudwatch_interval_seconds": 300,
+        "ssh_key_counts_as_mfa": False,
     }
 
 

@@ -72,16 +72,29 @@ async def start_session(
     user_id: int,
     org_id: int,
     origin: AuthSession | None = None,
-    lifetime: timedelta | None = None,
 ) -> TokenPair:
     """A new session for this device, scoped to `org_id`, and its first token pair.
 
     A session switched from `origin` is linked to it and ends no later than it does.
     """
+    _, pair = await begin_session(ctx, user_id=user_id, org_id=org_id, origin=origin)
+    return pair
+
+
+async def begin_session(
+    ctx: Context,
+    *,
+    user_id: int,
+    org_id: int,
+    origin: AuthSession | None = None,
+    lifetime: timedelta | None = None,
+) -> tuple[AuthSession, TokenPair]:
+    """`start_session`, with the session row too, and a `lifetime` shorter than a
+    sign-in's (an SSH session's)."""
     now = _now()
     expires_at = now + (lifetime or timedelta(days=ctx.settings.refresh_token_days))
     if origin is not None:
-        expires_at = min(expires_at, origin.expires_at.replace(tzinfo=UTC))
+        expires_at = min(expires_at, origin.expires_at)
     session = AuthSession(
         user_id=user_id,
         org_id=org_id,
@@ -94,7 +107,7 @@ async def start_session(
     )
     ctx.db.add(session)
     await ctx.db.flush()
-    return _pair(ctx, session, await _add_refresh_token(ctx.db, session.id))
+    return session, _pair(ctx, session, await _add_refresh_token(ctx.db, session.id))
 
 
 async def default_org(db: AsyncSession, user_id: int) -> int:

@@ -20,7 +20,6 @@ from sqlalchemy import select, update
 from server.audit import service as audit
 from server.auth import mfa, throttle
 from server.auth import sessions as auth_sessions
-from server.auth.tokens import decode_jwt
 from server.http.errors import TooManyRequests
 from server.http.principal import Principal
 from server.orgs.models import Membership, Organization
@@ -101,14 +100,13 @@ class Gate:
         identity = admission.identity
         async with system_transaction(self.runtime) as ctx:
             ctx.ip, ctx.user_agent = admission.ip, USER_AGENT
-            pair = await auth_sessions.start_session(
+            session, pair = await auth_sessions.begin_session(
                 ctx,
                 user_id=identity.user_id,
                 org_id=admission.org_id,
                 lifetime=timedelta(hours=ctx.settings.ssh_session_hours),
             )
-            claims = decode_jwt(ctx.keys.jwt_secret, pair.access_token, purpose="access")
-            session_id = int(str(claims["sid"]))
+            session_id = session.id
             await audit.record(
                 _as_member(ctx, identity, admission.org_id, session_id),
                 action="ssh.session_opened",

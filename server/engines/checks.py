@@ -309,17 +309,11 @@ class CheckEngine(Loop):
         now = time.time()
         if self._claims:
             for taken in await self._claim(self._all_ready(now)):
-                await self._slots.acquire()
-                if self.stopping:
-                    self._slots.release()
+                if not await self._start_when_free(taken):
                     return False
-                self._start(taken)
         while (entry := self._next_ready(now)) is not None:
-            await self._slots.acquire()
-            if self.stopping:
-                self._slots.release()
+            if not await self._start_when_free(entry):
                 return False
-            self._start(entry)
             now = time.time()
         if self._poll_now or time.monotonic() - self._polled >= POLL_SECONDS:
             self._poll_now, self._polled = False, time.monotonic()
@@ -328,6 +322,15 @@ class CheckEngine(Loop):
             self._resynced = time.monotonic()
             await self.resync()
         return self._poll_now
+
+    async def _start_when_free(self, entry: Scheduled) -> bool:
+        """Start `entry` once a concurrency slot is free; False when stopping instead."""
+        await self._slots.acquire()
+        if self.stopping:
+            self._slots.release()
+            return False
+        self._start(entry)
+        return True
 
     def _all_ready(self, now: float) -> list[Scheduled]:
         ready = []

@@ -43,26 +43,14 @@ from check_engine import running_target  # noqa: E402
 from seeding import free_port, wait_for_port  # noqa: E402
 from seeding import seed as seed_monitors  # noqa: E402
 
+from tests.e2e.test_worker_process import children  # noqa: E402
 from tests.redis_server import redis_server  # noqa: E402
 
 UPMETR = shutil.which("upmetr", path=str(Path(sys.executable).parent)) or "upmetr"
 
 
-def family(pid: int) -> list[int]:
-    """`pid` and the processes it started."""
-    found = [pid]
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def family_cpu(pid: int) -> float:
-    return sum(cpu_seconds(each) for each in family(pid))
+    return sum(cpu_seconds(each) for each in (pid, *children(pid)))
 
 
 def start(

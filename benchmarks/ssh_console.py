@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from api_vs_peer import cpu_seconds  # noqa: E402
 
 from tests.e2e.ssh_console import (  # noqa: E402
     Screen,
@@ -170,12 +171,6 @@ class SseText:
 
     def close(self) -> None:
         self._task.cancel()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of `pid` so far (/proc/<pid>/stat, in clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles(seconds: list[float]) -> str:

@@ -21,9 +21,9 @@ from tests.e2e.ssh_console import (
     console_pids,
     member,
     new_key,
-    pid_alive,
     run,
 )
+from tests.e2e.test_worker_process import alive
 from tests.e2e.upmetr_server import ServerProcess
 
 DASHBOARD = ("incidents:", "monitors:", "unresolved")
@@ -232,8 +232,8 @@ async def test_sessions_per_member_are_limited_and_consoles_end_with_them(world:
         assert "2 SSH sessions open already" in str(third.stderr)
     for pid in pids:  # the client hung up: its console went with it
         for _ in range(100):
-            if not pid_alive(pid):
+            if not alive(pid):
                 break
             await asyncio.sleep(0.1)
-        assert not pid_alive(pid)
+        assert not alive(pid)
     assert (await run(world.port, world.carol.key, "whoami")).exit_status == 0

@@ -66,7 +66,10 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    stat = Path(f"/proc/{pid}/stat").read_text()
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:  # it ended between the two looks
+        return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
 
 

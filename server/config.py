@@ -157,6 +157,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @classmethod
+    def given(cls, **options: Any) -> Settings:
+        """The environment's settings with the options a command was given; None stands
+        for an option not given."""
+        return cls(**{name: value for name, value in options.items() if value is not None})
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

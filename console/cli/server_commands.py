@@ -50,8 +50,7 @@ def serve(host: str | None, port: int | None, role: str, processes: int) -> None
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = Settings.given(host=host, port=port)
     if processes > 1 and not settings.redis_url:
         raise click.UsageError(
             "--processes above 1 needs UPMETR_REDIS_URL: the processes share rate limits, "

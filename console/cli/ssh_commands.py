@@ -48,17 +48,9 @@ def ssh_serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    overrides = {
-        key: value
-        for key, value in {
-            "ssh_host": host,
-            "ssh_port": port,
-            "ssh_host_key": host_key,
-            "ssh_api_url": api_url,
-        }.items()
-        if value is not None
-    }
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = Settings.given(
+        ssh_host=host, ssh_port=port, ssh_host_key=host_key, ssh_api_url=api_url
+    )
     upgrade(settings.resolved_database_url)
 
     async def run() -> None:

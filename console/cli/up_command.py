@@ -90,7 +90,7 @@ def local_settings(*, host: str | None, port: int | None, data_dir: Path | None)
     overrides: dict[str, Any] = {"host": host, "port": port, "data_dir": data_dir}
     if "UPMETR_ALLOW_PRIVATE_TARGETS" not in os.environ:
         overrides["allow_private_targets"] = True
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    return Settings.given(**overrides)
 
 
 def _read_before_the_console() -> bool:

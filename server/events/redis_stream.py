@@ -31,14 +31,13 @@ from sqlalchemy import Table, select, update
 from server.db.engine import SessionMaker
 from server.engines.loop import Loop
 from server.events.bus import MemoryEventBus, SerializedEvent
+from server.events.log import BACKLOG, KEEP_EVENTS
 from server.events.models import LiveEvent
 
 log = logging.getLogger("upmetr.events")
 
 STREAM = "upmetr:events"
 COUNTER = "upmetr:events:last_id"
-KEEP_EVENTS = 100_000
-BACKLOG = 10_000
 BATCH = 500
 BLOCK_MS = 1000
 POLL_SECONDS = 0.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from functools import cache, partial
@@ -94,6 +95,14 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "database": "ok", "version": server_version()})
 
 
+@cache
+def _openapi_json() -> bytes:
+    """The document, built on the first ask and kept for the process: every app built from
+    ROUTES serves the same, and its schema work (some tenths of a second) is no price for
+    each start to pay."""
+    return json.dumps(build_openapi(ROUTES, prefix=API_PREFIX, version=server_version())).encode()
+
+
 def build_app(
     settings: Settings,
     role: Role = "single",
@@ -126,7 +135,7 @@ def build_app(
     add_routes(app, PAGES, "")
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
-    add_docs(app, build_openapi(ROUTES, prefix=API_PREFIX, version=server_version()))
+    add_docs(app, _openapi_json)
     return app
 
 

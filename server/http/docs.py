@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
 
 STATIC_DIR = Path(__file__).parent / "static"
-OPENAPI = web.AppKey("openapi_json", bytes)
+OPENAPI: web.AppKey[Callable[[], bytes]] = web.AppKey("openapi_json")
 
 _SWAGGER = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Upmetr API</title>
@@ -30,8 +30,8 @@ _REDOC = """<!doctype html>
 """
 
 
-async def openapi_json(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[OPENAPI], content_type="application/json")
+async def serve_openapi_json(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI](), content_type="application/json")
 
 
 async def swagger_ui(_request: web.Request) -> web.Response:
@@ -42,9 +42,10 @@ async def redoc(_request: web.Request) -> web.Response:
     return web.Response(text=_REDOC, content_type="text/html")
 
 
-def add_docs(app: web.Application, spec: dict[str, object]) -> None:
-    app[OPENAPI] = json.dumps(spec).encode()
-    app.router.add_get("/openapi.json", openapi_json)
+def add_docs(app: web.Application, openapi_json: Callable[[], bytes]) -> None:
+    """Serve the document `openapi_json()` gives, asked for when a client asks for it."""
+    app[OPENAPI] = openapi_json
+    app.router.add_get("/openapi.json", serve_openapi_json)
     app.router.add_get("/docs", swagger_ui)
     app.router.add_get("/redoc", redoc)
     app.router.add_static("/static", STATIC_DIR)

@@ -24,6 +24,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.models import AuditLog
+from server.events.log import publish_in
 from server.http.principal import AgentPrincipal, Principal
 from server.status_pages.cache import PageCache
 
@@ -170,6 +171,17 @@ class Context:
 
         self.after_commit(send)
 
+    async def log_events(self) -> None:
+        """Append the outbox's live events to the event log in this transaction, when the
+        log is the publisher (processes of their own): they commit with what they tell, so
+        a crash right after the commit loses none. Call it last before the commit."""
+        if self.runtime is None or not self.events:
+            return
+        logged = await publish_in(self.db, self.runtime.events, self.events)
+        if logged is not None:
+            self.events.clear()
+            self.callbacks.append(logged.committed)
+
     def committed(self) -> None:
         """Deliver the outbox: the transaction has committed."""
         for org_id, event in self.events:
@@ -198,6 +210,7 @@ async def system_transaction(runtime: Runtime) -> AsyncIterator[Context]:
         async with db.begin():
             yield ctx
             await ctx.write_failed_audits()
+            await ctx.log_events()
         ctx.committed()
 
 
@@ -205,6 +218,7 @@ async def commit(ctx: Context) -> None:
     """End a request's transaction after its work raised nothing: commit with the failed
     attempts' audit entries, then deliver the outbox."""
     await ctx.write_failed_audits()
+    await ctx.log_events()
     await ctx.db.commit()
     ctx.committed()
 

@@ -5,15 +5,16 @@ an event raised in the worker (a check, an incident a check opened, a job's prog
 reach the streams of the API process, and a client's Last-Event-ID must mean the same
 event whichever process raised it. So:
 
-- `EventLog` is the publisher of every process: `publish` serializes the event and holds
-  it in memory (it never blocks nor raises); its loop appends what is held to the
-  `live_event` table in one transaction per batch, right after the commit that made the
-  events (a failed write is kept and retried), and then calls `written` (which wakes the
-  local feed and, over the wake-up socket, the API process's). The check writer, which
-  makes most events, appends them in its own transaction instead (`publish_in`): one
-  write instead of two, and events that commit with their results or not at all. The
-  table's integer id is the event id. It keeps the newest KEEP_EVENTS rows and prunes the
-  rest once a minute.
+- `EventLog` is the publisher of every process. A service's outbox (`Context.log_events`)
+  and the check writer, which make the events that matter (incidents, monitor states),
+  append theirs in the transaction that made them (`publish_in`): they commit with what
+  they tell or not at all, so a crash right after a commit loses none. Everything else
+  (a job's progress, discovery's changes) goes through `publish`, which serializes the
+  event and holds it in memory (it never blocks nor raises); the log's loop appends what
+  is held in one transaction per batch (a failed write is kept and retried). Either way
+  `written` is called after the commit (it wakes the local feed and, over the wake-up
+  socket or Redis, the other processes'). The table's integer id is the event id. It
+  keeps the newest KEEP_EVENTS rows and prunes the rest once a minute.
 - `EventFeed` runs in the API process: it reads the rows after the last one it read, in id
   order, and delivers them to the process's MemoryEventBus, which fans them out to the
   streams and keeps the resume buffer. It reads when woken and every `poll_seconds`, so a

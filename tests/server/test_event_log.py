@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from server.app import build_app
 from server.config import Settings
-from server.context import SESSIONS
+from server.context import EVENTS, SESSIONS
 from server.engines.wakeups import Wakeups
 from server.events import log as event_log
 from server.events.log import EventLog
@@ -99,6 +99,34 @@ async def test_events_appended_in_a_transaction_that_rolls_back_are_never_sent(
     event = await read_event(stream)
     assert (event["type"], event["data"]) == ("monitor.status", {"kept": True})
     stream.close()
+
+
+async def test_a_requests_events_commit_with_its_change_not_after_it(
+    api: TestClient,  # type: ignore[type-arg]
+    world: World,
+) -> None:
+    """The log's own loop is stopped, so nothing held in memory would ever be written: the
+    event is in the table as soon as the change is, and a crash right after the commit
+    could not lose it."""
+    log = api.app[EVENTS]
+    assert isinstance(log, EventLog)
+    await log.stop()
+    response = await api.post(
+        "/api/v1/incidents",
+        json={"title": "Checkout is down", "severity": "critical"},
+        headers=world.alice.headers,
+    )
+    assert response.status == 201, await response.text()
+    incident = await response.json()
+    async with api.app[SESSIONS]() as db:
+        rows = (
+            await db.execute(text("SELECT org_id, type, data FROM live_event ORDER BY id"))
+        ).all()
+    assert log.pending == 0
+    opened = [
+        (org_id, json.loads(data)["id"]) for org_id, kind, data in rows if kind == "incident.opened"
+    ]
+    assert opened == [(world.org_a, incident["id"])]
 
 
 async def test_a_resume_point_the_log_never_gave_is_a_reset(

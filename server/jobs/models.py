@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, utcnow
+
+ACTIVE_WHERE = "status IN ('queued', 'running')"
 
 
 class Job(Base):
@@ -20,6 +22,25 @@ class Job(Base):
     __table_args__ = (
         Index("ix_job_org_created", "org_id", "id"),
         Index("ix_job_kind_status", "kind", "status"),
+        # One queued or running job per kind and account, or per kind for the organization
+        # (a unique index sees NULL account ids as all different); jobs.enqueue relies on it.
+        Index(
+            "ux_job_active_per_account",
+            "org_id",
+            "kind",
+            "account_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_WHERE),
+            postgresql_where=text(ACTIVE_WHERE),
+        ),
+        Index(
+            "ux_job_active_per_org",
+            "org_id",
+            "kind",
+            unique=True,
+            sqlite_where=text(f"{ACTIVE_WHERE} AND account_id IS NULL"),
+            postgresql_where=text(f"{ACTIVE_WHERE} AND account_id IS NULL"),
+        ),
         {"sqlite_autoincrement": True},
     )
 

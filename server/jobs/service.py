@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -85,23 +86,29 @@ async def enqueue(
     """Queue a job; returns it and whether it is new.
 
     A job of the same kind for the same account that is still queued or running is
-    returned instead of a second one: asking twice for a discovery runs it once.
+    returned instead of a second one: asking twice for a discovery runs it once. Two
+    processes asking at once both miss it, and the database's unique indexes (jobs/models.py)
+    let one insert: the other gets the one inserted.
     """
-    existing = await active_job(db, org_id=org_id, kind=kind, account_id=account_id)
-    if existing is not None:
-        return existing, False
-    job = Job(
-        org_id=org_id,
-        kind=str(kind),
-        account_id=account_id,
-        status=QUEUED,
-        progress=progress or {},
-        result={},
-        requested_by_id=requested_by_id,
-    )
-    db.add(job)
-    await db.flush()
-    return job, True
+    while True:
+        existing = await active_job(db, org_id=org_id, kind=kind, account_id=account_id)
+        if existing is not None:
+            return existing, False
+        job = Job(
+            org_id=org_id,
+            kind=str(kind),
+            account_id=account_id,
+            status=QUEUED,
+            progress=progress or {},
+            result={},
+            requested_by_id=requested_by_id,
+        )
+        try:
+            async with db.begin_nested():
+                db.add(job)
+        except IntegrityError:
+            continue  # another process's job came first: it is the one (unless it ended)
+        return job, True
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

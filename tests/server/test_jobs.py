@@ -6,10 +6,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.context import SESSIONS
 from server.jobs import service as jobs
+from server.jobs.models import Job
 from tests.conftest import World
 
 JOBS = "/api/v1/jobs"
@@ -31,6 +33,33 @@ async def test_asking_for_a_job_already_queued_returns_that_one(
         other, other_new = await jobs.enqueue(db, org_id=world.org_b, kind="cost_sync")
     assert (new, again_new, other_new) == (True, False, True)
     assert again.id == first.id != other.id
+
+
+async def test_two_processes_asking_at_once_get_one_job(
+    client: TestClient, world: World, db: AsyncSession
+) -> None:
+    """The second asks while the first's job is not yet committed, so it cannot see it: the
+    database's unique index makes it wait and then hands it the first's job."""
+    sessions = client.app[SESSIONS]
+    first_added = asyncio.Event()
+
+    async def ask(*, hold: bool) -> int:
+        async with sessions() as session, session.begin():
+            job, _ = await jobs.enqueue(session, org_id=world.org_a, kind="cost_sync")
+            if hold:
+                first_added.set()
+                await asyncio.sleep(0.3)  # the other asks meanwhile
+            return job.id
+
+    async def ask_second() -> int:
+        await first_added.wait()
+        return await ask(hold=False)
+
+    first, second = await asyncio.gather(ask(hold=True), ask_second())
+    assert first == second
+    async with db.begin():
+        count = await db.scalar(select(func.count()).where(Job.org_id == world.org_a))
+    assert count == 1
 
 
 async def test_a_job_is_claimed_once_even_by_runners_racing_for_it(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -125,6 +126,17 @@ def _naive(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     ]
 
 
+def insert_organization(connection: sa.Connection) -> None:
+    """Organization 1, in the columns every revision since 0001 has."""
+    connection.execute(
+        sa.text(
+            "INSERT INTO organization (id, name, slug, plan_id, status, extra_modules,"
+            " settings, created_at) VALUES (1, 'Org', 'org', 1, 'active', '[]', '{}',"
+            " '2026-05-01 00:00:00.000000')"
+        )
+    )
+
+
 def test_0010_converts_results_and_rollups_keeping_every_value(tmp_path: Path) -> None:
     path = tmp_path / "upmetr.db"
     url = f"sqlite+aiosqlite:///{path}"
@@ -132,13 +144,7 @@ def test_0010_converts_results_and_rollups_keeping_every_value(tmp_path: Path) -
     engine = sa.create_engine(f"sqlite:///{path}")
     old_results, old_rollups = _old_tables()
     with engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO organization (id, name, slug, plan_id, status, extra_modules,"
-                " settings, created_at) VALUES (1, 'Org', 'org', 1, 'active', '[]', '{}',"
-                " '2026-05-01 00:00:00.000000')"
-            )
-        )
+        insert_organization(connection)
         connection.execute(
             sa.insert(Monitor.__table__), [{"id": 3, "org_id": 1, "name": "Site", "type": "http"}]
         )
@@ -188,6 +194,43 @@ def test_0010_converts_results_and_rollups_keeping_every_value(tmp_path: Path) -
             )
         ).all()
         assert [tuple(row) for row in back] == _naive(OLD_ROLLUPS)
+    engine.dispose()
+
+
+def test_0021_fails_the_later_of_two_active_jobs_a_race_left_and_keeps_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "upmetr.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url, "0020")
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        insert_organization(connection)
+        connection.execute(
+            sa.text(
+                "INSERT INTO job (id, org_id, kind, status, progress, result, attempts,"
+                " created_at) VALUES (:id, 1, :kind, :status, '{}', '{}', 0,"
+                " '2026-05-01 00:00:00.000000')"
+            ),
+            [
+                {"id": 1, "kind": "cost_sync", "status": "running"},
+                {"id": 2, "kind": "cost_sync", "status": "queued"},  # the race's second
+                {"id": 3, "kind": "cost_sync", "status": "succeeded"},
+                {"id": 4, "kind": "discovery", "status": "queued"},
+            ],
+        )
+    upgrade(url)
+    with engine.begin() as connection:
+        statuses = connection.execute(sa.text("SELECT id, status FROM job ORDER BY id")).all()
+        assert statuses == [(1, "running"), (2, "failed"), (3, "succeeded"), (4, "queued")]
+        with pytest.raises(sa.exc.IntegrityError):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO job (org_id, kind, status, progress, result, attempts,"
+                    " created_at) VALUES (1, 'discovery', 'queued', '{}', '{}', 0,"
+                    " '2026-05-01 00:00:00.000000')"
+                )
+            )
     engine.dispose()
 
 

@@ -35,30 +35,40 @@ from pathlib import Path
 
 import httpx
 import jwt
-from seeding import EMAIL, PASSWORD, ROOT, database_url, free_port, seed_org, wait_for_port
+from seeding import (
+    EMAIL,
+    PASSWORD,
+    ROOT,
+    checkpoint,
+    database_url,
+    free_port,
+    seed_org,
+    wait_for_port,
+)
 
 MONITORS = 1000
 INCIDENTS = 60_000  # open manual incidents: one per acknowledge request of every round
 PEER_SECRET = "peer-benchmark-secret-of-32-bytes-or-more"
 
 
-def seed(data_dir: Path) -> None:
-    """Migrate, then write the organization, monitors and incidents straight into SQLite."""
+def seed(data_dir: Path, *, url: str | None = None) -> None:
+    """Migrate, then write the organization, monitors and incidents straight into the data
+    directory's SQLite file, or the database at `url`."""
     from server.db.migrate import upgrade
 
-    upgrade(database_url(str(data_dir)))
-    asyncio.run(_seed(data_dir))
-    with sqlite3.connect(data_dir / "upmetr.db") as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    url = url or database_url(str(data_dir))
+    upgrade(url)
+    asyncio.run(_seed(url))
+    checkpoint(url)
 
 
-async def _seed(data_dir: Path) -> None:
+async def _seed(url: str) -> None:
     from sqlalchemy import insert
 
     from server.db.base import Base
     from server.db.engine import create_engine, create_sessionmaker
 
-    engine = create_engine(database_url(str(data_dir)))
+    engine = create_engine(url)
     sessions = create_sessionmaker(engine)
     org_id = await seed_org(sessions)
     now = datetime.now(UTC)

@@ -7,23 +7,28 @@
    process), `upmetr serve --role worker --processes N` for N = 1 and 2: checks per second
    over the measured window, from the stored results, and CPU per 1,000 checks.
 
-The database is SQLite in a temporary directory; Redis is Debian's redis-server started on
-a free port. Both share the machine's cores with wrk and the target.
+Each runs on SQLite (a file in a temporary directory) and on PostgreSQL 15 (the machine's
+server binaries, started for the run as tests/postgres.py does, with
+`synchronous_commit=off`: as durable as SQLite's WAL with synchronous=NORMAL). Redis is
+Debian's redis-server on a free port. All share the machine's cores with wrk and the target.
 
     apt-get install -y wrk redis-server && pip install .
     python benchmarks/scale_out.py [--seconds 10] [--rounds 2] [--monitors 2000]
+        [--database sqlite|postgresql|both]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,13 +45,33 @@ from api_vs_peer import (  # noqa: E402
     upmetr_token,
 )
 from check_engine import running_target  # noqa: E402
-from seeding import free_port, wait_for_port  # noqa: E402
+from seeding import database_url, free_port, wait_for_port  # noqa: E402
 from seeding import seed as seed_monitors  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from server.db.engine import create_engine  # noqa: E402
+from tests import postgres  # noqa: E402
 from tests.e2e.test_worker_process import children  # noqa: E402
 from tests.redis_server import redis_server  # noqa: E402
 
 UPMETR = shutil.which("upmetr", path=str(Path(sys.executable).parent)) or "upmetr"
+
+
+class Database:
+    """Where a measurement's data lives: the data directory's SQLite file, or a new database
+    on the run's PostgreSQL server."""
+
+    def __init__(self, server: postgres.PostgresServer | None = None):
+        self.server = server
+        self.label = "SQLite" if server is None else "PostgreSQL"
+
+    def url(self, data_dir: Path) -> str:
+        if self.server is None:
+            return database_url(str(data_dir))
+        return self.server.url(self.server.new_database())
+
+    def env(self, data_dir: Path, url: str) -> dict[str, str]:
+        return {**upmetr_env(data_dir), "UPMETR_DATABASE_URL": url}
 
 
 def family_cpu(pid: int) -> float:
@@ -76,11 +101,13 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
-def api_processes(redis_url: str, seconds: float, rounds: int) -> None:
+def api_processes(database: Database, redis_url: str, seconds: float, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        seed(data)
-        env = {**upmetr_env(data), "UPMETR_REDIS_URL": redis_url}
+        data.mkdir()
+        url = database.url(data)
+        seed(data, url=url)
+        env = {**database.env(data, url), "UPMETR_REDIS_URL": redis_url}
         case = CASES[0]
         results: dict[int, list[tuple[float, float, float, float]]] = {1: [], 2: []}
         for _ in range(rounds):
@@ -108,25 +135,36 @@ def api_processes(redis_url: str, seconds: float, rounds: int) -> None:
             p99 = statistics.median(run[2] for run in runs)
             cpu = statistics.median(run[3] for run in runs)
             print(
-                f"API x{processes} (SQLite, Redis): {case.label}: {rps:,.0f} req/s, "
+                f"API x{processes} ({database.label}, Redis): {case.label}: {rps:,.0f} req/s, "
                 f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, {cpu:.2f} ms CPU a request "
-                f"(rounds: {', '.join(f'{run[0]:,.0f}' for run in runs)})"
+                f"(rounds: {', '.join(f'{run[0]:,.0f}' for run in runs)})",
+                flush=True,
             )
 
 
-def results_count(database: Path) -> int:
-    with sqlite3.connect(database, timeout=30) as connection:
-        return int(connection.execute("SELECT count(*) FROM check_result").fetchone()[0])
+def results_count(url: str) -> int:
+    async def count() -> int:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return int(await connection.scalar(text("SELECT count(*) FROM check_result")))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(count())
 
 
-def workers(redis_url: str, monitors: int, seconds: float) -> None:
+def workers(database: Database, redis_url: str, monitors: int, seconds: float) -> None:
     with running_target() as target_port:
         for processes in (1, 2):
             with tempfile.TemporaryDirectory() as tmp:
                 data = Path(tmp) / "data"
-                seed_monitors(str(data), f"http://127.0.0.1:{target_port}/", monitors, 10, False)
+                data.mkdir()
+                url = database.url(data)
+                target = f"http://127.0.0.1:{target_port}/"
+                seed_monitors(str(data), target, monitors, 10, False, url=url)
                 env = {
-                    **upmetr_env(data),
+                    **database.env(data, url),
                     "UPMETR_ENGINES": "true",
                     "UPMETR_REDIS_URL": redis_url,
                     "UPMETR_ALLOWED_TARGET_NETWORKS": "127.0.0.1/32",
@@ -136,21 +174,36 @@ def workers(redis_url: str, monitors: int, seconds: float) -> None:
                 try:
                     time.sleep(15)  # loaded, spread, past the first interval
                     count, cpu, began = (
-                        results_count(data / "upmetr.db"),
+                        results_count(url),
                         family_cpu(server.pid),
                         time.monotonic(),
                     )
                     time.sleep(seconds)
-                    checks = results_count(data / "upmetr.db") - count
+                    checks = results_count(url) - count
                     elapsed = time.monotonic() - began
                     used = family_cpu(server.pid) - cpu
                 finally:
                     stop(server)
                 print(
-                    f"workers x{processes} (SQLite, Redis), {monitors} monitors at 10 s: "
-                    f"{checks / elapsed:,.0f} checks/s (due: {monitors / 10:,.0f}/s), "
-                    f"{used * 1000 / max(checks, 1) * 1000:,.0f} ms of worker CPU per 1,000 checks"
+                    f"workers x{processes} ({database.label}, Redis), {monitors} monitors at "
+                    f"10 s: {checks / elapsed:,.0f} checks/s (due: {monitors / 10:,.0f}/s), "
+                    f"{used * 1000 / max(checks, 1) * 1000:,.0f} ms of worker CPU per 1,000 "
+                    "checks",
+                    flush=True,
                 )
+
+
+@contextlib.contextmanager
+def databases(which: str) -> Iterator[list[Database]]:
+    chosen = []
+    with contextlib.ExitStack() as stack:
+        if which in ("sqlite", "both"):
+            chosen.append(Database())
+        if which in ("postgresql", "both"):
+            server = postgres.start_server(postgres.LIKE_SQLITE)
+            stack.callback(server.stop)
+            chosen.append(Database(server))
+        yield chosen
 
 
 def main() -> None:
@@ -158,10 +211,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--monitors", type=int, default=2000)
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as redis_url:
-        api_processes(redis_url, args.seconds, args.rounds)
-        workers(redis_url.replace("/0", "/1"), args.monitors, 30)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        redis_server(Path(tmp)) as redis_url,
+        databases(args.database) as chosen,
+    ):
+        for number, database in enumerate(chosen):
+            # A Redis database of its own for each run: no stream or claim carries over.
+            api_processes(database, redis_url.replace("/0", f"/{2 * number}"), args.seconds,
+                          args.rounds)  # fmt: skip
+            workers(database, redis_url.replace("/0", f"/{2 * number + 1}"), args.monitors, 30)
 
 
 if __name__ == "__main__":

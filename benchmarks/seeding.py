@@ -2,7 +2,7 @@
 
 `seed()` migrates a fresh database and writes one Enterprise organization, a user
 (EMAIL / PASSWORD), N http monitors and 30 days of hour and day rollups per monitor,
-straight into SQLite: much faster than through the API, and the same rows.
+straight into the database: much faster than through the API, and the same rows.
 """
 
 from __future__ import annotations
@@ -48,12 +48,26 @@ def database_url(data_dir: str) -> str:
     return f"sqlite+aiosqlite:///{Path(data_dir) / 'upmetr.db'}"
 
 
-def seed(data_dir: str, target_url: str, monitors: int, interval: int, overdue: bool) -> int:
-    """Migrate and seed; returns the id of the first monitor."""
+def seed(
+    data_dir: str, target_url: str, monitors: int, interval: int, overdue: bool,
+    *, url: str | None = None,
+) -> int:  # fmt: skip
+    """Migrate and seed the data directory's SQLite file, or the database at `url`;
+    returns the id of the first monitor."""
     from server.db.migrate import upgrade
 
-    upgrade(database_url(data_dir))
-    return asyncio.run(_seed(data_dir, target_url, monitors, interval, overdue))
+    url = url or database_url(data_dir)
+    upgrade(url)
+    first_id = asyncio.run(_seed(url, target_url, monitors, interval, overdue))
+    checkpoint(url)
+    return first_id
+
+
+def checkpoint(url: str) -> None:
+    """Fold a seeded SQLite file's write-ahead log into it, so the server starts clean."""
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.split("///", 1)[1]) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 async def seed_org(sessions: Any) -> int:
@@ -70,7 +84,7 @@ async def seed_org(sessions: Any) -> int:
         return int(org.id)
 
 
-async def _seed(data_dir: str, target_url: str, monitors: int, interval: int, overdue: bool) -> int:
+async def _seed(url: str, target_url: str, monitors: int, interval: int, overdue: bool) -> int:
     from sqlalchemy import func, insert, select
 
     from server.db.base import Base
@@ -78,7 +92,7 @@ async def _seed(data_dir: str, target_url: str, monitors: int, interval: int, ov
 
     monitor = Base.metadata.tables["monitor"]
     rollup = Base.metadata.tables["monitor_rollup"]
-    engine = create_engine(database_url(data_dir))
+    engine = create_engine(url)
     sessions = create_sessionmaker(engine)
     org_id = await seed_org(sessions)
 
@@ -153,6 +167,4 @@ async def _seed(data_dir: str, target_url: str, monitors: int, interval: int, ov
         async with sessions() as db, db.begin():
             await db.execute(insert(rollup).from_select(columns, source))
     await engine.dispose()
-    with sqlite3.connect(Path(data_dir) / "upmetr.db") as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return first_id

@@ -125,7 +125,14 @@ class PostgresServer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_server() -> PostgresServer:
+# Durability is of no use to a test database; speed is.
+FOR_TESTS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+# A benchmark's: as durable as SQLite's WAL with synchronous=NORMAL (server/db/engine.py),
+# which loses no commit when a process dies, only the last ones when the machine does.
+LIKE_SQLITE = ("synchronous_commit=off",)
+
+
+def start_server(settings: tuple[str, ...] = FOR_TESTS) -> PostgresServer:
     user = _run_as()
     # Not pytest's tmp_path: it is private to root, and the server's user must enter it.
     directory = Path(tempfile.mkdtemp(prefix="upmetr-pg-"))
@@ -146,8 +153,7 @@ def start_server() -> PostgresServer:
         [
             str(BIN / "postgres"),
             *("-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(directory)),
-            # Durability is of no use to a test database; speed is.
-            *("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"),
+            *(option for setting in settings for option in ("-c", setting)),
             *("-c", "max_connections=200"),
         ],
         stdout=log,

@@ -1,4 +1,5 @@
-"""`upmetr incidents`: list, show, acknowledge, resolve, annotate and act on many at once."""
+"""`upmetr incidents`: list, show, open by hand, acknowledge, resolve, annotate and act on
+many at once."""
 
 from __future__ import annotations
 
@@ -140,6 +141,23 @@ def incidents_stats(as_json: bool) -> None:
     with open_client() as api:
         stats = api.incidents.stats()
     print_result(stats, as_json, lambda: print_fields(list(stats.model_dump().items())))
+
+
+@incidents.command("create")
+@click.argument("title")
+@click.option("--severity", type=SEVERITIES, default="error", show_default=True)
+@click.option("--description", help="What is known so far.")
+@json_option
+@reports_errors
+def incidents_create(title: str, severity: str, description: str | None, as_json: bool) -> None:
+    """Open a manual incident (notified as any other: rules, channels, escalation)."""
+    with open_client() as api:
+        incident = api.incidents.create(title=title, severity=severity, description=description)
+    print_result(
+        incident,
+        as_json,
+        lambda: click.echo(f"Incident {incident.id} opened ({incident.severity.value}): {title}"),
+    )
 
 
 @incidents.command("ack")

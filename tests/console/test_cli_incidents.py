@@ -1,4 +1,5 @@
-"""`upmetr incidents list|show|stats|ack|resolve|note|bulk` against a real server subprocess."""
+"""`upmetr incidents list|show|stats|create|ack|resolve|note|bulk` against a real server
+subprocess."""
 
 from __future__ import annotations
 
@@ -41,6 +42,32 @@ def test_show_prints_the_incident_and_its_timeline(config_dir: Path, api: Client
     assert "CLI show" in shown.stdout and "failing over" in shown.stdout
     as_json = json.loads(run(config_dir, "incidents", "show", str(incident.id), "--json").stdout)
     assert [event["kind"] for event in as_json["timeline"]] == ["opened", "note"]
+
+
+def test_create_opens_a_manual_incident_and_refuses_an_empty_title(
+    config_dir: Path, api: Client
+) -> None:
+    opened = run(
+        config_dir, "incidents", "create", "CLI create: payments failing",
+        "--severity", "critical", "--description", "card errors since 14:02", "--json",
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.output
+    incident = json.loads(opened.stdout)
+    assert (incident["status"], incident["severity"], incident["trigger_type"]) == (
+        "open", "critical", "manual",
+    )  # fmt: skip
+    stored = api.incidents.get(incident["id"])
+    assert (stored.title, stored.description) == (
+        "CLI create: payments failing", "card errors since 14:02",
+    )  # fmt: skip
+    plain = run(config_dir, "incidents", "create", "CLI create: default severity")
+    assert plain.exit_code == 0, plain.output
+    assert plain.stdout.startswith("Incident ") and "(error)" in plain.stdout
+    empty = run(config_dir, "incidents", "create", "")
+    assert empty.exit_code == 1
+    assert empty.stderr.startswith("Error: ") and "title" in empty.stderr
+    wrong = run(config_dir, "incidents", "create", "x", "--severity", "huge")
+    assert wrong.exit_code == 2 and "huge" in wrong.stderr
 
 
 def test_ack_resolve_and_note_change_the_incident(config_dir: Path, api: Client) -> None:

@@ -90,25 +90,27 @@ async def enqueue(
     processes asking at once both miss it, and the database's unique indexes (jobs/models.py)
     let one insert: the other gets the one inserted.
     """
-    while True:
+    existing = await active_job(db, org_id=org_id, kind=kind, account_id=account_id)
+    if existing is not None:
+        return existing, False
+    job = Job(
+        org_id=org_id,
+        kind=str(kind),
+        account_id=account_id,
+        status=QUEUED,
+        progress=progress or {},
+        result={},
+        requested_by_id=requested_by_id,
+    )
+    try:
+        async with db.begin_nested():
+            db.add(job)
+    except IntegrityError:
         existing = await active_job(db, org_id=org_id, kind=kind, account_id=account_id)
-        if existing is not None:
-            return existing, False
-        job = Job(
-            org_id=org_id,
-            kind=str(kind),
-            account_id=account_id,
-            status=QUEUED,
-            progress=progress or {},
-            result={},
-            requested_by_id=requested_by_id,
-        )
-        try:
-            async with db.begin_nested():
-                db.add(job)
-        except IntegrityError:
-            continue  # another process's job came first: it is the one (unless it ended)
-        return job, True
+        if existing is None:  # not another process's job (a deleted account, say)
+            raise
+        return existing, False
+    return job, True
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

@@ -372,9 +372,16 @@ class CheckEngine(Loop):
             )
         )
         retry: float | None = None
+        winners_due: dict[int, datetime | None] = {}
         try:
             async with self._sessions() as db, db.begin():
                 rows = {row.id: row for row in (await db.execute(claim)).all()}
+                lost = [entry.monitor.id for entry in ready if entry.monitor.id not in rows]
+                if lost:
+                    found = await db.execute(
+                        select(table.c.id, table.c.next_check_at).where(table.c.id.in_(lost))
+                    )
+                    winners_due = {row.id: row.next_check_at for row in found}
         except Exception:
             log.exception("claiming %d due checks failed; trying again in a second", len(ready))
             rows, retry = {}, time.time() + 1.0
@@ -383,6 +390,15 @@ class CheckEngine(Loop):
             entry.running = False
             row = rows.get(entry.monitor.id)
             if row is None:
+                # Another worker took it: look next on that worker's schedule (the row's due,
+                # this one or the next), so a worker that started later, on times of its
+                # own, is not late every time and gets its share.
+                winners = winners_due.get(entry.monitor.id)
+                if winners is not None and winners.timestamp() > time.time():
+                    self._schedule(entry, winners.timestamp())  # its next, written already
+                    continue
+                if winners is not None:
+                    entry.due = winners.timestamp()  # its current one: the next follows
                 self._schedule(entry, retry or self._next_due(entry))
                 continue
             entry.state = State(

@@ -206,6 +206,9 @@ def until(
         time.sleep(1.0)
 
 
+# Each phase has its own limit (PHASE_LIMIT); the whole, above the suite's 300 s, takes about
+# 2.5 min on a quiet machine and twice that on one shared with the rest of the suite.
+@pytest.mark.timeout(900)
 def test_kills_every_20_s_lose_no_incident_no_notification_and_no_event(
     tmp_path: Path,
     redis_url: str,  # noqa: F811

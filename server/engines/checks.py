@@ -390,16 +390,13 @@ class CheckEngine(Loop):
             entry.running = False
             row = rows.get(entry.monitor.id)
             if row is None:
-                # Another worker took it: look next on that worker's schedule (the row's due,
-                # this one or the next), so a worker that started later, on times of its
-                # own, is not late every time and gets its share.
-                winners = winners_due.get(entry.monitor.id)
-                if winners is not None and winners.timestamp() > time.time():
-                    self._schedule(entry, winners.timestamp())  # its next, written already
-                    continue
-                if winners is not None:
-                    entry.due = winners.timestamp()  # its current one: the next follows
-                self._schedule(entry, retry or self._next_due(entry))
+                # Another worker took it: look next on that worker's schedule (the row's due:
+                # its next when written already, else this one, which the next follows), so
+                # a worker that started later, on times of its own, gets its share.
+                if (winners := winners_due.get(entry.monitor.id)) is not None:
+                    entry.due = winners.timestamp()
+                ahead = entry.due > time.time()
+                self._schedule(entry, retry or (entry.due if ahead else self._next_due(entry)))
                 continue
             entry.state = State(
                 row.status, row.consecutive_failures, row.consecutive_successes, row.degraded_streak

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from server import logs
 from server.config import Settings
 
 log = logging.getLogger("upmetr.worker")
@@ -186,18 +187,12 @@ async def serve_worker(
 def configure_logging() -> None:
     """Log to the file the parent named (rotated), else to stderr."""
     log_file = os.environ.get(LOG_ENV)
-    handler: logging.Handler = (
+    handler = (
         RotatingFileHandler(log_file, maxBytes=10 * 1024 * 1024, backupCount=3, encoding="utf-8")
         if log_file
-        else logging.StreamHandler()
+        else None
     )
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=[handler],
-    )
-    # httpx logs each request at INFO: a line per check is noise, and CPU at 10,000 monitors.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logs.configure(handler)
 
 
 def parent_pid() -> int | None:

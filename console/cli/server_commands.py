@@ -40,6 +40,7 @@ def serve(host: str | None, port: int | None, role: str, processes: int) -> None
     worker that ends on its own is started again (logged, with a back-off). So do the
     API processes of --processes.
     """
+    from server import logs
     from server.app import build_app
     from server.config import Settings
     from server.data_dir import make_private_dir
@@ -47,9 +48,7 @@ def serve(host: str | None, port: int | None, role: str, processes: int) -> None
     from server.http.runner import serve_until_stopped
     from server.worker import serve_worker
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure()
     settings = Settings.given(host=host, port=port)
     if processes > 1 and not settings.redis_url:
         raise click.UsageError(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from pathlib import Path
 
@@ -41,13 +40,12 @@ def ssh_serve(
     It shares the data directory (or UPMETR_DATABASE_URL) with `upmetr serve`, which must be
     running for the console to reach the API. SIGINT or SIGTERM stops it.
     """
+    from server import logs
     from server.config import Settings
     from server.db.migrate import upgrade
     from server.ssh.server import ssh_server
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure()
     settings = Settings.given(
         ssh_host=host, ssh_port=port, ssh_host_key=host_key, ssh_api_url=api_url
     )

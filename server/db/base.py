@@ -32,6 +32,26 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """On SQLite, the stored text read as an aware time in one step: parsing it, then
+        `replace(tzinfo=UTC)`, cost about 0.9 us a value against 0.12 us, which was a tenth
+        of a 50-monitor page. Text of another shape goes the general way."""
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or general is None:
+            return general
+
+        def parse(value: Any, read: Any = datetime.fromisoformat) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                parsed: datetime = read(value + "+00:00")
+            except (TypeError, ValueError):  # a number, a time with a zone
+                return general(value)
+            # Python reads a date alone with a zone as a naive midnight.
+            return parsed if parsed.tzinfo is not None else general(value)
+
+        return parse
+
 
 # A 64-bit integer on every database, as the schema counts on (ids, epoch microseconds):
 # SQLite's INTEGER is one, PostgreSQL's INTEGER is not. The migrations' plain Integer

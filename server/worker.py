@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -167,6 +168,7 @@ async def serve_worker(
         loop.add_signal_handler(signum, stop.set)
     runner = web.AppRunner(build_worker(settings, processes=processes))
     await runner.setup()
+    gc.freeze()  # start-up's objects out of the collector's walks, as the API's runner does
     log.info("worker running (pid %d): %s", os.getpid(), settings.data_dir)
     orphaned = None
     if parent is not None:

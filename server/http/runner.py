@@ -14,6 +14,7 @@ tests/e2e/test_protocol_errors.py fails if a release of aiohttp changes that pat
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -114,6 +115,10 @@ async def serve_until_stopped(
     try:
         await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         on_listening()
+        # What start-up made lives as long as the process (modules, models, compiled
+        # statements): frozen out of the collector's generations, it is no longer walked by
+        # the collections a request's garbage sets off (about 4 % of a request's CPU).
+        gc.freeze()
         await stopped.wait()
     finally:
         if watch is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
@@ -284,9 +285,22 @@ class Answer:
     status: int
 
 
+@dataclass(frozen=True)
+class Trusted:
+    """A handler's result in its route's response shape, made of JSON-ready values the
+    database's columns typed (ints, strings, aware UTC times, enums, lists): written by
+    pydantic-core as they are, without the validation pass into models, which cost a page
+    of 50 monitors about a tenth of its request. The route's model still documents the
+    response; a test holds the JSON to what that model makes of it."""
+
+    value: Any
+
+
 def _serialize(route: Route, result: Any) -> web.StreamResponse:
     if isinstance(result, web.StreamResponse):
         return result
+    if isinstance(result, Trusted):
+        return _json_response(to_json(result.value), route.status)
     status = route.status
     if isinstance(result, Answer):
         assert result.status in route.also, f"{result.status} is not among {route.path}'s"
@@ -294,7 +308,10 @@ def _serialize(route: Route, result: Any) -> web.StreamResponse:
     if route.response is None or result is None:
         return web.Response(status=status if status == 204 else 204)
     assert route.response_adapter is not None
-    body = route.response_adapter.dump_json(result, by_alias=True)
+    return _json_response(route.response_adapter.dump_json(result, by_alias=True), status)
+
+
+def _json_response(body: bytes, status: int) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from server.http.routing import Call
+from server.http.routing import Call, Trusted
 from server.monitors import check_now as checks
 from server.monitors import queries, windows
 from server.monitors import service as monitors
@@ -25,13 +25,15 @@ async def _monitor(call: Call) -> Monitor:
     return await monitors.monitor_of(call.db, org_id=call.auth.org_id, monitor_id=call.path["id"])
 
 
-async def list_monitors(call: Call) -> Page[MonitorRead]:
+async def list_monitors(call: Call) -> Trusted:
     """GET /monitors"""
-    return await monitors.list_monitors(
-        call.db,
-        org_id=call.auth.org_id,
-        query=call.query,
-        public_url=call.settings.resolved_public_url,
+    return Trusted(
+        await monitors.list_monitors(
+            call.db,
+            org_id=call.auth.org_id,
+            query=call.query,
+            public_url=call.settings.resolved_public_url,
+        )
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.models import AuditLog
-from server.monitors.models import Monitor
-from shared.api.common import API_PREFIX
+from server.monitors.models import Monitor, MonitorRollup
+from shared.api.common import API_PREFIX, Page
+from shared.api.monitors import MonitorRead
 from tests.builders import Person, add_member, create_org, create_user
 from tests.conftest import World, sign_in
 
@@ -328,3 +330,55 @@ async def test_the_list_filters_by_type_tag_and_text(client: TestClient, world: 
     )
     assert (await response.json())["items"] == []
     assert (await response.json())["total"] == 2
+
+
+async def test_each_listed_monitor_reads_as_its_own_page_shows_it(
+    client: TestClient, db: AsyncSession, world: World
+) -> None:
+    """The list writes its rows without a validation pass (`Trusted`): its JSON must be what
+    the model makes of it, and each item what GET /monitors/{id} shows, for every type and
+    state a monitor can be in (headers, a heartbeat URL, paused, in maintenance, uptimes)."""
+    bodies = [
+        {**HTTP, "tags": ["prod"], "headers": [{"name": "X-Token", "value": "abc"}]},
+        {"name": "DB", "type": "tcp", "host": "db.internal", "port": 5432},
+        {"name": "DNS", "type": "dns", "host": "example.com", "dns_record_type": "MX"},
+        {"name": "Cron", "type": "heartbeat"},
+        {"name": "Paused", "type": "tcp", "host": "old", "port": 22},
+        {"name": "Window", "type": "tcp", "host": "maint", "port": 80},
+    ]
+    made = {}
+    for body in bodies:
+        status, monitor = await create(client, world.alice, body)
+        assert status == 201, monitor
+        made[monitor["name"]] = monitor["id"]
+    headers = world.alice.headers
+    paused = await client.post(f"{API_PREFIX}/monitors/{made['Paused']}/pause", headers=headers)
+    assert paused.status == 200, await paused.text()
+    now = datetime.now(UTC)
+    window = await client.post(
+        f"{API_PREFIX}/monitors/{made['Window']}/maintenance",
+        json={"starts_at": (now - timedelta(minutes=5)).isoformat(),
+              "ends_at": (now + timedelta(hours=1)).isoformat()},
+        headers=headers,
+    )  # fmt: skip
+    assert window.status == 201, await window.text()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    db.add(MonitorRollup(monitor_id=made["Homepage"], period="hour", bucket_start=hour, up=9,
+                         down=1, degraded=0, maintenance=0, unknown=0))  # fmt: skip
+    await db.commit()
+
+    response = await client.get(f"{API_PREFIX}/monitors?per_page=100", headers=headers)
+    assert response.status == 200, await response.text()
+    listed = await response.json()
+    assert Page[MonitorRead].model_validate(listed).model_dump(mode="json") == listed
+    assert listed["total"] == len(bodies) and len(listed["items"]) == len(bodies)
+    for item in listed["items"]:
+        own = await client.get(f"{API_PREFIX}/monitors/{item['id']}", headers=headers)
+        assert item == await own.json()
+    shown = {item["name"]: item for item in listed["items"]}
+    assert shown["Homepage"]["uptime_24h"] == 90.0
+    assert shown["Homepage"]["headers"] == [{"name": "X-Token", "value": "abc"}]
+    assert shown["Cron"]["heartbeat_url"].startswith("http")
+    assert shown["Paused"]["status"] == "paused"
+    assert shown["Window"]["status"] == "maintenance"
+    assert all(item["created_at"].endswith("Z") for item in listed["items"])

@@ -170,7 +170,7 @@ async def test_times_read_back_aware_in_utc_however_the_text_was_written(
                 text("INSERT INTO moment (id, at) VALUES (:id, :at)"), {"id": row_id, "at": text_at}
             )
     async with engine.connect() as connection:
-        read = dict((await connection.execute(select(table.c.id, table.c.at))).tuples().all())
+        read = {row.id: row.at for row in await connection.execute(select(table.c.id, table.c.at))}
     assert read[1] == written and read[1].tzinfo is UTC
     assert read[2] == read[4] == datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
     assert read[3] == datetime(2026, 5, 1, tzinfo=UTC)

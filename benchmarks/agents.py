@@ -374,7 +374,13 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            asyncio.run(measure(f"http://127.0.0.1:{port}", agents, args))
+            try:
+                asyncio.run(measure(f"http://127.0.0.1:{port}", agents, args))
+            except SystemExit:
+                # The run stops at the first error answer; the server's log says why, and
+                # goes with the data directory.
+                print((data_dir / "server.log").read_text()[-6000:], file=sys.stderr)
+                raise
             database = data_dir / "upmetr.db"
             print(f"database after the run: {database.stat().st_size / 2**20:.1f} MiB "
                   f"(+ WAL {Path(f'{database}-wal').stat().st_size / 2**20:.1f} MiB)")  # fmt: skip

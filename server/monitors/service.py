@@ -256,8 +256,7 @@ def _row_values(
     windows = page.windows.get(monitor_id)  # only monitors that have some were read
     active = windows is not None and maintenance.active_window(windows, now) is not None
     values["status"] = effective_status(values["paused"], values["status"], active)
-    token = values.pop("heartbeat_token")
-    values["heartbeat_url"] = heartbeat_url(public_url, token) if token else None
+    values["heartbeat_url"] = heartbeat_url(public_url, values.pop("heartbeat_token"))
     values.update(page.uptimes[monitor_id])
     return values
 

@@ -110,11 +110,16 @@ def test_serve_with_two_processes_shares_its_port_and_restarts_a_killed_one(
 
 
 def _api_children(pid: int) -> list[int]:
-    return [
-        child
-        for child in children(pid)
-        if b"server.api_process" in Path(f"/proc/{child}/cmdline").read_bytes()
-    ]
+    return [child for child in children(pid) if b"server.api_process" in _command_line(child)]
+
+
+def _command_line(pid: int) -> bytes:
+    """What `pid` was started with; nothing once it has gone (the killed child may be reaped
+    between listing the children and reading this)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def test_more_than_one_process_needs_redis(tmp_path: Path) -> None:

@@ -15,10 +15,12 @@ of 1) on one of them, the probe. Then, for `--minutes`:
 3. Alerts: the probe posts a breaching sample every 5 s, then a normal one 2.5 s later. An
    SSE stream (/api/v1/events) times each `incident.opened`: from the breaching post's
    send to the event's arrival (which the API sends after the commit), p50/p99/max.
-4. Storage, after the run and apart from it: `--storage-agents` agents get a day of samples
-   at 10 s (8,640 each, two mounts) through the server's own storage and rollup functions
-   in a database of their own; dbstat gives the bytes per row of each table, and the
-   steady state per agent is raw 24 h + 5-minute 30 d + hourly 400 d of rows.
+4. Storage, after the run and apart from it (or alone, `--storage-only`): `--storage-agents`
+   agents get a day of samples at 10 s (8,640 each, two mounts, values wandering as a busy
+   host's do) through the server's own storage, rollup and sealing functions in a database
+   of their own. dbstat gives the bytes per row of each table before sealing and per block
+   after it; the steady state per agent is raw 24 h + 5-minute 30 d + hourly 400 d, as rows
+   alone and sealed (the newest hours and days stay rows).
 
     python benchmarks/agents.py                       # 5,000 agents, 3 minutes
     python benchmarks/agents.py --agents 500 --minutes 1
@@ -38,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -224,19 +227,18 @@ async def probe_alerts(client: httpx.AsyncClient, headers: dict[str, str], probe
 # 4. Storage
 
 
-def storage(agents: int) -> dict[str, float]:
-    """Bytes per row of each metrics table after a day of samples, and the steady state."""
+def storage(agents: int, days: int) -> dict[str, float]:
+    """Bytes per agent at steady state, as rows alone and with past periods sealed."""
     from server.db.engine import create_engine, create_sessionmaker
     from server.db.migrate import upgrade
-    from server.metrics import rollups
+    from server.metrics import blocks, rollups
     from server.metrics import storage as metric_storage
-    from shared.api.agents import Sample
 
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = midnight - days * DAY
     with tempfile.TemporaryDirectory() as directory:
         url = database_url(directory)
         upgrade(url)
-        day = 8_640
-        end = datetime.now(UTC).replace(microsecond=0, second=0) - timedelta(minutes=10)
 
         async def fill() -> None:
             from sqlalchemy import text
@@ -254,57 +256,155 @@ def storage(agents: int) -> dict[str, float]:
                         ), {"org": org_id, "name": f"s{n}", "hash": f"h{n}"})  # fmt: skip
                     ids = list(await db.scalars(text("SELECT id FROM agent")))
                 for agent_id in ids:
-                    samples = [
-                        Sample.model_validate(
-                            batch(cpu=(i * 7919 % 1000) / 10,
-                                  at=end - timedelta(seconds=10 * (day - i)))["samples"][0]
-                        )
-                        for i in range(day)
-                    ]  # fmt: skip
-                    first = metric_storage.epoch(samples[0].ts)
-                    async with sessions() as db, db.begin():
-                        await metric_storage.write(db, agent_id, samples, {})
-                        await db.execute(text(
-                            "UPDATE agent SET rollup_5m_from = :five, rollup_1h_from = :hour "
-                            "WHERE id = :id"
-                        ), {"five": first - first % 300, "hour": first - first % 3600,
-                            "id": agent_id})  # fmt: skip
+                    for samples in busy_host(agent_id, start, days):
+                        async with sessions() as db, db.begin():
+                            await metric_storage.write(db, agent_id, samples, {})
                 async with sessions() as db, db.begin():
+                    first = int(start.timestamp())
+                    await db.execute(text(
+                        "UPDATE agent SET rollup_5m_from = :first, rollup_1h_from = :first"
+                    ), {"first": first})  # fmt: skip
                     await rollups.roll_up(db, int(time.time()))
             finally:
                 await engine.dispose()
 
+        async def seal() -> None:
+            from sqlalchemy import text
+
+            engine = create_engine(url)
+            sessions = create_sessionmaker(engine)
+            # Every period filled has ended long ago, the hourly rollups' ten days included.
+            later = int((midnight + timedelta(days=20)).timestamp())
+            try:
+                async with sessions() as db, db.begin():
+                    await db.execute(text(
+                        "UPDATE agent SET rollup_5m_from = :later, rollup_1h_from = :later"
+                    ), {"later": later})  # fmt: skip
+                after = -1
+                while after:
+                    async with sessions() as db, db.begin():
+                        _, after = await blocks.seal(db, later, max(after, 0))
+            finally:
+                await engine.dispose()
+
         asyncio.run(fill())
-        with sqlite3.connect(Path(directory) / "upmetr.db") as raw:
-            raw.execute("VACUUM")
-            sizes = dict(raw.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
-            counts = {
-                (table, resolution): raw.execute(
-                    f"SELECT count(*) FROM {table} WHERE {where}"
-                ).fetchone()[0]
-                for table, resolution, where in (
-                    ("agent_sample", 0, "1"), ("series_sample", 0, "1"),
-                    ("agent_rollup", 300, "resolution = 300"),
-                    ("agent_rollup", 3600, "resolution = 3600"),
-                    ("series_rollup", 300, "resolution = 300"),
-                    ("series_rollup", 3600, "resolution = 3600"),
-                )
-            }  # fmt: skip
-    rollup_rows = {
-        t: counts[(t, 300)] + counts[(t, 3600)] for t in ("agent_rollup", "series_rollup")
-    }
-    per_row = {
-        "agent_sample": sizes["agent_sample"] / counts[("agent_sample", 0)],
-        "series_sample": sizes["series_sample"] / counts[("series_sample", 0)],
-        "agent_rollup": sizes["agent_rollup"] / rollup_rows["agent_rollup"],
-        "series_rollup": sizes["series_rollup"] / rollup_rows["series_rollup"],
-    }
+        database = Path(directory) / "upmetr.db"
+        rows = _row_sizes(database)
+        asyncio.run(seal())
+        per_unit = _sealed_sizes(database)
+    # At steady state: raw 24 h, 5-minute 30 d, hourly 400 d, each sealed up to the hour
+    # that ended two hours ago; the ~3 hours after it stay rows. A label is a mount.
     mounts = 2
-    kept_buckets = 30 * 288 + 400 * 24  # 5-minute for 30 days, hourly for 400
-    host = day * per_row["agent_sample"] + kept_buckets * per_row["agent_rollup"]
-    mount = day * per_row["series_sample"] + kept_buckets * per_row["series_rollup"]
-    steady = host + mounts * mount
-    return {**{f"{k}_bytes_per_row": v for k, v in per_row.items()}, "steady_bytes": steady}
+    as_rows = {
+        kind: 8_640 * rows[f"{kind} sample"] + (30 * 288 + 400 * 24) * rows[f"{kind} rollup"]
+        for kind in ("host", "series")
+    }
+    sealed = {
+        kind: 3 * 360 * rows[f"{kind} sample"] + 21 * 360 * per_unit[(kind, 0)]
+        + 3 * 12 * rows[f"{kind} rollup"] + (30 * 288 - 36) * per_unit[(kind, 300)]
+        + 3 * rows[f"{kind} rollup"] + (400 * 24 - 3) * per_unit[(kind, 3600)]
+        for kind in ("host", "series")
+    }  # fmt: skip
+    return {
+        **{f"{kind} row": size for kind, size in rows.items()},
+        **{f"{kind} {res or 'raw'} sealed per row": size for (kind, res), size in per_unit.items()},
+        "rows_bytes": as_rows["host"] + mounts * as_rows["series"],
+        "steady_bytes": sealed["host"] + mounts * sealed["series"],
+    }
+
+
+DAY = timedelta(days=1)
+
+
+def busy_host(seed: int, start: datetime, days: int) -> Iterator[list[Any]]:
+    """Days of samples 10 s apart, a list a day, as a busy host reports them: cpu, network
+    and load following a daily cycle with noise that wanders and returns (an
+    Ornstein-Uhlenbeck process) and jitter on top, cpu with one decimal as psutil gives it;
+    memory drifting; a root disk filling slowly and a data disk steady."""
+    import math
+    import random
+
+    from shared.api.agents import Sample
+
+    rng = random.Random(seed)
+    wander = {"cpu": 0.0, "rx": 0.0, "tx": 0.0, "load": 0.0}
+    spread = {"cpu": 1.5, "rx": 800.0, "tx": 300.0, "load": 0.05}
+    mem, root = 40.0, 40.0
+    for day in range(days):
+        samples = []
+        for i in range(8_640):
+            cycle = 1 + 0.5 * math.sin(2 * math.pi * i / 8_640)  # busier by day
+            for name, value in wander.items():
+                wander[name] = value * 0.95 + rng.gauss(0, spread[name])
+            mem = min(90.0, max(10.0, mem + rng.gauss(0, 0.05)))
+            root = min(99.0, root + 0.0005)
+            cpu = 25 * cycle + wander["cpu"] + rng.gauss(0, 3)
+            load = max(0.0, 0.8 * cycle + wander["load"])
+            rx = max(0.0, 20_000 * cycle + wander["rx"]) * rng.uniform(0.9, 1.1)
+            tx = max(0.0, 8_000 * cycle + wander["tx"]) * rng.uniform(0.9, 1.1)
+            samples.append(Sample.model_validate({
+                "ts": start + timedelta(days=day, seconds=10 * i),
+                "cpu_pct": round(min(100.0, max(0.0, cpu)), 1),
+                "mem_pct": round(mem, 1),
+                "mem_used": 3 * 2**30,
+                "disk": [
+                    {"mount": "/", "total_bytes": 10**11, "used_bytes": int(root * 10**9),
+                     "pct": round(root, 2)},
+                    {"mount": "/data", "total_bytes": 10**12, "used_bytes": 615 * 10**9,
+                     "pct": 61.5},
+                ],
+                "net": {"rx_bps": round(rx, 1), "tx_bps": round(tx, 1),
+                        "errors_per_min": 0.0 if rng.random() < 0.99 else 6.0},
+                "load": [round(load, 2), round(load, 2), round(load, 2)],
+            }))  # fmt: skip
+        yield samples
+
+
+def _row_sizes(database: Path) -> dict[str, float]:
+    """Bytes per row of the four metric tables, by dbstat after VACUUM."""
+    with sqlite3.connect(database) as raw:
+        raw.execute("VACUUM")
+        sizes = dict(raw.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
+        counts = {table: raw.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                  for table in ("agent_sample", "series_sample", "agent_rollup",
+                                "series_rollup")}  # fmt: skip
+    return {
+        f"{kind} {shape}": sizes[table] / counts[table]
+        for kind, prefix in (("host", "agent"), ("series", "series"))
+        for shape, table in (("sample", f"{prefix}_sample"), ("rollup", f"{prefix}_rollup"))
+    }
+
+
+def _sealed_sizes(database: Path) -> dict[tuple[str, int], float]:
+    """Bytes per sealed row (sample or bucket) by shape and resolution: each shape's blocks
+    alone in a copy of the database, their pages by dbstat (keys, their index, overflow
+    pages and all) past those of the empty table, over the rows they hold."""
+    from server.metrics import packing
+
+    def pages_of(keep: str, *arguments: Any) -> tuple[int, int]:
+        copy = database.with_suffix(".copy")
+        with sqlite3.connect(database) as source, sqlite3.connect(copy) as target:
+            source.backup(target)  # the WAL's pages included
+        with sqlite3.connect(copy) as raw:
+            raw.execute(f"DELETE FROM metric_block WHERE NOT ({keep})", arguments)
+            raw.commit()
+            raw.execute("VACUUM")
+            (pages,) = raw.execute(
+                "SELECT sum(pgsize) FROM dbstat WHERE name = 'metric_block'"
+                " OR name LIKE 'sqlite_autoindex_metric_block%'"
+            ).fetchone()
+            held = sum(len(packing.unpack(data, [])) for (data,) in raw.execute(
+                "SELECT data FROM metric_block"))  # fmt: skip
+        copy.unlink()
+        return pages, held
+
+    empty, _ = pages_of("0")
+    found: dict[tuple[str, int], float] = {}
+    for host in (True, False):
+        for resolution in (0, 300, 3600):
+            pages, held = pages_of("(metric = '') = ? AND resolution = ?", host, resolution)
+            found[("host" if host else "series", resolution)] = (pages - empty) / held
+    return found
 
 
 # The run
@@ -359,8 +459,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=3)
     parser.add_argument("--interval", type=float, default=10)
     parser.add_argument("--connections", type=int, default=100)
-    parser.add_argument("--storage-agents", type=int, default=5)
+    parser.add_argument("--storage-agents", type=int, default=2)
+    parser.add_argument("--storage-days", type=int, default=10)
+    parser.add_argument("--storage-only", action="store_true", help="measure storage alone")
     args = parser.parse_args()
+    if args.storage_only:
+        print_storage(storage(args.storage_agents, args.storage_days))
+        return
     with tempfile.TemporaryDirectory() as directory:
         data_dir = Path(directory)
         agents = seed(data_dir, args.agents + 1)
@@ -387,13 +492,18 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(30)
-    figures = storage(args.storage_agents)
-    rows = ", ".join(f"{k.removesuffix('_bytes_per_row')} {v:.0f} B"
-                     for k, v in figures.items() if k.endswith("_per_row"))  # fmt: skip
-    print(f"storage per row (after VACUUM): {rows}")
+    print_storage(storage(args.storage_agents, args.storage_days))
+
+
+def print_storage(figures: dict[str, float]) -> None:
+    sizes = ", ".join(
+        f"{k} {v:.0f} B" for k, v in figures.items() if k.endswith((" row", " block"))
+    )
+    print(f"storage (after VACUUM): {sizes}")
     print(
-        f"steady state per agent (raw 24 h, 5-minute 30 d, hourly 400 d; 2 mounts): "
-        f"{figures['steady_bytes'] / 2**20:.2f} MiB (goal <= 1 MB)"
+        "steady state per agent (raw 24 h, 5-minute 30 d, hourly 400 d; 2 mounts): "
+        f"{figures['steady_bytes'] / 1e6:.2f} MB sealed, {figures['rows_bytes'] / 1e6:.2f} MB "
+        "as rows alone (goal <= 1 MB)"
     )
 
 

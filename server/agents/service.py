@@ -40,7 +40,7 @@ from server.db.text_match import containing
 from server.http.errors import BadRequest
 from server.http.principal import AgentPrincipal
 from server.incidents import service as incidents
-from server.metrics import storage
+from server.metrics import blocks, storage
 from server.metrics.models import FIVE_MINUTES, HOUR
 from server.metrics.storage import table_of
 from server.service_context import Context
@@ -218,7 +218,7 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
         )
     # Reads first: the write lock is taken at the first write and held to the commit.
     agent = await ctx.db.get_one(Agent, caller.agent_id)
-    seen = await storage.stored_ts(ctx.db, agent.id, samples)
+    seen = await blocks.stored_ts(ctx.db, agent.id, [storage.epoch(s.ts) for s in samples])
     judging = await live.judging(ctx, agent)
     fresh = _once_each([s for s in samples if storage.epoch(s.ts) not in seen])
     newest_ts = storage.epoch(samples[-1].ts)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import literal, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.agents.models import Agent
@@ -26,15 +26,8 @@ from server.alert_rules.models import AlertOverride, AlertRule
 from server.alert_rules.service import covers_agent, rule_of
 from server.db.owned import ids_of_org
 from server.http.errors import BadRequest
-from server.metrics.models import (
-    FIVE_MINUTES,
-    HOST_COLUMNS,
-    SERIES_SCALE,
-    agent_rollup,
-    agent_sample,
-    series_rollup,
-    series_sample,
-)
+from server.metrics import blocks
+from server.metrics.models import FIVE_MINUTES, HOST_COLUMNS, SERIES_SCALE
 from server.metrics.storage import epoch, from_epoch
 from server.service_context import Context
 from shared.api.alert_rules import BacktestIncident, BacktestRequest, BacktestResult, Metric
@@ -116,42 +109,21 @@ async def stored_series(
     """Step 2 of the module: the stored values of a metric's targets, as live judged them."""
     if metric.value in HOST_COLUMNS:  # one target, the host, in the wide tables
         column, scale = HOST_COLUMNS[metric.value]
-        host = literal(HOST)
-        raw = (
-            select(host, agent_sample.c.ts, agent_sample.c[column])
-            .where(agent_sample.c.agent_id == agent_id, agent_sample.c.ts.between(start, end))
-            .order_by(agent_sample.c.ts)
-        )
-        older = (
-            select(host, agent_rollup.c.bucket, agent_rollup.c[f"{column}_avg"])
-            .where(agent_rollup.c.agent_id == agent_id,
-                   agent_rollup.c.resolution == FIVE_MINUTES,
-                   agent_rollup.c.bucket.between(start, end))
-            .order_by(agent_rollup.c.bucket)
-        )  # fmt: skip
+        sources = ((blocks.HOST_RAW, column), (blocks.HOST_FIVES, f"{column}_avg"))
+        name = ""
     else:  # a target per label: a mount, a container
         scale = SERIES_SCALE[metric.value]
-        raw = (
-            select(series_sample.c.label, series_sample.c.ts, series_sample.c.value)
-            .where(series_sample.c.agent_id == agent_id,
-                   series_sample.c.metric == metric.value,
-                   series_sample.c.ts.between(start, end))
-            .order_by(series_sample.c.label, series_sample.c.ts)
-        )  # fmt: skip
-        older = (
-            select(series_rollup.c.label, series_rollup.c.bucket, series_rollup.c.avg)
-            .where(series_rollup.c.agent_id == agent_id,
-                   series_rollup.c.metric == metric.value,
-                   series_rollup.c.resolution == FIVE_MINUTES,
-                   series_rollup.c.bucket.between(start, end))
-            .order_by(series_rollup.c.label, series_rollup.c.bucket)
-        )  # fmt: skip
+        sources = ((blocks.SERIES_RAW, "value"), (blocks.SERIES_FIVES, "avg"))
+        name = metric.value
+    raw, older = [
+        await blocks.read(db, source, agent_id, start, end, [column], metric=name)
+        for source, column in sources
+    ]
     recent: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
-    for target, ts, value in await db.execute(raw):
-        if value is not None:
-            recent[target].append((ts, value / scale))
+    for label, rows in raw.items():  # the host's rows have no label
+        recent[label or HOST] = [(ts, value / scale) for ts, value in rows if value is not None]
     before: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
-    for target, bucket, value in await db.execute(older):
+    for target, bucket, value in ((t or HOST, *row) for t, rows in older.items() for row in rows):
         first_raw = recent[target][0][0] if recent[target] else end + 1
         if value is not None and bucket + FIVE_MINUTES <= first_raw:  # raw where it is kept
             before[target].append((bucket, value / scale))

@@ -19,7 +19,13 @@ from server.db.base import Base
 from server.events.models import LiveEvent
 from server.incidents.models import Incident, IncidentEvent
 from server.jobs.models import Job
-from server.metrics.models import agent_rollup, agent_sample, series_rollup, series_sample
+from server.metrics.models import (
+    agent_rollup,
+    agent_sample,
+    metric_block,
+    series_rollup,
+    series_sample,
+)
 from server.monitors.models import CheckResult, MaintenanceWindow, Monitor, MonitorRollup
 from server.notifications.models import (
     DeliveryAttempt,
@@ -111,6 +117,7 @@ __all__ = [
     "agent_rollup",
     "agent_sample",
     "described_by_models",
+    "metric_block",
     "series_rollup",
     "series_sample",
 ]

@@ -7,11 +7,23 @@ Two shapes, each raw and rolled up:
 Values are integers, scaled (`HOST_COLUMNS`, `SERIES_SCALE`): SQLite stores a small integer in
 1-4 bytes and a REAL in 8, and the rows have no rowid, so a host's raw day is ~8,640 rows of
 ~50 bytes. Times are epoch seconds for the same reason.
+
+Periods past change (two hours and more behind) move out of these tables into
+`metric_block`, one packed row per agent, series and period (server/metrics/blocks.py).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, SmallInteger, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 from server.db.base import Base, Int64
 
@@ -95,3 +107,22 @@ series_rollup = Table(
     *(Column(stat, BigInteger, nullable=False) for stat in STATS),
     sqlite_with_rowid=False,
 )
+
+# A sealed period of one of the tables above: its rows, packed (server/metrics/packing.py).
+# A rowid table, unlike the others: SQLite keeps a row of up to ~4 kB in its b-tree page
+# there (~1 kB in a WITHOUT ROWID one) and fills the overflow pages of a larger one whole,
+# where a WITHOUT ROWID table leaves half a page unused per block on average.
+metric_block = Table(
+    "metric_block",
+    Base.metadata,
+    Column("id", Int64, primary_key=True),
+    Column("agent_id", Int64, ForeignKey("agent.id", ondelete="CASCADE"), nullable=False),
+    Column("resolution", SmallInteger, nullable=False),  # 0 for raw samples, else seconds
+    Column("metric", String(32), nullable=False),  # "" for the host's wide rows
+    Column("label", String(255), nullable=False),  # "" for the host's wide rows
+    Column("start", Int64, nullable=False),  # the period's first second
+    Column("last", Int64, nullable=False),  # the time of its last row
+    Column("data", LargeBinary, nullable=False),
+    UniqueConstraint("agent_id", "resolution", "metric", "label", "start"),
+)
+BLOCK_KEY = ("agent_id", "resolution", "metric", "label", "start")

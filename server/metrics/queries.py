@@ -14,20 +14,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.agents.models import Agent, AgentContainer
 from server.agents.service import agent_of
 from server.http.errors import BadRequest, NotFound
+from server.metrics import blocks
 from server.metrics.models import (
     FIVE_MINUTES,
     HOST_COLUMNS,
     SERIES_SCALE,
-    agent_rollup,
-    agent_sample,
-    series_rollup,
-    series_sample,
 )
 from server.metrics.storage import from_epoch
 from server.service_context import Context
@@ -63,6 +60,7 @@ SPANS: dict[str, Span] = {
 }
 DEFAULT_METRICS = ("cpu_pct", "mem_pct", "disk_pct", "load1")
 TOP = 5
+_NOW_ON = 2**62  # a range's end: whatever is stored (a host ahead of the clock included)
 
 
 def _metrics_of(text: str | None) -> list[HostMetric]:
@@ -79,73 +77,63 @@ def _metrics_of(text: str | None) -> list[HostMetric]:
     return list(dict.fromkeys(wanted))
 
 
-def _points(rows: Iterable[Row[Any]], scale: int) -> list[Point]:
+def _points(rows: Iterable[tuple[Any, ...]], span: Span, scale: int) -> list[Point]:
+    """Rows (time, value) of raw samples, or (time, min, avg, max, n) of 5-minute rollups,
+    as the span's points: min, average (a rollup's weighted by its sample count) and max."""
+    buckets: dict[int, list[float]] = {}
+    for at, *values in rows:
+        if span.raw:
+            lo = mean = hi = values[0]
+            weight = 1
+        else:
+            lo, mean, hi, weight = values
+        if mean is None:
+            continue
+        bucket = at - at % span.bucket if span.bucket else at
+        found = buckets.get(bucket)
+        if found is None:
+            buckets[bucket] = [lo, hi, mean * weight, weight]
+            continue
+        found[0] = min(found[0], lo)
+        found[1] = max(found[1], hi)
+        found[2] += mean * weight
+        found[3] += weight
     return [
-        Point(ts=from_epoch(row.b), min=row.lo / scale, avg=row.mean / scale, max=row.hi / scale)
-        for row in rows
-        if row.mean is not None
+        Point(ts=from_epoch(at), min=lo / scale, avg=total / weight / scale, max=hi / scale)
+        for at, (lo, hi, total, weight) in buckets.items()
     ]
 
 
-def _stats(table: Table, raw: bool, column: str) -> tuple[ColumnElement[Any], ...]:
-    """min, average and max over a bucket: of raw values, or of rollups (weighted)."""
-    if raw:
-        value = table.c[column]
-        return func.min(value), func.avg(value), func.max(value)
+def _columns(span: Span, column: str) -> tuple[str, ...]:
+    """What a span reads of a column: the raw value, or a rollup's stats and count."""
+    if span.raw:
+        return (column,)
     prefix = f"{column}_" if column else ""
-    weighted = func.sum(table.c[f"{prefix}avg"] * table.c.n) * 1.0 / func.sum(table.c.n)
-    return func.min(table.c[f"{prefix}min"]), weighted, func.max(table.c[f"{prefix}max"])
-
-
-def _bucketed(time_column: ColumnElement[int], span: Span) -> ColumnElement[int]:
-    return time_column if not span.bucket else time_column - time_column % span.bucket
+    return f"{prefix}min", f"{prefix}avg", f"{prefix}max", "n"
 
 
 async def _host_series(
     db: AsyncSession, agent_id: int, span: Span, since: int, metric: str
 ) -> list[Point]:
     column, scale = HOST_COLUMNS[metric]
-    table = agent_sample if span.raw else agent_rollup
-    time_column = table.c.ts if span.raw else table.c.bucket
-    where = [table.c.agent_id == agent_id, time_column >= since]
-    if not span.raw:
-        where.append(table.c.resolution == FIVE_MINUTES)
-    bucket = _bucketed(time_column, span)
-    lo, mean, hi = _stats(table, span.raw, column)
-    statement = (
-        select(bucket.label("b"), lo.label("lo"), mean.label("mean"), hi.label("hi"))
-        .where(*where)
-        .group_by(bucket)
-        .order_by(bucket)
-    )
-    return _points(await db.execute(statement), scale)
+    source = blocks.HOST_RAW if span.raw else blocks.HOST_FIVES
+    found = await blocks.read(db, source, agent_id, since, _NOW_ON, _columns(span, column))
+    return _points(found.get("", ()), span, scale)
 
 
 async def _labeled_series(
     db: AsyncSession, agent_id: int, span: Span, since: int, metric: str,
     label: str | None = None,
 ) -> list[Series]:  # fmt: skip
-    table = series_sample if span.raw else series_rollup
-    time_column = table.c.ts if span.raw else table.c.bucket
-    where = [table.c.agent_id == agent_id, table.c.metric == metric, time_column >= since]
-    if not span.raw:
-        where.append(table.c.resolution == FIVE_MINUTES)
-    if label is not None:
-        where.append(table.c.label == label)
-    bucket = _bucketed(time_column, span)
-    lo, mean, hi = _stats(table, span.raw, "value" if span.raw else "")
-    statement = (
-        select(table.c.label, bucket.label("b"), lo.label("lo"), mean.label("mean"),
-               hi.label("hi"))
-        .where(*where).group_by(table.c.label, bucket).order_by(table.c.label, bucket)
-    )  # fmt: skip
-    by_label: dict[str, list[Row[Any]]] = {}
-    for row in await db.execute(statement):
-        by_label.setdefault(row.label, []).append(row)
+    source = blocks.SERIES_RAW if span.raw else blocks.SERIES_FIVES
+    columns = _columns(span, "value" if span.raw else "")
+    found = await blocks.read(
+        db, source, agent_id, since, _NOW_ON, columns, metric=metric, label=label
+    )
     scale = SERIES_SCALE[metric]
     return [
-        Series(metric=metric, label=name, points=_points(rows, scale))
-        for name, rows in by_label.items()
+        Series(metric=metric, label=name, points=_points(found[name], span, scale))
+        for name in sorted(found)
     ]
 
 

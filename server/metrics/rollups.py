@@ -26,6 +26,7 @@ from sqlalchemy import BindParameter, bindparam, case, delete, select, text, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.agents.models import Agent
+from server.metrics import blocks
 from server.metrics.models import (
     FIVE_MINUTES,
     HOST_COLUMNS,
@@ -108,12 +109,13 @@ class _Level:
     cursor: str  # the agent column saying from where this level lags
     size: int  # the bucket length
     statements: tuple[str, ...]
+    reads: blocks.Source  # the finer data it is computed from
 
 
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _LEVELS = (
-    _Level("rollup_5m_from", FIVE_MINUTES, (_from_raw_host(), _FROM_RAW_SERIES)),
-    _Level("rollup_1h_from", HOUR, (_from_fives_host(), _FROM_FIVES_SERIES)),
+    _Level("rollup_5m_from", FIVE_MINUTES, (_from_raw_host(), _FROM_RAW_SERIES), blocks.HOST_RAW),
+    _Level("rollup_1h_from", HOUR, (_from_fives_host(), _FROM_FIVES_SERIES), blocks.HOST_FIVES),
 )
 
 
@@ -131,6 +133,7 @@ async def roll_up(db: AsyncSession, now: int) -> int:
         )
         if not ids:
             continue
+        await blocks.unseal(db, ids, level.reads)  # the statements read rows only
         for statement in level.statements:
             await db.execute(text(statement).bindparams(_IDS), {"ids": ids, "until": until})
         if level.size == FIVE_MINUTES:  # the hours these buckets fall in are to roll again
@@ -184,6 +187,9 @@ async def prune(db: AsyncSession, now: int, after_agent_id: int) -> tuple[int, i
                 series_rollup.c.bucket < now - keep,
             )
         )
+    statements += blocks.prune(
+        ids, now, {0: RAW_SECONDS, FIVE_MINUTES: FIVE_MINUTE_SECONDS, HOUR: HOURLY_SECONDS}
+    )
     deleted = 0
     for statement in statements:
         result = await db.execute(statement)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,17 +81,15 @@ def _insert(db: AsyncSession, table: Any) -> Any:
     return _insert_for(db.get_bind().dialect.name, table)
 
 
-async def stored_ts(db: AsyncSession, agent_id: int, samples: Sequence[Sample]) -> set[int]:
-    """The times among `samples` already stored for the agent (a replayed batch)."""
-    times = [epoch(sample.ts) for sample in samples]
-    found = await db.scalars(
-        select(agent_sample.c.ts).where(
-            agent_sample.c.agent_id == agent_id,
-            agent_sample.c.ts >= min(times),
-            agent_sample.c.ts <= max(times),
-        )
+def upsert_statement(
+    db: AsyncSession, table: Table, key: Sequence[str], columns: Sequence[str]
+) -> Any:
+    """INSERT of `table` that, where `key` is stored, sets `columns` to the new values."""
+    statement = _insert(db, table)
+    return statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={column: statement.excluded[column] for column in columns},
     )
-    return set(found)
 
 
 async def write(

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from server.db.migrate import alembic_config, upgrade
 from server.db.models import Base, CheckResult, Monitor, MonitorRollup, described_by_models
+from server.metrics import packing
+from server.metrics.models import metric_block
 from server.resources.models import SEARCH_DDL, SEARCH_TRIGGERS
 
 
@@ -252,3 +254,39 @@ def test_processes_starting_together_on_a_fresh_database_all_reach_head(tmp_path
         versions = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
     engine.dispose()
     assert len(versions) == 1
+
+
+def test_0022_downgrade_turns_sealed_blocks_back_into_rows(tmp_path: Path) -> None:
+    path = tmp_path / "upmetr.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    raw = [(3600 + 10 * i, 1000 + i, None, 4000, 50, 100, 200, 0) for i in range(360)]
+    disk = [(3600 + 10 * i, 4000 + i % 3) for i in range(360)]
+    with engine.begin() as connection:
+        insert_organization(connection)
+        connection.execute(
+            sa.text(
+                "INSERT INTO agent (id, org_id, name, tags, token_hash, token_hint, status,"
+                " created_at, updated_at) VALUES (1, 1, 'web-1', '[]', 'h', '****', 'online',"
+                " '2026-05-01', '2026-05-01')"
+            )
+        )
+        connection.execute(
+            metric_block.insert(),
+            [
+                {"agent_id": 1, "resolution": 0, "metric": "", "label": "", "start": 3600,
+                 "last": 7190, "data": packing.pack(raw)},
+                {"agent_id": 1, "resolution": 0, "metric": "disk_pct", "label": "/",
+                 "start": 3600, "last": 7190, "data": packing.pack(disk)},
+            ],
+        )  # fmt: skip
+    downgrade(url, "0021")
+    with engine.begin() as connection:
+        hosts = connection.execute(sa.text("SELECT * FROM agent_sample ORDER BY ts")).all()
+        disks = connection.execute(
+            sa.text("SELECT ts, value FROM series_sample WHERE label = '/' ORDER BY ts")
+        ).all()
+    assert [tuple(row)[1:] for row in hosts] == raw
+    assert [tuple(row) for row in disks] == disk
+    engine.dispose()

@@ -90,9 +90,12 @@ class Runtime:
     check_engine: CheckEngine | None = None
     # What sends a channel's test message at a member's request.
     channels: Channels | None = None
-    # Organizations known to have no enabled metric alert rule, until when (monotonic
-    # seconds): every agent post would ask otherwise (server/alert_rules/live.py).
-    no_metric_rules_until: dict[int, float] = field(default_factory=dict)
+    # Organizations' enabled metric alert rules by id and scope, and until when (monotonic
+    # seconds) they are taken as read: every agent post would ask otherwise
+    # (server/alert_rules/live.py).
+    metric_rule_scopes: dict[int, tuple[float, list[tuple[int, dict[str, Any]]]]] = field(
+        default_factory=dict
+    )
     # Public status pages as rendered (server/status_pages/cache.py).
     page_cache: PageCache = field(default_factory=PageCache)
     # The Stripe account that takes payments; None when billing is off (no secret key).

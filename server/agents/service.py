@@ -218,7 +218,9 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
         )
     # Reads first: the write lock is taken at the first write and held to the commit.
     agent = await ctx.db.get_one(Agent, caller.agent_id)
-    seen = await blocks.stored_ts(ctx.db, agent.id, [storage.epoch(s.ts) for s in samples])
+    stored_up_to = storage.epoch(agent.latest_at) if agent.latest_at else None
+    times = [storage.epoch(s.ts) for s in samples]
+    seen = await blocks.stored_ts(ctx.db, agent.id, times, stored_up_to)
     judging = await live.judging(ctx, agent)
     fresh = _once_each([s for s in samples if storage.epoch(s.ts) not in seen])
     newest_ts = storage.epoch(samples[-1].ts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.agents.models import Agent
@@ -20,15 +20,18 @@ def new_token() -> tuple[str, str, str]:
     return token, hash_secret(token), masked(token[-4:])
 
 
+# Built once: every agent post is authenticated with it.
+_BY_TOKEN_HASH = (
+    select(Agent.id, Agent.org_id, Organization.status)
+    .join(Organization, Organization.id == Agent.org_id)
+    .where(Agent.token_hash == bindparam("token_hash"))
+)
+
+
 async def authenticate_agent(db: AsyncSession, token: str) -> AgentPrincipal:
     """The agent whose token this is; a token regenerated since is unknown at once."""
-    row = (
-        await db.execute(
-            select(Agent.id, Agent.org_id, Organization.status)
-            .join(Organization, Organization.id == Agent.org_id)
-            .where(Agent.token_hash == hash_secret(token))
-        )
-    ).one_or_none()
+    found = await db.execute(_BY_TOKEN_HASH, {"token_hash": hash_secret(token)})
+    row = found.one_or_none()
     if row is None:
         raise Unauthorized("Invalid agent token")
     if row.status != "active":

@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select
 
@@ -79,47 +80,55 @@ def terms_of(rule: AlertRule, override: AlertOverride | None) -> RuleTerms:
     )
 
 
-# How long an organization found without an enabled metric rule is taken to have none.
-# A rule made in this process ends it at once (service._rules_changed); one made by another
-# API process applies within this time.
-NO_RULES_SECONDS = 2.0
+# How long an organization's enabled metric rules, by id and scope, are taken as read: every
+# agent post would ask otherwise. A rule change in this process drops them at once
+# (service._rules_changed); one made by another API process applies within this time.
+SCOPES_SECONDS = 2.0
 
 
 async def rules_for(ctx: Context, agent: Agent) -> list[MetricRule]:
-    """Step 1 of the module."""
-    known_none = ctx.runtime.no_metric_rules_until if ctx.runtime else {}
-    if known_none.get(agent.org_id, 0.0) > time.monotonic():
-        return []
-    found = list(
-        await ctx.db.scalars(
-            select(AlertRule).where(
-                AlertRule.org_id == agent.org_id,
-                AlertRule.trigger_type == TriggerType.infra_metric.value,
-                AlertRule.enabled.is_(True),
-            )
-        )
-    )
-    if not found:
-        known_none[agent.org_id] = time.monotonic() + NO_RULES_SECONDS
-        return []
-    covering = [rule for rule in found if covers_agent(rule.scope, agent.id, agent.tags)]
+    """Step 1 of the module. The rules whose scope covers the agent are read anew, with the
+    agent's overrides: a rule deleted meanwhile is not judged."""
+    covering = [
+        rule_id
+        for rule_id, scope in await _scopes(ctx, agent.org_id)
+        if covers_agent(scope, agent.id, agent.tags)
+    ]
     if not covering:
         return []
-    overrides = {
-        override.rule_id: override
-        for override in await ctx.db.scalars(
-            select(AlertOverride).where(
-                AlertOverride.agent_id == agent.id,
-                AlertOverride.rule_id.in_([rule.id for rule in covering]),
-            )
+    found = await ctx.db.execute(
+        select(AlertRule, AlertOverride)
+        .outerjoin(
+            AlertOverride,
+            (AlertOverride.rule_id == AlertRule.id) & (AlertOverride.agent_id == agent.id),
         )
-    }
+        .where(AlertRule.id.in_(covering), AlertRule.enabled.is_(True))
+        .order_by(AlertRule.id)
+    )
     return [
         MetricRule(rule.id, rule.name, Metric(rule.metric), rule.severity,
-                   terms_of(rule, overrides.get(rule.id)))
-        for rule in covering
-        if rule.metric and (rule.id not in overrides or overrides[rule.id].enabled)
+                   terms_of(rule, override))
+        for rule, override in found
+        if rule.metric and (override is None or override.enabled)
     ]  # fmt: skip
+
+
+async def _scopes(ctx: Context, org_id: int) -> list[tuple[int, dict[str, Any]]]:
+    """(id, scope) of the org's enabled metric rules, remembered SCOPES_SECONDS."""
+    remembered = ctx.runtime.metric_rule_scopes if ctx.runtime else {}
+    until, scopes = remembered.get(org_id, (0.0, []))
+    if until > time.monotonic():
+        return scopes
+    found = await ctx.db.execute(
+        select(AlertRule.id, AlertRule.scope).where(
+            AlertRule.org_id == org_id,
+            AlertRule.trigger_type == TriggerType.infra_metric.value,
+            AlertRule.enabled.is_(True),
+        )
+    )
+    scopes = [(rule_id, scope) for rule_id, scope in found]
+    remembered[org_id] = (time.monotonic() + SCOPES_SECONDS, scopes)
+    return scopes
 
 
 @dataclass(frozen=True)

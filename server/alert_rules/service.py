@@ -219,13 +219,13 @@ async def get_rule(ctx: Context, *, rule_id: int) -> AlertRuleRead:
 
 def _rules_changed(ctx: Context) -> None:
     """Once this change commits, the org's agents' posts read its metric rules again (an
-    API process that did not make the change does within live.NO_RULES_SECONDS)."""
+    API process that did not make the change does within live.SCOPES_SECONDS)."""
     runtime, org_id = ctx.runtime, ctx.auth.org_id
     if runtime is None:
         return
 
     def forget() -> None:
-        runtime.no_metric_rules_until.pop(org_id, None)
+        runtime.metric_rule_scopes.pop(org_id, None)
 
     ctx.after_commit(forget)
 

@@ -256,10 +256,15 @@ async def read(
     return {name: [by_time[t] for t in sorted(by_time)] for name, by_time in found.items()}
 
 
-async def stored_ts(db: AsyncSession, agent_id: int, times: Sequence[int]) -> set[int]:
+async def stored_ts(
+    db: AsyncSession, agent_id: int, times: Sequence[int], newest: int | None
+) -> set[int]:
     """The times among `times` already stored for the agent (a replayed batch): in rows, and
-    in blocks where a time is old enough to be sealed."""
+    in blocks where a time is old enough to be sealed. `newest` is the newest time stored
+    (None: none is): times past it are new without asking."""
     lo, hi = min(times), max(times)
+    if newest is None or lo > newest:
+        return set()
     if lo < time.time() - SEAL_LAG:
         stored = await read(db, HOST_RAW, agent_id, lo, hi, ())
         return {row[0] for row in stored.get("", ())}

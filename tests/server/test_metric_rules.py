@@ -188,3 +188,31 @@ async def test_a_rule_added_or_switched_on_applies_to_the_next_sample(
     await call(client, world.alice, "POST", f"{RULES}/{rule['id']}/toggle")
     await post(client, agent["token"], [sample(start + timedelta(seconds=20), cpu=99.0)])
     assert len(await incidents_of(client, world.bob, agent["id"])) == 1
+
+
+async def test_a_rule_widened_to_an_agent_applies_to_its_next_sample(
+    client: Client, world: World
+) -> None:
+    tagged = await add_agent(client, world.alice, "db-1", tags=["db"])
+    other = await add_agent(client, world.alice, "web-1")
+    rule = await add_metric_rule(client, world.alice, breach_count=1, scope={"tags": ["db"]})
+    start = datetime.now(UTC) - timedelta(seconds=30)
+    await post(client, other["token"], [sample(start, cpu=99.0)])  # not covered
+    assert await incidents_of(client, world.bob, other["id"]) == []
+    status, _ = await call(client, world.alice, "PATCH", f"{RULES}/{rule['id']}", {"scope": {}})
+    assert status == 200
+    await post(client, other["token"], [sample(start + timedelta(seconds=10), cpu=99.0)])
+    assert len(await incidents_of(client, world.bob, other["id"])) == 1
+    assert await incidents_of(client, world.bob, tagged["id"]) == []
+
+
+async def test_a_deleted_rule_judges_no_later_sample(client: Client, world: World) -> None:
+    agent = await add_agent(client, world.alice)
+    rule = await add_metric_rule(client, world.alice, breach_count=1)
+    start = datetime.now(UTC) - timedelta(seconds=30)
+    await post(client, agent["token"], [sample(start, cpu=10.0)])  # the rule is judged
+    assert (await call(client, world.alice, "DELETE", f"{RULES}/{rule['id']}"))[0] == 204
+    status, answer = await post(client, agent["token"], [sample(start + timedelta(seconds=10),
+                                                               cpu=99.0)])  # fmt: skip
+    assert (status, answer["accepted"]) == (202, 1)
+    assert await incidents_of(client, world.bob, agent["id"]) == []

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.inline_sqlite import SHORT_BATCH
 from server.metrics.models import HOST_COLUMNS, SERIES_SCALE, agent_sample, series_sample
 from shared.api.agents import ContainerStats, Sample
 
@@ -119,19 +120,22 @@ async def write(
 
 # Rows per INSERT: within SQLite's 32,766 bound variables at the widest row (9 columns).
 _CHUNK = 1000
-# Up to this many rows, one cached statement per row; more, a multi-row INSERT per chunk
-# (compiled anew each time: ~260 us against ~50 us a row, measured on SQLite).
-_ROW_BY_ROW = 8
+
+
+@cache
+def _insert_ignoring(dialect: str, table: Any) -> Any:
+    return _insert_for(dialect, table).on_conflict_do_nothing()
 
 
 async def insert_rows(db: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows, skipping those whose key is stored. Not executemany: that runs in a
-    thread on SQLite (server/db/inline_sqlite.py), a hop while the request holds the write
-    lock; these statements run on the loop."""
-    if len(rows) <= _ROW_BY_ROW:
-        statement = _insert(db, table).on_conflict_do_nothing()
-        for row in rows:
-            await db.execute(statement, row)
+    """Insert rows, skipping those whose key is stored. Up to SHORT_BATCH rows (a post's),
+    one statement built once, run for each row in one executemany, which stays on the loop
+    on SQLite (server/db/inline_sqlite.py); more, a multi-row INSERT per chunk (compiled
+    anew each time, ~260 us, but a thread hop is not paid with the write lock held)."""
+    if len(rows) <= SHORT_BATCH:
+        if rows:
+            statement = _insert_ignoring(db.get_bind().dialect.name, table)
+            await db.execute(statement, rows if len(rows) > 1 else rows[0])
         return
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]

@@ -20,6 +20,7 @@ class AgentEngine(Loop):
     past three intervals waits at most before it is called offline)."""
 
     name = "agents"
+    busy_pause_seconds = 0.15  # rollups of thousands of agents, 100 a step (Loop)
 
     def __init__(
         self, runtime: Runtime, *, interval_seconds: float = 5.0,

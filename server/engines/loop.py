@@ -40,6 +40,10 @@ class Loop:
 
     name: str = "engine"
     retry_seconds: float = 1.0
+    # The pause between steps while there is more to do. An engine that writes in many
+    # steps gives the API's writers a turn: SQLite's busy handler polls (every 100 ms once
+    # it has waited a while), so a writer that steps at once can take the lock every time.
+    busy_pause_seconds: float = 0.0
 
     def __init__(self) -> None:
         self._wake_event = asyncio.Event()
@@ -78,7 +82,7 @@ class Loop:
                 await self._sleep(self.retry_seconds)
                 continue
             if busy:
-                await asyncio.sleep(0)
+                await asyncio.sleep(self.busy_pause_seconds)
                 continue
             await self._sleep(self.idle_seconds())
 

@@ -18,6 +18,7 @@ from server.http.errors import ApiError, TooManyRequests, json_error
 from server.http.routing import (
     AUTH_ERROR_KEY,
     AUTHENTICATOR,
+    IN_LINE,
     PRINCIPAL_KEY,
     SESSION_KEY,
     UNLIMITED,
@@ -38,6 +39,15 @@ async def auth_and_rate_limit(request: web.Request, handler: Any) -> web.StreamR
     if not request.path.startswith(API_PREFIX + "/"):
         response: web.StreamResponse = await handler(request)
         return response
+    resource = request.match_info.route.resource
+    line = request.app.get(IN_LINE, {}).get(resource.canonical) if resource else None
+    if line is None:
+        return await _in_session(request, handler)
+    async with line:
+        return await _in_session(request, handler)
+
+
+async def _in_session(request: web.Request, handler: Any) -> web.StreamResponse:
     async with request.app[SESSIONS]() as db:
         request[SESSION_KEY] = db
         return await _limited(request, handler, db)

@@ -8,6 +8,7 @@ serializes the result, so handlers hold only their domain call.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -45,6 +46,8 @@ AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 MODULE_CHECK: web.AppKey[ModuleCheck] = web.AppKey("module_check")
 # The paths (as aiohttp's resources name them) of routes left out of the rate limits.
 UNLIMITED: web.AppKey[set[str]] = web.AppKey("unlimited")
+# Routes taken a few at a time (Route.at_once), by canonical path: their line.
+IN_LINE: web.AppKey[dict[str, asyncio.Semaphore]] = web.AppKey("in_line")
 
 _PARAM = re.compile(r"\{(\w+)\}")
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -81,6 +84,10 @@ class Route:
     # False for a sender that authenticates each request itself and retries on 429 without
     # end (a payment provider's signed webhook): the per-IP limit only throttles it.
     rate_limited: bool = True
+    # At most this many at once per process, the others waiting in line before they take a
+    # database connection: for a fleet's posts, which would otherwise hold every pooled
+    # connection while they wait for the write lock and leave members' reads none.
+    at_once: int | None = None
 
     @cached_property
     def path_params(self) -> list[str]:
@@ -397,6 +404,9 @@ def add_routes(app: web.Application, routes: list[Route], prefix: str) -> None:
         added = app.router.add_route(route.method, prefix + path, adapt(route))
         if not route.rate_limited and added.resource is not None:
             app.setdefault(UNLIMITED, set()).add(added.resource.canonical)
+        if route.at_once is not None and added.resource is not None:
+            line = asyncio.Semaphore(route.at_once)
+            app.setdefault(IN_LINE, {})[added.resource.canonical] = line
 
 
 def _not_a_sibling(path: str, paths: list[str]) -> str:

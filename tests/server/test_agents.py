@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.agents import presence
+from server.config import Settings
 from server.incidents.models import Incident
 from server.metrics import rollups
 from server.metrics.models import agent_rollup, series_rollup
 from server.notifications.models import NotificationEvent
 from server.service_context import Context
+from tests import postgres
 from tests.conftest import World
 from tests.server.agent_calls import Client, add_agent, post, sample, series_of
 from tests.server.api_calls import call
@@ -239,3 +244,30 @@ async def test_raw_samples_go_after_a_day_and_their_rollups_stay(
         kept = await db.scalar(select(func.count()).select_from(agent_rollup))
         assert kept == 2  # the old sample's buckets; the new one's have not settled yet
         assert await rollups.prune(db, now, agent["id"]) == (0, 0)  # the walk is over
+
+
+@pytest.mark.skipif(postgres.enabled(), reason="holds the write lock of the SQLite file")
+async def test_members_reads_are_answered_while_a_fleets_posts_wait_for_the_write_lock(
+    client: Client, world: World, settings: Settings
+) -> None:
+    """Posts beyond a few wait in line before they take a database connection, so posts
+    held up by another writer (the worker) cannot take every pooled connection."""
+    agent = await add_agent(client, world.alice)
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    locker = sqlite3.connect(settings.data_dir / "upmetr.db", isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    try:
+        posts = [
+            asyncio.create_task(
+                post(client, agent["token"], [sample(start + timedelta(seconds=i))])
+            )
+            for i in range(30)
+        ]
+        await asyncio.sleep(0.3)  # the posts are in, waiting for the lock
+        status, _ = await asyncio.wait_for(call(client, world.bob, "GET", "/agents"), 3)
+        assert status == 200
+        assert not any(task.done() for task in posts)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert [status for status, _ in await asyncio.gather(*posts)] == [202] * 30

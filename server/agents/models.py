@@ -50,6 +50,9 @@ class Agent(Base):
     # a late sample moves them back (server/metrics/rollups.py).
     rollup_5m_from: Mapped[int | None] = mapped_column(default=None)
     rollup_1h_from: Mapped[int | None] = mapped_column(default=None)
+    # How many containers its last report named (agent_container holds them): a post of a
+    # host without any need not clear them.
+    containers: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

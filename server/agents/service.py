@@ -240,7 +240,7 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
     if newest is not None and (latest_at is None or newest.ts > latest_at):
         ctx.publish_after_commit(_take_latest(agent, newest), org_id=agent.org_id)
         if storage.epoch(newest.ts) == newest_ts:
-            await _replace_containers(ctx.db, agent.id, batch.containers, newest.ts)
+            await _replace_containers(ctx.db, agent, batch.containers, newest.ts)
     await live.evaluate(ctx, agent, judging, live_samples, containers_at)
     return IngestAccepted(
         accepted=len(fresh),
@@ -282,15 +282,18 @@ _DELETE_CONTAINERS = delete(_CONTAINERS).where(_CONTAINERS.c.agent_id == bindpar
 
 
 async def _replace_containers(
-    db: AsyncSession, agent_id: int, containers: Sequence[ContainerStats], at: datetime
+    db: AsyncSession, agent: Agent, containers: Sequence[ContainerStats], at: datetime
 ) -> None:
-    """Core statements, not the ORM's: on every post, its bulk delete cost ~1 ms."""
-    await db.execute(_DELETE_CONTAINERS, {"agent_id": agent_id})
+    """Core statements, not the ORM's: on every post, its bulk delete cost ~1 ms. A host
+    that reported none last time and none now (no Docker) has none to delete."""
     by_name = {container.name: container for container in containers}
+    if agent.containers or by_name:
+        await db.execute(_DELETE_CONTAINERS, {"agent_id": agent.id})
     if by_name:
-        rows = [{"agent_id": agent_id, "updated_at": at, **each.model_dump()}
+        rows = [{"agent_id": agent.id, "updated_at": at, **each.model_dump()}
                 for each in by_name.values()]  # fmt: skip
         await storage.insert_rows(db, _CONTAINERS, rows)
+    agent.containers = len(by_name)
 
 
 def _take_latest(agent: Agent, sample: Sample) -> AgentMetricsReported:

@@ -35,7 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.engine import SessionMaker
@@ -163,6 +163,15 @@ async def publish_in(
     return publisher
 
 
+# Built once: the feed reads the log after every local publish.
+_AFTER = (
+    select(_table.c.id, _table.c.org_id, _table.c.type, _table.c.data)
+    .where(_table.c.id > bindparam("after"))
+    .order_by(_table.c.id)
+    .limit(BATCH)
+)
+
+
 class EventFeed(Loop):
     name = "live event feed"
     retry_seconds = 1.0
@@ -191,16 +200,8 @@ class EventFeed(Loop):
     async def run_once(self) -> bool:
         """Deliver the rows after the last one read, in id order; True when a whole batch
         came (more may wait)."""
-        after = self._after or 0
         async with self._sessions() as db:
-            rows = (
-                await db.execute(
-                    select(_table.c.id, _table.c.org_id, _table.c.type, _table.c.data)
-                    .where(_table.c.id > after)
-                    .order_by(_table.c.id)
-                    .limit(BATCH)
-                )
-            ).all()
+            rows = (await db.execute(_AFTER, {"after": self._after or 0})).all()
         for event_id, org_id, event_type, data in rows:
             self._bus.deliver(org_id, SerializedEvent(event_id, event_type, data))
         if rows:

@@ -144,6 +144,11 @@ async def test_containers_replace_the_last_report_and_keep_a_series(
     cpu = next(s for s in series["series"] if s["metric"] == "container_cpu_pct")
     assert [p["avg"] for p in cpu["points"]] == [12.5, 12.5]
     assert (await call(client, world.bob, "GET", f"{base}/nope"))[0] == 404
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    await post(client, agent["token"], [sample(later)])  # none now: Docker stopped
+    assert (await call(client, world.bob, "GET", base))[1] == []
+    await post(client, agent["token"], [sample(later + timedelta(seconds=1))], containers=[db_box])
+    assert [c["name"] for c in (await call(client, world.bob, "GET", base))[1]] == ["db"]
 
 
 async def test_rollups_are_computed_again_when_a_late_sample_lands(

@@ -55,6 +55,15 @@ STOP_ATTEMPTS = 3
 
 _table: Table = LiveEvent.__table__  # type: ignore[assignment]
 
+# Built once: every agent post appends to the log, and the feed reads it after each.
+_INSERT = insert(_table)
+_AFTER = (
+    select(_table.c.id, _table.c.org_id, _table.c.type, _table.c.data)
+    .where(_table.c.id > bindparam("after"))
+    .order_by(_table.c.id)
+    .limit(BATCH)
+)
+
 
 class EventLog(Loop):
     name = "live event log"
@@ -94,7 +103,7 @@ class EventLog(Loop):
             if (row := _row(org_id, event, self._relayed_at_ms)) is not None
         ]
         for start in range(0, len(rows), BATCH):
-            await db.execute(insert(_table), rows[start : start + BATCH])
+            await db.execute(_INSERT, rows[start : start + BATCH])
 
     def committed(self) -> None:
         """Events appended in a transaction have committed: streams may read them."""
@@ -117,7 +126,7 @@ class EventLog(Loop):
         count = min(len(self._held), BATCH)
         rows = [self._held[index] for index in range(count)]
         async with self._sessions() as db, db.begin():
-            await db.execute(insert(_table), rows)
+            await db.execute(_INSERT, rows)
         for _ in range(count):
             self._held.popleft()
         self._written()
@@ -161,15 +170,6 @@ async def publish_in(
         return None
     await publisher.append_in(db, events)
     return publisher
-
-
-# Built once: the feed reads the log after every local publish.
-_AFTER = (
-    select(_table.c.id, _table.c.org_id, _table.c.type, _table.c.data)
-    .where(_table.c.id > bindparam("after"))
-    .order_by(_table.c.id)
-    .limit(BATCH)
-)
 
 
 class EventFeed(Loop):

@@ -222,8 +222,8 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
     times = [storage.epoch(s.ts) for s in samples]
     seen = await blocks.stored_ts(ctx.db, agent.id, times, stored_up_to)
     judging = await live.judging(ctx, agent)
-    fresh = _once_each([s for s in samples if storage.epoch(s.ts) not in seen])
-    newest_ts = storage.epoch(samples[-1].ts)
+    fresh = _fresh(samples, times, seen)
+    newest_ts = times[-1]
     containers_at: dict[int, Sequence[ContainerStats]] = {newest_ts: batch.containers}
     await storage.write(ctx.db, agent.id, fresh, containers_at)
     agent.interval_seconds = batch.interval_seconds
@@ -249,11 +249,13 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
     )
 
 
-def _once_each(samples: list[Sample]) -> list[Sample]:
-    """One sample per second: a batch naming a `ts` twice keeps the first."""
+def _fresh(samples: list[Sample], times: list[int], seen: set[int]) -> list[Sample]:
+    """The samples whose second is not stored yet, one per second: a batch naming a `ts`
+    twice keeps the first."""
     kept: dict[int, Sample] = {}
-    for sample in samples:
-        kept.setdefault(storage.epoch(sample.ts), sample)
+    for sample, ts in zip(samples, times, strict=True):
+        if ts not in seen:
+            kept.setdefault(ts, sample)
     return list(kept.values())
 
 

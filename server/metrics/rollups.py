@@ -44,6 +44,8 @@ SETTLE_SECONDS = 60
 RAW_SECONDS = 86_400
 FIVE_MINUTE_SECONDS = 30 * 86_400
 HOURLY_SECONDS = 400 * 86_400
+# Seconds kept by resolution (0: raw samples), rows and sealed blocks alike.
+RETENTION = {0: RAW_SECONDS, FIVE_MINUTES: FIVE_MINUTE_SECONDS, HOUR: HOURLY_SECONDS}
 
 _HOST = [column for column, _ in HOST_COLUMNS.values()]
 _HOST_STATS = [f"{column}_{stat}" for column in _HOST for stat in STATS]
@@ -171,7 +173,8 @@ async def prune(db: AsyncSession, now: int, after_agent_id: int) -> tuple[int, i
             series_sample.c.ts < now - RAW_SECONDS,
         ),
     ]
-    for resolution, keep in ((FIVE_MINUTES, FIVE_MINUTE_SECONDS), (HOUR, HOURLY_SECONDS)):
+    for resolution in (FIVE_MINUTES, HOUR):
+        keep = RETENTION[resolution]
         statements.append(
             delete(agent_rollup).where(
                 agent_rollup.c.agent_id.in_(ids),
@@ -187,9 +190,7 @@ async def prune(db: AsyncSession, now: int, after_agent_id: int) -> tuple[int, i
                 series_rollup.c.bucket < now - keep,
             )
         )
-    statements += blocks.prune(
-        ids, now, {0: RAW_SECONDS, FIVE_MINUTES: FIVE_MINUTE_SECONDS, HOUR: HOURLY_SECONDS}
-    )
+    statements += blocks.prune(ids, now, RETENTION)
     deleted = 0
     for statement in statements:
         result = await db.execute(statement)

@@ -410,7 +410,15 @@ def _sealed_sizes(database: Path) -> dict[tuple[str, int], float]:
 # The run
 
 
-async def measure(base_url: str, agents: list[tuple[int, str]], args: argparse.Namespace) -> None:
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(
+    base_url: str, agents: list[tuple[int, str]], args: argparse.Namespace, api_pid: int
+) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         login = await client.post(f"{API}/auth/login", json={"email": EMAIL, "password": PASSWORD})
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
@@ -429,6 +437,7 @@ async def measure(base_url: str, agents: list[tuple[int, str]], args: argparse.N
                   results),
         )  # fmt: skip
         fleet_process.start()
+        cpu_before, started = cpu_seconds(api_pid), time.monotonic()
         stop = asyncio.Event()
         api_latencies: list[float] = []
         api_failures: Counter[int] = Counter()
@@ -440,6 +449,7 @@ async def measure(base_url: str, agents: list[tuple[int, str]], args: argparse.N
         await asyncio.sleep(seconds)
         stop.set()
         await asyncio.gather(*tasks)
+        api_cpu, elapsed = cpu_seconds(api_pid) - cpu_before, time.monotonic() - started
         fleet_result = await asyncio.get_running_loop().run_in_executor(None, results.get)
         fleet_process.join()
     posted = sum(fleet_result["statuses"].values())
@@ -449,6 +459,8 @@ async def measure(base_url: str, agents: list[tuple[int, str]], args: argparse.N
           f"{posted / fleet_result['seconds']:.0f}/s; "
           f"answers {fleet_result['statuses']}")  # fmt: skip
     print(f"ingest latency: {ms(fleet_result['latencies'])}")
+    print(f"API process CPU: {api_cpu * 1000 / max(posted, 1):.2f} ms per post "
+          f"({100 * api_cpu / elapsed:.0f} % of a core)")  # fmt: skip
     print(f"API reads meanwhile: {ms(api_latencies)}; failures {dict(api_failures)}")
     print(f"alert latency (breaching post sent -> incident.opened received): {ms(alert_latencies)}")
 
@@ -480,7 +492,7 @@ def main() -> None:
                 except httpx.HTTPError:
                     time.sleep(0.2)
             try:
-                asyncio.run(measure(f"http://127.0.0.1:{port}", agents, args))
+                asyncio.run(measure(f"http://127.0.0.1:{port}", agents, args, server.pid))
             except SystemExit:
                 # The run stops at the first error answer; the server's log says why, and
                 # goes with the data directory.

@@ -580,7 +580,7 @@ ROUTES: list[Route] = [
           "The plan's `agents` limit applies (403 naming it)."),
     Route("POST", "/agents/ingest", agents.ingest, "An agent posts its samples", "agents",
           access=AGENT, body=agents_api.IngestBatch, response=agents_api.IngestAccepted,
-          status=202, at_once=4,
+          status=202, at_once=64, grouped=32,
           description="With the agent's token (`upa_...`), and only with it: a member's "
           "token is a 401 here, and an agent token is a 401 everywhere else. Samples carry "
           "their own `ts`; one already stored is a duplicate (counted, not stored). Samples "

@@ -226,6 +226,18 @@ async def commit(ctx: Context) -> None:
     ctx.committed()
 
 
+async def commit_together(contexts: list[Context]) -> None:
+    """`commit` for the contexts of works that shared one transaction (group commit): one
+    commit with all their failed attempts' entries and events, then every outbox."""
+    shared = dataclasses.replace(
+        contexts[0],
+        events=[event for ctx in contexts for event in ctx.events],
+        callbacks=[callback for ctx in contexts for callback in ctx.callbacks],
+        failed_audits=[entry for ctx in contexts for entry in ctx.failed_audits],
+    )
+    await commit(shared)
+
+
 async def roll_back(ctx: Context) -> None:
     """End a request's transaction after its work raised: roll back, but keep the record of
     the failed attempts in a transaction of their own."""

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 from server.context import RUNTIME, SESSIONS, SETTINGS
+from server.group_commit import GroupCommit
 from server.http.errors import (
     ApiError,
     BadRequest,
@@ -85,9 +86,13 @@ class Route:
     # end (a payment provider's signed webhook): the per-IP limit only throttles it.
     rate_limited: bool = True
     # At most this many at once per process, the others waiting in line before they take a
-    # database connection: for a fleet's posts, which would otherwise hold every pooled
-    # connection while they wait for the write lock and leave members' reads none.
+    # database connection: a bound on a fleet's posts in flight (their bodies, their token
+    # lookups), so members' requests still find connections and the loop's time.
     at_once: int | None = None
+    # Up to this many requests of the route that arrive together share one transaction
+    # and one commit (server/group_commit.py): for a fleet's posts, whose own commits were
+    # a fifth of their cost.
+    grouped: int | None = None
 
     @cached_property
     def path_params(self) -> list[str]:
@@ -323,11 +328,16 @@ def _json_response(body: bytes, status: int) -> web.Response:
 
 
 def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    group: GroupCommit | None = None  # of this route in this app, made at its first request
+
     async def handle(request: web.Request) -> web.StreamResponse:
+        nonlocal group
         app = request.app
         # Who calls and with what role is settled before input is read, so an anonymous
         # or under-privileged caller learns nothing from validation messages.
         principal = _admitted(route, request)
+        if route.grouped is not None:
+            await _release_session(request)
         try:
             path = _parse_path(route, request)
             query = _parse_query(route, request) if route.query else None
@@ -335,19 +345,31 @@ def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             body = await _parse_body(route, request, limit) if route.body else None
         except _Invalid as invalid:
             return invalid.response
-        async with _session_of(request) as db:
-            ctx = Context(
+
+        def context_for(db: AsyncSession) -> Context:
+            return Context(
                 db=db,
                 runtime=app[RUNTIME],
                 actor=principal or ANONYMOUS,
                 ip=request.remote,
                 user_agent=user_agent(request),
             )
+
+        async def work(ctx: Context) -> web.StreamResponse:
             call = Call(request=request, ctx=ctx, path=path, body=body, query=query)
+            if route.module:
+                await app[MODULE_CHECK](ctx, route.module)
+            return _serialize(route, await route.handler(call))
+
+        if route.grouped is not None:
+            if group is None:
+                group = GroupCommit(app[SESSIONS], limit=route.grouped)
+            response: web.StreamResponse = await group.run(work, context_for)
+            return response
+        async with _session_of(request) as db:
+            ctx = context_for(db)
             try:
-                if route.module:
-                    await app[MODULE_CHECK](ctx, route.module)
-                response = _serialize(route, await route.handler(call))
+                response = await work(ctx)
             except BaseException:
                 await roll_back(ctx)
                 raise
@@ -356,6 +378,14 @@ def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
 
     handle.__name__ = route.handler.__name__
     return handle
+
+
+async def _release_session(request: web.Request) -> None:
+    """Give back the connection the auth middleware's session read the caller with: a
+    grouped request's work runs in the group's session, and waiting for it holds none."""
+    db = request.get(SESSION_KEY)
+    if db is not None:
+        await db.close()
 
 
 @contextlib.asynccontextmanager

@@ -255,8 +255,8 @@ async def test_raw_samples_go_after_a_day_and_their_rollups_stay(
 async def test_members_reads_are_answered_while_a_fleets_posts_wait_for_the_write_lock(
     client: Client, world: World, settings: Settings
 ) -> None:
-    """Posts beyond a few wait in line before they take a database connection, so posts
-    held up by another writer (the worker) cannot take every pooled connection."""
+    """Posts held up by another writer (the worker) wait for their group's transaction
+    holding no pooled connection of their own, so members' reads still find one."""
     agent = await add_agent(client, world.alice)
     start = datetime.now(UTC) - timedelta(minutes=5)
     locker = sqlite3.connect(settings.data_dir / "upmetr.db", isolation_level=None)

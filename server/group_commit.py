@@ -1,0 +1,120 @@
+"""Group commit: writes that arrive together share one transaction and one commit.
+
+A fleet's agent posts each wrote a few rows and committed alone. The commit, the hand-over
+of the write lock and the live event's row were about a fifth of a post's CPU. Here a
+request queues its work; one task runs the queued works, up to `limit`, one after another
+in one transaction, commits once, then answers each. The works are the services' own
+functions, unchanged: each gets a Context of its own over the shared session. No work is
+answered before the commit that keeps it.
+
+The task starts on the loop's next turn, so the requests whose bytes arrived together
+queue first; while a group runs, the next one gathers. A lone request runs alone at once.
+
+When a work raises, or the commit fails, the group is rolled back and each of its works
+runs again alone, in a transaction of its own, as it would have without grouping: one
+post's bad input or conflict is that post's answer only. A work must be safe to run again
+after a rollback, which a service's work is: nothing of it was kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from server.db.engine import SessionMaker
+from server.service_context import Context, commit, commit_together, roll_back
+
+log = logging.getLogger("upmetr.group_commit")
+
+Work = Callable[[Context], Awaitable[Any]]
+ContextFor = Callable[[Any], Context]  # a context over the given session
+
+
+@dataclass
+class _Queued:
+    work: Work
+    context: ContextFor
+    answer: asyncio.Future[Any]
+
+
+class GroupCommit:
+    """The queue of one kind of write (one route's) in one process."""
+
+    def __init__(self, sessions: SessionMaker, *, limit: int):
+        self._sessions = sessions
+        self._limit = limit
+        self._queue: list[_Queued] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def run(self, work: Work, context: ContextFor) -> Any:
+        """What `work` returns, once the transaction it ran in has committed; what it
+        raised (after its rollback), when it runs alone."""
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Queued(work, context, answer))
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._drain(), name="group commit")
+        return await answer
+
+    async def _drain(self) -> None:
+        waiting: list[_Queued] = []
+        try:
+            while self._queue:
+                group = self._queue[: self._limit]
+                del self._queue[: self._limit]
+                waiting = [each for each in group if not each.answer.done()]
+                if len(waiting) == 1:
+                    await self._alone(waiting[0])
+                elif waiting and not await self._together(waiting):
+                    for each in waiting:
+                        await self._alone(each)
+        finally:
+            self._runner = None
+            # Left unanswered only when this task is cancelled: the server is stopping.
+            for each in waiting + self._queue:
+                _settle(each.answer, error=asyncio.CancelledError())
+            self._queue.clear()
+
+    async def _together(self, group: list[_Queued]) -> bool:
+        """Run `group` in one transaction and answer each; False, having rolled back, when
+        any of it raised."""
+        results = []
+        async with self._sessions() as db:
+            contexts = [each.context(db) for each in group]
+            try:
+                for each, ctx in zip(group, contexts, strict=True):
+                    results.append(await each.work(ctx))
+                await commit_together(contexts)
+            except Exception:
+                log.debug("a group of %d rolled back; each runs alone", len(group), exc_info=True)
+                await db.rollback()
+                return False
+        for each, result in zip(group, results, strict=True):
+            _settle(each.answer, result=result)
+        return True
+
+    async def _alone(self, queued: _Queued) -> None:
+        async with self._sessions() as db:
+            ctx = queued.context(db)
+            try:
+                result = await queued.work(ctx)
+                await commit(ctx)
+            except Exception as error:
+                await roll_back(ctx)
+                _settle(queued.answer, error=error)
+                return
+        _settle(queued.answer, result=result)
+
+
+def _settle(
+    answer: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None
+) -> None:
+    """Answer a request unless it stopped waiting (its client went away)."""
+    if answer.done():
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(result)

@@ -1,0 +1,119 @@
+"""Agent posts that arrive together share one transaction and one commit
+(server/group_commit.py); each is answered after that commit, and a post that fails does so
+alone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, text
+
+from server.config import Settings
+from server.context import ENGINE, SESSIONS
+from server.events.bus import EVENT_BUS
+from tests import postgres
+from tests.conftest import World
+from tests.server.agent_calls import Client, add_agent, post, sample
+from tests.server.api_calls import call
+
+
+@contextlib.asynccontextmanager
+async def writes_held(client: Client, settings: Settings, agent_id: int) -> AsyncIterator[None]:
+    """Another writer holds up the first agent's post (the worker, say): SQLite's write lock,
+    or on PostgreSQL the agent's row. Posts arriving meanwhile queue behind it."""
+    if not postgres.enabled():
+        locker = sqlite3.connect(settings.data_dir / "upmetr.db", isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        return
+    async with client.app[SESSIONS]() as db, db.begin():
+        await db.execute(text("SELECT id FROM agent WHERE id = :id FOR UPDATE"), {"id": agent_id})
+        yield
+
+
+async def posts_held_up(
+    client: Client, settings: Settings, agents: list[dict[str, Any]], bodies: list[Any]
+) -> list[int]:
+    """Each agent posts its body while the first agent's post is held up; the statuses."""
+    async with writes_held(client, settings, agents[0]["id"]):
+        first = asyncio.create_task(post(client, agents[0]["token"], bodies[0]))
+        await asyncio.sleep(0.3)  # the first post waits on the other writer
+        rest = [
+            asyncio.create_task(post(client, agent["token"], body))
+            for agent, body in zip(agents[1:], bodies[1:], strict=True)
+        ]
+        await asyncio.sleep(0.3)  # the others are queued behind it
+        assert not any(task.done() for task in [first, *rest])
+    return [status for status, _ in await asyncio.gather(first, *rest)]
+
+
+async def test_posts_arriving_together_share_a_commit_and_each_is_kept_and_told(
+    client: Client, world: World, settings: Settings
+) -> None:
+    agents = [await add_agent(client, world.alice, f"web-{n}") for n in range(12)]
+    stream = client.app[EVENT_BUS].subscribe(world.org_a, after=None)
+    storing: set[int] = set()  # connections whose transaction stored samples
+    commits = 0  # of such transactions
+
+    def executed(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO agent_sample"):
+            storing.add(id(connection))
+
+    def committed(connection: Any) -> None:
+        nonlocal commits
+        if id(connection) in storing:
+            storing.discard(id(connection))
+            commits += 1
+
+    engine = client.app[ENGINE].sync_engine
+    event.listen(engine, "before_cursor_execute", executed)
+    event.listen(engine, "commit", committed)
+    try:
+        at = datetime.now(UTC) - timedelta(seconds=5)
+        cpus = [float(n) for n in range(12)]
+        statuses = await posts_held_up(
+            client, settings, agents, [[sample(at, cpu=cpu)] for cpu in cpus]
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", executed)
+        event.remove(engine, "commit", committed)
+    assert statuses == [202] * 12
+    # The first post alone, the eleven behind it together: 12 commits without grouping.
+    assert commits == 2
+    for agent, cpu in zip(agents, cpus, strict=True):
+        status, found = await call(client, world.alice, "GET", f"/agents/{agent['id']}")
+        assert status == 200 and found["cpu_pct"] == cpu
+    reported = set()
+    while len(reported) < 12:
+        told = await asyncio.wait_for(stream.next(), timeout=2)
+        assert told is not None
+        if told.type == "agent.metrics":
+            data = json.loads(told.data_json)
+            reported.add((data["agent_id"], data["cpu_pct"]))
+    stream.close()
+    assert reported == {(a["id"], cpu) for a, cpu in zip(agents, cpus, strict=True)}
+
+
+async def test_a_failing_post_in_a_group_fails_alone_and_the_others_are_kept(
+    client: Client, world: World, settings: Settings
+) -> None:
+    agents = [await add_agent(client, world.alice, f"web-{n}") for n in range(6)]
+    now = datetime.now(UTC)
+    bodies = [[sample(now - timedelta(seconds=5), cpu=float(n))] for n in range(6)]
+    bodies[3] = [sample(now + timedelta(minutes=20))]  # ahead of the server's clock: a 400
+    statuses = await posts_held_up(client, settings, agents, bodies)
+    assert statuses == [202, 202, 202, 400, 202, 202]
+    for n, agent in enumerate(agents):
+        status, found = await call(client, world.alice, "GET", f"/agents/{agent['id']}")
+        assert status == 200
+        assert found["cpu_pct"] == (None if n == 3 else float(n))

@@ -9,6 +9,7 @@ answered before the commit that keeps it.
 
 The task starts on the loop's next turn, so the requests whose bytes arrived together
 queue first; while a group runs, the next one gathers. A lone request runs alone at once.
+Between two works the loop takes its turn, so a group does not hold up other requests.
 
 When a work raises, or the commit fails, the group is rolled back and each of its works
 runs again alone, in a transaction of its own, as it would have without grouping: one
@@ -86,6 +87,9 @@ class GroupCommit:
             try:
                 for each, ctx in zip(group, contexts, strict=True):
                     results.append(await each.work(ctx))
+                    # SQLite runs a work's statements without yielding the loop: members'
+                    # reads, which need no write lock, go between the group's works.
+                    await asyncio.sleep(0)
                 await commit_together(contexts)
             except Exception:
                 log.debug("a group of %d rolled back; each runs alone", len(group), exc_info=True)

@@ -11,10 +11,10 @@ The task starts on the loop's next turn, so the requests whose bytes arrived tog
 queue first; while a group runs, the next one gathers. A lone request runs alone at once.
 Between two works the loop takes its turn, so a group does not hold up other requests.
 
-When a work raises, or the commit fails, the group is rolled back and each of its works
-runs again alone, in a transaction of its own, as it would have without grouping: one
-post's bad input or conflict is that post's answer only. A work must be safe to run again
-after a rollback, which a service's work is: nothing of it was kept.
+When a work raises, the group is rolled back; that work runs again alone, in a
+transaction of its own, as it would have without grouping, and the others again together.
+One post's bad input or conflict is that post's answer only. A work must be safe to run
+again after a rollback, which a service's work is: nothing of it was kept.
 """
 
 from __future__ import annotations
@@ -60,27 +60,26 @@ class GroupCommit:
         return await answer
 
     async def _drain(self) -> None:
-        waiting: list[_Queued] = []
+        group: list[_Queued] = []
         try:
             while self._queue:
                 group = self._queue[: self._limit]
                 del self._queue[: self._limit]
-                waiting = [each for each in group if not each.answer.done()]
-                if len(waiting) == 1:
-                    await self._alone(waiting[0])
-                elif waiting and not await self._together(waiting):
-                    for each in waiting:
+                while group := [each for each in group if not each.answer.done()]:
+                    alone = await self._together(group) if len(group) > 1 else group
+                    for each in alone:
                         await self._alone(each)
         finally:
             self._runner = None
             # Left unanswered only when this task is cancelled: the server is stopping.
-            for each in waiting + self._queue:
+            for each in group + self._queue:
                 _settle(each.answer, error=asyncio.CancelledError())
             self._queue.clear()
 
-    async def _together(self, group: list[_Queued]) -> bool:
-        """Run `group` in one transaction and answer each; False, having rolled back, when
-        any of it raised."""
+    async def _together(self, group: list[_Queued]) -> list[_Queued]:
+        """Run `group` in one transaction, commit and answer each. When a work raises,
+        roll back and give it, to run alone (the rest go on together again); when the
+        commit fails, give them all."""
         results = []
         async with self._sessions() as db:
             contexts = [each.context(db) for each in group]
@@ -92,12 +91,12 @@ class GroupCommit:
                     await asyncio.sleep(0)
                 await commit_together(contexts)
             except Exception:
-                log.debug("a group of %d rolled back; each runs alone", len(group), exc_info=True)
+                log.debug("a group of %d rolled back", len(group), exc_info=True)
                 await db.rollback()
-                return False
+                return group[len(results) : len(results) + 1] or group
         for each, result in zip(group, results, strict=True):
             _settle(each.answer, result=result)
-        return True
+        return []
 
     async def _alone(self, queued: _Queued) -> None:
         async with self._sessions() as db:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.db.engine import SessionMaker
-from server.service_context import Context, commit, commit_together, roll_back
+from server.service_context import Context, commit_together, in_transaction
 
 log = logging.getLogger("upmetr.group_commit")
 
@@ -73,7 +73,7 @@ class GroupCommit:
             self._runner = None
             # Left unanswered only when this task is cancelled: the server is stopping.
             for each in group + self._queue:
-                _settle(each.answer, error=asyncio.CancelledError())
+                each.answer.cancel()
             self._queue.clear()
 
     async def _together(self, group: list[_Queued]) -> list[_Queued]:
@@ -99,16 +99,16 @@ class GroupCommit:
         return []
 
     async def _alone(self, queued: _Queued) -> None:
+        try:
+            result = await self._in_transaction(queued)
+        except Exception as error:
+            _settle(queued.answer, error=error)
+        else:
+            _settle(queued.answer, result=result)
+
+    async def _in_transaction(self, queued: _Queued) -> Any:
         async with self._sessions() as db:
-            ctx = queued.context(db)
-            try:
-                result = await queued.work(ctx)
-                await commit(ctx)
-            except Exception as error:
-                await roll_back(ctx)
-                _settle(queued.answer, error=error)
-                return
-        _settle(queued.answer, result=result)
+            return await in_transaction(queued.context(db), queued.work)
 
 
 def _settle(

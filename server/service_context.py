@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from server.providers.stripe import Payments
     from server.tasks import BackgroundTasks
     from shared.api.events import EventData
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,18 @@ async def commit(ctx: Context) -> None:
     await ctx.log_events()
     await ctx.db.commit()
     ctx.committed()
+
+
+async def in_transaction(ctx: Context, work: Callable[[Context], Awaitable[T]]) -> T:
+    """Run `work` in `ctx`'s transaction and end it: committed when the work returns,
+    rolled back when it raises."""
+    try:
+        result = await work(ctx)
+    except BaseException:
+        await roll_back(ctx)
+        raise
+    await commit(ctx)
+    return result
 
 
 async def commit_together(contexts: list[Context]) -> None:

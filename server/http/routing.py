@@ -35,7 +35,7 @@ from server.http.errors import (
     validation_error,
 )
 from server.http.principal import AgentPrincipal, Caller, Principal
-from server.service_context import ANONYMOUS, Context, commit, roll_back
+from server.service_context import ANONYMOUS, Context, in_transaction
 from shared.api.common import Role
 from shared.api.events import EventData
 
@@ -367,14 +367,7 @@ def adapt(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             response: web.StreamResponse = await group.run(work, context_for)
             return response
         async with _session_of(request) as db:
-            ctx = context_for(db)
-            try:
-                response = await work(ctx)
-            except BaseException:
-                await roll_back(ctx)
-                raise
-            await commit(ctx)
-            return response
+            return await in_transaction(context_for(db), work)
 
     handle.__name__ = route.handler.__name__
     return handle

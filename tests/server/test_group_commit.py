@@ -12,11 +12,15 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import IntegrityError
 
+from server.audit.models import AuditLog
 from server.config import Settings
-from server.context import ENGINE, SESSIONS
+from server.context import ENGINE, RUNTIME, SESSIONS
 from server.events.bus import EVENT_BUS
+from server.group_commit import GroupCommit
+from server.service_context import Context
 from tests import postgres
 from tests.conftest import World
 from tests.server.agent_calls import Client, add_agent, post, sample
@@ -127,3 +131,32 @@ async def test_a_failing_post_in_a_group_fails_alone_and_the_others_are_kept(
         status, found = await call(client, world.alice, "GET", f"/agents/{agent['id']}")
         assert status == 200
         assert found["cpu_pct"] == (None if n == 3 else float(n))
+
+
+async def test_when_the_shared_commit_fails_each_work_is_committed_or_refused_alone(
+    client: Client,
+) -> None:
+    """Here the commit fails on an entry one work left for it (an audit entry without its
+    action): the others are kept, each in a transaction of its own."""
+    sessions = client.app[SESSIONS]
+    group = GroupCommit(sessions, limit=8)
+
+    def context_for(db: Any) -> Context:
+        return Context(db=db, runtime=client.app[RUNTIME])
+
+    def work(action: str | None) -> Any:
+        async def leave_an_entry(ctx: Context) -> str | None:
+            ctx.failed_audits.append({"action": action, "status": "failed"})
+            return action
+
+        return leave_an_entry
+
+    actions = ["grouped.one", None, "grouped.three"]
+    answers = await asyncio.gather(
+        *(group.run(work(action), context_for) for action in actions), return_exceptions=True
+    )
+    assert answers[0] == "grouped.one" and answers[2] == "grouped.three"
+    assert isinstance(answers[1], IntegrityError)
+    async with sessions() as db:
+        kept = await db.scalars(select(AuditLog.action).where(AuditLog.action.like("grouped.%")))
+        assert sorted(kept) == ["grouped.one", "grouped.three"]

@@ -37,7 +37,7 @@ from server.db import paging
 from server.db.base import utcnow
 from server.db.owned import check_name_free, flush_named, one_of_org
 from server.db.text_match import containing
-from server.http.errors import BadRequest
+from server.http.errors import BadRequest, Unauthorized
 from server.http.principal import AgentPrincipal
 from server.incidents import service as incidents
 from server.metrics import blocks, storage
@@ -217,7 +217,9 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
             "more than 10 minutes ahead of the server's clock; check the host's clock (NTP)"
         )
     # Reads first: the write lock is taken at the first write and held to the commit.
-    agent = await ctx.db.get_one(Agent, caller.agent_id)
+    agent = await ctx.db.get(Agent, caller.agent_id)
+    if agent is None:  # deleted while its post waited (for its group, say)
+        raise Unauthorized("Invalid agent token")
     stored_up_to = storage.epoch(agent.latest_at) if agent.latest_at else None
     times = [storage.epoch(s.ts) for s in samples]
     seen = await blocks.stored_ts(ctx.db, agent.id, times, stored_up_to)

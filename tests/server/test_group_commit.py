@@ -28,21 +28,31 @@ from tests.server.api_calls import call
 
 
 @contextlib.asynccontextmanager
-async def writes_held(client: Client, settings: Settings, agent_id: int) -> AsyncIterator[None]:
+async def writes_held(
+    client: Client, settings: Settings, agent_id: int, then_delete: int | None = None
+) -> AsyncIterator[None]:
     """Another writer holds up the first agent's post (the worker, say): SQLite's write lock,
-    or on PostgreSQL the agent's row. Posts arriving meanwhile queue behind it."""
+    or on PostgreSQL the agent's row. Posts arriving meanwhile queue behind it. Before it
+    lets go, it deletes the agent `then_delete`, if given."""
+    delete = "DELETE FROM agent WHERE id = :id"
     if not postgres.enabled():
         locker = sqlite3.connect(settings.data_dir / "upmetr.db", isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")
         try:
             yield
+            if then_delete is not None:
+                locker.execute(delete, {"id": then_delete})
+            locker.execute("COMMIT")
         finally:
-            locker.execute("ROLLBACK")
+            if locker.in_transaction:
+                locker.execute("ROLLBACK")
             locker.close()
         return
     async with client.app[SESSIONS]() as db, db.begin():
         await db.execute(text("SELECT id FROM agent WHERE id = :id FOR UPDATE"), {"id": agent_id})
         yield
+        if then_delete is not None:
+            await db.execute(text(delete), {"id": then_delete})
 
 
 @contextlib.asynccontextmanager
@@ -71,10 +81,11 @@ async def commits_storing_samples(client: Client) -> AsyncIterator[list[int]]:
 
 
 async def posts_held_up(
-    client: Client, settings: Settings, agents: list[dict[str, Any]], bodies: list[Any]
-) -> list[int]:
+    client: Client, settings: Settings, agents: list[dict[str, Any]], bodies: list[Any],
+    then_delete: int | None = None,
+) -> list[int]:  # fmt: skip
     """Each agent posts its body while the first agent's post is held up; the statuses."""
-    async with writes_held(client, settings, agents[0]["id"]):
+    async with writes_held(client, settings, agents[0]["id"], then_delete):
         first = asyncio.create_task(post(client, agents[0]["token"], bodies[0]))
         await asyncio.sleep(0.3)  # the first post waits on the other writer
         rest = [
@@ -160,3 +171,15 @@ async def test_when_the_shared_commit_fails_each_work_is_committed_or_refused_al
     async with sessions() as db:
         kept = await db.scalars(select(AuditLog.action).where(AuditLog.action.like("grouped.%")))
         assert sorted(kept) == ["grouped.one", "grouped.three"]
+
+
+async def test_a_post_whose_agent_is_deleted_while_it_waits_is_a_401(
+    client: Client, world: World, settings: Settings
+) -> None:
+    agents = [await add_agent(client, world.alice, f"web-{n}") for n in range(3)]
+    at = datetime.now(UTC) - timedelta(seconds=5)
+    bodies = [[sample(at)] for _ in agents]
+    statuses = await posts_held_up(client, settings, agents, bodies, then_delete=agents[1]["id"])
+    assert statuses == [202, 401, 202]
+    status, found = await call(client, world.alice, "GET", f"/agents/{agents[2]['id']}")
+    assert status == 200 and found["cpu_pct"] == 10.0  # the others are kept

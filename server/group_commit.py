@@ -100,15 +100,12 @@ class GroupCommit:
 
     async def _alone(self, queued: _Queued) -> None:
         try:
-            result = await self._in_transaction(queued)
+            async with self._sessions() as db:
+                result = await in_transaction(queued.context(db), queued.work)
         except Exception as error:
             _settle(queued.answer, error=error)
         else:
             _settle(queued.answer, result=result)
-
-    async def _in_transaction(self, queued: _Queued) -> Any:
-        async with self._sessions() as db:
-            return await in_transaction(queued.context(db), queued.work)
 
 
 def _settle(

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.agents import install, presence
 from server.agents.models import Agent, AgentContainer
-from server.agents.tokens import new_token
+from server.agents.tokens import INVALID_TOKEN, new_token
 from server.alert_rules import live
 from server.alert_rules.models import AlertState
 from server.audit import service as audit
@@ -219,7 +219,7 @@ async def ingest(ctx: Context, *, batch: IngestBatch) -> IngestAccepted:
     # Reads first: the write lock is taken at the first write and held to the commit.
     agent = await ctx.db.get(Agent, caller.agent_id)
     if agent is None:  # deleted while its post waited (for its group, say)
-        raise Unauthorized("Invalid agent token")
+        raise Unauthorized(INVALID_TOKEN)
     stored_up_to = storage.epoch(agent.latest_at) if agent.latest_at else None
     times = [storage.epoch(s.ts) for s in samples]
     seen = await blocks.stored_ts(ctx.db, agent.id, times, stored_up_to)

@@ -12,6 +12,7 @@ from server.http.principal import AgentPrincipal
 from server.orgs.models import Organization
 
 AGENT_TOKEN_PREFIX = "upa_"
+INVALID_TOKEN = "Invalid agent token"
 
 
 def new_token() -> tuple[str, str, str]:
@@ -33,7 +34,7 @@ async def authenticate_agent(db: AsyncSession, token: str) -> AgentPrincipal:
     found = await db.execute(_BY_TOKEN_HASH, {"token_hash": hash_secret(token)})
     row = found.one_or_none()
     if row is None:
-        raise Unauthorized("Invalid agent token")
+        raise Unauthorized(INVALID_TOKEN)
     if row.status != "active":
         raise Forbidden("This organization is suspended")
     return AgentPrincipal(agent_id=row.id, org_id=row.org_id)
